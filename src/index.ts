@@ -1,0 +1,19 @@
+/**
+ * tokenwise: the position-wise feedforward layer of transformers, on Float32Array matrices.
+ *
+ * @packageDocumentation
+ */
+export { ShapeError } from "./errors";
+export { matrix, zeros, fromRows, toRows, row, isMatrix, type Matrix } from "./matrix";
+export { matmul, matmulInto, type MatmulOptions } from "./ops/matmul";
+export { addBias, addBiasInto, relu, reluInto } from "./ops/elementwise";
+export { Random } from "./random";
+export {
+  FeedForward,
+  type FeedForwardOptions,
+  type FeedForwardWeights,
+  type FeedForwardJSON,
+  type FromWeightsOptions,
+  type KernelChoice,
+} from "./layers/feedforward";
+export type { KernelName } from "./kernels/kernel";

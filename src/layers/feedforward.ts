@@ -1,0 +1,468 @@
+import { decodeFloat32, encodeFloat32 } from "../base64";
+import {
+  assertFloat32Array,
+  assertMatrix,
+  assertNoOverlap,
+  assertOptions,
+  assertPositiveSize,
+  assertShape,
+  assertSize,
+  kindOf,
+} from "../check";
+import { ShapeError } from "../errors";
+import { JsFeedForwardKernel } from "../kernels/js-feedforward";
+import type { FeedForwardKernel, KernelName, RawWeights } from "../kernels/kernel";
+import type { Matrix } from "../matrix";
+import { Random } from "../random";
+
+/**
+ * Which kernel a layer computes with. `"js"` is plain JavaScript and runs everywhere;
+ * `"auto"` picks the fastest one available.
+ *
+ * @category FeedForward
+ */
+export type KernelChoice = "auto" | KernelName;
+
+/**
+ * Options of `new FeedForward(options)`.
+ *
+ * @category FeedForward
+ */
+export interface FeedForwardOptions {
+  /** Width of a token vector, the layer's input and output. */
+  dModel: number;
+  /** Width of the expanded hidden vector (commonly 4 x dModel). */
+  dHidden: number;
+  /**
+   * Seed of the weight initialisation, an integer in [0, 2^32); default 0. The same seed gives
+   * the same weights on every platform (see {@link Random} and docs/numerics.md).
+   */
+  seed?: number;
+  /** The kernel; default `"auto"`. */
+  kernel?: KernelChoice;
+}
+
+/**
+ * The weights of a FeedForward layer: `y = relu(x · w1 + b1) · w2 + b2`. A layer may have no
+ * biases (as in T5); then `b1` and `b2` are absent.
+ *
+ * @category FeedForward
+ */
+export interface FeedForwardWeights {
+  /** (dModel, dHidden): the expansion. */
+  w1: Matrix;
+  /** length dHidden; absent for a layer without biases. */
+  b1?: Float32Array | undefined;
+  /** (dHidden, dModel): the condensation. */
+  w2: Matrix;
+  /** length dModel; absent for a layer without biases. */
+  b2?: Float32Array | undefined;
+}
+
+/**
+ * Options of {@link FeedForward.fromWeights} and {@link FeedForward.fromJSON}.
+ *
+ * @category FeedForward
+ */
+export interface FromWeightsOptions {
+  /** The kernel; default `"auto"`. */
+  kernel?: KernelChoice;
+}
+
+/**
+ * A layer as plain JSON, from {@link FeedForward.toJSON}. Each tensor is its float32 values as
+ * little-endian bytes in base64, so the round trip is exact to the bit (-0 and NaN included).
+ *
+ * @category FeedForward
+ */
+export interface FeedForwardJSON {
+  format: "tokenwise.FeedForward";
+  version: 1;
+  dModel: number;
+  dHidden: number;
+  encoding: "float32-le-base64";
+  w1: string;
+  b1: string | null;
+  w2: string;
+  b2: string | null;
+}
+
+const OPTIONS = ["dModel", "dHidden", "seed", "kernel"] as const;
+const FROM_WEIGHTS_OPTIONS = ["kernel"] as const;
+const WEIGHT_KEYS = ["w1", "b1", "w2", "b2"] as const;
+const KERNELS: readonly KernelChoice[] = ["auto", "js"];
+
+function assertKernel(value: unknown, where: string): KernelChoice {
+  if (value === undefined) return "auto";
+  if (typeof value === "string" && (KERNELS as readonly string[]).includes(value)) {
+    return value as KernelChoice;
+  }
+  throw new TypeError(
+    `${where}: options.kernel must be one of ${KERNELS.map((k) => `"${k}"`).join(", ")}, got ${typeof value === "string" ? `"${value}"` : kindOf(value)}`,
+  );
+}
+
+function allocate(length: number, where: string, what: string): Float32Array {
+  try {
+    return new Float32Array(length);
+  } catch (cause) {
+    throw new RangeError(
+      `${where}: cannot allocate ${what} (${length} floats, ${(length * 4) / 2 ** 20} MiB)`,
+      { cause },
+    );
+  }
+}
+
+// The constructor's private door for layers built from existing weights: a key no caller has.
+const ADOPT = Symbol("tokenwise.adopt");
+interface Adopt {
+  dModel: number;
+  dHidden: number;
+  kernel: KernelChoice;
+  raw: RawWeights;
+}
+
+function adopt(
+  dModel: number,
+  dHidden: number,
+  kernel: KernelChoice,
+  raw: RawWeights,
+): FeedForward {
+  const door = { [ADOPT]: { dModel, dHidden, kernel, raw } };
+  return new FeedForward(door as unknown as FeedForwardOptions);
+}
+
+function makeKernel(
+  _choice: KernelChoice,
+  dModel: number,
+  dHidden: number,
+  weights: RawWeights,
+): FeedForwardKernel {
+  return new JsFeedForwardKernel(dModel, dHidden, weights);
+}
+
+/**
+ * The position-wise feedforward layer of a transformer: each token row goes alone through
+ * expand (`x · W1 + b1`, dModel to dHidden), filter (`relu`), condense (`· W2 + b2`, back to
+ * dModel).
+ *
+ * No token sees another: a token's output is the same bits whatever batch it sits in and at
+ * whatever position, because every output element is summed in a fixed order that depends on
+ * nothing but that token's row (docs/numerics.md). The tests check this bit for bit.
+ *
+ * @category FeedForward
+ * @example
+ * ```ts
+ * import { FeedForward, matrix } from "tokenwise";
+ * const ffn = new FeedForward({ dModel: 4, dHidden: 16, seed: 42 });
+ * const x = matrix(3, 4, new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]));
+ * const y = ffn.forward(x);
+ * console.log(y.rows, y.cols, ffn.parameterCount);
+ * // 3 4 148
+ * console.log(ffn.forwardToken(x.data.subarray(4, 8)).every((v, j) => v === y.data[4 + j]));
+ * // true
+ * ```
+ */
+export class FeedForward {
+  /** Width of a token vector. */
+  readonly dModel: number;
+  /** Width of the hidden vector. */
+  readonly dHidden: number;
+  /** Whether the layer has the biases b1 and b2. */
+  readonly hasBias: boolean;
+  readonly #kernel: FeedForwardKernel;
+
+  /**
+   * A new layer with weights drawn like PyTorch's `nn.Linear` default: every element of W1 and
+   * b1 uniform in [-1/sqrt(dModel), 1/sqrt(dModel)], of W2 and b2 in
+   * [-1/sqrt(dHidden), 1/sqrt(dHidden)], from {@link Random} seeded with `seed`, in the order
+   * w1 (row-major), b1, w2, b2.
+   *
+   * @param options - see {@link FeedForwardOptions}
+   * @throws TypeError for a missing or non-integer size, a bad seed or an unknown option
+   * @throws RangeError for a zero size, or weights too large to allocate
+   */
+  constructor(options: FeedForwardOptions) {
+    const where = "FeedForward";
+    const internal = (options as unknown as { [ADOPT]?: Adopt } | undefined)?.[ADOPT];
+    if (internal !== undefined) {
+      this.dModel = internal.dModel;
+      this.dHidden = internal.dHidden;
+      this.hasBias = internal.raw.b1 !== null;
+      this.#kernel = makeKernel(internal.kernel, internal.dModel, internal.dHidden, internal.raw);
+      return;
+    }
+    if (options === undefined) {
+      throw new TypeError(`${where}: options { dModel, dHidden } are required`);
+    }
+    const opts = assertOptions<FeedForwardOptions>(options, OPTIONS, where);
+    const dModel = assertPositiveSize(opts.dModel, where, "options.dModel");
+    const dHidden = assertPositiveSize(opts.dHidden, where, "options.dHidden");
+    const seed = opts.seed === undefined ? 0 : assertSize(opts.seed, where, "options.seed");
+    if (seed > 0xffffffff)
+      throw new RangeError(`${where}: options.seed must be below 2^32, got ${seed}`);
+    const kernel = assertKernel(opts.kernel, where);
+
+    const rng = new Random(seed);
+    const bound1 = 1 / Math.sqrt(dModel);
+    const bound2 = 1 / Math.sqrt(dHidden);
+    const weights: RawWeights = {
+      w1: rng.fillUniform(allocate(dModel * dHidden, where, "w1"), bound1),
+      b1: rng.fillUniform(allocate(dHidden, where, "b1"), bound1),
+      w2: rng.fillUniform(allocate(dHidden * dModel, where, "w2"), bound2),
+      b2: rng.fillUniform(allocate(dModel, where, "b2"), bound2),
+    };
+    this.dModel = dModel;
+    this.dHidden = dHidden;
+    this.hasBias = true;
+    this.#kernel = makeKernel(kernel, dModel, dHidden, weights);
+  }
+
+  /**
+   * A layer from given weights, which are copied: later changes to the caller's buffers do not
+   * reach the layer, and the layer never writes to them.
+   *
+   * @param weights - `w1` (dModel, dHidden) and `w2` (dHidden, dModel), with the biases `b1`
+   *   (dHidden) and `b2` (dModel) both present or both absent
+   * @param options - see {@link FromWeightsOptions}
+   * @returns the layer
+   * @throws TypeError for a value of the wrong kind or an unknown key
+   * @throws {@link ShapeError} for shapes that do not fit together
+   * @example
+   * ```ts
+   * import { FeedForward, fromRows, matrix } from "tokenwise";
+   * const ffn = FeedForward.fromWeights({
+   *   w1: fromRows([[1, -1]]), b1: new Float32Array([0, 0]), // dModel 1, dHidden 2
+   *   w2: fromRows([[2], [3]]), b2: new Float32Array([0.5]),
+   * });
+   * console.log(ffn.forward(matrix(2, 1, new Float32Array([1, -1]))).data);
+   * // Float32Array(2) [ 2.5, 3.5 ]
+   * ```
+   */
+  static fromWeights(weights: FeedForwardWeights, options?: FromWeightsOptions): FeedForward {
+    const where = "FeedForward.fromWeights";
+    const opts = assertOptions<FromWeightsOptions>(options, FROM_WEIGHTS_OPTIONS, where);
+    const kernel = assertKernel(opts.kernel, where);
+    const raw = checkWeights(weights, where);
+    return adopt(raw.dModel, raw.dHidden, kernel, raw);
+  }
+
+  /**
+   * A layer from {@link FeedForward.toJSON}'s output (or that output after `JSON.stringify` and
+   * `JSON.parse`). Its outputs are the original layer's, bit for bit.
+   *
+   * @param json - the object
+   * @param options - see {@link FromWeightsOptions}
+   * @returns the layer
+   * @throws TypeError if `json` is not a tokenwise FeedForward of a known version, or its data
+   *   does not decode to the stated sizes
+   * @example
+   * ```ts
+   * import { FeedForward } from "tokenwise";
+   * const a = new FeedForward({ dModel: 8, dHidden: 32, seed: 1 });
+   * const b = FeedForward.fromJSON(JSON.parse(JSON.stringify(a)));
+   * const t = new Float32Array(8).fill(0.25);
+   * console.log(a.forwardToken(t).every((v, i) => Object.is(v, b.forwardToken(t)[i])));
+   * // true
+   * ```
+   */
+  static fromJSON(json: FeedForwardJSON, options?: FromWeightsOptions): FeedForward {
+    const where = "FeedForward.fromJSON";
+    const opts = assertOptions<FromWeightsOptions>(options, FROM_WEIGHTS_OPTIONS, where);
+    const kernel = assertKernel(opts.kernel, where);
+    if (typeof json !== "object" || json === null || json.format !== "tokenwise.FeedForward") {
+      throw new TypeError(`${where}: json is not a tokenwise.FeedForward (format field missing)`);
+    }
+    if (json.version !== 1 || json.encoding !== "float32-le-base64") {
+      throw new TypeError(
+        `${where}: unsupported version ${String(json.version)} or encoding ${String(json.encoding)}`,
+      );
+    }
+    const dModel = assertPositiveSize(json.dModel, where, "json.dModel");
+    const dHidden = assertPositiveSize(json.dHidden, where, "json.dHidden");
+    const decode = (key: keyof RawWeights, length: number, optional: boolean) => {
+      const text = json[key];
+      if (text === null && optional) return null;
+      const data = typeof text === "string" ? decodeFloat32(text, length) : null;
+      if (data === null) {
+        throw new TypeError(`${where}: json.${key} is not base64 of ${length} float32 values`);
+      }
+      return data;
+    };
+    const raw: RawWeights = {
+      w1: decode("w1", dModel * dHidden, false) as Float32Array,
+      b1: decode("b1", dHidden, true),
+      w2: decode("w2", dHidden * dModel, false) as Float32Array,
+      b2: decode("b2", dModel, true),
+    };
+    if ((raw.b1 === null) !== (raw.b2 === null)) {
+      throw new TypeError(`${where}: json.b1 and json.b2 must both be present or both be null`);
+    }
+    return adopt(dModel, dHidden, kernel, raw);
+  }
+
+  /** The kernel this layer computes with: `"js"` or `"wasm"`. */
+  get kernel(): KernelName {
+    return this.#kernel.name;
+  }
+
+  /** Number of weights and biases: dModel·dHidden·2, plus dHidden + dModel with biases. */
+  get parameterCount(): number {
+    const w = 2 * this.dModel * this.dHidden;
+    return this.hasBias ? w + this.dHidden + this.dModel : w;
+  }
+
+  /**
+   * A copy of the weights in tokenwise's layout, unpacked from the kernel's: changing it does
+   * not change the layer. Each read makes a new copy.
+   */
+  get weights(): FeedForwardWeights {
+    const raw = this.#kernel.unpack();
+    const weights: FeedForwardWeights = {
+      w1: { rows: this.dModel, cols: this.dHidden, data: raw.w1 },
+      w2: { rows: this.dHidden, cols: this.dModel, data: raw.w2 },
+    };
+    if (raw.b1 !== null) weights.b1 = raw.b1;
+    if (raw.b2 !== null) weights.b2 = raw.b2;
+    return weights;
+  }
+
+  /**
+   * Runs every token row of `x` through the layer: `relu(x · W1 + b1) · W2 + b2`.
+   *
+   * @param x - (tokens, dModel), one token a row; zero rows gives an empty result
+   * @param out - optional (tokens, dModel) output that must not overlap `x`; when given, the
+   *   call allocates nothing (the hidden buffer is the layer's own, reused)
+   * @returns `out`, or a new matrix
+   * @throws TypeError if `x` or `out` is not a matrix
+   * @throws {@link ShapeError} if `x.cols` is not dModel, or `out` has the wrong shape or
+   *   overlaps `x`; nothing is written then
+   * @example
+   * ```ts
+   * import { FeedForward, zeros } from "tokenwise";
+   * const ffn = new FeedForward({ dModel: 2, dHidden: 8 });
+   * const out = zeros(5, 2);
+   * console.log(ffn.forward(zeros(5, 2), out) === out);
+   * // true
+   * ```
+   */
+  forward(x: Matrix, out?: Matrix): Matrix {
+    const where = "forward";
+    const xm = assertMatrix(x, where, "x");
+    if (xm.cols !== this.dModel) {
+      throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
+    }
+    let target: Matrix;
+    if (out === undefined) {
+      target = { rows: xm.rows, cols: this.dModel, data: new Float32Array(xm.rows * this.dModel) };
+    } else {
+      target = assertMatrix(out, where, "out");
+      assertShape(target, xm.rows, this.dModel, where, "out", "(x.rows, dModel)");
+      assertNoOverlap(target.data, xm.data, where, "out", "x");
+    }
+    this.#kernel.forward(xm.data, 0, xm.rows, target.data, 0);
+    return target;
+  }
+
+  /**
+   * Runs one token through the layer. The result is the same bits as that token's row of
+   * {@link FeedForward.forward} in any batch.
+   *
+   * @param token - dModel values
+   * @param out - optional dModel output that must not overlap `token`
+   * @returns `out`, or a new Float32Array
+   * @throws TypeError if `token` or `out` is not a Float32Array
+   * @throws {@link ShapeError} for a length other than dModel, or an `out` overlapping `token`
+   * @example
+   * ```ts
+   * import { FeedForward } from "tokenwise";
+   * const ffn = new FeedForward({ dModel: 3, dHidden: 12, seed: 5 });
+   * console.log(ffn.forwardToken(new Float32Array([0.1, 0.2, 0.3])).length);
+   * // 3
+   * ```
+   */
+  forwardToken(token: Float32Array, out?: Float32Array): Float32Array {
+    const where = "forwardToken";
+    const t = assertFloat32Array(token, where, "token");
+    if (t.length !== this.dModel) {
+      throw new ShapeError(
+        `${where}: token has length ${t.length}, expected dModel = ${this.dModel}`,
+      );
+    }
+    let target: Float32Array;
+    if (out === undefined) {
+      target = new Float32Array(this.dModel);
+    } else {
+      target = assertFloat32Array(out, where, "out");
+      if (target.length !== this.dModel) {
+        throw new ShapeError(
+          `${where}: out has length ${target.length}, expected dModel = ${this.dModel}`,
+        );
+      }
+      assertNoOverlap(target, t, where, "out", "token");
+    }
+    this.#kernel.forward(t, 0, 1, target, 0);
+    return target;
+  }
+
+  /**
+   * The layer as plain JSON (see {@link FeedForwardJSON}); `JSON.stringify(layer)` calls it.
+   *
+   * @returns an object that {@link FeedForward.fromJSON} turns back into an identical layer
+   */
+  toJSON(): FeedForwardJSON {
+    const raw = this.#kernel.unpack();
+    return {
+      format: "tokenwise.FeedForward",
+      version: 1,
+      dModel: this.dModel,
+      dHidden: this.dHidden,
+      encoding: "float32-le-base64",
+      w1: encodeFloat32(raw.w1),
+      b1: raw.b1 === null ? null : encodeFloat32(raw.b1),
+      w2: encodeFloat32(raw.w2),
+      b2: raw.b2 === null ? null : encodeFloat32(raw.b2),
+    };
+  }
+
+  /** Frees what the kernel holds outside the JS heap. The layer must not be used after. */
+  dispose(): void {
+    this.#kernel.dispose();
+  }
+}
+
+/** A layer's weights, checked and copied into the raw layout. */
+function checkWeights(
+  weights: unknown,
+  where: string,
+): RawWeights & { dModel: number; dHidden: number } {
+  const w = assertOptions<FeedForwardWeights>(weights, WEIGHT_KEYS, where, "weights");
+  if (weights === undefined)
+    throw new TypeError(`${where}: weights { w1, b1, w2, b2 } are required`);
+  const w1 = assertMatrix(w.w1, where, "weights.w1");
+  const w2 = assertMatrix(w.w2, where, "weights.w2");
+  const dModel = w1.rows;
+  const dHidden = w1.cols;
+  if (dModel === 0 || dHidden === 0) {
+    throw new ShapeError(
+      `${where}: weights.w1 is ${dModel} x ${dHidden}; dModel and dHidden must be at least 1`,
+    );
+  }
+  assertShape(w2, dHidden, dModel, where, "weights.w2", "(w1.cols, w1.rows)");
+  const b1 = w.b1 === undefined ? null : assertFloat32Array(w.b1, where, "weights.b1");
+  const b2 = w.b2 === undefined ? null : assertFloat32Array(w.b2, where, "weights.b2");
+  if ((b1 === null) !== (b2 === null)) {
+    throw new TypeError(`${where}: weights.b1 and weights.b2 must both be given or both be absent`);
+  }
+  if (b1 !== null && b1.length !== dHidden) {
+    throw new ShapeError(
+      `${where}: weights.b1 has length ${b1.length}, expected dHidden = ${dHidden}`,
+    );
+  }
+  if (b2 !== null && b2.length !== dModel) {
+    throw new ShapeError(
+      `${where}: weights.b2 has length ${b2.length}, expected dModel = ${dModel}`,
+    );
+  }
+  return { dModel, dHidden, w1: w1.data, b1, w2: w2.data, b2 };
+}
