@@ -117,7 +117,7 @@ export function linearJs(
 
 function finish(s: number, bias: Float32Array | null, j: number, relu: boolean): number {
   const v = Math.fround(bias === null ? s : s + (bias[j] as number));
-  return relu && v <= 0 ? 0 : v;
+  return relu && v < 0 ? 0 : v;
 }
 
 function store4(

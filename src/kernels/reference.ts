@@ -9,9 +9,9 @@
 /** Activation applied to each output element after the bias. */
 export type Epilogue = "none" | "relu";
 
-/** relu as tokenwise defines it: NaN stays NaN, -0 and every negative become +0. */
+/** relu as PyTorch computes it: negatives become +0; NaN stays NaN and -0 stays -0. */
 export function reluScalar(v: number): number {
-  return v <= 0 ? 0 : v;
+  return v < 0 ? 0 : v;
 }
 
 export function linearReference(

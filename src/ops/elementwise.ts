@@ -91,8 +91,8 @@ function reluKernel(x: Matrix, out: Matrix): void {
 }
 
 /**
- * `out = max(0, x)` elementwise: negatives and `-0` become `+0`, NaN stays NaN, `+Infinity`
- * stays `+Infinity` (docs/numerics.md).
+ * `out = max(0, x)` elementwise, as PyTorch's `torch.relu`: negatives become `+0`, `-0` stays
+ * `-0`, NaN stays NaN, `+Infinity` stays `+Infinity` (docs/numerics.md).
  *
  * @param out - same shape as `x`; may be `x` itself
  * @param x - any matrix
