@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
   {
@@ -16,15 +17,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: {
-        console: "readonly",
-        process: "readonly",
-        performance: "readonly",
-        WebAssembly: "readonly",
-        URL: "readonly",
-        setTimeout: "readonly",
-        clearTimeout: "readonly",
-      },
+      globals: { ...globals.browser, ...globals.node },
     },
     rules: {
       "no-restricted-syntax": [
