@@ -16,8 +16,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // src/ is the browser-safe library: no Node globals there (process, Buffer, require).
     languageOptions: {
-      globals: { ...globals.browser, ...globals.node },
+      globals: { ...globals.browser },
     },
     rules: {
       "no-restricted-syntax": [
@@ -35,6 +36,12 @@ export default tseslint.config(
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
       ],
+    },
+  },
+  {
+    files: ["scripts/**", "test/**", "bench/**", "docs/**", "examples/**", "*.config.*"],
+    languageOptions: {
+      globals: { ...globals.browser, ...globals.node },
     },
   },
 );
