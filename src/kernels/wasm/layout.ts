@@ -22,14 +22,28 @@ export interface Layout {
   b1: number;
   w2: number;
   b2: number;
+  /** Scratch of the calling thread. */
   x: number;
   hidden: number;
   out: number;
+  /** Scratch of the worker pool, and its control block (threaded layers only; else 0). */
+  poolX: number;
+  poolHidden: number;
+  poolOut: number;
+  ctrl: number;
   bytes: number;
   pages: number;
 }
 
-export function layout(dModel: number, dHidden: number, hasBias: boolean): Layout {
+/** Bytes of the pool's control block: 64 words, then room for a worker's error message. */
+export const CTRL_BYTES = 256 + 1024;
+
+export function layout(
+  dModel: number,
+  dHidden: number,
+  hasBias: boolean,
+  threaded = false,
+): Layout {
   const p1 = Math.ceil(dHidden / PANEL);
   const p2 = Math.ceil(dModel / PANEL);
   const hPad = p1 * PANEL;
@@ -47,6 +61,10 @@ export function layout(dModel: number, dHidden: number, hasBias: boolean): Layou
   const x = take(BLOCK_ROWS * dModel * 4);
   const hidden = take(BLOCK_ROWS * hPad * 4);
   const out = take(BLOCK_ROWS * dPad * 4);
+  const poolX = threaded ? take(BLOCK_ROWS * dModel * 4) : 0;
+  const poolHidden = threaded ? take(BLOCK_ROWS * hPad * 4) : 0;
+  const poolOut = threaded ? take(BLOCK_ROWS * dPad * 4) : 0;
+  const ctrl = threaded ? take(CTRL_BYTES) : 0;
   return {
     dModel,
     dHidden,
@@ -61,6 +79,10 @@ export function layout(dModel: number, dHidden: number, hasBias: boolean): Layou
     x,
     hidden,
     out,
+    poolX,
+    poolHidden,
+    poolOut,
+    ctrl,
     bytes: at,
     pages: Math.ceil(at / PAGE),
   };
