@@ -100,6 +100,19 @@ export async function openSession(): Promise<Session> {
   };
 }
 
+/** Collects a page's uncaught errors, console errors (CSP reports among them) and HTTP errors. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("response", (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  return errors;
+}
+
 /**
  * Opens the harness page under a mode and waits until it has loaded the built package as
  * `window.tokenwise`. Page errors are collected in `errors`.
@@ -109,14 +122,7 @@ export async function openHarness(
   mode: Mode,
 ): Promise<{ page: Page; errors: string[] }> {
   const page = await session.context.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("response", (r) => {
-    if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`);
-  });
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
+  const errors = watchErrors(page);
   const response = await page.goto(session.server.url(mode, "test/browser/pages/harness.html"));
   if (response?.status() !== 200) throw new Error(`harness: HTTP ${response?.status()}`);
   await page.waitForFunction(() => window.harnessReady === true || window.harnessError);

@@ -66,7 +66,13 @@ export interface StaticServer {
 
 /** The file a request path names, or null if it is outside the served roots. */
 function resolve(root: string, path: string): string | null {
-  const rel = normalize(decodeURIComponent(path)).replace(/^[/\\]+/, "");
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return null; // a malformed escape
+  }
+  const rel = normalize(decoded).replace(/^[/\\]+/, "");
   if (rel.split(sep).includes("..")) return null;
   const posix = rel.split(sep).join("/");
   if (!ROOTS.some((r) => posix.startsWith(r))) return null;
