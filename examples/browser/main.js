@@ -313,7 +313,10 @@ function finishRun() {
   app.dataset.run = String(state.runs);
   app.dataset.ready = "true";
   window.clearTimeout(state.timer);
-  state.timer = window.setTimeout(time, 120);
+  state.timer = window.setTimeout(
+    () => time().catch((e) => ($("timing").textContent = `${e}`)),
+    120,
+  );
 }
 
 /** Times ffn.forward on the current batch for about 40 ms. */
@@ -331,6 +334,7 @@ async function time() {
   do {
     if (threaded) await ffn.forwardAsync(x, out);
     else ffn.forward(x, out);
+    if (state.ffn !== ffn) return; // a new layer replaced this one meanwhile
     runs++;
     elapsed = performance.now() - start;
   } while (elapsed < 40 || runs < 3);
@@ -353,10 +357,12 @@ async function makeLayer(seed) {
 }
 
 async function useLayer(seed) {
-  state.ffn?.dispose();
+  const ffn = await makeLayer(seed);
+  const old = state.ffn;
+  state.ffn = ffn;
   state.seed = seed;
-  state.ffn = await makeLayer(seed);
-  const ffn = state.ffn;
+  // Let a timing loop still running on the old layer finish its call before freeing it.
+  if (old) window.setTimeout(() => old.dispose(), 500);
   $("kernel").textContent = ffn.kernel;
   $("threads").textContent = String(ffn.threads ?? 1);
   $("threads").title =
@@ -396,7 +402,8 @@ $("examples").append(...EXAMPLES.map((s) => button(`“${s}”`, () => setSenten
 $("sentence").addEventListener("input", render);
 $("seed").addEventListener("change", () => {
   const seed = Number($("seed").value);
-  if (Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32) useLayer(seed);
+  // A change event comes again on blur: only a new seed makes a new layer (and re-renders).
+  if (Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32 && seed !== state.seed) useLayer(seed);
 });
 $("reseed").addEventListener("click", () => {
   const seed = Math.floor(Math.random() * 1000);

@@ -8,7 +8,7 @@ import { ROOT, openSession, watchErrors, type Session } from "./browser";
 import type { Mode } from "./server";
 
 /** Where the test leaves its screenshot, for a person to look at (git-ignored). */
-export const SCREENSHOT = join(ROOT, "test", "browser", "output", "demo.png");
+const SCREENSHOT = join(ROOT, "test", "browser", "output", "demo.png");
 
 let session: Session;
 
@@ -113,6 +113,19 @@ describe("the demo, cross-origin isolated as npm run demo:web serves it", () => 
     expect(rows).toHaveLength(7);
     expect(rows[6]).toEqual({ token: "quietly", status: "new" });
     expect(rows.slice(0, 6).every((r) => r.status === "identical")).toBe(true);
+  });
+
+  it("a new layer seed makes a new layer: every row new, still bit for bit", async () => {
+    const before = Number(await page.getAttribute("#app", "data-run"));
+    await page.fill("#seed", "7");
+    await page.dispatchEvent("#seed", "change");
+    await page.waitForFunction(
+      (n) => Number(document.getElementById("app")?.dataset.run) > n,
+      before,
+    );
+    expect(await page.textContent("#summary")).toBe("New layer (seed 7): every row is new.");
+    expect((await rowsOf(page)).every((r) => r.status === "new")).toBe(true);
+    expect(await page.getAttribute("#check", "class")).toBe("check ok");
   });
 
   it("follows a clicked word step by step", async () => {
