@@ -97,12 +97,12 @@ export async function startServer(options: ServerOptions): Promise<StaticServer>
       return;
     }
     const [, mode = "", ...rest] = url.pathname.split("/");
-    const headers: Record<string, string> | undefined = (
-      MODES as Record<string, Record<string, string>>
-    )[mode];
+    const headers: Record<string, string> | undefined = Object.hasOwn(MODES, mode)
+      ? MODES[mode as Mode]
+      : undefined;
     const file = headers === undefined ? null : resolve(root, rest.join("/"));
-    const stat = file === null ? null : statSync(file, { throwIfNoEntry: false });
-    if (file === null || headers === undefined || stat === null || !stat?.isFile()) {
+    const stat = file === null ? undefined : statSync(file, { throwIfNoEntry: false });
+    if (headers === undefined || file === null || stat === undefined || !stat.isFile()) {
       res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
       res.end(`404: ${url.pathname} (served: /<${Object.keys(MODES).join("|")}>/<${ROOTS}>...)`);
       return;
