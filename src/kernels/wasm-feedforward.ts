@@ -113,24 +113,53 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, rows - r0);
       f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
-      linearWasm(gemm, lay.x, d * 4, n, d, lay.w1, 0, lay.p1, lay.b1, true, lay.hidden, lay.hPad * 4);
-      linearWasm(gemm, lay.hidden, lay.hPad * 4, n, h, lay.w2, 0, lay.p2, lay.b2, false, lay.out, dPad * 4);
+      linearWasm(
+        gemm,
+        lay.x,
+        d * 4,
+        n,
+        d,
+        lay.w1,
+        0,
+        lay.p1,
+        lay.b1,
+        true,
+        lay.hidden,
+        lay.hPad * 4,
+      );
+      linearWasm(
+        gemm,
+        lay.hidden,
+        lay.hPad * 4,
+        n,
+        h,
+        lay.w2,
+        0,
+        lay.p2,
+        lay.b2,
+        false,
+        lay.out,
+        dPad * 4,
+      );
       copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
     }
   }
 
   unpack(): RawWeights {
-    const lay = this.#lay;
-    const f32 = this.#f32;
-    return {
-      w1: unpackRows(f32, lay.w1 / 4, lay.dModel, lay.dHidden, PANEL),
-      b1: lay.b1 === 0 ? null : f32.slice(lay.b1 / 4, lay.b1 / 4 + lay.dHidden),
-      w2: unpackRows(f32, lay.w2 / 4, lay.dHidden, lay.dModel, PANEL),
-      b2: lay.b2 === 0 ? null : f32.slice(lay.b2 / 4, lay.b2 / 4 + lay.dModel),
-    };
+    return unpackLayout(this.#f32, this.#lay);
   }
 
   dispose(): void {}
+}
+
+/** The weights in tokenwise's layout, unpacked from a layout's panels. */
+export function unpackLayout(f32: Float32Array, lay: Layout): RawWeights {
+  return {
+    w1: unpackRows(f32, lay.w1 / 4, lay.dModel, lay.dHidden, PANEL),
+    b1: lay.b1 === 0 ? null : f32.slice(lay.b1 / 4, lay.b1 / 4 + lay.dHidden),
+    w2: unpackRows(f32, lay.w2 / 4, lay.dHidden, lay.dModel, PANEL),
+    b2: lay.b2 === 0 ? null : f32.slice(lay.b2 / 4, lay.b2 / 4 + lay.dModel),
+  };
 }
 
 /** Copies n rows of width d from a padded buffer (row stride pad) into out (row stride d). */

@@ -35,8 +35,14 @@ export interface Layout {
   pages: number;
 }
 
-/** Bytes of the pool's control block: 64 words, then room for a worker's error message. */
+/** Bytes of a pool's control block: 64 words, then room for a worker's error message. */
 export const CTRL_BYTES = 256 + 1024;
+/**
+ * Control blocks a threaded layer keeps. Each new pool (the first, and one after each
+ * failure) takes the next, so a retired worker that has not yet ended reads only its own
+ * block, which says EXIT, and never a newer pool's.
+ */
+export const CTRL_SLOTS = 8;
 
 export function layout(
   dModel: number,
@@ -64,7 +70,7 @@ export function layout(
   const poolX = threaded ? take(BLOCK_ROWS * dModel * 4) : 0;
   const poolHidden = threaded ? take(BLOCK_ROWS * hPad * 4) : 0;
   const poolOut = threaded ? take(BLOCK_ROWS * dPad * 4) : 0;
-  const ctrl = threaded ? take(CTRL_BYTES) : 0;
+  const ctrl = threaded ? take(CTRL_BYTES * CTRL_SLOTS) : 0;
   return {
     dModel,
     dHidden,
