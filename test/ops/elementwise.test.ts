@@ -144,13 +144,13 @@ describe("addBias, addBiasInto, relu and reluInto reject bad input before writin
       what: "addBiasInto: x is undefined",
       call: () => addBiasInto(out, undefined as unknown as Matrix, b),
       error: TypeError,
-      message: matrixMsg("addBiasInto", "x", "undefined undefined"),
+      message: matrixMsg("addBiasInto", "x", "undefined"),
     },
     {
       what: "addBiasInto: bias is missing",
       call: () => addBiasInto(out, x, undefined as unknown as Float32Array),
       error: TypeError,
-      message: "addBiasInto: bias must be a Float32Array, got undefined undefined",
+      message: "addBiasInto: bias must be a Float32Array, got undefined",
     },
     {
       what: "addBiasInto: bias has the wrong length",
