@@ -39,13 +39,16 @@ export function encodeFloat32(data: Float32Array): string {
 export function decodeFloat32(text: string, length: number): Float32Array | null {
   const byteLength = length * 4;
   if (text.length !== Math.ceil(byteLength / 3) * 4) return null;
+  // The first ceil(8 * byteLength / 6) characters carry the bytes; the rest, and only they,
+  // are "=" padding.
+  const significant = Math.ceil((byteLength * 4) / 3);
   const bytes = new Uint8Array(byteLength);
   let o = 0;
   for (let i = 0; i < text.length; i += 4) {
     let n = 0;
     for (let j = 0; j < 4; j++) {
       const ch = text.charCodeAt(i + j);
-      const v = ch === 61 /* = */ ? 0 : ch < 128 ? (LOOKUP[ch] as number) : -1;
+      const v = i + j >= significant ? (ch === 61 /* = */ ? 0 : -1) : ch < 128 ? LOOKUP[ch]! : -1;
       if (v < 0) return null;
       n = (n << 6) | v;
     }
