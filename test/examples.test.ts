@@ -1,21 +1,17 @@
 // Every ```ts block under an @example in src/ runs, and prints what its `// ...` lines say.
-//
-// Each block is written to a temporary module, with `from "tokenwise"` pointing at src/index.ts,
-// and imported with console.log captured. Under each console.log(...) line, the comment lines
-// that follow it are its expected output, line for line; a block without any is an error, since
-// an example must show its result.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// Each block becomes a temporary module importing src/index.ts in place of "tokenwise"
+// (test/helpers/run-doc.ts); the comment lines under each console.log line are its expected
+// output. A block that shows no result fails: an example must show its result.
+import { readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { format } from "node:util";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanUp, expectedOutput, runBlock, tsBlocks } from "./helpers/run-doc";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
-const INDEX = join(SRC, "index.ts");
 
 interface Example {
-  /** file:line of the block's first line, and the symbol it documents */
+  /** file:line of the block, and the symbol it documents */
   where: string;
   symbol: string | undefined;
   code: string;
@@ -38,55 +34,35 @@ function examplesOf(file: string): Example[] {
   const found: Example[] = [];
   for (const m of text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
     const comment = m[0];
+    const at = m.index ?? 0;
     const start = comment.indexOf("@example");
     if (start < 0) continue;
-    // The example runs to the next block tag (or the end of the comment).
+    // The example runs to the next block tag, or to the end of the comment.
     const rest = comment.slice(start + "@example".length);
     const next = rest.search(/\n\s*\*\s*@\w+/);
     const body = (next < 0 ? rest : rest.slice(0, next))
       .split("\n")
       .map((l) => l.replace(/^\s*\*( |$)/, "").replace(/\s*\*\/$/, ""));
-    const after = text.slice(
-      (m.index ?? 0) + comment.length,
-      (m.index ?? 0) + comment.length + 200,
-    );
+    const after = text.slice(at + comment.length, at + comment.length + 200);
     const symbol =
       /^\s*(?:export\s+)?(?:static\s+)?(?:async\s+)?(?:function|class|get|interface)?\s*(\w+)/.exec(
         after,
       )?.[1];
-    const line = text.slice(0, (m.index ?? 0) + start).split("\n").length;
-    for (let i = 0; i < body.length; i++) {
-      if (!/^```ts\s*$/.test(body[i] as string)) continue;
-      const end = body.indexOf("```", i + 1);
-      if (end < 0) throw new Error(`${file}: unclosed code block in an @example`);
-      const lines = body.slice(i + 1, end);
+    const line = text.slice(0, at + start).split("\n").length;
+    for (const block of tsBlocks(body)) {
       found.push({
-        where: `${relative(SRC, file)}:${line + i} (${symbol ?? "?"})`,
+        where: `${relative(SRC, file)}:${line + block.start} (${symbol ?? "?"})`,
         symbol,
-        code: lines.join("\n"),
-        expected: expectedOutput(lines),
+        code: block.lines.join("\n"),
+        expected: expectedOutput(block.lines),
       });
-      i = end;
     }
   }
   return found;
 }
 
-/** The comment-only lines right under each console.log line, without their `// `. */
-function expectedOutput(lines: string[]): string[] {
-  const out: string[] = [];
-  let afterLog = false;
-  for (const l of lines) {
-    const t = l.trim();
-    if (afterLog && t.startsWith("//")) out.push(t.replace(/^\/\/ ?/, ""));
-    else afterLog = /^console\.log\(/.test(t);
-  }
-  return out;
-}
-
 const examples = sourceFiles(SRC).flatMap(examplesOf);
-const dir = mkdtempSync(join(tmpdir(), "tokenwise-examples-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(cleanUp);
 
 describe("@example blocks in src/", () => {
   it("cover every function and class that src/index.ts exports", async () => {
@@ -100,19 +76,6 @@ describe("@example blocks in src/", () => {
       0,
     );
     expect(ex.code).toMatch(/from "tokenwise"/);
-    const code = ex.code.replaceAll(`from "tokenwise"`, `from ${JSON.stringify(INDEX)}`);
-    const file = join(dir, `example-${examples.indexOf(ex)}.ts`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, `${code}\nexport {};\n`);
-    const printed: string[] = [];
-    const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      printed.push(...format(...args).split("\n"));
-    });
-    try {
-      await import(/* @vite-ignore */ pathToFileURL(file).href);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(printed).toEqual(ex.expected);
+    expect(await runBlock(ex.code)).toEqual(ex.expected);
   });
 });
