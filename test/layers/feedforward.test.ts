@@ -282,6 +282,37 @@ describe.each(KERNELS)("FeedForward, %s kernel", (kernel) => {
       expect(y[1]).toBeNaN(); // Inf·0 + Inf·0
     });
 
+    it("a NaN weight reaches every token through it, even where relu zeroed the hidden value", async () => {
+      const w = someWeights(3, 4, 30);
+      w.w2.data[2 * 3 + 1] = NaN; // W2[2][1]: every token's output 1
+      const l = await layerFromWeights(kernel, w);
+      const y = l.forward(matrix(5, 3, seededFloats(15, 31, 2)));
+      for (let t = 0; t < 5; t++) {
+        expect(Number.isNaN(y.data[t * 3 + 1])).toBe(true);
+        expect(Number.isFinite(y.data[t * 3]) && Number.isFinite(y.data[t * 3 + 2])).toBe(true);
+      }
+      w.w1.data[1 * 4 + 3] = NaN; // W1[1][3]: hidden unit 3 of every token, so every output
+      const all = await layerFromWeights(kernel, w);
+      expect(all.forward(matrix(2, 3, seededFloats(6, 32))).data.every(Number.isNaN)).toBe(true);
+    });
+
+    it("gives -0 only where a negative sum underflows; an exactly zero sum is +0", async () => {
+      // y = fl32(r · w2) with r = relu(x): 2^-60 · -2^-100 = -2^-160 rounds to -0 in float32.
+      const l = await layerFromWeights(kernel, {
+        w1: fromRows([[1]]),
+        w2: fromRows([[-(2 ** -100)]]),
+      });
+      expect(Object.is(l.forwardToken(new Float32Array([2 ** -60]))[0], -0)).toBe(true);
+      // relu(-2^-60) = +0, and +0 · -2^-100 = -0 summed from +0 is +0.
+      expect(Object.is(l.forwardToken(new Float32Array([-(2 ** -60)]))[0], 0)).toBe(true);
+      expect(Object.is(l.forwardToken(new Float32Array([-0]))[0], 0)).toBe(true);
+    });
+
+    it("keeps subnormals (no flush to zero)", async () => {
+      const l = await layerFromWeights(kernel, { w1: fromRows([[1]]), w2: fromRows([[0.5]]) });
+      expect(l.forwardToken(new Float32Array([2 ** -148]))[0]).toBe(2 ** -149);
+    });
+
     it("a finite result too large for float32 becomes ±Infinity", async () => {
       const l = await layerFromWeights(kernel, { w1: fromRows([[4]]), w2: fromRows([[1]]) });
       expect(l.forwardToken(new Float32Array([3e38]))[0]).toBe(Infinity);
