@@ -52,7 +52,7 @@ describe.each(KERNELS)("FeedForward properties, %s kernel", (kernel) => {
           expectSameBits(row(ffn.forward(x2), i), row(y, i), `row ${i} among other rows`);
         }
       }),
-      { numRuns: 30 },
+      RUNS,
     );
   });
 

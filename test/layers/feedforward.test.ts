@@ -320,6 +320,22 @@ describe.each(KERNELS)("FeedForward, %s kernel", (kernel) => {
   });
 });
 
+describe("the default kernel", () => {
+  it("is a kernel tokenwise has, and computes what that kernel computes, bit for bit", async () => {
+    const auto = new FeedForward({ dModel: 9, dHidden: 20, seed: 8 });
+    expect(KERNELS as readonly string[]).toContain(auto.kernel);
+    const explicit = await makeLayer(auto.kernel as (typeof KERNELS)[number], {
+      dModel: 9,
+      dHidden: 20,
+      seed: 8,
+    });
+    const x = matrix(6, 9, seededFloats(54, 3));
+    expectSameMatrix(auto.forward(x), explicit.forward(x));
+    const fromJSON = FeedForward.fromJSON(auto.toJSON(), { kernel: "auto" });
+    expectSameMatrix(fromJSON.forward(x), explicit.forward(x));
+  });
+});
+
 describe("the JS kernel sums in float64", () => {
   it("so a partial sum beyond float32's range does not overflow when the total fits", async () => {
     // h = 3e38 + 3e38 - 3e38: float32 accumulation gives Infinity, float64 gives 3e38.
