@@ -402,8 +402,9 @@ export class FeedForward {
    * @param json - the object
    * @param options - see {@link FromWeightsOptions}
    * @returns the layer
-   * @throws TypeError if `json` is not a tokenwise FeedForward of a known version, or its data
-   *   does not decode to the stated sizes
+   * @throws TypeError if `json` is not a tokenwise FeedForward of a known version, a size is
+   *   not an integer, or its data does not decode to the stated sizes
+   * @throws RangeError if `json.dModel` or `json.dHidden` is 0
    * @example
    * ```ts
    * import { FeedForward } from "tokenwise";
