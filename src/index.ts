@@ -17,3 +17,26 @@ export {
   type KernelChoice,
 } from "./layers/feedforward";
 export type { KernelName } from "./kernels/kernel";
+export {
+  parseSafetensors,
+  serializeSafetensors,
+  tensorToFloat32,
+  parseShardedSafetensors,
+  SafetensorsError,
+  type SafetensorsDtype,
+  type SafetensorsErrorCode,
+  type SafetensorsTensor,
+  type SafetensorsTensorInput,
+  type SafetensorsFile,
+  type SafetensorsIndex,
+  type ShardedSafetensors,
+} from "./io/safetensors";
+export {
+  feedForwardFromCheckpoint,
+  feedForwardTensors,
+  feedForwardToSafetensors,
+  optFeedForwardNames,
+  t5FeedForwardNames,
+  type CheckpointLayout,
+  type FeedForwardTensorNames,
+} from "./io/checkpoint";
