@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
   {
@@ -15,16 +16,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // src/ is the browser-safe library: no Node globals there (process, Buffer, require).
     languageOptions: {
-      globals: {
-        console: "readonly",
-        process: "readonly",
-        performance: "readonly",
-        WebAssembly: "readonly",
-        URL: "readonly",
-        setTimeout: "readonly",
-        clearTimeout: "readonly",
-      },
+      globals: { ...globals.browser },
     },
     rules: {
       "no-restricted-syntax": [
@@ -42,6 +36,12 @@ export default tseslint.config(
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
       ],
+    },
+  },
+  {
+    files: ["scripts/**", "test/**", "bench/**", "docs/**", "examples/**", "*.config.*"],
+    languageOptions: {
+      globals: { ...globals.browser, ...globals.node },
     },
   },
 );

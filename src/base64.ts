@@ -35,17 +35,19 @@ export function encodeFloat32(data: Float32Array): string {
   return parts.join("");
 }
 
-/** Decodes base64 into float32 values; returns null when the text is not valid for `length`. */
-export function decodeFloat32(text: string, length: number): Float32Array | null {
-  const byteLength = length * 4;
-  if (text.length !== Math.ceil(byteLength / 3) * 4) return null;
+/** Decodes base64 into bytes; returns null when the text is not valid base64. */
+export function decodeBytes(text: string): Uint8Array | null {
+  if (text.length % 4 !== 0) return null;
+  const pad = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  const byteLength = (text.length / 4) * 3 - pad;
   const bytes = new Uint8Array(byteLength);
   let o = 0;
   for (let i = 0; i < text.length; i += 4) {
     let n = 0;
     for (let j = 0; j < 4; j++) {
       const ch = text.charCodeAt(i + j);
-      const v = ch === 61 /* = */ ? 0 : ch < 128 ? (LOOKUP[ch] as number) : -1;
+      const padding = ch === 61 /* = */ && i + j >= text.length - pad;
+      const v = padding ? 0 : ch < 128 ? (LOOKUP[ch] as number) : -1;
       if (v < 0) return null;
       n = (n << 6) | v;
     }
@@ -53,6 +55,13 @@ export function decodeFloat32(text: string, length: number): Float32Array | null
     if (o < byteLength) bytes[o++] = (n >> 8) & 255;
     if (o < byteLength) bytes[o++] = n & 255;
   }
+  return bytes;
+}
+
+/** Decodes base64 into float32 values; returns null when the text is not `length` floats. */
+export function decodeFloat32(text: string, length: number): Float32Array | null {
+  const bytes = decodeBytes(text);
+  if (bytes === null || bytes.length !== length * 4) return null;
   if (LITTLE_ENDIAN) return new Float32Array(bytes.buffer);
   const out = new Float32Array(length);
   const view = new DataView(bytes.buffer);

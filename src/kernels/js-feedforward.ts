@@ -1,5 +1,6 @@
 import type { FeedForwardKernel, RawWeights } from "./kernel";
-import { NR, linearJs, packPanels, unpackPanels } from "./js";
+import { NR, linearJs, packedLength } from "./js";
+import { type WeightSource, packRows, unpackRows } from "./source";
 
 // Tokens per block: the hidden activations of one block are computed, then condensed, so the
 // scratch is ROW_BLOCK x dHidden whatever the batch, and each weight panel is read once per block.
@@ -17,13 +18,17 @@ export class JsFeedForwardKernel implements FeedForwardKernel {
   readonly #b2: Float32Array | null;
   readonly #hidden: Float32Array;
 
-  constructor(dModel: number, dHidden: number, weights: RawWeights) {
+  constructor(dModel: number, dHidden: number, source: WeightSource) {
     this.#dModel = dModel;
     this.#dHidden = dHidden;
-    this.#w1 = packPanels(weights.w1, dModel, dHidden, false);
-    this.#w2 = packPanels(weights.w2, dHidden, dModel, false);
-    this.#b1 = weights.b1 === null ? null : weights.b1.slice();
-    this.#b2 = weights.b2 === null ? null : weights.b2.slice();
+    this.#w1 = new Float32Array(packedLength(dModel, dHidden));
+    packRows(dModel, dHidden, NR, source.w1Row, this.#w1, 0);
+    this.#b1 = source.hasBias ? new Float32Array(dHidden) : null;
+    if (this.#b1 !== null) source.b1(this.#b1);
+    this.#w2 = new Float32Array(packedLength(dHidden, dModel));
+    packRows(dHidden, dModel, NR, source.w2Row, this.#w2, 0);
+    this.#b2 = source.hasBias ? new Float32Array(dModel) : null;
+    if (this.#b2 !== null) source.b2(this.#b2);
     this.#hidden = new Float32Array(ROW_BLOCK * dHidden);
   }
 
@@ -55,9 +60,9 @@ export class JsFeedForwardKernel implements FeedForwardKernel {
 
   unpack(): RawWeights {
     return {
-      w1: unpackPanels(this.#w1, this.#dModel, this.#dHidden),
+      w1: unpackRows(this.#w1, 0, this.#dModel, this.#dHidden, NR),
       b1: this.#b1 === null ? null : this.#b1.slice(),
-      w2: unpackPanels(this.#w2, this.#dHidden, this.#dModel),
+      w2: unpackRows(this.#w2, 0, this.#dHidden, this.#dModel, NR),
       b2: this.#b2 === null ? null : this.#b2.slice(),
     };
   }

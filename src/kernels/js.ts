@@ -11,48 +11,15 @@ import type { Epilogue } from "./reference";
 /** Columns per panel: the micro-kernel computes 2 rows x NR columns at a time. */
 export const NR = 4;
 
-/** Floats in w packed into panels of NR columns (the last one padded with zeros). */
+/** Floats in a (K, N) matrix packed into panels of NR columns (the last one zero-padded). */
 export function packedLength(K: number, N: number): number {
   return Math.ceil(N / NR) * NR * K;
 }
 
 /**
- * Packs w into panels. Panel p holds columns NR*p .. NR*p + NR - 1, and within it element
- * (k, c) sits at p * K * NR + k * NR + c: one contiguous stream per panel.
- * `transposed` says that w is given as (N, K), as PyTorch's nn.Linear stores it.
- */
-export function packPanels(
-  w: Float32Array,
-  K: number,
-  N: number,
-  transposed: boolean,
-  out: Float32Array = new Float32Array(packedLength(K, N)),
-): Float32Array {
-  for (let j = 0; j < N; j++) {
-    const base = Math.floor(j / NR) * K * NR + (j % NR);
-    if (transposed) {
-      for (let k = 0; k < K; k++) out[base + k * NR] = w[j * K + k] as number;
-    } else {
-      for (let k = 0; k < K; k++) out[base + k * NR] = w[k * N + j] as number;
-    }
-  }
-  return out;
-}
-
-/** Inverse of {@link packPanels}: w as (K, N) row-major. */
-export function unpackPanels(packed: Float32Array, K: number, N: number): Float32Array {
-  const w = new Float32Array(K * N);
-  for (let j = 0; j < N; j++) {
-    const base = Math.floor(j / NR) * K * NR + (j % NR);
-    for (let k = 0; k < K; k++) w[k * N + j] = packed[base + k * NR] as number;
-  }
-  return w;
-}
-
-/**
  * out[r, j] = act(x[r, :] · w[:, j] + bias[j]) for the columns of panels p0 <= p < p1.
  * x is (rows, K) from xOff; out is (rows, N) from outOff; panel p0 starts at packed[packedOff]
- * in the layout of {@link packPanels}.
+ * in the layout of packRows (source.ts).
  */
 export function linearJs(
   x: Float32Array,

@@ -12,12 +12,16 @@ import {
 import { ShapeError } from "../errors";
 import { JsFeedForwardKernel } from "../kernels/js-feedforward";
 import type { FeedForwardKernel, KernelName, RawWeights } from "../kernels/kernel";
+import { type WeightSource, rawSource, seededSource } from "../kernels/source";
+import { WasmFeedForwardKernel } from "../kernels/wasm-feedforward";
+import { gemmModule, gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
 import type { Matrix } from "../matrix";
-import { Random } from "../random";
 
 /**
- * Which kernel a layer computes with. `"js"` is plain JavaScript and runs everywhere;
- * `"auto"` picks the fastest one available.
+ * Which kernel a layer computes with. `"wasm"` is WebAssembly SIMD128, the fast one; `"js"` is
+ * plain JavaScript and runs everywhere; `"auto"` takes `"wasm"` where this engine can run it
+ * (SIMD128 present, and compiling WebAssembly allowed by the page's Content-Security-Policy)
+ * and `"js"` elsewhere.
  *
  * @category FeedForward
  */
@@ -35,7 +39,7 @@ export interface FeedForwardOptions {
   dHidden: number;
   /**
    * Seed of the weight initialisation, an integer in [0, 2^32); default 0. The same seed gives
-   * the same weights on every platform (see {@link Random} and docs/numerics.md).
+   * the same weights on every platform (see `Random` and docs/numerics.md).
    */
   seed?: number;
   /** The kernel; default `"auto"`. */
@@ -90,7 +94,7 @@ export interface FeedForwardJSON {
 const OPTIONS = ["dModel", "dHidden", "seed", "kernel"] as const;
 const FROM_WEIGHTS_OPTIONS = ["kernel"] as const;
 const WEIGHT_KEYS = ["w1", "b1", "w2", "b2"] as const;
-const KERNELS: readonly KernelChoice[] = ["auto", "js"];
+const KERNELS: readonly KernelChoice[] = ["auto", "wasm", "js"];
 
 function assertKernel(value: unknown, where: string): KernelChoice {
   if (value === undefined) return "auto";
@@ -100,17 +104,6 @@ function assertKernel(value: unknown, where: string): KernelChoice {
   throw new TypeError(
     `${where}: options.kernel must be one of ${KERNELS.map((k) => `"${k}"`).join(", ")}, got ${typeof value === "string" ? `"${value}"` : kindOf(value)}`,
   );
-}
-
-function allocate(length: number, where: string, what: string): Float32Array {
-  try {
-    return new Float32Array(length);
-  } catch (cause) {
-    throw new RangeError(
-      `${where}: cannot allocate ${what} (${length} floats, ${(length * 4) / 2 ** 20} MiB)`,
-      { cause },
-    );
-  }
 }
 
 // The constructor's private door for layers built from existing weights: a key no caller has.
@@ -132,13 +125,33 @@ function adopt(
   return new FeedForward(door as unknown as FeedForwardOptions);
 }
 
+/** The kernel a choice resolves to here, or a clear error if "wasm" cannot run. */
+function resolveKernel(choice: KernelChoice, where: string): KernelName {
+  if (choice === "js") return "js";
+  const wasm = wasmAvailability();
+  if (wasm.ok) return "wasm";
+  if (choice === "auto") return "js";
+  throw new Error(`${where}: kernel "wasm" is not available: ${wasm.reason}`);
+}
+
 function makeKernel(
-  _choice: KernelChoice,
+  name: KernelName,
   dModel: number,
   dHidden: number,
-  weights: RawWeights,
+  source: WeightSource,
 ): FeedForwardKernel {
-  return new JsFeedForwardKernel(dModel, dHidden, weights);
+  if (name === "wasm") {
+    return new WasmFeedForwardKernel(dModel, dHidden, source, gemmModuleSync(false));
+  }
+  try {
+    return new JsFeedForwardKernel(dModel, dHidden, source);
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause;
+    throw new RangeError(
+      `FeedForward: cannot allocate the weights of dModel = ${dModel}, dHidden = ${dHidden} (${((8 * dModel * dHidden) / 2 ** 20).toFixed(1)} MiB)`,
+      { cause },
+    );
+  }
 }
 
 /**
@@ -171,11 +184,12 @@ export class FeedForward {
   /** Whether the layer has the biases b1 and b2. */
   readonly hasBias: boolean;
   readonly #kernel: FeedForwardKernel;
+  #disposed = false;
 
   /**
    * A new layer with weights drawn like PyTorch's `nn.Linear` default: every element of W1 and
    * b1 uniform in [-1/sqrt(dModel), 1/sqrt(dModel)], of W2 and b2 in
-   * [-1/sqrt(dHidden), 1/sqrt(dHidden)], from {@link Random} seeded with `seed`, in the order
+   * [-1/sqrt(dHidden), 1/sqrt(dHidden)], from `Random` seeded with `seed`, in the order
    * w1 (row-major), b1, w2, b2.
    *
    * @param options - see {@link FeedForwardOptions}
@@ -186,10 +200,12 @@ export class FeedForward {
     const where = "FeedForward";
     const internal = (options as unknown as { [ADOPT]?: Adopt } | undefined)?.[ADOPT];
     if (internal !== undefined) {
-      this.dModel = internal.dModel;
-      this.dHidden = internal.dHidden;
-      this.hasBias = internal.raw.b1 !== null;
-      this.#kernel = makeKernel(internal.kernel, internal.dModel, internal.dHidden, internal.raw);
+      const { dModel, dHidden, raw } = internal;
+      this.dModel = dModel;
+      this.dHidden = dHidden;
+      this.hasBias = raw.b1 !== null;
+      const name = resolveKernel(internal.kernel, where);
+      this.#kernel = makeKernel(name, dModel, dHidden, rawSource(raw, dModel, dHidden));
       return;
     }
     if (options === undefined) {
@@ -201,21 +217,34 @@ export class FeedForward {
     const seed = opts.seed === undefined ? 0 : assertSize(opts.seed, where, "options.seed");
     if (seed > 0xffffffff)
       throw new RangeError(`${where}: options.seed must be below 2^32, got ${seed}`);
-    const kernel = assertKernel(opts.kernel, where);
-
-    const rng = new Random(seed);
-    const bound1 = 1 / Math.sqrt(dModel);
-    const bound2 = 1 / Math.sqrt(dHidden);
-    const weights: RawWeights = {
-      w1: rng.fillUniform(allocate(dModel * dHidden, where, "w1"), bound1),
-      b1: rng.fillUniform(allocate(dHidden, where, "b1"), bound1),
-      w2: rng.fillUniform(allocate(dHidden * dModel, where, "w2"), bound2),
-      b2: rng.fillUniform(allocate(dModel, where, "b2"), bound2),
-    };
+    const name = resolveKernel(assertKernel(opts.kernel, where), where);
     this.dModel = dModel;
     this.dHidden = dHidden;
     this.hasBias = true;
-    this.#kernel = makeKernel(kernel, dModel, dHidden, weights);
+    this.#kernel = makeKernel(name, dModel, dHidden, seededSource(seed, dModel, dHidden));
+  }
+
+  /**
+   * Like `new FeedForward(options)`, but compiles the WebAssembly kernel asynchronously first,
+   * as browsers prefer. This is the way to get the fast kernel in every environment; the
+   * constructor gets it too (the module is small enough to compile synchronously), but blocks
+   * while it compiles the first time.
+   *
+   * @param options - see {@link FeedForwardOptions}
+   * @returns a promise of the layer
+   * @throws as the constructor does (the promise rejects)
+   * @example
+   * ```ts
+   * import { FeedForward } from "tokenwise";
+   * const ffn = await FeedForward.create({ dModel: 16, dHidden: 64, seed: 3 });
+   * console.log(ffn.kernel);
+   * // wasm
+   * ```
+   */
+  static async create(options: FeedForwardOptions): Promise<FeedForward> {
+    const choice = (options as { kernel?: unknown } | undefined)?.kernel;
+    if (choice !== "js" && wasmAvailability().ok) await gemmModule(false);
+    return new FeedForward(options);
   }
 
   /**
@@ -301,7 +330,7 @@ export class FeedForward {
     return adopt(dModel, dHidden, kernel, raw);
   }
 
-  /** The kernel this layer computes with: `"js"` or `"wasm"`. */
+  /** The kernel this layer computes with: `"wasm"` or `"js"`. */
   get kernel(): KernelName {
     return this.#kernel.name;
   }
@@ -317,7 +346,7 @@ export class FeedForward {
    * not change the layer. Each read makes a new copy.
    */
   get weights(): FeedForwardWeights {
-    const raw = this.#kernel.unpack();
+    const raw = this.#live("weights").unpack();
     const weights: FeedForwardWeights = {
       w1: { rows: this.dModel, cols: this.dHidden, data: raw.w1 },
       w2: { rows: this.dHidden, cols: this.dModel, data: raw.w2 },
@@ -360,7 +389,7 @@ export class FeedForward {
       assertShape(target, xm.rows, this.dModel, where, "out", "(x.rows, dModel)");
       assertNoOverlap(target.data, xm.data, where, "out", "x");
     }
-    this.#kernel.forward(xm.data, 0, xm.rows, target.data, 0);
+    this.#live(where).forward(xm.data, 0, xm.rows, target.data, 0);
     return target;
   }
 
@@ -401,7 +430,7 @@ export class FeedForward {
       }
       assertNoOverlap(target, t, where, "out", "token");
     }
-    this.#kernel.forward(t, 0, 1, target, 0);
+    this.#live(where).forward(t, 0, 1, target, 0);
     return target;
   }
 
@@ -411,7 +440,7 @@ export class FeedForward {
    * @returns an object that {@link FeedForward.fromJSON} turns back into an identical layer
    */
   toJSON(): FeedForwardJSON {
-    const raw = this.#kernel.unpack();
+    const raw = this.#live("toJSON").unpack();
     return {
       format: "tokenwise.FeedForward",
       version: 1,
@@ -425,9 +454,19 @@ export class FeedForward {
     };
   }
 
-  /** Frees what the kernel holds outside the JS heap. The layer must not be used after. */
+  /**
+   * Frees what the kernel holds (its WebAssembly memory, its threads). Calling it twice is
+   * harmless; any other use of the layer afterwards throws.
+   */
   dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#kernel.dispose();
+  }
+
+  #live(where: string): FeedForwardKernel {
+    if (this.#disposed) throw new Error(`${where}: the layer was disposed`);
+    return this.#kernel;
   }
 }
 

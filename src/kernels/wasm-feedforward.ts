@@ -1,0 +1,112 @@
+import type { FeedForwardKernel, RawWeights } from "./kernel";
+import { type WeightSource, packRows, unpackRows } from "./source";
+import { BLOCK_ROWS, type Layout, MAX_PAGES, PANEL, layout } from "./wasm/layout";
+
+interface GemmExports {
+  gemm(
+    x: number,
+    lda: number,
+    rows: number,
+    K: number,
+    w: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    act: number,
+    out: number,
+    ldo: number,
+  ): void;
+}
+
+/** Memory for a layer, or a clear error when the shape is too large for wasm32. */
+export function allocateMemory(lay: Layout, shared: boolean): WebAssembly.Memory {
+  const mib = (lay.bytes / 2 ** 20).toFixed(1);
+  if (lay.pages > MAX_PAGES) {
+    throw new RangeError(
+      `FeedForward: dModel = ${lay.dModel}, dHidden = ${lay.dHidden} needs ${mib} MiB of WebAssembly memory, over wasm32's 4 GiB; use kernel: "js"`,
+    );
+  }
+  try {
+    return new WebAssembly.Memory({ initial: lay.pages, maximum: lay.pages, shared });
+  } catch (cause) {
+    throw new RangeError(
+      `FeedForward: cannot get ${mib} MiB of WebAssembly memory for dModel = ${lay.dModel}, dHidden = ${lay.dHidden}`,
+      { cause },
+    );
+  }
+}
+
+/** Packs a source's weights into a layout's panels, in the source's row order. */
+export function packInto(f32: Float32Array, lay: Layout, source: WeightSource): void {
+  const { dModel, dHidden } = lay;
+  packRows(dModel, dHidden, PANEL, source.w1Row, f32, lay.w1 / 4);
+  if (source.hasBias) source.b1(f32.subarray(lay.b1 / 4, lay.b1 / 4 + dHidden));
+  packRows(dHidden, dModel, PANEL, source.w2Row, f32, lay.w2 / 4);
+  if (source.hasBias) source.b2(f32.subarray(lay.b2 / 4, lay.b2 / 4 + dModel));
+}
+
+/**
+ * The WebAssembly SIMD kernel. The packed weights in its memory are the only full copy of the
+ * weights the layer keeps; `unpack` rebuilds tokenwise's layout on demand.
+ */
+export class WasmFeedForwardKernel implements FeedForwardKernel {
+  readonly name = "wasm" as const;
+  readonly #lay: Layout;
+  readonly #f32: Float32Array;
+  readonly #gemm: GemmExports["gemm"];
+
+  constructor(dModel: number, dHidden: number, source: WeightSource, module: WebAssembly.Module) {
+    this.#lay = layout(dModel, dHidden, source.hasBias);
+    const memory = allocateMemory(this.#lay, false);
+    this.#f32 = new Float32Array(memory.buffer);
+    packInto(this.#f32, this.#lay, source);
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    this.#gemm = (instance.exports as unknown as GemmExports).gemm;
+  }
+
+  forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
+    const lay = this.#lay;
+    const { dModel: d, dHidden: h, dPad } = lay;
+    const f32 = this.#f32;
+    const gemm = this.#gemm;
+    for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+      const n = Math.min(BLOCK_ROWS, rows - r0);
+      f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
+      gemm(lay.x, d * 4, n, d, lay.w1, 0, lay.p1, lay.b1, 1, lay.hidden, lay.hPad * 4);
+      gemm(lay.hidden, lay.hPad * 4, n, h, lay.w2, 0, lay.p2, lay.b2, 0, lay.out, dPad * 4);
+      copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
+    }
+  }
+
+  unpack(): RawWeights {
+    const lay = this.#lay;
+    const f32 = this.#f32;
+    return {
+      w1: unpackRows(f32, lay.w1 / 4, lay.dModel, lay.dHidden, PANEL),
+      b1: lay.b1 === 0 ? null : f32.slice(lay.b1 / 4, lay.b1 / 4 + lay.dHidden),
+      w2: unpackRows(f32, lay.w2 / 4, lay.dHidden, lay.dModel, PANEL),
+      b2: lay.b2 === 0 ? null : f32.slice(lay.b2 / 4, lay.b2 / 4 + lay.dModel),
+    };
+  }
+
+  dispose(): void {}
+}
+
+/** Copies n rows of width d from a padded buffer (row stride pad) into out (row stride d). */
+export function copyRows(
+  src: Float32Array,
+  srcOff: number,
+  pad: number,
+  out: Float32Array,
+  outOff: number,
+  d: number,
+  n: number,
+): void {
+  if (pad === d) {
+    out.set(src.subarray(srcOff, srcOff + n * d), outOff);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    out.set(src.subarray(srcOff + i * pad, srcOff + i * pad + d), outOff + i * d);
+  }
+}

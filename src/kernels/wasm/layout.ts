@@ -1,0 +1,67 @@
+// Where everything lives in the kernel's WebAssembly memory. All offsets are in bytes and
+// 64-aligned; byte 0 is never used, so a bias offset of 0 means "no bias".
+
+/** Columns per panel, the width of the micro-kernel's register tile. */
+export const PANEL = 16;
+/** Tokens per block: the x, hidden and out buffers hold this many rows. */
+export const BLOCK_ROWS = 64;
+const PAGE = 65536;
+/** wasm32's ceiling: 65536 pages of 64 KiB. */
+export const MAX_PAGES = 65536;
+
+export interface Layout {
+  dModel: number;
+  dHidden: number;
+  /** Panels of W1 (hidden columns) and of W2 (model columns). */
+  p1: number;
+  p2: number;
+  /** dHidden and dModel rounded up to whole panels. */
+  hPad: number;
+  dPad: number;
+  w1: number;
+  b1: number;
+  w2: number;
+  b2: number;
+  x: number;
+  hidden: number;
+  out: number;
+  bytes: number;
+  pages: number;
+}
+
+export function layout(dModel: number, dHidden: number, hasBias: boolean): Layout {
+  const p1 = Math.ceil(dHidden / PANEL);
+  const p2 = Math.ceil(dModel / PANEL);
+  const hPad = p1 * PANEL;
+  const dPad = p2 * PANEL;
+  let at = 64;
+  const take = (bytes: number) => {
+    const start = at;
+    at += Math.ceil(bytes / 64) * 64;
+    return start;
+  };
+  const w1 = take(p1 * dModel * PANEL * 4);
+  const b1 = hasBias ? take(hPad * 4) : 0;
+  const w2 = take(p2 * dHidden * PANEL * 4);
+  const b2 = hasBias ? take(dPad * 4) : 0;
+  const x = take(BLOCK_ROWS * dModel * 4);
+  const hidden = take(BLOCK_ROWS * hPad * 4);
+  const out = take(BLOCK_ROWS * dPad * 4);
+  return {
+    dModel,
+    dHidden,
+    p1,
+    p2,
+    hPad,
+    dPad,
+    w1,
+    b1,
+    w2,
+    b2,
+    x,
+    hidden,
+    out,
+    bytes: at,
+    pages: Math.ceil(at / PAGE),
+  };
+}
