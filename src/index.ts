@@ -2,6 +2,7 @@
  * tokenwise: the position-wise feedforward layer of transformers, on Float32Array matrices.
  *
  * @packageDocumentation
+ * @module tokenwise
  */
 export { ShapeError } from "./errors";
 export { matrix, zeros, fromRows, toRows, row, isMatrix, type Matrix } from "./matrix";

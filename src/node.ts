@@ -3,6 +3,7 @@
  * included, is in the main entry, which runs in browsers too.
  *
  * @packageDocumentation
+ * @module tokenwise/node
  */
 import { open, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -63,7 +64,7 @@ async function readBytes(path: string): Promise<Uint8Array> {
  * @throws TypeError if `path` is neither a string nor a URL
  * @throws Error from `node:fs` if the file cannot be read (its `code` is `ENOENT` when it does
  *   not exist)
- * @throws {@link SafetensorsError} if the file is not a valid safetensors file; the message
+ * @throws {@link tokenwise!SafetensorsError} if the file is not a valid safetensors file; the message
  *   names the file
  * @example
  * ```ts
@@ -97,7 +98,7 @@ export async function loadSafetensors(path: string | URL): Promise<SafetensorsFi
  * @returns the merged tensors and each shard's parse
  * @throws TypeError if `indexPath` is neither a string nor a URL
  * @throws Error from `node:fs` if the index or a shard cannot be read
- * @throws {@link SafetensorsError} with code `InvalidIndex` if the index is not JSON of the
+ * @throws {@link tokenwise!SafetensorsError} with code `InvalidIndex` if the index is not JSON of the
  *   right shape, or as {@link parseShardedSafetensors} throws
  * @example
  * ```ts

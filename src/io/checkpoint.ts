@@ -6,8 +6,10 @@ import {
   SafetensorsError,
   serializeSafetensors,
   tensorToFloat32,
+  type SafetensorsFile,
   type SafetensorsTensor,
   type SafetensorsTensorInput,
+  type ShardedSafetensors,
 } from "./safetensors";
 
 /**
@@ -139,6 +141,11 @@ function checkNames(value: unknown, where: string): FeedForwardTensorNames {
   if ((names.b1 === undefined) !== (names.b2 === undefined)) {
     throw new TypeError(`${where}: names.b1 and names.b2 must both be given or both be absent`);
   }
+  if (names.layout === undefined) {
+    throw new TypeError(
+      `${where}: names.layout is missing: "linear" (nn.Linear, out x in) or "conv1d" (GPT-2 Conv1D, in x out)`,
+    );
+  }
   if (names.layout !== "linear" && names.layout !== "conv1d") {
     throw new TypeError(
       `${where}: names.layout must be "linear" (nn.Linear, out x in) or "conv1d" (GPT-2 Conv1D, in x out), got ${kindOf(names.layout)}`,
@@ -155,10 +162,6 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
   }
   return out;
 }
-
-type TensorSource =
-  | ReadonlyMap<string, SafetensorsTensor>
-  | { readonly tensors: ReadonlyMap<string, SafetensorsTensor> };
 
 function tensorMap(value: unknown, where: string): ReadonlyMap<string, SafetensorsTensor> {
   if (value instanceof Map) return value as ReadonlyMap<string, SafetensorsTensor>;
@@ -202,7 +205,7 @@ function tensorMap(value: unknown, where: string): ReadonlyMap<string, Safetenso
  * ```
  */
 export function feedForwardFromCheckpoint(
-  tensors: TensorSource,
+  tensors: ReadonlyMap<string, SafetensorsTensor> | SafetensorsFile | ShardedSafetensors,
   names: FeedForwardTensorNames,
   options?: FromWeightsOptions,
 ): FeedForward {

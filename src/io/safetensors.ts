@@ -20,10 +20,40 @@ const MAX_HEADER_SIZE = 100_000_000;
 const N_LEN = 8;
 
 /**
- * The element types of the safetensors format with their widths in bits, in the reference's
- * order of increasing alignment (the order {@link serializeSafetensors} sorts by, widest first).
+ * An element type of the safetensors format. Every one of them parses and serializes;
+ * {@link tensorToFloat32} (and so every weight loader) accepts `F32`, `F16` and `BF16` only.
+ *
+ * @category Safetensors
  */
-const DTYPE_BITS = {
+export type SafetensorsDtype =
+  | "BOOL"
+  | "F4"
+  | "F6_E2M3"
+  | "F6_E3M2"
+  | "U8"
+  | "I8"
+  | "F8_E5M2"
+  | "F8_E4M3"
+  | "F8_E8M0"
+  | "F8_E4M3FNUZ"
+  | "F8_E5M2FNUZ"
+  | "I16"
+  | "U16"
+  | "F16"
+  | "BF16"
+  | "I32"
+  | "U32"
+  | "F32"
+  | "C64"
+  | "F64"
+  | "I64"
+  | "U64";
+
+/**
+ * Each dtype's width in bits, in the reference's order of increasing alignment (the order
+ * {@link serializeSafetensors} sorts by, widest first).
+ */
+const DTYPE_BITS: Readonly<Record<SafetensorsDtype, number>> = {
   BOOL: 8,
   F4: 4,
   F6_E2M3: 6,
@@ -46,15 +76,7 @@ const DTYPE_BITS = {
   F64: 64,
   I64: 64,
   U64: 64,
-} as const;
-
-/**
- * An element type of the safetensors format. Every one of them parses and serializes;
- * {@link tensorToFloat32} (and so every weight loader) accepts `F32`, `F16` and `BF16` only.
- *
- * @category Safetensors
- */
-export type SafetensorsDtype = keyof typeof DTYPE_BITS;
+};
 
 const DTYPE_NAMES = Object.keys(DTYPE_BITS) as SafetensorsDtype[];
 const DTYPE_RANK = new Map<string, number>(DTYPE_NAMES.map((d, i) => [d, i]));
