@@ -304,9 +304,10 @@ function nearby(map: ReadonlyMap<string, unknown>, name: string): string {
  * const ffn = FeedForward.fromWeights({
  *   w1: { rows: 2, cols: 3, data: new Float32Array(6) }, w2: { rows: 3, cols: 2, data: new Float32Array(6) },
  * });
- * const tensors = feedForwardTensors(ffn, t5FeedForwardNames(0));
- * console.log([...tensors].map(([name, t]) => `${name} [${t.shape}]`));
- * // [ 'encoder.block.0.layer.1.DenseReluDense.wi.weight [3,2]', 'encoder.block.0.layer.1.DenseReluDense.wo.weight [2,3]' ]
+ * const names = t5FeedForwardNames(0); // nn.Linear: wi is stored (dHidden, dModel)
+ * const tensors = feedForwardTensors(ffn, names);
+ * console.log(tensors.size, tensors.get(names.w1)?.shape);
+ * // 2 [ 3, 2 ]
  * ```
  */
 export function feedForwardTensors(
