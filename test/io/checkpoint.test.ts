@@ -177,6 +177,12 @@ describe.each(KERNELS)("checkpoints agree with PyTorch (kernel %s)", (kernel) =>
 describe("the fixtures, read by tokenwise", () => {
   it("list every tensor, the int64 buffer included, and the writer's metadata", () => {
     const opt = load("opt.safetensors");
+    // The fixture script's writer put the header keys in name order and the data in state_dict order, so
+    // this file also checks that tensors are found by their offsets, not their header order.
+    const bytes = readFileSync(new URL("opt.safetensors", FIXTURES));
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const headerOrder = Object.keys(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))));
+    expect(headerOrder.filter((k) => k !== "__metadata__")).not.toEqual([...opt.tensors.keys()]);
     expect(opt.metadata).toEqual(new Map([["format", "pt"]]));
     expect(opt.tensors.size).toBe(2 * 6 + 1);
     expect(opt.tensors.get("model.decoder.layers.0.fc1.weight")).toMatchObject({
@@ -252,6 +258,12 @@ describe("feedForwardFromCheckpoint", () => {
     expect(feedForwardFromCheckpoint(load("t5.safetensors"), t5FeedForwardNames(0)).hasBias).toBe(
       false,
     );
+  });
+
+  it("without biases, a wrong layout still fits, and shows in dModel", () => {
+    const t5 = load("t5.safetensors");
+    const wrong = feedForwardFromCheckpoint(t5, { ...t5FeedForwardNames(0), layout: "conv1d" });
+    expect([wrong.dModel, wrong.dHidden]).toEqual([40, 24]); // T5 here has d_model 24, d_ff 40
   });
 
   it("takes a parsed file, its tensors map, or a sharded parse", () => {
