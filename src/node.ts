@@ -69,10 +69,13 @@ async function readBytes(path: string): Promise<Uint8Array> {
  * @example
  * ```ts
  * import { writeFile } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { serializeSafetensors } from "tokenwise";
  * import { loadSafetensors } from "tokenwise/node";
- * await writeFile("/tmp/one.safetensors", serializeSafetensors({ x: { dtype: "F32", shape: [1], data: new Float32Array([7]) } }));
- * const file = await loadSafetensors("/tmp/one.safetensors");
+ * const path = join(tmpdir(), "one.safetensors");
+ * await writeFile(path, serializeSafetensors({ x: { dtype: "F32", shape: [1], data: new Float32Array([7]) } }));
+ * const file = await loadSafetensors(path);
  * console.log(file.tensors.get("x")?.shape);
  * // [ 1 ]
  * ```

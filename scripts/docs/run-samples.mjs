@@ -15,7 +15,9 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -31,8 +33,16 @@ if (files.length === 0) {
   console.error("usage: node scripts/docs/run-samples.mjs <guide.md>...");
   process.exit(2);
 }
-if (!existsSync(join(root, "dist", "index.js"))) {
-  console.error("run-samples: dist/ is missing: run `npm run build` first");
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
+  }
+  return t;
+}
+const built = join(root, "dist", "index.js");
+if (!existsSync(built) || statSync(built).mtimeMs < newest(join(root, "src"))) {
+  console.error("run-samples: dist/ is missing or older than src/: run `npm run build` first");
   process.exit(2);
 }
 

@@ -14,13 +14,9 @@ import {
   t5FeedForwardNames,
   tensorToFloat32,
   type FeedForwardTensorNames,
-  type KernelName,
   type SafetensorsFile,
 } from "../../src/index";
-
-// Every kernel runs every test here. test/kernels.ts does not exist on this branch yet; when it
-// does, import KERNELS from it instead of this list.
-const KERNELS: readonly KernelName[] = ["js", "wasm"];
+import { KERNELS } from "../kernels";
 
 const FIXTURES = new URL("../fixtures/checkpoints/", import.meta.url);
 const load = (name: string): SafetensorsFile =>
