@@ -78,8 +78,10 @@ const DTYPE_BITS: Readonly<Record<SafetensorsDtype, number>> = {
   U64: 64,
 };
 
-const DTYPE_NAMES = Object.keys(DTYPE_BITS) as SafetensorsDtype[];
-const DTYPE_RANK = new Map<string, number>(DTYPE_NAMES.map((d, i) => [d, i]));
+// The pure annotations let bundlers drop this module from apps that never import it.
+const DTYPE_NAMES = /* @__PURE__ */ (() => Object.keys(DTYPE_BITS) as SafetensorsDtype[])();
+const DTYPE_RANK = /* @__PURE__ */ (() =>
+  new Map<string, number>(DTYPE_NAMES.map((d, i) => [d, i])))();
 
 /** True when `value` is the name of a safetensors dtype (an own key, never `"toString"`). */
 function isDtype(value: unknown): value is SafetensorsDtype {
@@ -221,7 +223,8 @@ export interface SafetensorsTensorInput {
   readonly data: ArrayBufferView;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const LITTLE_ENDIAN = /* @__PURE__ */ (() =>
+  new Uint8Array(new Uint32Array([1]).buffer)[0] === 1)();
 
 /** Reverses the bytes of each `width`-byte element of `bytes`, in place. */
 export function swapBytes(bytes: Uint8Array, width: number): Uint8Array {
