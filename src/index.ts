@@ -15,6 +15,7 @@ export {
   type FeedForwardWeights,
   type FeedForwardJSON,
   type FromWeightsOptions,
+  type CreateFromWeightsOptions,
   type KernelChoice,
 } from "./layers/feedforward";
 export type { KernelName } from "./kernels/kernel";

@@ -9,9 +9,19 @@ import {
   type KernelName,
 } from "../src/index";
 
-export const KERNELS = ["js"] as const satisfies readonly KernelName[];
+/** "wasm-2t" is the WebAssembly kernel on a pool of two worker threads. */
+export const KERNELS = ["js", "wasm", "wasm-2t"] as const;
 
 export type TestKernel = (typeof KERNELS)[number];
+
+/** The kernel name a layer of this test kernel reports. */
+export function kernelName(kernel: TestKernel): KernelName {
+  return kernel === "js" ? "js" : "wasm";
+}
+
+function threadsOf(kernel: TestKernel): number {
+  return kernel === "wasm-2t" ? 2 : 1;
+}
 
 /**
  * A seeded layer computing with `kernel`. Async already, so that switching to
@@ -21,7 +31,7 @@ export async function makeLayer(
   kernel: TestKernel,
   options: Omit<FeedForwardOptions, "kernel">,
 ): Promise<FeedForward> {
-  return new FeedForward({ ...options, kernel });
+  return FeedForward.create({ ...options, kernel: kernelName(kernel), threads: threadsOf(kernel) });
 }
 
 /** A layer from given weights computing with `kernel`. */
@@ -29,7 +39,7 @@ export async function layerFromWeights(
   kernel: TestKernel,
   weights: FeedForwardWeights,
 ): Promise<FeedForward> {
-  return FeedForward.fromWeights(weights, { kernel });
+  return FeedForward.create({ weights, kernel: kernelName(kernel), threads: threadsOf(kernel) });
 }
 
 /** A layer from toJSON output computing with `kernel`. */
@@ -37,5 +47,7 @@ export async function layerFromJSON(
   kernel: TestKernel,
   json: FeedForwardJSON,
 ): Promise<FeedForward> {
-  return FeedForward.fromJSON(json, { kernel });
+  const layer = FeedForward.fromJSON(json, { kernel: kernelName(kernel) });
+  if (threadsOf(kernel) === 1) return layer;
+  return layerFromWeights(kernel, layer.weights);
 }

@@ -120,7 +120,7 @@ const OPTIONS = ["dModel", "dHidden", "seed", "kernel", "threads"] as const;
 const CREATE_FROM_WEIGHTS_OPTIONS = ["weights", "kernel", "threads"] as const;
 const FROM_WEIGHTS_OPTIONS = ["kernel"] as const;
 const WEIGHT_KEYS = ["w1", "b1", "w2", "b2"] as const;
-const KERNELS: readonly KernelChoice[] = ["auto", "wasm", "js"];
+const KERNELS: readonly KernelChoice[] = ["auto", "js", "wasm"];
 
 function assertKernel(value: unknown, where: string): KernelChoice {
   if (value === undefined) return "auto";

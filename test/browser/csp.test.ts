@@ -2,14 +2,9 @@
 // clear answer about WebAssembly when the policy forbids compiling it.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importBuilt, openHarness, openSession, type Session } from "./browser";
+import { openHarness, openSession, type Session } from "./browser";
 import { CASES, expectSameBits, nodeForward, runInPage } from "./cases";
 import type { Mode } from "./server";
-
-// GATE (temporary, the lead removes it when the WebAssembly kernel lands): the wasm expectations
-// below need `FeedForward.create` and `kernel: "wasm"` (issue 4). This is the one allowed skip.
-const built = await importBuilt();
-const hasWasm = typeof (built.FeedForward as unknown as { create?: unknown }).create === "function";
 
 type Creatable = {
   create(options: { dModel: number; dHidden: number; seed?: number; kernel: string }): Promise<{
@@ -94,8 +89,7 @@ describe.each(["csp-strict", "csp-wasm"] as const)("under %s", (mode) => {
   });
 });
 
-// GATE: remove `.skipIf(!hasWasm)` when the WebAssembly kernel lands.
-describe.skipIf(!hasWasm)("WebAssembly under a policy", () => {
+describe("WebAssembly under a policy", () => {
   const options = { dModel: 16, dHidden: 64, seed: 3 };
 
   async function create(page: Page, kernel: string) {

@@ -12,10 +12,9 @@ import {
   type PageResult,
 } from "./cases";
 
-// Every kernel the package has. The lead adds "wasm" here when the WebAssembly kernel lands (or
-// imports KERNELS from test/kernels.ts once it exists); a wasm layer comes from
-// `await FeedForward.create(...)` in the page and in Node (cases.ts).
-const KERNELS: readonly KernelName[] = ["js"];
+// Every kernel the package has; a layer comes from `await FeedForward.create(...)` in the page
+// and in Node (cases.ts). Threads have their own file.
+const KERNELS: readonly KernelName[] = ["js", "wasm"];
 
 let session: Session;
 let page: Page;

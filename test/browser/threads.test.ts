@@ -3,19 +3,12 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KernelName } from "../../src/index";
-import { importBuilt, openHarness, openSession, type Session } from "./browser";
+import { openHarness, openSession, type Session } from "./browser";
 import { expectSameBits, makeCase, nodeForward, type Case } from "./cases";
 import type { Mode } from "./server";
 
-// GATE (temporary, the lead removes it when threads land, issue 5): the built package has no
-// forwardAsync yet. This is the one allowed skip; the page checks above the gate run today.
-const built = await importBuilt();
-const hasThreads =
-  typeof (built.FeedForward.prototype as unknown as { forwardAsync?: unknown }).forwardAsync ===
-  "function";
-
-// Every kernel the package has; the lead adds "wasm" with the WebAssembly kernel.
-const KERNELS: readonly KernelName[] = ["js"];
+// Threads run the WebAssembly kernel (a js layer says so in threadsFallback).
+const KERNELS: readonly KernelName[] = ["wasm"];
 
 // 1 token, and enough tokens and columns to give two threads rows and columns to split.
 const THREAD_CASES: readonly Case[] = [makeCase(24, 96, 1, 11), makeCase(24, 96, 37, 12)];
@@ -95,8 +88,7 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
   );
 }
 
-// GATE: remove `.skipIf(!hasThreads)` when threads land.
-describe.skipIf(!hasThreads).each(KERNELS)("threads, kernel %s", (kernel) => {
+describe.each(KERNELS)("threads, kernel %s", (kernel) => {
   it.each(THREAD_CASES.map((c) => [c.tokens, c] as const))(
     "isolated page, %i tokens: 2 threads, Node's bits",
     async (_, c) => {

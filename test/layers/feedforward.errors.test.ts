@@ -77,7 +77,7 @@ describe("new FeedForward rejects bad options", () => {
       call: ctor({ dModel: 4, dHidden: 8, sed: 1 }),
       error: TypeError,
       message:
-        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, kernel",
+        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, kernel, threads",
     },
     ...sizeCases("dModel"),
     ...sizeCases("dHidden"),
@@ -118,10 +118,25 @@ describe("new FeedForward rejects bad options", () => {
       message: new RegExp(`^FeedForward: options\\.kernel ${KERNEL_LIST.source} number 1$`),
     },
     {
-      what: "weights too large to allocate",
-      call: ctor({ dModel: 2 ** 26, dHidden: 2 ** 26 }),
+      what: "weights too large for WebAssembly memory",
+      call: ctor({ dModel: 2 ** 26, dHidden: 2 ** 26, kernel: "wasm" }),
       error: RangeError,
-      message: "FeedForward: cannot allocate w1 (4503599627370496 floats, 17179869184 MiB)",
+      message:
+        'FeedForward: dModel = 67108864, dHidden = 67108864 needs 34359788032.0 MiB of WebAssembly memory, over wasm32\'s 4 GiB; use kernel: "js"',
+    },
+    {
+      what: "weights too large to allocate",
+      call: ctor({ dModel: 2 ** 26, dHidden: 2 ** 26, kernel: "js" }),
+      error: RangeError,
+      message:
+        "FeedForward: cannot allocate the weights of dModel = 67108864, dHidden = 67108864 (34359738368.0 MiB)",
+    },
+    {
+      what: "threads above 1 in the synchronous constructor",
+      call: ctor({ dModel: 4, dHidden: 8, threads: 2 }),
+      error: TypeError,
+      message:
+        "FeedForward: options.threads = 2 needs the async factory: await FeedForward.create(options)",
     },
   ];
   it.each(cases)("$what", (c) => expectThrowsCleanly(c));

@@ -1,4 +1,3 @@
-/* global window, document */
 // Loads the built package as a user's page would and hands it to the tests as window.tokenwise.
 // Content-Security-Policy violations are recorded from the start, before the package loads, so a
 // test can tell whether tokenwise itself ever tripped the page's policy.
