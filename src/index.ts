@@ -35,6 +35,7 @@ export {
 } from "./io/safetensors";
 export {
   feedForwardFromCheckpoint,
+  feedForwardWeightsFromCheckpoint,
   feedForwardTensors,
   feedForwardToSafetensors,
   optFeedForwardNames,

@@ -1,7 +1,11 @@
 // From a model's own tensors to a FeedForward layer and back: which tensors, in which layout.
 import { assertOptions, kindOf } from "../check";
 import { ShapeError } from "../errors";
-import { FeedForward, type FromWeightsOptions } from "../layers/feedforward";
+import {
+  FeedForward,
+  type FeedForwardWeights,
+  type FromWeightsOptions,
+} from "../layers/feedforward";
 import {
   SafetensorsError,
   serializeSafetensors,
@@ -209,7 +213,45 @@ export function feedForwardFromCheckpoint(
   names: FeedForwardTensorNames,
   options?: FromWeightsOptions,
 ): FeedForward {
-  const where = "feedForwardFromCheckpoint";
+  return FeedForward.fromWeights(readWeights(tensors, names, "feedForwardFromCheckpoint"), options);
+}
+
+/**
+ * The weights of a FeedForward layer from a model's tensors, in tokenwise's layout: what
+ * {@link feedForwardFromCheckpoint} reads, checks and converts before it builds the layer. Use
+ * it to build the layer another way, such as on worker threads with
+ * `await FeedForward.create({ weights, threads })`.
+ *
+ * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
+ * @param names - where the weights are (see {@link feedForwardFromCheckpoint})
+ * @returns `w1` (dModel, dHidden) and `w2` (dHidden, dModel), and the biases if `names` has
+ *   them; new arrays that share no memory with the file
+ * @throws as {@link feedForwardFromCheckpoint} does, but never for options
+ * @category Checkpoints
+ * @example
+ * ```ts
+ * import { FeedForward, feedForwardWeightsFromCheckpoint, parseSafetensors, serializeSafetensors } from "tokenwise";
+ * const file = parseSafetensors(serializeSafetensors({
+ *   wi: { dtype: "F32", shape: [3, 2], data: new Float32Array(6).fill(1) }, // nn.Linear(2, 3, bias=False)
+ *   wo: { dtype: "F32", shape: [2, 3], data: new Float32Array(6).fill(0.5) },
+ * }));
+ * const weights = feedForwardWeightsFromCheckpoint(file, { w1: "wi", w2: "wo", layout: "linear" });
+ * console.log(weights.w1.rows, weights.w1.cols, "b1" in weights);
+ * // 2 3 false
+ * const ffn = await FeedForward.create({ weights });
+ * console.log(ffn.forwardToken(new Float32Array([1, 2])));
+ * // Float32Array(2) [ 4.5, 4.5 ]
+ * ffn.dispose();
+ * ```
+ */
+export function feedForwardWeightsFromCheckpoint(
+  tensors: ReadonlyMap<string, SafetensorsTensor> | SafetensorsFile | ShardedSafetensors,
+  names: FeedForwardTensorNames,
+): FeedForwardWeights {
+  return readWeights(tensors, names, "feedForwardWeightsFromCheckpoint");
+}
+
+function readWeights(tensors: unknown, names: unknown, where: string): FeedForwardWeights {
   const map = tensorMap(tensors, where);
   const n = checkNames(names, where);
   const get = (name: string, rank: number): SafetensorsTensor => {
@@ -266,15 +308,15 @@ export function feedForwardFromCheckpoint(
   const b2 = bias(n.b2, dModel, "dModel");
   const w1 = linear ? transpose(tensorToFloat32(t1), dHidden, dModel) : tensorToFloat32(t1);
   const w2 = linear ? transpose(tensorToFloat32(t2), dModel, dHidden) : tensorToFloat32(t2);
-  return FeedForward.fromWeights(
-    {
-      w1: { rows: dModel, cols: dHidden, data: w1 },
-      b1,
-      w2: { rows: dHidden, cols: dModel, data: w2 },
-      b2,
-    },
-    options,
-  );
+  const weights: FeedForwardWeights = {
+    w1: { rows: dModel, cols: dHidden, data: w1 },
+    w2: { rows: dHidden, cols: dModel, data: w2 },
+  };
+  if (b1 !== undefined && b2 !== undefined) {
+    weights.b1 = b1;
+    weights.b2 = b2;
+  }
+  return weights;
 }
 
 /** A hint for a name not found: up to three names of the file that share its last part. */

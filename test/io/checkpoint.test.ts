@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   FeedForward,
   feedForwardFromCheckpoint,
+  feedForwardWeightsFromCheckpoint,
   feedForwardTensors,
   feedForwardToSafetensors,
   matrix,
@@ -16,7 +17,7 @@ import {
   type FeedForwardTensorNames,
   type SafetensorsFile,
 } from "../../src/index";
-import { KERNELS } from "../kernels";
+import { KERNELS, kernelName, layerFromWeights } from "../kernels";
 
 const FIXTURES = new URL("../fixtures/checkpoints/", import.meta.url);
 const load = (name: string): SafetensorsFile =>
@@ -140,33 +141,42 @@ describe.each(KERNELS)("checkpoints agree with PyTorch (kernel %s)", (kernel) =>
 
     it.each(DTYPES)(
       "from the $tag file, within twice the forward-error bound",
-      ({ suffix, tag }) => {
-        const ffn = feedForwardFromCheckpoint(load(`${model}${suffix}.safetensors`), names, {
-          kernel,
-        });
-        expect(ffn.kernel).toBe(kernel);
-        const y = ffn.forward(matrix(tokens, ffn.dModel, x)).data;
-        const want = tensorToFloat32(io.tensors.get(`${output}.${tag}`)!);
-        expect(y.length).toBe(want.length);
-        expect(worstRatio(ffn, x, tokens, y, want)).toBeLessThanOrEqual(1);
+      async ({ suffix, tag }) => {
+        const file = load(`${model}${suffix}.safetensors`);
+        const ffn = await layerFromWeights(kernel, feedForwardWeightsFromCheckpoint(file, names));
+        try {
+          expect(ffn.kernel).toBe(kernelName(kernel));
+          const y = (await ffn.forwardAsync(matrix(tokens, ffn.dModel, x))).data;
+          const want = tensorToFloat32(io.tensors.get(`${output}.${tag}`)!);
+          expect(y.length).toBe(want.length);
+          expect(worstRatio(ffn, x, tokens, y, want)).toBeLessThanOrEqual(1);
+        } finally {
+          ffn.dispose();
+        }
       },
     );
   });
 
-  it("the bound tells the dtypes apart: F32 weights do not give PyTorch's BF16 output", () => {
+  it("the bound tells the dtypes apart: F32 weights do not give PyTorch's BF16 output", async () => {
     // A control: without it a bound too loose to fail would pass every test above.
     const io = load("opt-io.safetensors");
     const x = tensorToFloat32(io.tensors.get("x")!);
-    const ffn = feedForwardFromCheckpoint(load("opt.safetensors"), optFeedForwardNames(0), {
-      kernel,
-    });
-    const y = ffn.forward(matrix(7, 16, x)).data;
-    expect(
-      worstRatio(ffn, x, 7, y, tensorToFloat32(io.tensors.get("layers.0.bf16")!)),
-    ).toBeGreaterThan(1);
-    expect(
-      worstRatio(ffn, x, 7, y, tensorToFloat32(io.tensors.get("layers.1.f32")!)),
-    ).toBeGreaterThan(1);
+    const weights = feedForwardWeightsFromCheckpoint(
+      load("opt.safetensors"),
+      optFeedForwardNames(0),
+    );
+    const ffn = await layerFromWeights(kernel, weights);
+    try {
+      const y = (await ffn.forwardAsync(matrix(7, 16, x))).data;
+      expect(
+        worstRatio(ffn, x, 7, y, tensorToFloat32(io.tensors.get("layers.0.bf16")!)),
+      ).toBeGreaterThan(1);
+      expect(
+        worstRatio(ffn, x, 7, y, tensorToFloat32(io.tensors.get("layers.1.f32")!)),
+      ).toBeGreaterThan(1);
+    } finally {
+      ffn.dispose();
+    }
   });
 });
 
@@ -375,6 +385,20 @@ describe("feedForwardFromCheckpoint", () => {
     const e = catchError(() => feedForwardFromCheckpoint(opt, names as never));
     expect(e).toBeInstanceOf(TypeError);
     expect((e as Error).message).toBe(message);
+  });
+
+  it("reads the same weights as feedForwardWeightsFromCheckpoint, which builds no layer", () => {
+    const weights = feedForwardWeightsFromCheckpoint(opt, optFeedForwardNames(1));
+    const layer = feedForwardFromCheckpoint(opt, optFeedForwardNames(1)).weights;
+    for (const key of ["w1", "w2"] as const) {
+      expect(Array.from(weights[key].data)).toEqual(Array.from(layer[key].data));
+    }
+    expect(Array.from(weights.b2!)).toEqual(Array.from(layer.b2!));
+    const t5 = feedForwardWeightsFromCheckpoint(load("t5.safetensors"), t5FeedForwardNames(0));
+    expect(Object.keys(t5)).toEqual(["w1", "w2"]);
+    expect(() => feedForwardWeightsFromCheckpoint(opt, { w1: "x", w2: "y" } as never)).toThrow(
+      /^feedForwardWeightsFromCheckpoint: names.layout is missing/,
+    );
   });
 
   it("passes options to FeedForward.fromWeights", () => {
