@@ -10,12 +10,15 @@ import {
   kindOf,
 } from "../check";
 import { ShapeError } from "../errors";
+import type { ActivationName } from "../kernels/activation";
 import { JsFeedForwardKernel } from "../kernels/js-feedforward";
 import type { FeedForwardKernel, KernelName, RawWeights } from "../kernels/kernel";
 import { type WeightSource, rawSource, seededSource } from "../kernels/source";
 import { WasmFeedForwardKernel } from "../kernels/wasm-feedforward";
 import { gemmModule, gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
 import type { Matrix } from "../matrix";
+import { assertActivation } from "./activation-option";
+import { type FeedForwardGradients, feedForwardBackward } from "./backward";
 
 /**
  * Which kernel a layer computes with. `"wasm"` is WebAssembly SIMD128, the fast one; `"js"` is
@@ -44,10 +47,15 @@ export interface FeedForwardOptions {
   seed?: number;
   /** The kernel; default `"auto"`. */
   kernel?: KernelChoice;
+  /**
+   * The activation between the two linear maps; default `"relu"`. `"gelu"` (BERT, GPT-2 in
+   * PyTorch's exact form), `"geluTanh"` (GPT-2's `gelu_new`) and `"silu"` are the others.
+   */
+  activation?: ActivationName;
 }
 
 /**
- * The weights of a FeedForward layer: `y = relu(x · w1 + b1) · w2 + b2`. A layer may have no
+ * The weights of a FeedForward layer: `y = act(x · w1 + b1) · w2 + b2`. A layer may have no
  * biases (as in T5); then `b1` and `b2` are absent.
  *
  * @category FeedForward
@@ -64,24 +72,37 @@ export interface FeedForwardWeights {
 }
 
 /**
- * Options of {@link FeedForward.fromWeights} and {@link FeedForward.fromJSON}.
+ * Options of {@link FeedForward.fromJSON}.
  *
  * @category FeedForward
  */
-export interface FromWeightsOptions {
+export interface FromJSONOptions {
   /** The kernel; default `"auto"`. */
   kernel?: KernelChoice;
 }
 
 /**
+ * Options of {@link FeedForward.fromWeights}.
+ *
+ * @category FeedForward
+ */
+export interface FromWeightsOptions extends FromJSONOptions {
+  /** The activation between the two linear maps; default `"relu"`. */
+  activation?: ActivationName;
+}
+
+/**
  * A layer as plain JSON, from {@link FeedForward.toJSON}. Each tensor is its float32 values as
  * little-endian bytes in base64, so the round trip is exact to the bit (-0 and NaN included).
+ * Version 2 added `activation`; a version 1 object (which has none) loads as a relu layer.
  *
  * @category FeedForward
  */
 export interface FeedForwardJSON {
   format: "tokenwise.FeedForward";
-  version: 1;
+  version: 1 | 2;
+  /** The activation (version 2); absent in version 1, whose layers are all relu. */
+  activation?: ActivationName;
   dModel: number;
   dHidden: number;
   encoding: "float32-le-base64";
@@ -91,8 +112,9 @@ export interface FeedForwardJSON {
   b2: string | null;
 }
 
-const OPTIONS = ["dModel", "dHidden", "seed", "kernel"] as const;
-const FROM_WEIGHTS_OPTIONS = ["kernel"] as const;
+const OPTIONS = ["dModel", "dHidden", "seed", "kernel", "activation"] as const;
+const FROM_WEIGHTS_OPTIONS = ["kernel", "activation"] as const;
+const FROM_JSON_OPTIONS = ["kernel"] as const;
 const WEIGHT_KEYS = ["w1", "b1", "w2", "b2"] as const;
 const KERNELS: readonly KernelChoice[] = ["auto", "wasm", "js"];
 
@@ -113,6 +135,7 @@ interface Adopt {
   dHidden: number;
   kernel: KernelChoice;
   raw: RawWeights;
+  activation: ActivationName;
 }
 
 function adopt(
@@ -120,8 +143,9 @@ function adopt(
   dHidden: number,
   kernel: KernelChoice,
   raw: RawWeights,
+  activation: ActivationName,
 ): FeedForward {
-  const door = { [ADOPT]: { dModel, dHidden, kernel, raw } };
+  const door = { [ADOPT]: { dModel, dHidden, kernel, raw, activation } };
   return new FeedForward(door as unknown as FeedForwardOptions);
 }
 
@@ -139,12 +163,13 @@ function makeKernel(
   dModel: number,
   dHidden: number,
   source: WeightSource,
+  activation: ActivationName,
 ): FeedForwardKernel {
   if (name === "wasm") {
-    return new WasmFeedForwardKernel(dModel, dHidden, source, gemmModuleSync(false));
+    return new WasmFeedForwardKernel(dModel, dHidden, source, gemmModuleSync(false), activation);
   }
   try {
-    return new JsFeedForwardKernel(dModel, dHidden, source);
+    return new JsFeedForwardKernel(dModel, dHidden, source, activation);
   } catch (cause) {
     if (!(cause instanceof RangeError)) throw cause;
     throw new RangeError(
@@ -156,8 +181,8 @@ function makeKernel(
 
 /**
  * The position-wise feedforward layer of a transformer: each token row goes alone through
- * expand (`x · W1 + b1`, dModel to dHidden), filter (`relu`), condense (`· W2 + b2`, back to
- * dModel).
+ * expand (`x · W1 + b1`, dModel to dHidden), filter (the activation: `relu` by default, or
+ * `gelu`, `geluTanh`, `silu`), condense (`· W2 + b2`, back to dModel).
  *
  * No token sees another: a token's output is the same bits whatever batch it sits in and at
  * whatever position, because every output element is summed in a fixed order that depends on
@@ -183,6 +208,8 @@ export class FeedForward {
   readonly dHidden: number;
   /** Whether the layer has the biases b1 and b2. */
   readonly hasBias: boolean;
+  /** The activation between the two linear maps. */
+  readonly activation: ActivationName;
   readonly #kernel: FeedForwardKernel;
   #disposed = false;
 
@@ -204,8 +231,10 @@ export class FeedForward {
       this.dModel = dModel;
       this.dHidden = dHidden;
       this.hasBias = raw.b1 !== null;
+      this.activation = internal.activation;
       const name = resolveKernel(internal.kernel, where);
-      this.#kernel = makeKernel(name, dModel, dHidden, rawSource(raw, dModel, dHidden));
+      const source = rawSource(raw, dModel, dHidden);
+      this.#kernel = makeKernel(name, dModel, dHidden, source, internal.activation);
       return;
     }
     if (options === undefined) {
@@ -217,11 +246,14 @@ export class FeedForward {
     const seed = opts.seed === undefined ? 0 : assertSize(opts.seed, where, "options.seed");
     if (seed > 0xffffffff)
       throw new RangeError(`${where}: options.seed must be below 2^32, got ${seed}`);
+    const activation = assertActivation(opts.activation, where, "options.activation", "relu");
     const name = resolveKernel(assertKernel(opts.kernel, where), where);
     this.dModel = dModel;
     this.dHidden = dHidden;
     this.hasBias = true;
-    this.#kernel = makeKernel(name, dModel, dHidden, seededSource(seed, dModel, dHidden));
+    this.activation = activation;
+    const source = seededSource(seed, dModel, dHidden);
+    this.#kernel = makeKernel(name, dModel, dHidden, source, activation);
   }
 
   /**
@@ -272,8 +304,9 @@ export class FeedForward {
     const where = "FeedForward.fromWeights";
     const opts = assertOptions<FromWeightsOptions>(options, FROM_WEIGHTS_OPTIONS, where);
     const kernel = assertKernel(opts.kernel, where);
+    const activation = assertActivation(opts.activation, where, "options.activation", "relu");
     const raw = checkWeights(weights, where);
-    return adopt(raw.dModel, raw.dHidden, kernel, raw);
+    return adopt(raw.dModel, raw.dHidden, kernel, raw, activation);
   }
 
   /**
@@ -281,7 +314,7 @@ export class FeedForward {
    * `JSON.parse`). Its outputs are the original layer's, bit for bit.
    *
    * @param json - the object
-   * @param options - see {@link FromWeightsOptions}
+   * @param options - see {@link FromJSONOptions}
    * @returns the layer
    * @throws TypeError if `json` is not a tokenwise FeedForward of a known version, or its data
    *   does not decode to the stated sizes
@@ -295,18 +328,22 @@ export class FeedForward {
    * // true
    * ```
    */
-  static fromJSON(json: FeedForwardJSON, options?: FromWeightsOptions): FeedForward {
+  static fromJSON(json: FeedForwardJSON, options?: FromJSONOptions): FeedForward {
     const where = "FeedForward.fromJSON";
-    const opts = assertOptions<FromWeightsOptions>(options, FROM_WEIGHTS_OPTIONS, where);
+    const opts = assertOptions<FromJSONOptions>(options, FROM_JSON_OPTIONS, where);
     const kernel = assertKernel(opts.kernel, where);
     if (typeof json !== "object" || json === null || json.format !== "tokenwise.FeedForward") {
       throw new TypeError(`${where}: json is not a tokenwise.FeedForward (format field missing)`);
     }
-    if (json.version !== 1 || json.encoding !== "float32-le-base64") {
+    if ((json.version !== 1 && json.version !== 2) || json.encoding !== "float32-le-base64") {
       throw new TypeError(
         `${where}: unsupported version ${String(json.version)} or encoding ${String(json.encoding)}`,
       );
     }
+    const activation =
+      json.version === 1
+        ? "relu"
+        : assertActivation(json.activation ?? null, where, "json.activation", "relu");
     const dModel = assertPositiveSize(json.dModel, where, "json.dModel");
     const dHidden = assertPositiveSize(json.dHidden, where, "json.dHidden");
     const decode = (key: keyof RawWeights, length: number, optional: boolean) => {
@@ -327,7 +364,7 @@ export class FeedForward {
     if ((raw.b1 === null) !== (raw.b2 === null)) {
       throw new TypeError(`${where}: json.b1 and json.b2 must both be present or both be null`);
     }
-    return adopt(dModel, dHidden, kernel, raw);
+    return adopt(dModel, dHidden, kernel, raw, activation);
   }
 
   /** The kernel this layer computes with: `"wasm"` or `"js"`. */
@@ -357,7 +394,7 @@ export class FeedForward {
   }
 
   /**
-   * Runs every token row of `x` through the layer: `relu(x · W1 + b1) · W2 + b2`.
+   * Runs every token row of `x` through the layer: `act(x · W1 + b1) · W2 + b2`.
    *
    * @param x - (tokens, dModel), one token a row; zero rows gives an empty result
    * @param out - optional (tokens, dModel) output that must not overlap `x`; when given, the
@@ -435,6 +472,49 @@ export class FeedForward {
   }
 
   /**
+   * The gradients of a loss L through the layer, given `dY = ∂L/∂y` for the outputs
+   * `y = forward(x)`: `∂L/∂x` and `∂L/∂` of each weight and bias.
+   *
+   * The forward's intermediate values are recomputed from `x`, not kept from an earlier
+   * forward call, so the layer holds no state and each call stands alone. Row i of `dX`
+   * depends on row i of `x` and `dY` alone, bit for bit; the weight gradients sum over the
+   * tokens in order. Every element is one float64 sum rounded once to float32 (the
+   * pre-activations are those of the `"js"` kernel's forward, whatever this layer's kernel;
+   * see docs/activations.md).
+   *
+   * @param x - (tokens, dModel), the forward's input
+   * @param dY - (tokens, dModel), the gradient of the loss with respect to the forward's output
+   * @returns new arrays: `dX` (tokens, dModel), `dW1` (dModel, dHidden), `dW2` (dHidden,
+   *   dModel), and `db1`, `db2` when the layer has biases
+   * @throws TypeError if `x` or `dY` is not a matrix
+   * @throws {@link ShapeError} if `x.cols` is not dModel or `dY` is not (x.rows, dModel)
+   * @throws Error if the layer was disposed
+   * @example
+   * ```ts
+   * import { FeedForward, fromRows, toRows } from "tokenwise";
+   * const ffn = FeedForward.fromWeights({
+   *   w1: fromRows([[1, -1]]), b1: new Float32Array([0, 0]), // dModel 1, dHidden 2
+   *   w2: fromRows([[2], [3]]), b2: new Float32Array([0.5]),
+   * });
+   * const g = ffn.backward(fromRows([[1]]), fromRows([[1]]));
+   * console.log(toRows(g.dX), toRows(g.dW1), g.db1, toRows(g.dW2), g.db2);
+   * // [ [ 2 ] ] [ [ 2, 0 ] ] Float32Array(2) [ 2, 0 ] [ [ 1 ], [ 0 ] ] Float32Array(1) [ 1 ]
+   * ```
+   */
+  backward(x: Matrix, dY: Matrix): FeedForwardGradients {
+    const where = "backward";
+    const xm = assertMatrix(x, where, "x");
+    const dy = assertMatrix(dY, where, "dY");
+    if (xm.cols !== this.dModel) {
+      throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
+    }
+    assertShape(dy, xm.rows, this.dModel, where, "dY", "(x.rows, dModel)");
+    const raw = this.#live(where).unpack();
+    const params = { dModel: this.dModel, dHidden: this.dHidden, activation: this.activation };
+    return feedForwardBackward({ ...params, ...raw }, xm.data, xm.rows, dy.data);
+  }
+
+  /**
    * The layer as plain JSON (see {@link FeedForwardJSON}); `JSON.stringify(layer)` calls it.
    *
    * @returns an object that {@link FeedForward.fromJSON} turns back into an identical layer
@@ -443,7 +523,8 @@ export class FeedForward {
     const raw = this.#live("toJSON").unpack();
     return {
       format: "tokenwise.FeedForward",
-      version: 1,
+      version: 2,
+      activation: this.activation,
       dModel: this.dModel,
       dHidden: this.dHidden,
       encoding: "float32-le-base64",
