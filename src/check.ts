@@ -6,6 +6,7 @@ import type { Matrix } from "./matrix";
 /** A short description of a value's kind for error messages. */
 export function kindOf(value: unknown): string {
   if (value === null) return "null";
+  if (value === undefined) return "undefined";
   if (Array.isArray(value)) return "a plain Array";
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
   if (typeof value === "object") return `an object (${value.constructor?.name ?? "no prototype"})`;

@@ -25,6 +25,7 @@ export {
   type FeedForwardJSON,
   type FromWeightsOptions,
   type FromJSONOptions,
+  type CreateFromWeightsOptions,
   type KernelChoice,
 } from "./layers/feedforward";
 export type { KernelName } from "./kernels/kernel";

@@ -20,6 +20,14 @@ export interface FeedForwardKernel {
    * Trusts its arguments: sizes fit and out does not overlap x.
    */
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void;
+  /** As forward, without blocking the calling thread (kernels with threads have it). */
+  forwardAsync?(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+  ): Promise<void>;
   /** A fresh copy of the weights, unpacked to tokenwise's layout. */
   unpack(): RawWeights;
   /** Frees what the kernel holds outside the JS heap. */

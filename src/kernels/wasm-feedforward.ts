@@ -3,20 +3,61 @@ import type { FeedForwardKernel, RawWeights } from "./kernel";
 import { type WeightSource, packRows, unpackRows } from "./source";
 import { BLOCK_ROWS, type Layout, MAX_PAGES, PANEL, layout } from "./wasm/layout";
 
-interface GemmExports {
+export interface GemmExports {
   gemm(
     x: number,
     lda: number,
     rows: number,
     K: number,
     w: number,
+    ldw: number,
     p0: number,
     p1: number,
     bias: number,
-    act: number,
+    flags: number,
     out: number,
     ldo: number,
   ): void;
+}
+
+/** gemm's flags: continue the sums in out; finish with the bias; then relu. */
+const CONTINUE = 1;
+const FINISH = 2;
+const RELU = 4;
+
+/**
+ * With more than two rows, the inner dimension is cut into blocks of this many steps, so that
+ * a panel's block (32 KiB) stays in L1 while the row pairs stream past it; one or two rows
+ * read each panel once, straight through. Partial sums are stored and reloaded exactly, so
+ * the blocking changes no bit of the result (the tests compare one token against batches).
+ */
+export const K_BLOCK = 512;
+
+/**
+ * out = act(x · w + bias) for panels p0 .. p1-1, k-block by k-block. Addresses in bytes: x has
+ * row stride lda, w is a packed (K, 16·panels) matrix, out has row stride ldo.
+ */
+export function linearWasm(
+  gemm: GemmExports["gemm"],
+  x: number,
+  lda: number,
+  rows: number,
+  K: number,
+  w: number,
+  p0: number,
+  p1: number,
+  bias: number,
+  relu: boolean,
+  out: number,
+  ldo: number,
+): void {
+  const block = rows > 2 ? K_BLOCK : K;
+  for (let k0 = 0; k0 < K; k0 += block) {
+    const kc = Math.min(block, K - k0);
+    const last = k0 + kc === K;
+    const flags = (k0 > 0 ? CONTINUE : 0) | (last ? FINISH : 0) | (last && relu ? RELU : 0);
+    gemm(x + k0 * 4, lda, rows, kc, w + k0 * 64, K * 64, p0, p1, bias, flags, out, ldo);
+  }
 }
 
 /** Memory for a layer, or a clear error when the shape is too large for wasm32. */
@@ -83,23 +124,42 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
       f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
       // relu is fused into the gemm; any other activation runs in JavaScript over the hidden
       // rows the gemm wrote, on the same float32 values, as the standalone op would.
-      const fused = this.#activation === "relu" ? 1 : 0;
-      gemm(lay.x, d * 4, n, d, lay.w1, 0, lay.p1, lay.b1, fused, lay.hidden, lay.hPad * 4);
-      if (fused === 0) activateRows(f32, lay.hidden / 4, lay.hPad, h, n, this.#activation);
-      gemm(lay.hidden, lay.hPad * 4, n, h, lay.w2, 0, lay.p2, lay.b2, 0, lay.out, dPad * 4);
+      const relu = this.#activation === "relu";
+      linearWasm(
+        gemm,
+        lay.x,
+        d * 4,
+        n,
+        d,
+        lay.w1,
+        0,
+        lay.p1,
+        lay.b1,
+        relu,
+        lay.hidden,
+        lay.hPad * 4,
+      );
+      if (!relu) activateRows(f32, lay.hidden / 4, lay.hPad, h, n, this.#activation);
+      linearWasm(
+        gemm,
+        lay.hidden,
+        lay.hPad * 4,
+        n,
+        h,
+        lay.w2,
+        0,
+        lay.p2,
+        lay.b2,
+        false,
+        lay.out,
+        dPad * 4,
+      );
       copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
     }
   }
 
   unpack(): RawWeights {
-    const lay = this.#lay;
-    const f32 = this.#f32;
-    return {
-      w1: unpackRows(f32, lay.w1 / 4, lay.dModel, lay.dHidden, PANEL),
-      b1: lay.b1 === 0 ? null : f32.slice(lay.b1 / 4, lay.b1 / 4 + lay.dHidden),
-      w2: unpackRows(f32, lay.w2 / 4, lay.dHidden, lay.dModel, PANEL),
-      b2: lay.b2 === 0 ? null : f32.slice(lay.b2 / 4, lay.b2 / 4 + lay.dModel),
-    };
+    return unpackLayout(this.#f32, this.#lay);
   }
 
   dispose(): void {}
@@ -119,6 +179,16 @@ function activateRows(
     const o = off + i * pad;
     for (let j = 0; j < h; j++) buf[o + j] = act(buf[o + j] as number);
   }
+}
+
+/** The weights in tokenwise's layout, unpacked from a layout's panels. */
+export function unpackLayout(f32: Float32Array, lay: Layout): RawWeights {
+  return {
+    w1: unpackRows(f32, lay.w1 / 4, lay.dModel, lay.dHidden, PANEL),
+    b1: lay.b1 === 0 ? null : f32.slice(lay.b1 / 4, lay.b1 / 4 + lay.dHidden),
+    w2: unpackRows(f32, lay.w2 / 4, lay.dHidden, lay.dModel, PANEL),
+    b2: lay.b2 === 0 ? null : f32.slice(lay.b2 / 4, lay.b2 / 4 + lay.dModel),
+  };
 }
 
 /** Copies n rows of width d from a padded buffer (row stride pad) into out (row stride d). */

@@ -15,6 +15,8 @@ import { JsFeedForwardKernel } from "../kernels/js-feedforward";
 import type { FeedForwardKernel, KernelName, RawWeights } from "../kernels/kernel";
 import { type WeightSource, rawSource, seededSource } from "../kernels/source";
 import { WasmFeedForwardKernel } from "../kernels/wasm-feedforward";
+import { ThreadedWasmKernel } from "../kernels/wasm-threaded";
+import { type ThreadHost, threadHost } from "../threads/platform";
 import { gemmModule, gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
 import type { Matrix } from "../matrix";
 import { assertActivation } from "./activation-option";
@@ -48,9 +50,36 @@ export interface FeedForwardOptions {
   /** The kernel; default `"auto"`. */
   kernel?: KernelChoice;
   /**
+   * Threads to compute on, the calling one included in the count; default 1 for the
+   * constructor, which can only take 1, and the number of cores for {@link FeedForward.create}.
+   * Threads need the `"wasm"` kernel and SharedArrayBuffer (in browsers, a cross-origin
+   * isolated page); where either is missing the layer runs on one thread and says why in
+   * {@link FeedForward.threadsFallback}. See docs/threads.md.
+   */
+  threads?: number;
+  /**
    * The activation between the two linear maps; default `"relu"`. `"gelu"` (BERT, GPT-2 in
    * PyTorch's exact form), `"geluTanh"` (GPT-2's `gelu_new`) and `"silu"` are the others.
+   * Threads run relu layers only, for now: a layer with another activation runs on one thread
+   * and says so in {@link FeedForward.threadsFallback}.
    */
+  activation?: ActivationName;
+}
+
+/**
+ * Options of {@link FeedForward.create} for a layer from existing weights (copied, as
+ * {@link FeedForward.fromWeights} does).
+ *
+ * @category FeedForward
+ */
+export interface CreateFromWeightsOptions {
+  /** The weights; dModel and dHidden are read from their shapes. */
+  weights: FeedForwardWeights;
+  /** The kernel; default `"auto"`. */
+  kernel?: KernelChoice;
+  /** As {@link FeedForwardOptions.threads}. */
+  threads?: number;
+  /** As {@link FeedForwardOptions.activation}. */
   activation?: ActivationName;
 }
 
@@ -112,11 +141,12 @@ export interface FeedForwardJSON {
   b2: string | null;
 }
 
-const OPTIONS = ["dModel", "dHidden", "seed", "kernel", "activation"] as const;
+const OPTIONS = ["dModel", "dHidden", "seed", "kernel", "threads", "activation"] as const;
+const CREATE_FROM_WEIGHTS_OPTIONS = ["weights", "kernel", "threads", "activation"] as const;
 const FROM_WEIGHTS_OPTIONS = ["kernel", "activation"] as const;
 const FROM_JSON_OPTIONS = ["kernel"] as const;
 const WEIGHT_KEYS = ["w1", "b1", "w2", "b2"] as const;
-const KERNELS: readonly KernelChoice[] = ["auto", "wasm", "js"];
+const KERNELS: readonly KernelChoice[] = ["auto", "js", "wasm"];
 
 function assertKernel(value: unknown, where: string): KernelChoice {
   if (value === undefined) return "auto";
@@ -128,25 +158,77 @@ function assertKernel(value: unknown, where: string): KernelChoice {
   );
 }
 
-// The constructor's private door for layers built from existing weights: a key no caller has.
-const ADOPT = Symbol("tokenwise.adopt");
-interface Adopt {
+// Each layer's kernel, for tests that reach inside (worker faults); not exported by index.ts.
+const kernels = new WeakMap<FeedForward, FeedForwardKernel>();
+export function kernelOf(layer: FeedForward): FeedForwardKernel | undefined {
+  return kernels.get(layer);
+}
+
+// The constructor's private door for layers built by the static factories: a key no caller has.
+const BUILD = Symbol("tokenwise.build");
+interface Build {
   dModel: number;
   dHidden: number;
-  kernel: KernelChoice;
-  raw: RawWeights;
+  kernel: KernelName;
+  source: WeightSource;
+  threads: number;
+  host: ThreadHost | null;
+  fallback: string | null;
   activation: ActivationName;
 }
 
-function adopt(
-  dModel: number,
-  dHidden: number,
-  kernel: KernelChoice,
-  raw: RawWeights,
+function build(spec: Build): FeedForward {
+  return new FeedForward({ [BUILD]: spec } as unknown as FeedForwardOptions);
+}
+
+/** A layer's sizes, seed and kernel from the options object, checked. */
+function parseOptions(options: unknown, where: string) {
+  if (options === undefined) {
+    throw new TypeError(`${where}: options { dModel, dHidden } are required`);
+  }
+  const opts = assertOptions<FeedForwardOptions>(options, OPTIONS, where);
+  const dModel = assertPositiveSize(opts.dModel, where, "options.dModel");
+  const dHidden = assertPositiveSize(opts.dHidden, where, "options.dHidden");
+  const seed = opts.seed === undefined ? 0 : assertSize(opts.seed, where, "options.seed");
+  if (seed > 0xffffffff) {
+    throw new RangeError(`${where}: options.seed must be below 2^32, got ${seed}`);
+  }
+  const kernel = assertKernel(opts.kernel, where);
+  const threads =
+    opts.threads === undefined
+      ? undefined
+      : assertPositiveSize(opts.threads, where, "options.threads");
+  const activation = assertActivation(opts.activation, where, "options.activation", "relu");
+  return { dModel, dHidden, seed, kernel, threads, activation };
+}
+
+/** How many threads a layer gets here, and if fewer than asked, why. */
+async function planThreads(
+  kernel: KernelName,
+  requested: number | undefined,
   activation: ActivationName,
-): FeedForward {
-  const door = { [ADOPT]: { dModel, dHidden, kernel, raw, activation } };
-  return new FeedForward(door as unknown as FeedForwardOptions);
+) {
+  if (requested === 1) return { threads: 1, host: null, fallback: null };
+  const host = await threadHost();
+  const want = requested ?? host.cores;
+  if (want <= 1) return { threads: 1, host: null, fallback: null };
+  // The workers fuse relu into their gemm and have no other activation yet.
+  if (activation !== "relu") {
+    return {
+      threads: 1,
+      host: null,
+      fallback: `threads run relu layers only, for now; this ${activation} layer runs on one thread`,
+    };
+  }
+  if (kernel !== "wasm") {
+    return {
+      threads: 1,
+      host: null,
+      fallback: "threads need the wasm kernel; this layer runs the js kernel",
+    };
+  }
+  if (host.unavailable !== null) return { threads: 1, host: null, fallback: host.unavailable };
+  return { threads: want, host, fallback: null };
 }
 
 /** The kernel a choice resolves to here, or a clear error if "wasm" cannot run. */
@@ -158,18 +240,24 @@ function resolveKernel(choice: KernelChoice, where: string): KernelName {
   throw new Error(`${where}: kernel "wasm" is not available: ${wasm.reason}`);
 }
 
-function makeKernel(
-  name: KernelName,
-  dModel: number,
-  dHidden: number,
-  source: WeightSource,
-  activation: ActivationName,
-): FeedForwardKernel {
+function makeKernel(spec: Build): FeedForwardKernel {
+  const { kernel: name, dModel, dHidden, source } = spec;
+  if (name === "wasm" && spec.host !== null) {
+    return new ThreadedWasmKernel(
+      dModel,
+      dHidden,
+      source,
+      gemmModuleSync(true),
+      spec.host,
+      spec.threads,
+    );
+  }
   if (name === "wasm") {
-    return new WasmFeedForwardKernel(dModel, dHidden, source, gemmModuleSync(false), activation);
+    const module = gemmModuleSync(false);
+    return new WasmFeedForwardKernel(dModel, dHidden, source, module, spec.activation);
   }
   try {
-    return new JsFeedForwardKernel(dModel, dHidden, source, activation);
+    return new JsFeedForwardKernel(dModel, dHidden, source, spec.activation);
   } catch (cause) {
     if (!(cause instanceof RangeError)) throw cause;
     throw new RangeError(
@@ -208,6 +296,13 @@ export class FeedForward {
   readonly dHidden: number;
   /** Whether the layer has the biases b1 and b2. */
   readonly hasBias: boolean;
+  /** Threads the layer computes on (1 unless made by {@link FeedForward.create} with threads). */
+  readonly threads: number;
+  /**
+   * Why the layer runs on one thread although more were asked for (no SharedArrayBuffer in a
+   * page that is not cross-origin isolated, no Web Workers, the js kernel), or null.
+   */
+  readonly threadsFallback: string | null;
   /** The activation between the two linear maps. */
   readonly activation: ActivationName;
   readonly #kernel: FeedForwardKernel;
@@ -225,58 +320,89 @@ export class FeedForward {
    */
   constructor(options: FeedForwardOptions) {
     const where = "FeedForward";
-    const internal = (options as unknown as { [ADOPT]?: Adopt } | undefined)?.[ADOPT];
-    if (internal !== undefined) {
-      const { dModel, dHidden, raw } = internal;
-      this.dModel = dModel;
-      this.dHidden = dHidden;
-      this.hasBias = raw.b1 !== null;
-      this.activation = internal.activation;
-      const name = resolveKernel(internal.kernel, where);
-      const source = rawSource(raw, dModel, dHidden);
-      this.#kernel = makeKernel(name, dModel, dHidden, source, internal.activation);
-      return;
+    let spec = (options as unknown as { [BUILD]?: Build } | undefined)?.[BUILD];
+    if (spec === undefined) {
+      const o = parseOptions(options, where);
+      if (o.threads !== undefined && o.threads > 1) {
+        throw new TypeError(
+          `${where}: options.threads = ${o.threads} needs the async factory: await FeedForward.create(options)`,
+        );
+      }
+      spec = {
+        dModel: o.dModel,
+        dHidden: o.dHidden,
+        kernel: resolveKernel(o.kernel, where),
+        source: seededSource(o.seed, o.dModel, o.dHidden),
+        threads: 1,
+        host: null,
+        fallback: null,
+        activation: o.activation,
+      };
     }
-    if (options === undefined) {
-      throw new TypeError(`${where}: options { dModel, dHidden } are required`);
-    }
-    const opts = assertOptions<FeedForwardOptions>(options, OPTIONS, where);
-    const dModel = assertPositiveSize(opts.dModel, where, "options.dModel");
-    const dHidden = assertPositiveSize(opts.dHidden, where, "options.dHidden");
-    const seed = opts.seed === undefined ? 0 : assertSize(opts.seed, where, "options.seed");
-    if (seed > 0xffffffff)
-      throw new RangeError(`${where}: options.seed must be below 2^32, got ${seed}`);
-    const activation = assertActivation(opts.activation, where, "options.activation", "relu");
-    const name = resolveKernel(assertKernel(opts.kernel, where), where);
-    this.dModel = dModel;
-    this.dHidden = dHidden;
-    this.hasBias = true;
-    this.activation = activation;
-    const source = seededSource(seed, dModel, dHidden);
-    this.#kernel = makeKernel(name, dModel, dHidden, source, activation);
+    this.dModel = spec.dModel;
+    this.dHidden = spec.dHidden;
+    this.hasBias = spec.source.hasBias;
+    this.activation = spec.activation;
+    this.threads = spec.threads;
+    this.threadsFallback = spec.fallback;
+    this.#kernel = makeKernel(spec);
+    kernels.set(this, this.#kernel);
   }
 
   /**
-   * Like `new FeedForward(options)`, but compiles the WebAssembly kernel asynchronously first,
-   * as browsers prefer. This is the way to get the fast kernel in every environment; the
-   * constructor gets it too (the module is small enough to compile synchronously), but blocks
-   * while it compiles the first time.
+   * Makes a layer, compiling the WebAssembly kernel asynchronously first (as browsers prefer)
+   * and starting threads where asked: this is the one way to get every fast path in every
+   * environment. Takes the constructor's options, or `{ weights }` to copy existing weights.
+   * Threads default to the number of cores; the workers start on the first forward call.
    *
-   * @param options - see {@link FeedForwardOptions}
+   * @param options - see {@link FeedForwardOptions} and {@link CreateFromWeightsOptions}
    * @returns a promise of the layer
-   * @throws as the constructor does (the promise rejects)
+   * @throws as the constructor and {@link FeedForward.fromWeights} do (the promise rejects)
    * @example
    * ```ts
    * import { FeedForward } from "tokenwise";
-   * const ffn = await FeedForward.create({ dModel: 16, dHidden: 64, seed: 3 });
-   * console.log(ffn.kernel);
-   * // wasm
+   * const ffn = await FeedForward.create({ dModel: 16, dHidden: 64, seed: 3, threads: 2 });
+   * console.log(ffn.kernel, ffn.threads);
+   * // wasm 2
+   * ffn.dispose();
    * ```
    */
-  static async create(options: FeedForwardOptions): Promise<FeedForward> {
-    const choice = (options as { kernel?: unknown } | undefined)?.kernel;
-    if (choice !== "js" && wasmAvailability().ok) await gemmModule(false);
-    return new FeedForward(options);
+  static async create(
+    options: FeedForwardOptions | CreateFromWeightsOptions,
+  ): Promise<FeedForward> {
+    const where = "FeedForward.create";
+    let dModel: number;
+    let dHidden: number;
+    let choice: KernelChoice;
+    let requested: number | undefined;
+    let source: WeightSource;
+    let activation: ActivationName;
+    if (typeof options === "object" && options !== null && "weights" in options) {
+      const opts = assertOptions<CreateFromWeightsOptions>(
+        options,
+        CREATE_FROM_WEIGHTS_OPTIONS,
+        where,
+      );
+      const raw = checkWeights(opts.weights, where);
+      ({ dModel, dHidden } = raw);
+      choice = assertKernel(opts.kernel, where);
+      requested =
+        opts.threads === undefined
+          ? undefined
+          : assertPositiveSize(opts.threads, where, "options.threads");
+      source = rawSource(raw, dModel, dHidden);
+      activation = assertActivation(opts.activation, where, "options.activation", "relu");
+    } else {
+      const o = parseOptions(options, where);
+      ({ dModel, dHidden, activation } = o);
+      choice = o.kernel;
+      requested = o.threads;
+      source = seededSource(o.seed, dModel, dHidden);
+    }
+    const kernel = resolveKernel(choice, where);
+    const plan = await planThreads(kernel, requested, activation);
+    if (kernel === "wasm") await gemmModule(plan.host !== null);
+    return build({ dModel, dHidden, kernel, source, ...plan, activation });
   }
 
   /**
@@ -306,7 +432,16 @@ export class FeedForward {
     const kernel = assertKernel(opts.kernel, where);
     const activation = assertActivation(opts.activation, where, "options.activation", "relu");
     const raw = checkWeights(weights, where);
-    return adopt(raw.dModel, raw.dHidden, kernel, raw, activation);
+    return build({
+      dModel: raw.dModel,
+      dHidden: raw.dHidden,
+      kernel: resolveKernel(kernel, where),
+      source: rawSource(raw, raw.dModel, raw.dHidden),
+      threads: 1,
+      host: null,
+      fallback: null,
+      activation,
+    });
   }
 
   /**
@@ -316,8 +451,9 @@ export class FeedForward {
    * @param json - the object
    * @param options - see {@link FromJSONOptions}
    * @returns the layer
-   * @throws TypeError if `json` is not a tokenwise FeedForward of a known version, or its data
-   *   does not decode to the stated sizes
+   * @throws TypeError if `json` is not a tokenwise FeedForward of a known version, a size is
+   *   not an integer, or its data does not decode to the stated sizes
+   * @throws RangeError if `json.dModel` or `json.dHidden` is 0
    * @example
    * ```ts
    * import { FeedForward } from "tokenwise";
@@ -364,7 +500,16 @@ export class FeedForward {
     if ((raw.b1 === null) !== (raw.b2 === null)) {
       throw new TypeError(`${where}: json.b1 and json.b2 must both be present or both be null`);
     }
-    return adopt(dModel, dHidden, kernel, raw, activation);
+    return build({
+      dModel,
+      dHidden,
+      kernel: resolveKernel(kernel, where),
+      source: rawSource(raw, dModel, dHidden),
+      threads: 1,
+      host: null,
+      fallback: null,
+      activation,
+    });
   }
 
   /** The kernel this layer computes with: `"wasm"` or `"js"`. */
@@ -414,20 +559,57 @@ export class FeedForward {
    */
   forward(x: Matrix, out?: Matrix): Matrix {
     const where = "forward";
+    const [xm, target] = this.#checkBatch(where, x, out);
+    this.#live(where).forward(xm.data, 0, xm.rows, target.data, 0);
+    return target;
+  }
+
+  /**
+   * {@link FeedForward.forward} without blocking the calling thread: on a layer with threads,
+   * the workers compute while this thread goes on; elsewhere it computes at once. The result
+   * is the same bits as `forward`'s. Calls on one layer queue; do not touch `x` or `out` until
+   * the promise settles.
+   *
+   * @param x - (tokens, dModel), one token a row
+   * @param out - optional (tokens, dModel) output that must not overlap `x`
+   * @returns a promise of `out`, or of a new matrix
+   * @throws (rejects with) what {@link FeedForward.forward} throws, and an Error naming the
+   *   worker when a worker thread fails; the layer then starts new workers on the next call
+   * @example
+   * ```ts
+   * import { FeedForward, matrix } from "tokenwise";
+   * const ffn = await FeedForward.create({ dModel: 8, dHidden: 32, threads: 2 });
+   * const x = matrix(3, 8, new Float32Array(24).fill(0.5));
+   * const y = await ffn.forwardAsync(x);
+   * console.log(y.data.every((v, i) => v === ffn.forward(x).data[i]));
+   * // true
+   * ffn.dispose();
+   * ```
+   */
+  async forwardAsync(x: Matrix, out?: Matrix): Promise<Matrix> {
+    const where = "forwardAsync";
+    const [xm, target] = this.#checkBatch(where, x, out);
+    const kernel = this.#live(where);
+    if (kernel.forwardAsync === undefined) kernel.forward(xm.data, 0, xm.rows, target.data, 0);
+    else await kernel.forwardAsync(xm.data, 0, xm.rows, target.data, 0);
+    return target;
+  }
+
+  #checkBatch(where: string, x: Matrix, out: Matrix | undefined): [Matrix, Matrix] {
     const xm = assertMatrix(x, where, "x");
     if (xm.cols !== this.dModel) {
       throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
     }
-    let target: Matrix;
     if (out === undefined) {
-      target = { rows: xm.rows, cols: this.dModel, data: new Float32Array(xm.rows * this.dModel) };
-    } else {
-      target = assertMatrix(out, where, "out");
-      assertShape(target, xm.rows, this.dModel, where, "out", "(x.rows, dModel)");
-      assertNoOverlap(target.data, xm.data, where, "out", "x");
+      return [
+        xm,
+        { rows: xm.rows, cols: this.dModel, data: new Float32Array(xm.rows * this.dModel) },
+      ];
     }
-    this.#live(where).forward(xm.data, 0, xm.rows, target.data, 0);
-    return target;
+    const target = assertMatrix(out, where, "out");
+    assertShape(target, xm.rows, this.dModel, where, "out", "(x.rows, dModel)");
+    assertNoOverlap(target.data, xm.data, where, "out", "x");
+    return [xm, target];
   }
 
   /**
@@ -543,6 +725,11 @@ export class FeedForward {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#kernel.dispose();
+  }
+
+  /** `using ffn = await FeedForward.create(...)` disposes the layer at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   #live(where: string): FeedForwardKernel {

@@ -2,13 +2,12 @@
 // every kernel; the layer agrees with a float64 model within the derived bound; the JSON
 // carries the activation.
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   FeedForward,
   type ActivationName,
   type FeedForwardJSON,
   type FeedForwardWeights,
-  type KernelName,
   gelu,
   geluTanh,
   matmul,
@@ -20,12 +19,9 @@ import { ACTIVATIONS, ACTIVATION_SCALAR } from "../../src/kernels/activation";
 import { NR, linearJs, packedLength } from "../../src/kernels/js";
 import { feedForwardReference, linearReference } from "../../src/kernels/reference";
 import { packRows } from "../../src/kernels/source";
+import { KERNELS, type TestKernel, kernelName } from "../kernels";
 import { feedForward64, outside } from "../support/layer64";
 import { seeded } from "../support/random";
-
-// Every kernel runs every test here; a new kernel is one entry (test/kernels.ts, when it lands
-// from the core tests, holds the same list).
-const KERNELS: readonly KernelName[] = ["js", "wasm"];
 
 const OP: Record<ActivationName, (x: Matrix) => Matrix> = { relu, gelu, geluTanh, silu };
 
@@ -41,13 +37,36 @@ function weights(D: number, H: number, seed: number, bias: boolean): FeedForward
   return w;
 }
 
+// Layers with threads hold workers: every layer made here is disposed at the end.
+const made: FeedForward[] = [];
+afterAll(() => made.forEach((l) => l.dispose()));
+
+/**
+ * A layer of the test kernel. Threads run relu layers only, for now: the other activations
+ * fall back to one thread, and say so.
+ */
 async function layer(
-  kernel: KernelName,
-  w: FeedForwardWeights,
+  kernel: TestKernel,
+  weights: FeedForwardWeights,
   activation: ActivationName,
 ): Promise<FeedForward> {
-  if (kernel === "wasm") await FeedForward.create({ dModel: 1, dHidden: 1, kernel }); // compiles
-  return FeedForward.fromWeights(w, { kernel, activation });
+  const threads = kernel === "wasm-2t" ? 2 : 1;
+  const ffn = await FeedForward.create({
+    weights,
+    kernel: kernelName(kernel),
+    threads,
+    activation,
+  });
+  if (threads > 1 && activation !== "relu") {
+    expect(ffn.threads).toBe(1);
+    expect(ffn.threadsFallback).toBe(
+      `threads run relu layers only, for now; this ${activation} layer runs on one thread`,
+    );
+  } else {
+    expect(ffn.threads).toBe(threads);
+  }
+  made.push(ffn);
+  return ffn;
 }
 
 /**
@@ -122,11 +141,11 @@ describe.each(KERNELS)("kernel %s", (kernel) => {
       const T = 37;
       const w = weights(D, H, 11, false);
       const ffn = await layer(kernel, w, act);
-      expect(ffn.kernel).toBe(kernel);
+      expect(ffn.kernel).toBe(kernelName(kernel));
       expect(ffn.activation).toBe(act);
       const x = { rows: T, cols: D, data: seeded(T * D, 5, 3) };
       const got = ffn.forward(x).data;
-      if (kernel === "js") {
+      if (kernelName(kernel) === "js") {
         const composed = matmul(OP[act](matmul(x, w.w1)), w.w2).data;
         expectSameBits(got, composed, "op by op");
       } else {
@@ -145,7 +164,7 @@ describe.each(KERNELS)("kernel %s", (kernel) => {
       const x = seeded(T * D, 8, 3);
       const got = ffn.forward({ rows: T, cols: D, data: x }).data;
       const want = new Float32Array(T * D);
-      if (kernel === "js") {
+      if (kernelName(kernel) === "js") {
         const { w1, b1, w2, b2 } = w;
         feedForwardReference(x, T, D, H, w1.data, b1!, w2.data, b2!, want, act);
       } else {

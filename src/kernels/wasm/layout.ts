@@ -22,14 +22,34 @@ export interface Layout {
   b1: number;
   w2: number;
   b2: number;
+  /** Scratch of the calling thread. */
   x: number;
   hidden: number;
   out: number;
+  /** Scratch of the worker pool, and its control block (threaded layers only; else 0). */
+  poolX: number;
+  poolHidden: number;
+  poolOut: number;
+  ctrl: number;
   bytes: number;
   pages: number;
 }
 
-export function layout(dModel: number, dHidden: number, hasBias: boolean): Layout {
+/** Bytes of a pool's control block: 64 words, then room for a worker's error message. */
+export const CTRL_BYTES = 256 + 1024;
+/**
+ * Control blocks a threaded layer keeps. Each new pool (the first, and one after each
+ * failure) takes the next, so a retired worker that has not yet ended reads only its own
+ * block, which says EXIT, and never a newer pool's.
+ */
+export const CTRL_SLOTS = 8;
+
+export function layout(
+  dModel: number,
+  dHidden: number,
+  hasBias: boolean,
+  threaded = false,
+): Layout {
   const p1 = Math.ceil(dHidden / PANEL);
   const p2 = Math.ceil(dModel / PANEL);
   const hPad = p1 * PANEL;
@@ -47,6 +67,10 @@ export function layout(dModel: number, dHidden: number, hasBias: boolean): Layou
   const x = take(BLOCK_ROWS * dModel * 4);
   const hidden = take(BLOCK_ROWS * hPad * 4);
   const out = take(BLOCK_ROWS * dPad * 4);
+  const poolX = threaded ? take(BLOCK_ROWS * dModel * 4) : 0;
+  const poolHidden = threaded ? take(BLOCK_ROWS * hPad * 4) : 0;
+  const poolOut = threaded ? take(BLOCK_ROWS * dPad * 4) : 0;
+  const ctrl = threaded ? take(CTRL_BYTES * CTRL_SLOTS) : 0;
   return {
     dModel,
     dHidden,
@@ -61,6 +85,10 @@ export function layout(dModel: number, dHidden: number, hasBias: boolean): Layou
     x,
     hidden,
     out,
+    poolX,
+    poolHidden,
+    poolOut,
+    ctrl,
     bytes: at,
     pages: Math.ceil(at / PAGE),
   };

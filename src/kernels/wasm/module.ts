@@ -32,7 +32,7 @@ function probe(): Availability {
     // A Content-Security-Policy without 'wasm-unsafe-eval' lands here.
     return {
       ok: false,
-      reason: `compiling WebAssembly is not allowed here (${e instanceof Error ? e.message : String(e)})`,
+      reason: `compiling WebAssembly is not allowed here; a Content-Security-Policy must allow 'wasm-unsafe-eval' (${e instanceof Error ? e.message : String(e)})`,
     };
   }
   return { ok: true };

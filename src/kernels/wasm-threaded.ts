@@ -1,0 +1,191 @@
+import type { ThreadHost } from "../threads/platform";
+import { Pool } from "../threads/pool";
+import type { FeedForwardKernel, RawWeights } from "./kernel";
+import type { WeightSource } from "./source";
+import {
+  type GemmExports,
+  K_BLOCK,
+  allocateMemory,
+  copyRows,
+  linearWasm,
+  packInto,
+  unpackLayout,
+} from "./wasm-feedforward";
+import { BLOCK_ROWS, type Layout, layout } from "./wasm/layout";
+
+/**
+ * The WebAssembly kernel on several threads. The packed weights live once, in a shared
+ * memory that every worker maps. Work is split over output columns (panels), never over the
+ * inner dimension, so the result is the same bits as one thread's.
+ *
+ * A call that may block (Node's main thread, any worker) runs on the pool and waits with
+ * Atomics.wait; `forwardAsync` runs on the pool and resolves when it is done. A blocking call
+ * made while an async one is in flight, or from a thread that may not block (a browser's main
+ * thread), runs on the calling thread alone, on scratch of its own.
+ */
+export class ThreadedWasmKernel implements FeedForwardKernel {
+  readonly name = "wasm" as const;
+  readonly threads: number;
+  readonly #host: ThreadHost;
+  readonly #module: WebAssembly.Module;
+  readonly #memory: WebAssembly.Memory;
+  readonly #lay: Layout;
+  readonly #f32: Float32Array;
+  readonly #gemm: GemmExports["gemm"];
+  #pool: Pool | null = null;
+  #pools = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #busy = false;
+  #disposed = false;
+
+  constructor(
+    dModel: number,
+    dHidden: number,
+    source: WeightSource,
+    module: WebAssembly.Module,
+    host: ThreadHost,
+    threads: number,
+  ) {
+    this.threads = threads;
+    this.#host = host;
+    this.#module = module;
+    this.#lay = layout(dModel, dHidden, source.hasBias, true);
+    this.#memory = allocateMemory(this.#lay, true);
+    this.#f32 = new Float32Array(this.#memory.buffer);
+    packInto(this.#f32, this.#lay, source);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.#memory } });
+    this.#gemm = (instance.exports as unknown as GemmExports).gemm;
+  }
+
+  /** The pool, started on first use and started anew after a failure. */
+  pool(): Pool {
+    if (this.#pool === null || this.#pool.failure !== null) {
+      const epoch = this.#pools++;
+      this.#pool = new Pool(
+        this.#host,
+        this.threads,
+        this.#module,
+        this.#memory,
+        this.#lay,
+        K_BLOCK,
+        epoch,
+      );
+    }
+    return this.#pool;
+  }
+
+  forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
+    if (this.#busy || !this.#host.canBlock) {
+      this.#forwardHere(x, xOff, rows, out, outOff);
+      return;
+    }
+    const lay = this.#lay;
+    const pool = this.pool();
+    for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+      const n = Math.min(BLOCK_ROWS, rows - r0);
+      this.#f32.set(
+        x.subarray(xOff + r0 * lay.dModel, xOff + (r0 + n) * lay.dModel),
+        lay.poolX / 4,
+      );
+      pool.runSync(n);
+      copyRows(this.#f32, lay.poolOut / 4, lay.dPad, out, outOff + r0 * lay.dModel, lay.dModel, n);
+    }
+  }
+
+  /**
+   * Runs on the pool without blocking this thread. Calls on one layer queue behind each
+   * other; x and out are read and written only while this call's turn runs.
+   */
+  forwardAsync(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+  ): Promise<void> {
+    const run = async () => {
+      if (this.#disposed) throw new Error("forwardAsync: the layer was disposed");
+      const lay = this.#lay;
+      this.#busy = true;
+      try {
+        for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+          const n = Math.min(BLOCK_ROWS, rows - r0);
+          const pool = this.pool();
+          this.#f32.set(
+            x.subarray(xOff + r0 * lay.dModel, xOff + (r0 + n) * lay.dModel),
+            lay.poolX / 4,
+          );
+          await pool.runAsync(n);
+          copyRows(
+            this.#f32,
+            lay.poolOut / 4,
+            lay.dPad,
+            out,
+            outOff + r0 * lay.dModel,
+            lay.dModel,
+            n,
+          );
+        }
+      } finally {
+        this.#busy = false;
+      }
+    };
+    const turn = this.#queue.then(run, run);
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  #forwardHere(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+  ): void {
+    const lay = this.#lay;
+    const { dModel: d, dHidden: h, dPad } = lay;
+    for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+      const n = Math.min(BLOCK_ROWS, rows - r0);
+      this.#f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
+      linearWasm(
+        this.#gemm,
+        lay.x,
+        d * 4,
+        n,
+        d,
+        lay.w1,
+        0,
+        lay.p1,
+        lay.b1,
+        true,
+        lay.hidden,
+        lay.hPad * 4,
+      );
+      linearWasm(
+        this.#gemm,
+        lay.hidden,
+        lay.hPad * 4,
+        n,
+        h,
+        lay.w2,
+        0,
+        lay.p2,
+        lay.b2,
+        false,
+        lay.out,
+        dPad * 4,
+      );
+      copyRows(this.#f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
+    }
+  }
+
+  unpack(): RawWeights {
+    return unpackLayout(this.#f32, this.#lay);
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#pool?.dispose();
+    this.#pool = null;
+  }
+}

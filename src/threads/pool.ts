@@ -1,0 +1,159 @@
+import { CTRL_BYTES, CTRL_SLOTS, type Layout } from "../kernels/wasm/layout";
+import * as P from "./protocol";
+import type { ThreadHost, WorkerHandle } from "./platform";
+import { WORKER_SOURCE } from "./worker-source";
+
+/** A blocked caller gives up on workers that show no progress for this long. */
+const WATCHDOG_MS = 10_000;
+
+/**
+ * n workers computing one block of tokens at a time on a shared memory: each takes a slice of
+ * the output panels of the expansion, they meet at a barrier, then each takes a slice of the
+ * condensation's panels. Columns are split, never the inner dimension, so every element is
+ * summed exactly as on one thread.
+ */
+export class Pool {
+  readonly size: number;
+  readonly #workers: WorkerHandle[] = [];
+  readonly #c: Int32Array;
+  readonly #message: Uint8Array;
+  #gen = 0;
+  #failure: Error | null = null;
+  #pending: { gen: number; resolve: () => void; reject: (e: Error) => void } | null = null;
+
+  constructor(
+    host: ThreadHost,
+    size: number,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    lay: Layout,
+    kBlock: number,
+    epoch: number,
+  ) {
+    this.size = size;
+    const ctrl = lay.ctrl + (epoch % CTRL_SLOTS) * CTRL_BYTES;
+    this.#c = new Int32Array(memory.buffer, ctrl, 64);
+    this.#message = new Uint8Array(memory.buffer, ctrl + P.MESSAGE_AT, P.MESSAGE_MAX);
+    this.#c.fill(0);
+    const L = { ...lay, ctrl };
+    for (let id = 0; id < size; id++) {
+      const w = host.spawn(WORKER_SOURCE);
+      w.unref();
+      w.onMessage((data) => this.#onMessage(data));
+      w.onFailure((e) => this.#fail(new Error(`worker ${id} failed: ${e.message}`)));
+      w.post({ module, memory, id, n: size, L, kBlock });
+      this.#workers.push(w);
+    }
+  }
+
+  /** The error that broke this pool, or null while it works. */
+  get failure(): Error | null {
+    return this.#failure;
+  }
+
+  /** Tests only: make worker `id` throw (`"throw"`) or end its thread (`"exit"`) on the next job. */
+  injectFault(id: number, kind: "throw" | "exit" | null): void {
+    this.#c[P.FAULT] = kind === null ? 0 : kind === "throw" ? id + 1 : -(id + 1);
+  }
+
+  /** Tests only: end worker `id`'s thread now, as a crash would. */
+  killWorker(id: number): void {
+    this.#workers[id]?.terminate();
+  }
+
+  /** Runs the job on the block in the pool's scratch, blocking this thread until it is done. */
+  runSync(rows: number): void {
+    const target = this.#post(rows);
+    const c = this.#c;
+    let heart = Atomics.load(c, P.HEART);
+    let still = 0;
+    for (;;) {
+      const v = Atomics.load(c, P.ARRIVE);
+      if (((v - target) | 0) >= 0) break;
+      if (Atomics.wait(c, P.ARRIVE, v, 100) === "timed-out") {
+        const h = Atomics.load(c, P.HEART);
+        still = h === heart ? still + 100 : 0;
+        heart = h;
+        if (still >= WATCHDOG_MS) {
+          this.#fail(
+            new Error(`the workers made no progress for ${WATCHDOG_MS / 1000} s; one has died`),
+          );
+          break;
+        }
+      }
+    }
+    this.#check();
+  }
+
+  /** Runs the job on the block in the pool's scratch; resolves when it is done. */
+  runAsync(rows: number): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.#pending = { gen: this.#gen + 1, resolve, reject };
+    });
+    for (const w of this.#workers) w.ref();
+    try {
+      this.#post(rows);
+    } catch (e) {
+      this.#pending = null;
+      throw e;
+    }
+    return done.finally(() => {
+      for (const w of this.#workers) w.unref();
+      this.#check();
+    });
+  }
+
+  dispose(): void {
+    if (this.#failure === null) this.#fail(new Error("the layer was disposed"));
+  }
+
+  /** Posts a job; returns the value ARRIVE reaches when it is done (see the worker's barrier). */
+  #post(rows: number): number {
+    if (this.#failure !== null) throw this.#failure;
+    const c = this.#c;
+    c[P.ROWS] = rows;
+    c[P.CMD] = P.RUN;
+    c[P.ERROR] = 0;
+    this.#gen = (Atomics.add(c, P.GEN, 1) + 1) | 0;
+    Atomics.notify(c, P.GEN);
+    return Math.imul(2 * this.size, this.#gen);
+  }
+
+  #onMessage(data: unknown): void {
+    const done = (data as { done?: number } | null)?.done;
+    const pending = this.#pending;
+    if (done !== undefined && pending !== null && done === pending.gen) {
+      this.#pending = null;
+      pending.resolve();
+    }
+  }
+
+  /** After a job: a worker's thrown error becomes this thread's, and the pool is retired. */
+  #check(): void {
+    if (this.#failure !== null) throw this.#failure;
+    const who = this.#c[P.ERROR] as number;
+    if (who === 0) return;
+    const length = this.#c[P.MESSAGE_LENGTH] as number;
+    const text = new TextDecoder().decode(this.#message.slice(0, length));
+    const error = new Error(`worker ${who - 1} threw: ${text}`);
+    this.#fail(error);
+    throw error;
+  }
+
+  /** Retires the pool: ends every worker and rejects a pending job. */
+  #fail(error: Error): void {
+    if (this.#failure !== null) return;
+    this.#failure = error;
+    const c = this.#c;
+    c[P.CMD] = P.EXIT;
+    Atomics.add(c, P.GEN, 1);
+    Atomics.notify(c, P.GEN);
+    // Release any worker held at a barrier by one that is gone.
+    Atomics.add(c, P.ARRIVE, 1 << 30);
+    Atomics.notify(c, P.ARRIVE);
+    for (const w of this.#workers) w.terminate();
+    const pending = this.#pending;
+    this.#pending = null;
+    pending?.reject(error);
+  }
+}

@@ -1,0 +1,14 @@
+// The words of a pool's control block (an Int32Array at Layout.ctrl in the shared memory).
+export const GEN = 0; // bumped by the caller to post a job
+export const CMD = 1; // RUN or EXIT
+export const ROWS = 2; // tokens in the job's block
+export const ARRIVE = 3; // barrier counter: n after the expansion, 2n when the job is done
+export const ERROR = 4; // 0, or 1 + the id of a worker that failed
+export const HEART = 5; // bumped by workers after every kernel call (the watchdog reads it)
+export const FAULT = 6; // tests only: 1 + id makes that worker throw, -(1 + id) makes it exit
+export const MESSAGE_LENGTH = 7; // bytes of the failed worker's message, at byte 256
+export const MESSAGE_AT = 256;
+export const MESSAGE_MAX = 1024;
+
+export const RUN = 1;
+export const EXIT = 2;

@@ -1,0 +1,92 @@
+// The code each worker runs, as text: a Node worker is started from it with { eval: true },
+// a browser worker from a blob: URL, so the package needs no separate file to be served. It is
+// plain JavaScript with no imports; the constants are spliced in from protocol.ts.
+import * as P from "./protocol";
+
+export const WORKER_SOURCE = `"use strict";
+const GEN = ${P.GEN}, CMD = ${P.CMD}, ROWS = ${P.ROWS}, ARRIVE = ${P.ARRIVE}, ERROR = ${P.ERROR};
+const HEART = ${P.HEART}, FAULT = ${P.FAULT}, MESSAGE_LENGTH = ${P.MESSAGE_LENGTH};
+const MESSAGE_AT = ${P.MESSAGE_AT}, MESSAGE_MAX = ${P.MESSAGE_MAX}, EXIT = ${P.EXIT};
+let port, quit;
+if (typeof self === "undefined") {
+  const wt = require("node:worker_threads");
+  port = wt.parentPort;
+  quit = () => process.exit(1);
+  port.once("message", start);
+} else {
+  port = self;
+  quit = () => self.close();
+  self.onmessage = (e) => { self.onmessage = null; start(e.data); };
+}
+
+function start(init) {
+  const { module, memory, id, n, L, kBlock } = init;
+  const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
+  const c = new Int32Array(memory.buffer, L.ctrl, 64);
+  const bytes = new Uint8Array(memory.buffer, L.ctrl + MESSAGE_AT, MESSAGE_MAX);
+
+  // The same k-blocked sweep as the calling thread's (src/kernels/wasm-feedforward.ts).
+  function linear(x, lda, rows, K, w, p0, p1, bias, relu, out, ldo) {
+    if (p0 >= p1) return;
+    const block = rows > 2 ? kBlock : K;
+    for (let k0 = 0; k0 < K; k0 += block) {
+      const kc = Math.min(block, K - k0);
+      const last = k0 + kc === K;
+      const flags = (k0 > 0 ? 1 : 0) | (last ? 2 : 0) | (last && relu ? 4 : 0);
+      gemm(x + k0 * 4, lda, rows, kc, w + k0 * 64, K * 64, p0, p1, bias, flags, out, ldo);
+      Atomics.add(c, HEART, 1);
+    }
+  }
+  // Worker id takes panels [floor(P id / n), floor(P (id + 1) / n)): output columns, never k.
+  const lo = (P) => Math.floor((P * id) / n);
+  const hi = (P) => Math.floor((P * (id + 1)) / n);
+  // ARRIVE only ever grows (wrapping at 2^32): job g's barrier is at 2n(g-1) + n and it is
+  // done at 2n g, so no one resets a counter that a slow worker may still be reading.
+  const reached = (v, target) => ((v - target) | 0) >= 0;
+  function arrive() {
+    const mine = (Atomics.add(c, ARRIVE, 1) + 1) | 0;
+    Atomics.notify(c, ARRIVE);
+    return mine;
+  }
+  function barrier(target) {
+    arrive();
+    for (;;) {
+      const v = Atomics.load(c, ARRIVE);
+      if (reached(v, target)) return;
+      Atomics.wait(c, ARRIVE, v);
+    }
+  }
+  function fail(e) {
+    if (Atomics.compareExchange(c, ERROR, 0, id + 1) !== 0) return;
+    const text = new TextEncoder().encode(String((e && e.message) || e)).slice(0, MESSAGE_MAX);
+    bytes.set(text);
+    c[MESSAGE_LENGTH] = text.length;
+  }
+
+  port.postMessage({ ready: id });
+  let gen = 0;
+  for (;;) {
+    Atomics.wait(c, GEN, gen);
+    const g = Atomics.load(c, GEN);
+    if (g === gen) continue;
+    gen = g;
+    if (c[CMD] === EXIT) return;
+    const rows = c[ROWS];
+    const half = Math.imul(2 * n, gen - 1) + n;
+    let failed = false;
+    try {
+      if (c[FAULT] === -(id + 1)) quit();
+      if (c[FAULT] === id + 1) throw new Error("fault injected by a test");
+      linear(L.poolX, L.dModel * 4, rows, L.dModel, L.w1, lo(L.p1), hi(L.p1), L.b1, true,
+             L.poolHidden, L.hPad * 4);
+    } catch (e) { failed = true; fail(e); }
+    barrier(half);
+    if (Atomics.load(c, CMD) === EXIT) return; // the pool was retired while we waited
+    try {
+      if (!failed) linear(L.poolHidden, L.hPad * 4, rows, L.dHidden, L.w2, lo(L.p2), hi(L.p2),
+                          L.b2, false, L.poolOut, L.dPad * 4);
+    } catch (e) { fail(e); }
+    if (arrive() === ((half + n) | 0)) port.postMessage({ done: gen });
+  }
+}
+`;

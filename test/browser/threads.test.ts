@@ -1,0 +1,116 @@
+// Threads in the page: two workers on a cross-origin isolated page, the same bits as Node on one
+// thread; one thread, and a readable reason, on a page without SharedArrayBuffer.
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KernelName } from "../../src/index";
+import { openHarness, openSession, type Session } from "./browser";
+import { expectSameBits, makeCase, nodeForward, type Case } from "./cases";
+import type { Mode } from "./server";
+
+// Threads run the WebAssembly kernel (a js layer says so in threadsFallback).
+const KERNELS: readonly KernelName[] = ["wasm"];
+
+// 1 token, and enough tokens and columns to give two threads rows and columns to split.
+const THREAD_CASES: readonly Case[] = [makeCase(24, 96, 1, 11), makeCase(24, 96, 37, 12)];
+
+interface Threaded {
+  kernel: string;
+  threads: number;
+  threadsFallback: string | null;
+  forwardAsync(
+    x: { rows: number; cols: number; data: Float32Array },
+    out?: unknown,
+  ): Promise<{ data: Float32Array }>;
+  dispose(): void;
+}
+type Creatable = {
+  create(options: {
+    dModel: number;
+    dHidden: number;
+    seed: number;
+    kernel: string;
+    threads: number;
+  }): Promise<Threaded>;
+};
+
+let session: Session;
+const pages = {} as Record<Mode, Page>;
+const errors = {} as Record<Mode, string[]>;
+
+beforeAll(async () => {
+  session = await openSession();
+  for (const mode of ["isolated", "plain"] as const) {
+    ({ page: pages[mode], errors: errors[mode] } = await openHarness(session, mode));
+  }
+});
+
+afterAll(async () => {
+  await session?.close();
+});
+
+it("the isolated page has SharedArrayBuffer and the plain page has not", async () => {
+  const look = (page: Page) =>
+    page.evaluate(() => ({
+      crossOriginIsolated: window.crossOriginIsolated,
+      sharedArrayBuffer: typeof SharedArrayBuffer === "function",
+    }));
+  expect(await look(pages.isolated)).toEqual({
+    crossOriginIsolated: true,
+    sharedArrayBuffer: true,
+  });
+  expect(await look(pages.plain)).toEqual({ crossOriginIsolated: false, sharedArrayBuffer: false });
+});
+
+/** Runs forwardAsync in the page on a layer made with `threads: 2`. */
+async function runThreaded(page: Page, kernel: KernelName, c: Case) {
+  return page.evaluate(
+    async ({ kernel, c }) => {
+      await window.pageTask(); // run as the page's own code, under its policy
+      const { FeedForward, matrix } = window.tokenwise;
+      const x = matrix(c.tokens, c.dModel, new Float32Array(Uint32Array.from(c.x).buffer));
+      const options = { dModel: c.dModel, dHidden: c.dHidden, seed: c.seed, kernel, threads: 2 };
+      const ffn = await (FeedForward as unknown as Creatable).create(options);
+      const y = await ffn.forwardAsync(x);
+      const out = matrix(c.tokens, c.dModel);
+      const same = (await ffn.forwardAsync(x, out)) === out;
+      const result = {
+        kernel: ffn.kernel,
+        threads: ffn.threads,
+        threadsFallback: ffn.threadsFallback,
+        y: Array.from(new Uint32Array(y.data.buffer, y.data.byteOffset, y.data.length)),
+        out: Array.from(new Uint32Array(out.data.buffer)),
+        returnsOut: same,
+      };
+      ffn.dispose();
+      return result;
+    },
+    { kernel, c },
+  );
+}
+
+describe.each(KERNELS)("threads, kernel %s", (kernel) => {
+  it.each(THREAD_CASES.map((c) => [c.tokens, c] as const))(
+    "isolated page, %i tokens: 2 threads, Node's bits",
+    async (_, c) => {
+      const r = await runThreaded(pages.isolated, kernel, c);
+      expect(r).toMatchObject({ kernel, threads: 2, threadsFallback: null, returnsOut: true });
+      const node = await nodeForward(kernel, c);
+      expectSameBits(r.y, node, c.dModel, `2 threads (${kernel}) vs Node`);
+      expectSameBits(r.out, node, c.dModel, `2 threads into out (${kernel}) vs Node`);
+    },
+  );
+
+  it.each(THREAD_CASES.map((c) => [c.tokens, c] as const))(
+    "plain page, %i tokens: falls back to 1 thread, says why, Node's bits",
+    async (_, c) => {
+      const r = await runThreaded(pages.plain, kernel, c);
+      expect(r).toMatchObject({ kernel, threads: 1, returnsOut: true });
+      expect(r.threadsFallback).toMatch(/SharedArrayBuffer|cross-origin/i);
+      expectSameBits(r.y, await nodeForward(kernel, c), c.dModel, `fallback (${kernel}) vs Node`);
+    },
+  );
+
+  it("raised no error in either page", () => {
+    expect(errors).toEqual({ isolated: [], plain: [] });
+  });
+});

@@ -1,0 +1,179 @@
+// The worker pool: the same bits on 1, 2 or 3 threads, sync and async; calls that overlap;
+// workers that throw, exit or are killed mid-call; and a pool that lets Node exit.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { FeedForward, matrix, type Matrix } from "../src/index";
+import { kernelOf } from "../src/layers/feedforward";
+import type { Pool } from "../src/threads/pool";
+import { seededFloats } from "./helpers/arbitraries";
+import { expectSameMatrix } from "./helpers/bits";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const D = 37; // not a multiple of 16: the last panel of the condensation is partial
+const H = 150;
+const layers: FeedForward[] = [];
+
+async function layer(threads: number, seed = 5): Promise<FeedForward> {
+  const ffn = await FeedForward.create({ dModel: D, dHidden: H, seed, kernel: "wasm", threads });
+  layers.push(ffn);
+  return ffn;
+}
+
+function batch(rows: number, seed: number): Matrix {
+  return matrix(rows, D, seededFloats(rows * D, seed, 2));
+}
+
+function pool(ffn: FeedForward): Pool {
+  return (kernelOf(ffn) as unknown as { pool(): Pool }).pool();
+}
+
+afterAll(() => {
+  for (const l of layers) l.dispose();
+});
+
+describe("threads give one thread's bits", () => {
+  // 1 token (columns split only), 2, 63, 64 and 65 (a block of 64 and one more), 130.
+  it.each([1, 2, 63, 64, 65, 130])(
+    "%i tokens on 1, 2 and 3 threads, sync and async",
+    async (rows) => {
+      const [one, two, three] = await Promise.all([layer(1), layer(2), layer(3)]);
+      expect([one.threads, two.threads, three.threads]).toEqual([1, 2, 3]);
+      const x = batch(rows, rows);
+      const want = one.forward(x);
+      expectSameMatrix(two.forward(x), want);
+      expectSameMatrix(three.forward(x), want);
+      expectSameMatrix(await two.forwardAsync(x), want);
+      expectSameMatrix(await three.forwardAsync(x), want);
+      // and each token alone
+      const r = rows - 1;
+      const alone = two.forwardToken(x.data.slice(r * D, (r + 1) * D));
+      expect(Array.from(alone)).toEqual(Array.from(want.data.subarray(r * D, (r + 1) * D)));
+    },
+  );
+
+  it("writes into a caller's out and returns it", async () => {
+    const two = await layer(2);
+    const x = batch(9, 1);
+    const out = matrix(9, D);
+    expect(await two.forwardAsync(x, out)).toBe(out);
+    expectSameMatrix(out, (await layer(1)).forward(x));
+  });
+
+  it("rejects bad input before any worker runs, and changes nothing", async () => {
+    const two = await layer(2);
+    const out = matrix(3, D, new Float32Array(3 * D).fill(7));
+    await expect(two.forwardAsync(matrix(3, D + 1), out)).rejects.toThrow(
+      `forwardAsync: x has ${D + 1} columns, expected dModel = ${D}`,
+    );
+    expect(out.data.every((v) => v === 7)).toBe(true);
+    await expect(two.forwardAsync(out, out)).rejects.toThrow("forwardAsync: out overlaps x");
+  });
+});
+
+describe("overlapping calls", () => {
+  it("queue async calls on one layer, and run a blocking call beside them", async () => {
+    const two = await layer(2);
+    const want = (await layer(1)).forward(batch(100, 9));
+    const x = batch(100, 9);
+    const pending = [two.forwardAsync(x), two.forwardAsync(x), two.forwardAsync(x)];
+    const meanwhile = two.forward(x); // on the calling thread, on its own scratch
+    for (const y of await Promise.all(pending)) expectSameMatrix(y, want);
+    expectSameMatrix(meanwhile, want);
+  });
+});
+
+describe("faults", () => {
+  it("a worker that throws: forward throws, naming it; the next call works", async () => {
+    const two = await layer(2);
+    const x = batch(5, 3);
+    const want = two.forward(x);
+    pool(two).injectFault(1, "throw");
+    expect(() => two.forward(x)).toThrow("worker 1 threw: fault injected by a test");
+    expectSameMatrix(two.forward(x), want);
+  });
+
+  it("a worker that throws under forwardAsync rejects it; the next call works", async () => {
+    const two = await layer(2);
+    const x = batch(5, 4);
+    const want = two.forward(x);
+    pool(two).injectFault(0, "throw");
+    await expect(two.forwardAsync(x)).rejects.toThrow("worker 0 threw: fault injected by a test");
+    expectSameMatrix(await two.forwardAsync(x), want);
+  });
+
+  it("a worker whose thread exits mid-call rejects the call; a new pool takes over", async () => {
+    const two = await layer(2);
+    const x = batch(5, 5);
+    const want = two.forward(x);
+    const before = pool(two);
+    before.injectFault(1, "exit");
+    await expect(two.forwardAsync(x)).rejects.toThrow(/worker 1 failed: .*exited/);
+    expect(before.failure).not.toBe(null);
+    expectSameMatrix(await two.forwardAsync(x), want);
+    expect(pool(two)).not.toBe(before);
+  });
+
+  it("a worker killed in the middle of a long call rejects it; the next call works", async () => {
+    const two = await layer(2);
+    const big = batch(32768, 6); // 512 blocks: the kill lands while blocks are still running
+    const small = batch(3, 7);
+    const want = two.forward(small);
+    const p = two.forwardAsync(big);
+    setTimeout(() => pool(two).killWorker(0), 2);
+    await expect(p).rejects.toThrow(/worker 0 failed/);
+    expectSameMatrix(await two.forwardAsync(small), want);
+    expectSameMatrix(two.forward(small), want);
+  });
+});
+
+describe("lifecycle", () => {
+  it("a disposed layer refuses calls; dispose twice is harmless; `using` disposes", async () => {
+    const two = await layer(2);
+    two.forward(batch(2, 1));
+    two.dispose();
+    two.dispose();
+    expect(() => two.forward(batch(2, 1))).toThrow("forward: the layer was disposed");
+    await expect(two.forwardAsync(batch(2, 1))).rejects.toThrow(
+      "forwardAsync: the layer was disposed",
+    );
+    let seen: FeedForward | undefined;
+    {
+      using scoped = await layer(2);
+      scoped.forward(batch(2, 1));
+      seen = scoped;
+    }
+    expect(() => seen?.forward(batch(2, 1))).toThrow("the layer was disposed");
+  });
+
+  it("an idle pool does not keep a Node process alive", () => {
+    // A script that computes on two threads and never disposes: it must end by itself.
+    const script = `
+      import { FeedForward, matrix } from ${JSON.stringify(join(ROOT, "dist/index.js"))};
+      const ffn = await FeedForward.create({ dModel: 8, dHidden: 32, threads: 2 });
+      const x = matrix(4, 8, new Float32Array(32).fill(1));
+      ffn.forward(x);
+      await ffn.forwardAsync(x);
+      console.log("done", ffn.threads);
+    `;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      timeout: 20_000,
+      encoding: "utf8",
+    });
+    expect(out.trim()).toBe("done 2");
+  });
+
+  it("the constructor takes one thread only, and says how to get more", () => {
+    expect(() => new FeedForward({ dModel: 4, dHidden: 8, threads: 2 })).toThrow(
+      "needs the async factory: await FeedForward.create(options)",
+    );
+    expect(new FeedForward({ dModel: 4, dHidden: 8, threads: 1 }).threads).toBe(1);
+  });
+
+  it("the js kernel runs on one thread and says why", async () => {
+    const js = await FeedForward.create({ dModel: 4, dHidden: 8, kernel: "js", threads: 2 });
+    expect(js.threads).toBe(1);
+    expect(js.threadsFallback).toMatch(/threads need the wasm kernel/);
+  });
+});
