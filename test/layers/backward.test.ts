@@ -34,7 +34,7 @@ import {
   linear64,
   outside,
 } from "../support/layer64";
-import { seeded } from "../support/random";
+import { seededFloats as seeded } from "../helpers/arbitraries";
 
 /** Where a gradient differs from a reference by more than the allowed error. */
 function beyond(got: Float32Array, want: ArrayLike<number>, allowed: ArrayLike<number>): string[] {

@@ -19,9 +19,10 @@ import { ACTIVATIONS, ACTIVATION_SCALAR } from "../../src/kernels/activation";
 import { NR, linearJs, packedLength } from "../../src/kernels/js";
 import { feedForwardReference, linearReference } from "../../src/kernels/reference";
 import { packRows } from "../../src/kernels/source";
+import { expectSameBits } from "../helpers/bits";
 import { KERNELS, type TestKernel, kernelName } from "../kernels";
 import { feedForward64, outside } from "../support/layer64";
-import { seeded } from "../support/random";
+import { seededFloats as seeded } from "../helpers/arbitraries";
 
 const OP: Record<ActivationName, (x: Matrix) => Matrix> = { relu, gelu, geluTanh, silu };
 
@@ -95,13 +96,6 @@ function wasmFormula(
     }
   }
   return out;
-}
-
-function expectSameBits(a: Float32Array, b: Float32Array, what: string): void {
-  expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    if (!Object.is(a[i], b[i])) expect.fail(`${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
-  }
 }
 
 describe("the fused epilogue is the standalone op", () => {

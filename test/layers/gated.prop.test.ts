@@ -15,7 +15,7 @@ import {
 } from "../../src/index";
 import { ACTIVATIONS } from "../../src/kernels/activation";
 import { gated64, outside } from "../support/layer64";
-import { seeded } from "../support/random";
+import { seededFloats as seeded } from "../helpers/arbitraries";
 
 const OP: Record<ActivationName, (x: Matrix) => Matrix> = { relu, gelu, geluTanh, silu };
 

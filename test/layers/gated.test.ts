@@ -15,7 +15,7 @@ import {
   type Matrix,
 } from "../../src/index";
 import { ACTIVATIONS } from "../../src/kernels/activation";
-import { seeded } from "../support/random";
+import { seededFloats as seeded } from "../helpers/arbitraries";
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
   return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));

@@ -35,7 +35,8 @@ import {
   siluScalar,
 } from "../../src/kernels/activation";
 import { loadActivationFixture, loadFloat64Fixture } from "../support/activation-fixture";
-import { fromBits, hex32, sameFloat, ulpDistance } from "../support/float32";
+import { hex32 } from "../helpers/bits";
+import { fromBits, sameFloat, ulpDistance } from "../support/float32";
 
 const fixture = loadActivationFixture();
 const fixture64 = loadFloat64Fixture();

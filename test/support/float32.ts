@@ -1,11 +1,11 @@
-// Float32 bit patterns and ulp distances, for tests that compare activations bit for bit or in
-// units in the last place.
+// Ulp distances between float32 values, for tests that compare activations in units in the
+// last place (test/helpers/bits.ts compares whole arrays bit for bit).
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 
 /** The bit pattern of a float32 value. */
-export function bitsOf(v: number): number {
+function bitsOf(v: number): number {
   F32[0] = v;
   return U32[0] as number;
 }
@@ -14,11 +14,6 @@ export function bitsOf(v: number): number {
 export function fromBits(bits: number): number {
   U32[0] = bits >>> 0;
   return F32[0] as number;
-}
-
-/** The bit pattern as 8 hex digits, e.g. `3f800000` for 1. */
-export function hex32(v: number): string {
-  return bitsOf(v).toString(16).padStart(8, "0");
 }
 
 /**
