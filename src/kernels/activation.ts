@@ -85,18 +85,20 @@ function erfSeries(x: number): number {
 }
 
 /**
- * erfc(a) for a >= 2 by Laplace's continued fraction
- *   erfc(a) = e^(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + 2 / (a + ...)))))
- * evaluated from a fixed depth backwards. Each depth keeps the truncation error below 2e-17
- * relative at the low end of its range, where it is largest (checked against mpmath in exact
- * arithmetic: 4e-18 at a = 2, 6e-18 at 2.5, 1.4e-17 at 3, 1e-17 at 4, 1.1e-17 at 6).
+ * erfc(a) for a >= 2 by the even part of Laplace's continued fraction,
+ *   erfc(a) = 2a e^(-a^2) / sqrt(pi) / (2a^2 + 1 - 1·2 / (2a^2 + 5 - 3·4 / (2a^2 + 9 - ...)))
+ * evaluated from a fixed depth backwards: one division a level, and half the levels Laplace's
+ * own fraction needs. Each depth keeps the truncation error below 2e-17 relative at the low
+ * end of its range, where it is largest (checked against mpmath in exact arithmetic: 1.3e-17
+ * at a = 2, 9e-18 at 2.5, 7e-18 at 3, 3e-18 at 4, 5e-20 at 6).
  */
 function erfcFraction(a: number): number {
   if (a > 27) return 0; // e^(-a^2) underflows float64; NaN fails every test below too
-  const depth = a < 2.5 ? 64 : a < 3 ? 44 : a < 4 ? 32 : a < 6 ? 22 : 14;
-  let f = a;
-  for (let n = depth; n > 0; n--) f = a + (0.5 * n) / f;
-  return (exp64(-a * a) * ONE_OVER_SQRT_PI) / f;
+  const depth = a < 2.5 ? 30 : a < 3 ? 21 : a < 4 ? 16 : a < 6 ? 11 : 8;
+  const z2 = 2 * a * a;
+  let f = z2 + (4 * depth + 1);
+  for (let n = depth; n > 0; n--) f = z2 + (4 * n - 3) - ((2 * n - 1) * (2 * n)) / f;
+  return (2 * a * exp64(-a * a) * ONE_OVER_SQRT_PI) / f;
 }
 
 /**

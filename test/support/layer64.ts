@@ -5,7 +5,7 @@
 //   A float64 sum of n float32 products (exact in float64) has error ≤ γ_n·Σ|terms|; the
 //   kernel rounds it once to float32: |fl32(s) − s| ≤ u|s| + η.
 //   The float32 activation is within (u + 2^-40)·|φ(v)| + η of φ(v): the float64 evaluation is
-//   within 1025·2^-53 < 2^-42 relative (test/ops/activations.test.ts), then one rounding.
+//   within 1027·2^-53 < 2^-42 relative (test/ops/activations.test.ts), then one rounding.
 //   φ is L1-Lipschitz: L1 = 1 (relu), 1.13 (gelu, geluTanh: max φ' = 1.1290), 1.1 (silu:
 //   1.0998).
 //
@@ -19,7 +19,7 @@ export const U64 = 2 ** -53;
 export const ETA = 2 ** -150;
 /** The float32 activation's relative error (plus η), see above. */
 export const ACT_REL = U + 2 ** -40;
-/** The float64 activation's relative error, below 1025·2^-53. */
+/** The float64 activation's relative error, below 1027·2^-53. */
 export const ACT64_REL = 2 ** -40;
 
 export function gamma(n: number): number {
