@@ -76,7 +76,7 @@ const yes = (ok) => (ok ? "yes" : "NO");
 const flops = 2 * 2 * tokens * dModel * dHidden;
 console.log(`tokenwise demo: one feedforward layer at GPT-2 small widths`);
 console.log(
-  `  layer   dModel ${dModel}, dHidden ${dHidden}, ${ffn.parameterCount.toLocaleString("en")} parameters, seed ${seed}, kernel ${ffn.kernel}`,
+  `  layer   dModel ${dModel}, dHidden ${dHidden}, ${ffn.parameterCount.toLocaleString("en")} parameters, seed ${seed}, kernel ${ffn.kernel}, ${ffn.threads ?? 1} thread${(ffn.threads ?? 1) > 1 ? "s" : ""}`,
 );
 console.log(`  input   ${x.rows} x ${x.cols} (${tokens} tokens)`);
 console.log(`  output  ${y.rows} x ${y.cols}`);

@@ -2,6 +2,7 @@
  * tokenwise: the position-wise feedforward layer of transformers, on Float32Array matrices.
  *
  * @packageDocumentation
+ * @module tokenwise
  */
 export { ShapeError } from "./errors";
 export { matrix, zeros, fromRows, toRows, row, isMatrix, type Matrix } from "./matrix";
@@ -47,3 +48,27 @@ export {
   type GatedCheckpointFamily,
   type GatedCheckpointNames,
 } from "./layers/gated-names";
+export {
+  parseSafetensors,
+  serializeSafetensors,
+  tensorToFloat32,
+  parseShardedSafetensors,
+  SafetensorsError,
+  type SafetensorsDtype,
+  type SafetensorsErrorCode,
+  type SafetensorsTensor,
+  type SafetensorsTensorInput,
+  type SafetensorsFile,
+  type SafetensorsIndex,
+  type ShardedSafetensors,
+} from "./io/safetensors";
+export {
+  feedForwardFromCheckpoint,
+  feedForwardWeightsFromCheckpoint,
+  feedForwardTensors,
+  feedForwardToSafetensors,
+  optFeedForwardNames,
+  t5FeedForwardNames,
+  type CheckpointLayout,
+  type FeedForwardTensorNames,
+} from "./io/checkpoint";

@@ -75,7 +75,7 @@ describe("@example blocks in src/", () => {
     expect(ex.expected.length, "the example shows no result under a console.log").toBeGreaterThan(
       0,
     );
-    expect(ex.code).toMatch(/from "tokenwise"/);
+    expect(ex.code).toMatch(/from "tokenwise(\/node)?"/);
     expect(await runBlock(ex.code)).toEqual(ex.expected);
   });
 });

@@ -67,6 +67,7 @@ export class Pool {
     const c = this.#c;
     let heart = Atomics.load(c, P.HEART);
     let still = 0;
+    // No spinning here: while the workers compute, a spinning caller would take a core from them.
     for (;;) {
       const v = Atomics.load(c, P.ARRIVE);
       if (((v - target) | 0) >= 0) break;

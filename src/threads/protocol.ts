@@ -12,3 +12,6 @@ export const MESSAGE_MAX = 1024;
 
 export const RUN = 1;
 export const EXIT = 2;
+
+/** Atomics.load polls before a waiting thread sleeps in Atomics.wait (tens of microseconds). */
+export const SPIN = 20000;

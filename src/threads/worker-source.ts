@@ -7,6 +7,7 @@ export const WORKER_SOURCE = `"use strict";
 const GEN = ${P.GEN}, CMD = ${P.CMD}, ROWS = ${P.ROWS}, ARRIVE = ${P.ARRIVE}, ERROR = ${P.ERROR};
 const HEART = ${P.HEART}, FAULT = ${P.FAULT}, MESSAGE_LENGTH = ${P.MESSAGE_LENGTH};
 const MESSAGE_AT = ${P.MESSAGE_AT}, MESSAGE_MAX = ${P.MESSAGE_MAX}, EXIT = ${P.EXIT};
+const SPIN = ${P.SPIN};
 let port, quit;
 if (typeof self === "undefined") {
   const wt = require("node:worker_threads");
@@ -48,12 +49,14 @@ function start(init) {
     Atomics.notify(c, ARRIVE);
     return mine;
   }
+  // Waits spin first: a futex sleep and wake costs tens of microseconds, a whole decode step
+  // costs a few hundred, and the other side is usually about to arrive.
   function barrier(target) {
     arrive();
-    for (;;) {
+    for (let spin = 0; ; spin++) {
       const v = Atomics.load(c, ARRIVE);
       if (reached(v, target)) return;
-      Atomics.wait(c, ARRIVE, v);
+      if (spin >= SPIN) Atomics.wait(c, ARRIVE, v);
     }
   }
   function fail(e) {
@@ -65,10 +68,13 @@ function start(init) {
 
   port.postMessage({ ready: id });
   let gen = 0;
-  for (;;) {
-    Atomics.wait(c, GEN, gen);
+  for (let spin = 0; ; spin++) {
     const g = Atomics.load(c, GEN);
-    if (g === gen) continue;
+    if (g === gen) {
+      if (spin >= SPIN) Atomics.wait(c, GEN, gen);
+      continue;
+    }
+    spin = 0;
     gen = g;
     if (c[CMD] === EXIT) return;
     const rows = c[ROWS];

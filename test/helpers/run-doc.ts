@@ -8,6 +8,7 @@ import { format } from "node:util";
 import { vi } from "vitest";
 
 const INDEX = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+const NODE = fileURLToPath(new URL("../../src/node.ts", import.meta.url));
 
 /**
  * The comment-only lines right under each console.log(...) line, without their `// `: the
@@ -47,14 +48,16 @@ export function cleanUp(): void {
 }
 
 /**
- * Runs a block as a module, with `from "tokenwise"` pointing at src/index.ts, and returns the
- * lines it printed with console.log.
+ * Runs a block as a module, with `from "tokenwise"` pointing at src/index.ts (and
+ * `from "tokenwise/node"` at src/node.ts), and returns the lines it printed with console.log.
  */
 export async function runBlock(code: string): Promise<string[]> {
   dir ??= mkdtempSync(join(tmpdir(), "tokenwise-docs-"));
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `block-${count++}.ts`);
-  const source = code.replaceAll(`from "tokenwise"`, `from ${JSON.stringify(INDEX)}`);
+  const source = code
+    .replaceAll(`from "tokenwise"`, `from ${JSON.stringify(INDEX)}`)
+    .replaceAll(`from "tokenwise/node"`, `from ${JSON.stringify(NODE)}`);
   writeFileSync(file, `${source}\nexport {};\n`);
   const printed: string[] = [];
   const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
