@@ -8,6 +8,16 @@ export { ShapeError } from "./errors";
 export { matrix, zeros, fromRows, toRows, row, isMatrix, type Matrix } from "./matrix";
 export { matmul, matmulInto, type MatmulOptions } from "./ops/matmul";
 export { addBias, addBiasInto, relu, reluInto } from "./ops/elementwise";
+export {
+  gelu,
+  geluInto,
+  geluTanh,
+  geluTanhInto,
+  silu,
+  siluInto,
+  sigmoid,
+  sigmoidInto,
+} from "./ops/activations";
 export { Random } from "./random";
 export {
   FeedForward,
@@ -15,10 +25,29 @@ export {
   type FeedForwardWeights,
   type FeedForwardJSON,
   type FromWeightsOptions,
+  type FromJSONOptions,
   type CreateFromWeightsOptions,
   type KernelChoice,
 } from "./layers/feedforward";
 export type { KernelName } from "./kernels/kernel";
+export type { ActivationName } from "./kernels/activation";
+export type { FeedForwardGradients, GatedFeedForwardGradients } from "./layers/backward";
+export {
+  GatedFeedForward,
+  type GatedFeedForwardOptions,
+  type GatedFeedForwardWeights,
+  type GatedFeedForwardJSON,
+  type GatedFromWeightsOptions,
+  type GatedFromJSONOptions,
+  type GatedKernelChoice,
+} from "./layers/gated";
+export {
+  GATED_CHECKPOINT_NAMES,
+  gatedCheckpointNames,
+  gatedWeightsFromCheckpoint,
+  type GatedCheckpointFamily,
+  type GatedCheckpointNames,
+} from "./layers/gated-names";
 export {
   parseSafetensors,
   serializeSafetensors,

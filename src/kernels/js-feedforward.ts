@@ -1,3 +1,4 @@
+import type { ActivationName } from "./activation";
 import type { FeedForwardKernel, RawWeights } from "./kernel";
 import { NR, linearJs, packedLength } from "./js";
 import { type WeightSource, packRows, unpackRows } from "./source";
@@ -17,8 +18,15 @@ export class JsFeedForwardKernel implements FeedForwardKernel {
   readonly #b1: Float32Array | null;
   readonly #b2: Float32Array | null;
   readonly #hidden: Float32Array;
+  readonly #activation: ActivationName;
 
-  constructor(dModel: number, dHidden: number, source: WeightSource) {
+  constructor(
+    dModel: number,
+    dHidden: number,
+    source: WeightSource,
+    activation: ActivationName = "relu",
+  ) {
+    this.#activation = activation;
     this.#dModel = dModel;
     this.#dHidden = dHidden;
     this.#w1 = new Float32Array(packedLength(dModel, dHidden));
@@ -39,7 +47,8 @@ export class JsFeedForwardKernel implements FeedForwardKernel {
     const p2 = Math.ceil(d / NR);
     for (let r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
       const n = Math.min(ROW_BLOCK, rows - r0);
-      linearJs(x, xOff + r0 * d, n, d, this.#w1, 0, h, this.#b1, "relu", this.#hidden, 0, 0, p1);
+      const act = this.#activation;
+      linearJs(x, xOff + r0 * d, n, d, this.#w1, 0, h, this.#b1, act, this.#hidden, 0, 0, p1);
       linearJs(
         this.#hidden,
         0,

@@ -6,6 +6,7 @@
 // formula; tiling over rows and columns changes which elements are computed together, never
 // the order of one element's sum, so a token's row is the same bits whatever batch it is in.
 
+import { ACTIVATION_SCALAR } from "./activation";
 import type { Epilogue } from "./reference";
 
 /** Columns per panel: the micro-kernel computes 2 rows x NR columns at a time. */
@@ -36,7 +37,7 @@ export function linearJs(
   p0: number,
   p1: number,
 ): void {
-  const relu = epilogue === "relu";
+  const act = epilogue === "none" ? null : ACTIVATION_SCALAR[epilogue];
   for (let p = p0; p < p1; p++) {
     const pp = packedOff + (p - p0) * K * NR;
     const j = p * NR;
@@ -64,8 +65,8 @@ export function linearJs(
         s13 += a1 * v3;
       }
       const o0 = outOff + r * N + j;
-      store4(out, o0, width, s00, s01, s02, s03, bias, j, relu);
-      store4(out, o0 + N, width, s10, s11, s12, s13, bias, j, relu);
+      store4(out, o0, width, s00, s01, s02, s03, bias, j, act);
+      store4(out, o0 + N, width, s10, s11, s12, s13, bias, j, act);
     }
     if (r < rows) {
       const xa = xOff + r * K;
@@ -77,14 +78,16 @@ export function linearJs(
         s02 += a0 * (packed[q + 2] as number);
         s03 += a0 * (packed[q + 3] as number);
       }
-      store4(out, outOff + r * N + j, width, s00, s01, s02, s03, bias, j, relu);
+      store4(out, outOff + r * N + j, width, s00, s01, s02, s03, bias, j, act);
     }
   }
 }
 
-function finish(s: number, bias: Float32Array | null, j: number, relu: boolean): number {
+type Activation = ((v: number) => number) | null;
+
+function finish(s: number, bias: Float32Array | null, j: number, act: Activation): number {
   const v = Math.fround(bias === null ? s : s + (bias[j] as number));
-  return relu && v < 0 ? 0 : v;
+  return act === null ? v : act(v);
 }
 
 function store4(
@@ -97,10 +100,10 @@ function store4(
   s3: number,
   bias: Float32Array | null,
   j: number,
-  relu: boolean,
+  act: Activation,
 ): void {
-  out[o] = finish(s0, bias, j, relu);
-  if (width > 1) out[o + 1] = finish(s1, bias, j + 1, relu);
-  if (width > 2) out[o + 2] = finish(s2, bias, j + 2, relu);
-  if (width > 3) out[o + 3] = finish(s3, bias, j + 3, relu);
+  out[o] = finish(s0, bias, j, act);
+  if (width > 1) out[o + 1] = finish(s1, bias, j + 1, act);
+  if (width > 2) out[o + 2] = finish(s2, bias, j + 2, act);
+  if (width > 3) out[o + 3] = finish(s3, bias, j + 3, act);
 }

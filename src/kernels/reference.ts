@@ -6,13 +6,15 @@
 // order in float64 (each float32 product is exact in float64), the bias is added in float64,
 // and the result is rounded to float32 once. The JS kernel computes exactly this, bit for bit.
 
-/** Activation applied to each output element after the bias. */
-export type Epilogue = "none" | "relu";
+import { ACTIVATION_SCALAR, type ActivationName } from "./activation";
 
-/** relu as PyTorch computes it: negatives become +0; NaN stays NaN and -0 stays -0. */
-export function reluScalar(v: number): number {
-  return v < 0 ? 0 : v;
-}
+export { reluScalar } from "./activation";
+
+/**
+ * Activation applied to each output element after the bias: the float32 sum is the input of
+ * the float32 activation of src/kernels/activation.ts, exactly as the standalone op applies it.
+ */
+export type Epilogue = "none" | ActivationName;
 
 export function linearReference(
   x: Float32Array,
@@ -30,12 +32,12 @@ export function linearReference(
       for (let k = 0; k < K; k++) s += (x[r * K + k] as number) * (w[k * N + j] as number);
       if (bias !== null) s += bias[j] as number;
       const v = Math.fround(s);
-      out[r * N + j] = epilogue === "relu" ? reluScalar(v) : v;
+      out[r * N + j] = epilogue === "none" ? v : ACTIVATION_SCALAR[epilogue](v);
     }
   }
 }
 
-/** The whole layer by the oracle: relu(x W1 + b1) W2 + b2, with a float32 hidden vector. */
+/** The whole layer by the oracle: act(x W1 + b1) W2 + b2, with a float32 hidden vector. */
 export function feedForwardReference(
   x: Float32Array,
   rows: number,
@@ -46,8 +48,9 @@ export function feedForwardReference(
   w2: Float32Array,
   b2: Float32Array | null,
   out: Float32Array,
+  activation: ActivationName = "relu",
 ): void {
   const hidden = new Float32Array(rows * dHidden);
-  linearReference(x, rows, dModel, w1, dHidden, b1, "relu", hidden);
+  linearReference(x, rows, dModel, w1, dHidden, b1, activation, hidden);
   linearReference(hidden, rows, dHidden, w2, dModel, b2, "none", out);
 }

@@ -1,3 +1,4 @@
+import { ACTIVATION_SCALAR, type ActivationName } from "./activation";
 import type { FeedForwardKernel, RawWeights } from "./kernel";
 import { type WeightSource, packRows, unpackRows } from "./source";
 import { BLOCK_ROWS, type Layout, MAX_PAGES, PANEL, layout } from "./wasm/layout";
@@ -95,8 +96,16 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
   readonly #lay: Layout;
   readonly #f32: Float32Array;
   readonly #gemm: GemmExports["gemm"];
+  readonly #activation: ActivationName;
 
-  constructor(dModel: number, dHidden: number, source: WeightSource, module: WebAssembly.Module) {
+  constructor(
+    dModel: number,
+    dHidden: number,
+    source: WeightSource,
+    module: WebAssembly.Module,
+    activation: ActivationName = "relu",
+  ) {
+    this.#activation = activation;
     this.#lay = layout(dModel, dHidden, source.hasBias);
     const memory = allocateMemory(this.#lay, false);
     this.#f32 = new Float32Array(memory.buffer);
@@ -113,6 +122,9 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, rows - r0);
       f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
+      // relu is fused into the gemm; any other activation runs in JavaScript over the hidden
+      // rows the gemm wrote, on the same float32 values, as the standalone op would.
+      const relu = this.#activation === "relu";
       linearWasm(
         gemm,
         lay.x,
@@ -123,10 +135,11 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
         0,
         lay.p1,
         lay.b1,
-        true,
+        relu,
         lay.hidden,
         lay.hPad * 4,
       );
+      if (!relu) activateRows(f32, lay.hidden / 4, lay.hPad, h, n, this.#activation);
       linearWasm(
         gemm,
         lay.hidden,
@@ -150,6 +163,22 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
   }
 
   dispose(): void {}
+}
+
+/** Applies an activation in place to n rows of width h in a buffer with row stride pad. */
+function activateRows(
+  buf: Float32Array,
+  off: number,
+  pad: number,
+  h: number,
+  n: number,
+  activation: ActivationName,
+): void {
+  const act = ACTIVATION_SCALAR[activation];
+  for (let i = 0; i < n; i++) {
+    const o = off + i * pad;
+    for (let j = 0; j < h; j++) buf[o + j] = act(buf[o + j] as number);
+  }
 }
 
 /** The weights in tokenwise's layout, unpacked from a layout's panels. */

@@ -10,6 +10,7 @@ import {
   kindOf,
 } from "../check";
 import { ShapeError } from "../errors";
+import type { ActivationName } from "../kernels/activation";
 import { JsFeedForwardKernel } from "../kernels/js-feedforward";
 import type { FeedForwardKernel, KernelName, RawWeights } from "../kernels/kernel";
 import { type WeightSource, rawSource, seededSource } from "../kernels/source";
@@ -18,6 +19,8 @@ import { ThreadedWasmKernel } from "../kernels/wasm-threaded";
 import { type ThreadHost, threadHost } from "../threads/platform";
 import { gemmModule, gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
 import type { Matrix } from "../matrix";
+import { assertActivation } from "./activation-option";
+import { type FeedForwardGradients, feedForwardBackward } from "./backward";
 
 /**
  * Which kernel a layer computes with. `"wasm"` is WebAssembly SIMD128, the fast one; `"js"` is
@@ -54,6 +57,13 @@ export interface FeedForwardOptions {
    * {@link FeedForward.threadsFallback}. See docs/threads.md.
    */
   threads?: number;
+  /**
+   * The activation between the two linear maps; default `"relu"`. `"gelu"` (BERT, GPT-2 in
+   * PyTorch's exact form), `"geluTanh"` (GPT-2's `gelu_new`) and `"silu"` are the others.
+   * Threads run relu layers only, for now: a layer with another activation runs on one thread
+   * and says so in {@link FeedForward.threadsFallback}.
+   */
+  activation?: ActivationName;
 }
 
 /**
@@ -69,10 +79,12 @@ export interface CreateFromWeightsOptions {
   kernel?: KernelChoice;
   /** As {@link FeedForwardOptions.threads}. */
   threads?: number;
+  /** As {@link FeedForwardOptions.activation}. */
+  activation?: ActivationName;
 }
 
 /**
- * The weights of a FeedForward layer: `y = relu(x · w1 + b1) · w2 + b2`. A layer may have no
+ * The weights of a FeedForward layer: `y = act(x · w1 + b1) · w2 + b2`. A layer may have no
  * biases (as in T5); then `b1` and `b2` are absent.
  *
  * @category FeedForward
@@ -89,24 +101,37 @@ export interface FeedForwardWeights {
 }
 
 /**
- * Options of {@link FeedForward.fromWeights} and {@link FeedForward.fromJSON}.
+ * Options of {@link FeedForward.fromJSON}.
  *
  * @category FeedForward
  */
-export interface FromWeightsOptions {
+export interface FromJSONOptions {
   /** The kernel; default `"auto"`. */
   kernel?: KernelChoice;
 }
 
 /**
+ * Options of {@link FeedForward.fromWeights}.
+ *
+ * @category FeedForward
+ */
+export interface FromWeightsOptions extends FromJSONOptions {
+  /** The activation between the two linear maps; default `"relu"`. */
+  activation?: ActivationName;
+}
+
+/**
  * A layer as plain JSON, from {@link FeedForward.toJSON}. Each tensor is its float32 values as
  * little-endian bytes in base64, so the round trip is exact to the bit (-0 and NaN included).
+ * Version 2 added `activation`; a version 1 object (which has none) loads as a relu layer.
  *
  * @category FeedForward
  */
 export interface FeedForwardJSON {
   format: "tokenwise.FeedForward";
-  version: 1;
+  version: 1 | 2;
+  /** The activation (version 2); absent in version 1, whose layers are all relu. */
+  activation?: ActivationName;
   dModel: number;
   dHidden: number;
   encoding: "float32-le-base64";
@@ -116,9 +141,10 @@ export interface FeedForwardJSON {
   b2: string | null;
 }
 
-const OPTIONS = ["dModel", "dHidden", "seed", "kernel", "threads"] as const;
-const CREATE_FROM_WEIGHTS_OPTIONS = ["weights", "kernel", "threads"] as const;
-const FROM_WEIGHTS_OPTIONS = ["kernel"] as const;
+const OPTIONS = ["dModel", "dHidden", "seed", "kernel", "threads", "activation"] as const;
+const CREATE_FROM_WEIGHTS_OPTIONS = ["weights", "kernel", "threads", "activation"] as const;
+const FROM_WEIGHTS_OPTIONS = ["kernel", "activation"] as const;
+const FROM_JSON_OPTIONS = ["kernel"] as const;
 const WEIGHT_KEYS = ["w1", "b1", "w2", "b2"] as const;
 const KERNELS: readonly KernelChoice[] = ["auto", "js", "wasm"];
 
@@ -148,6 +174,7 @@ interface Build {
   threads: number;
   host: ThreadHost | null;
   fallback: string | null;
+  activation: ActivationName;
 }
 
 function build(spec: Build): FeedForward {
@@ -171,15 +198,28 @@ function parseOptions(options: unknown, where: string) {
     opts.threads === undefined
       ? undefined
       : assertPositiveSize(opts.threads, where, "options.threads");
-  return { dModel, dHidden, seed, kernel, threads };
+  const activation = assertActivation(opts.activation, where, "options.activation", "relu");
+  return { dModel, dHidden, seed, kernel, threads, activation };
 }
 
 /** How many threads a layer gets here, and if fewer than asked, why. */
-async function planThreads(kernel: KernelName, requested: number | undefined) {
+async function planThreads(
+  kernel: KernelName,
+  requested: number | undefined,
+  activation: ActivationName,
+) {
   if (requested === 1) return { threads: 1, host: null, fallback: null };
   const host = await threadHost();
   const want = requested ?? host.cores;
   if (want <= 1) return { threads: 1, host: null, fallback: null };
+  // The workers fuse relu into their gemm and have no other activation yet.
+  if (activation !== "relu") {
+    return {
+      threads: 1,
+      host: null,
+      fallback: `threads run relu layers only, for now; this ${activation} layer runs on one thread`,
+    };
+  }
   if (kernel !== "wasm") {
     return {
       threads: 1,
@@ -213,10 +253,11 @@ function makeKernel(spec: Build): FeedForwardKernel {
     );
   }
   if (name === "wasm") {
-    return new WasmFeedForwardKernel(dModel, dHidden, source, gemmModuleSync(false));
+    const module = gemmModuleSync(false);
+    return new WasmFeedForwardKernel(dModel, dHidden, source, module, spec.activation);
   }
   try {
-    return new JsFeedForwardKernel(dModel, dHidden, source);
+    return new JsFeedForwardKernel(dModel, dHidden, source, spec.activation);
   } catch (cause) {
     if (!(cause instanceof RangeError)) throw cause;
     throw new RangeError(
@@ -228,8 +269,8 @@ function makeKernel(spec: Build): FeedForwardKernel {
 
 /**
  * The position-wise feedforward layer of a transformer: each token row goes alone through
- * expand (`x · W1 + b1`, dModel to dHidden), filter (`relu`), condense (`· W2 + b2`, back to
- * dModel).
+ * expand (`x · W1 + b1`, dModel to dHidden), filter (the activation: `relu` by default, or
+ * `gelu`, `geluTanh`, `silu`), condense (`· W2 + b2`, back to dModel).
  *
  * No token sees another: a token's output is the same bits whatever batch it sits in and at
  * whatever position, because every output element is summed in a fixed order that depends on
@@ -262,6 +303,8 @@ export class FeedForward {
    * page that is not cross-origin isolated, no Web Workers, the js kernel), or null.
    */
   readonly threadsFallback: string | null;
+  /** The activation between the two linear maps. */
+  readonly activation: ActivationName;
   readonly #kernel: FeedForwardKernel;
   #disposed = false;
 
@@ -293,11 +336,13 @@ export class FeedForward {
         threads: 1,
         host: null,
         fallback: null,
+        activation: o.activation,
       };
     }
     this.dModel = spec.dModel;
     this.dHidden = spec.dHidden;
     this.hasBias = spec.source.hasBias;
+    this.activation = spec.activation;
     this.threads = spec.threads;
     this.threadsFallback = spec.fallback;
     this.#kernel = makeKernel(spec);
@@ -331,6 +376,7 @@ export class FeedForward {
     let choice: KernelChoice;
     let requested: number | undefined;
     let source: WeightSource;
+    let activation: ActivationName;
     if (typeof options === "object" && options !== null && "weights" in options) {
       const opts = assertOptions<CreateFromWeightsOptions>(
         options,
@@ -345,17 +391,18 @@ export class FeedForward {
           ? undefined
           : assertPositiveSize(opts.threads, where, "options.threads");
       source = rawSource(raw, dModel, dHidden);
+      activation = assertActivation(opts.activation, where, "options.activation", "relu");
     } else {
       const o = parseOptions(options, where);
-      ({ dModel, dHidden } = o);
+      ({ dModel, dHidden, activation } = o);
       choice = o.kernel;
       requested = o.threads;
       source = seededSource(o.seed, dModel, dHidden);
     }
     const kernel = resolveKernel(choice, where);
-    const plan = await planThreads(kernel, requested);
+    const plan = await planThreads(kernel, requested, activation);
     if (kernel === "wasm") await gemmModule(plan.host !== null);
-    return build({ dModel, dHidden, kernel, source, ...plan });
+    return build({ dModel, dHidden, kernel, source, ...plan, activation });
   }
 
   /**
@@ -383,6 +430,7 @@ export class FeedForward {
     const where = "FeedForward.fromWeights";
     const opts = assertOptions<FromWeightsOptions>(options, FROM_WEIGHTS_OPTIONS, where);
     const kernel = assertKernel(opts.kernel, where);
+    const activation = assertActivation(opts.activation, where, "options.activation", "relu");
     const raw = checkWeights(weights, where);
     return build({
       dModel: raw.dModel,
@@ -392,6 +440,7 @@ export class FeedForward {
       threads: 1,
       host: null,
       fallback: null,
+      activation,
     });
   }
 
@@ -400,7 +449,7 @@ export class FeedForward {
    * `JSON.parse`). Its outputs are the original layer's, bit for bit.
    *
    * @param json - the object
-   * @param options - see {@link FromWeightsOptions}
+   * @param options - see {@link FromJSONOptions}
    * @returns the layer
    * @throws TypeError if `json` is not a tokenwise FeedForward of a known version, a size is
    *   not an integer, or its data does not decode to the stated sizes
@@ -415,18 +464,22 @@ export class FeedForward {
    * // true
    * ```
    */
-  static fromJSON(json: FeedForwardJSON, options?: FromWeightsOptions): FeedForward {
+  static fromJSON(json: FeedForwardJSON, options?: FromJSONOptions): FeedForward {
     const where = "FeedForward.fromJSON";
-    const opts = assertOptions<FromWeightsOptions>(options, FROM_WEIGHTS_OPTIONS, where);
+    const opts = assertOptions<FromJSONOptions>(options, FROM_JSON_OPTIONS, where);
     const kernel = assertKernel(opts.kernel, where);
     if (typeof json !== "object" || json === null || json.format !== "tokenwise.FeedForward") {
       throw new TypeError(`${where}: json is not a tokenwise.FeedForward (format field missing)`);
     }
-    if (json.version !== 1 || json.encoding !== "float32-le-base64") {
+    if ((json.version !== 1 && json.version !== 2) || json.encoding !== "float32-le-base64") {
       throw new TypeError(
         `${where}: unsupported version ${String(json.version)} or encoding ${String(json.encoding)}`,
       );
     }
+    const activation =
+      json.version === 1
+        ? "relu"
+        : assertActivation(json.activation ?? null, where, "json.activation", "relu");
     const dModel = assertPositiveSize(json.dModel, where, "json.dModel");
     const dHidden = assertPositiveSize(json.dHidden, where, "json.dHidden");
     const decode = (key: keyof RawWeights, length: number, optional: boolean) => {
@@ -455,6 +508,7 @@ export class FeedForward {
       threads: 1,
       host: null,
       fallback: null,
+      activation,
     });
   }
 
@@ -485,7 +539,7 @@ export class FeedForward {
   }
 
   /**
-   * Runs every token row of `x` through the layer: `relu(x · W1 + b1) · W2 + b2`.
+   * Runs every token row of `x` through the layer: `act(x · W1 + b1) · W2 + b2`.
    *
    * @param x - (tokens, dModel), one token a row; zero rows gives an empty result
    * @param out - optional (tokens, dModel) output that must not overlap `x`; when given, the
@@ -600,6 +654,49 @@ export class FeedForward {
   }
 
   /**
+   * The gradients of a loss L through the layer, given `dY = ∂L/∂y` for the outputs
+   * `y = forward(x)`: `∂L/∂x` and `∂L/∂` of each weight and bias.
+   *
+   * The forward's intermediate values are recomputed from `x`, not kept from an earlier
+   * forward call, so the layer holds no state and each call stands alone. Row i of `dX`
+   * depends on row i of `x` and `dY` alone, bit for bit; the weight gradients sum over the
+   * tokens in order. Every element is one float64 sum rounded once to float32 (the
+   * pre-activations are those of the `"js"` kernel's forward, whatever this layer's kernel;
+   * see docs/activations.md).
+   *
+   * @param x - (tokens, dModel), the forward's input
+   * @param dY - (tokens, dModel), the gradient of the loss with respect to the forward's output
+   * @returns new arrays: `dX` (tokens, dModel), `dW1` (dModel, dHidden), `dW2` (dHidden,
+   *   dModel), and `db1`, `db2` when the layer has biases
+   * @throws TypeError if `x` or `dY` is not a matrix
+   * @throws {@link ShapeError} if `x.cols` is not dModel or `dY` is not (x.rows, dModel)
+   * @throws Error if the layer was disposed
+   * @example
+   * ```ts
+   * import { FeedForward, fromRows, toRows } from "tokenwise";
+   * const ffn = FeedForward.fromWeights({
+   *   w1: fromRows([[1, -1]]), b1: new Float32Array([0, 0]), // dModel 1, dHidden 2
+   *   w2: fromRows([[2], [3]]), b2: new Float32Array([0.5]),
+   * });
+   * const g = ffn.backward(fromRows([[1]]), fromRows([[1]]));
+   * console.log(toRows(g.dX), toRows(g.dW1), g.db1, toRows(g.dW2), g.db2);
+   * // [ [ 2 ] ] [ [ 2, 0 ] ] Float32Array(2) [ 2, 0 ] [ [ 1 ], [ 0 ] ] Float32Array(1) [ 1 ]
+   * ```
+   */
+  backward(x: Matrix, dY: Matrix): FeedForwardGradients {
+    const where = "backward";
+    const xm = assertMatrix(x, where, "x");
+    const dy = assertMatrix(dY, where, "dY");
+    if (xm.cols !== this.dModel) {
+      throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
+    }
+    assertShape(dy, xm.rows, this.dModel, where, "dY", "(x.rows, dModel)");
+    const raw = this.#live(where).unpack();
+    const params = { dModel: this.dModel, dHidden: this.dHidden, activation: this.activation };
+    return feedForwardBackward({ ...params, ...raw }, xm.data, xm.rows, dy.data);
+  }
+
+  /**
    * The layer as plain JSON (see {@link FeedForwardJSON}); `JSON.stringify(layer)` calls it.
    *
    * @returns an object that {@link FeedForward.fromJSON} turns back into an identical layer
@@ -608,7 +705,8 @@ export class FeedForward {
     const raw = this.#live("toJSON").unpack();
     return {
       format: "tokenwise.FeedForward",
-      version: 1,
+      version: 2,
+      activation: this.activation,
       dModel: this.dModel,
       dHidden: this.dHidden,
       encoding: "float32-le-base64",

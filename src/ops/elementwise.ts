@@ -5,7 +5,7 @@ import type { Matrix } from "../matrix";
 
 // An elementwise op may write in place (out is the input, the same memory exactly), but not
 // into memory that overlaps its input at an offset, where it would read what it just wrote.
-function assertInPlaceOrApart(out: Matrix, x: Matrix, where: string): void {
+export function assertInPlaceOrApart(out: Matrix, x: Matrix, where: string): void {
   const same = out.data.buffer === x.data.buffer && out.data.byteOffset === x.data.byteOffset;
   if (!same && overlaps(out.data, x.data)) {
     throw new ShapeError(

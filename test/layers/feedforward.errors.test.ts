@@ -77,7 +77,7 @@ describe("new FeedForward rejects bad options", () => {
       call: ctor({ dModel: 4, dHidden: 8, sed: 1 }),
       error: TypeError,
       message:
-        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, kernel, threads",
+        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, kernel, threads, activation",
     },
     ...sizeCases("dModel"),
     ...sizeCases("dHidden"),
@@ -267,7 +267,7 @@ describe("FeedForward.fromWeights rejects bad weights and options", () => {
       what: "an unknown option",
       call: call(g, { kernel: "js", seed: 1 }),
       error: TypeError,
-      message: `${W}: unknown option options.seed; known options are kernel`,
+      message: `${W}: unknown option options.seed; known options are kernel, activation`,
     },
     {
       what: "options is a string",
@@ -314,15 +314,15 @@ describe("FeedForward.fromJSON rejects malformed JSON", () => {
     },
     {
       what: "an unknown version",
-      call: call({ ...json(), version: 2 }),
+      call: call({ ...json(), version: 3 }),
       error: TypeError,
-      message: `${J}: unsupported version 2 or encoding float32-le-base64`,
+      message: `${J}: unsupported version 3 or encoding float32-le-base64`,
     },
     {
       what: "an unknown encoding",
       call: call({ ...json(), encoding: "hex" }),
       error: TypeError,
-      message: `${J}: unsupported version 1 or encoding hex`,
+      message: `${J}: unsupported version 2 or encoding hex`,
     },
     {
       what: "dModel is a string",
