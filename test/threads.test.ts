@@ -89,8 +89,10 @@ describe("faults", () => {
     const two = await layer(2);
     const x = batch(5, 3);
     const want = two.forward(x);
-    pool(two).injectFault(1, "throw");
-    expect(() => two.forward(x)).toThrow("worker 1 threw: fault injected by a test");
+    // In a blocking call the caller computes the first share and worker 0 the second (the
+    // last worker sits it out), so the fault goes to worker 0.
+    pool(two).injectFault(0, "throw");
+    expect(() => two.forward(x)).toThrow("worker 0 threw: fault injected by a test");
     expectSameMatrix(two.forward(x), want);
   });
 

@@ -81,13 +81,35 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     }
     const lay = this.#lay;
     const pool = this.pool();
+    const gemm = this.#gemm;
+    // The calling thread is participant 0 of `threads`: the first slice of each map's panels.
+    const end1 = Math.floor(lay.p1 / this.threads);
+    const end2 = Math.floor(lay.p2 / this.threads);
+    const { dModel: d, dHidden: h, hPad, dPad } = lay;
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, rows - r0);
-      this.#f32.set(
-        x.subarray(xOff + r0 * lay.dModel, xOff + (r0 + n) * lay.dModel),
-        lay.poolX / 4,
+      this.#f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.poolX / 4);
+      const { poolX, poolHidden, poolOut } = lay;
+      pool.runSync(
+        n,
+        () =>
+          linearWasm(gemm, poolX, d * 4, n, d, lay.w1, 0, end1, lay.b1, true, poolHidden, hPad * 4),
+        () =>
+          linearWasm(
+            gemm,
+            poolHidden,
+            hPad * 4,
+            n,
+            h,
+            lay.w2,
+            0,
+            end2,
+            lay.b2,
+            false,
+            poolOut,
+            dPad * 4,
+          ),
       );
-      pool.runSync(n);
       copyRows(this.#f32, lay.poolOut / 4, lay.dPad, out, outOff + r0 * lay.dModel, lay.dModel, n);
     }
   }

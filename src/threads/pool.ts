@@ -19,6 +19,7 @@ export class Pool {
   readonly #message: Uint8Array;
   #gen = 0;
   #failure: Error | null = null;
+  #callerError: Error | null = null;
   #pending: { gen: number; resolve: () => void; reject: (e: Error) => void } | null = null;
 
   constructor(
@@ -61,13 +62,57 @@ export class Pool {
     this.#workers[id]?.terminate();
   }
 
-  /** Runs the job on the block in the pool's scratch, blocking this thread until it is done. */
-  runSync(rows: number): void {
-    const target = this.#post(rows);
+  /**
+   * Runs the job on the block in the pool's scratch, blocking this thread until it is done.
+   * The caller computes too, as participant 0: `expand` and `condense` do its share of each
+   * phase, with the barrier between them; the last worker sits the job out, so `size`
+   * threads compute in all, as in `runAsync`.
+   */
+  runSync(rows: number, expand: () => void, condense: () => void): void {
+    const target = this.#post(rows, 1);
+    const c = this.#c;
+    let failed = false;
+    try {
+      expand();
+    } catch (e) {
+      failed = true;
+      this.#callerFailed(e);
+    }
+    this.#arrive();
+    this.#await((target - this.size) | 0);
+    if (!failed && this.#failure === null) {
+      try {
+        condense();
+      } catch (e) {
+        this.#callerFailed(e);
+      }
+    }
+    this.#arrive();
+    this.#await(target);
+    this.#check();
+  }
+
+  #arrive(): void {
+    Atomics.add(this.#c, P.ARRIVE, 1);
+    Atomics.notify(this.#c, P.ARRIVE);
+  }
+
+  #callerFailed(e: unknown): void {
+    if (Atomics.compareExchange(this.#c, P.ERROR, 0, -1) !== 0) return;
+    this.#callerError = e instanceof Error ? e : new Error(String(e));
+  }
+
+  /**
+   * Blocks until ARRIVE reaches `target`: a short spin (the others are usually close), then
+   * sleeps, with a watchdog for workers that stopped without a word.
+   */
+  #await(target: number): void {
     const c = this.#c;
     let heart = Atomics.load(c, P.HEART);
     let still = 0;
-    // No spinning here: while the workers compute, a spinning caller would take a core from them.
+    for (let spin = 0; spin < P.SPIN; spin++) {
+      if (((Atomics.load(c, P.ARRIVE) - target) | 0) >= 0) return;
+    }
     for (;;) {
       const v = Atomics.load(c, P.ARRIVE);
       if (((v - target) | 0) >= 0) break;
@@ -79,11 +124,10 @@ export class Pool {
           this.#fail(
             new Error(`the workers made no progress for ${WATCHDOG_MS / 1000} s; one has died`),
           );
-          break;
+          return;
         }
       }
     }
-    this.#check();
   }
 
   /** Runs the job on the block in the pool's scratch; resolves when it is done. */
@@ -93,7 +137,7 @@ export class Pool {
     });
     for (const w of this.#workers) w.ref();
     try {
-      this.#post(rows);
+      this.#post(rows, 0);
     } catch (e) {
       this.#pending = null;
       throw e;
@@ -108,13 +152,18 @@ export class Pool {
     if (this.#failure === null) this.#fail(new Error("the layer was disposed"));
   }
 
-  /** Posts a job; returns the value ARRIVE reaches when it is done (see the worker's barrier). */
-  #post(rows: number): number {
+  /**
+   * Posts a job, with worker w as participant w + shift; returns the value ARRIVE reaches when
+   * it is done (see the worker's barrier).
+   */
+  #post(rows: number, shift: number): number {
     if (this.#failure !== null) throw this.#failure;
     const c = this.#c;
     c[P.ROWS] = rows;
+    c[P.SHIFT] = shift;
     c[P.CMD] = P.RUN;
     c[P.ERROR] = 0;
+    this.#callerError = null;
     this.#gen = (Atomics.add(c, P.GEN, 1) + 1) | 0;
     Atomics.notify(c, P.GEN);
     return Math.imul(2 * this.size, this.#gen);
@@ -134,6 +183,10 @@ export class Pool {
     if (this.#failure !== null) throw this.#failure;
     const who = this.#c[P.ERROR] as number;
     if (who === 0) return;
+    if (who === -1) {
+      // The calling thread's own share failed: the workers are fine, the error is the caller's.
+      throw this.#callerError as Error;
+    }
     const length = this.#c[P.MESSAGE_LENGTH] as number;
     const text = new TextDecoder().decode(this.#message.slice(0, length));
     const error = new Error(`worker ${who - 1} threw: ${text}`);

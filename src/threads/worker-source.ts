@@ -6,6 +6,7 @@ import * as P from "./protocol";
 export const WORKER_SOURCE = `"use strict";
 const GEN = ${P.GEN}, CMD = ${P.CMD}, ROWS = ${P.ROWS}, ARRIVE = ${P.ARRIVE}, ERROR = ${P.ERROR};
 const HEART = ${P.HEART}, FAULT = ${P.FAULT}, MESSAGE_LENGTH = ${P.MESSAGE_LENGTH};
+const SHIFT = ${P.SHIFT};
 const MESSAGE_AT = ${P.MESSAGE_AT}, MESSAGE_MAX = ${P.MESSAGE_MAX}, EXIT = ${P.EXIT};
 const SPIN = ${P.SPIN};
 let port, quit;
@@ -38,9 +39,11 @@ function start(init) {
       Atomics.add(c, HEART, 1);
     }
   }
-  // Worker id takes panels [floor(P id / n), floor(P (id + 1) / n)): output columns, never k.
-  const lo = (P) => Math.floor((P * id) / n);
-  const hi = (P) => Math.floor((P * (id + 1)) / n);
+  // Participant p of n takes panels [floor(P p / n), floor(P (p + 1) / n)): output columns,
+  // never k. In a job run by a blocking caller, the caller is participant 0 and worker w is
+  // participant w + 1 (SHIFT = 1), so the last worker sits it out; otherwise worker w is w.
+  const lo = (P, p) => Math.floor((P * p) / n);
+  const hi = (P, p) => Math.floor((P * (p + 1)) / n);
   // ARRIVE only ever grows (wrapping at 2^32): job g's barrier is at 2n(g-1) + n and it is
   // done at 2n g, so no one resets a counter that a slow worker may still be reading.
   const reached = (v, target) => ((v - target) | 0) >= 0;
@@ -74,23 +77,25 @@ function start(init) {
       if (spin >= SPIN) Atomics.wait(c, GEN, gen);
       continue;
     }
-    spin = 0;
     gen = g;
     if (c[CMD] === EXIT) return;
+    const p = id + c[SHIFT];
+    if (p >= n) { spin = SPIN; continue; } // not in this job: back to sleep at once
+    spin = 0;
     const rows = c[ROWS];
     const half = Math.imul(2 * n, gen - 1) + n;
     let failed = false;
     try {
       if (c[FAULT] === -(id + 1)) quit();
       if (c[FAULT] === id + 1) throw new Error("fault injected by a test");
-      linear(L.poolX, L.dModel * 4, rows, L.dModel, L.w1, lo(L.p1), hi(L.p1), L.b1, true,
+      linear(L.poolX, L.dModel * 4, rows, L.dModel, L.w1, lo(L.p1, p), hi(L.p1, p), L.b1, true,
              L.poolHidden, L.hPad * 4);
     } catch (e) { failed = true; fail(e); }
     barrier(half);
     if (Atomics.load(c, CMD) === EXIT) return; // the pool was retired while we waited
     try {
-      if (!failed) linear(L.poolHidden, L.hPad * 4, rows, L.dHidden, L.w2, lo(L.p2), hi(L.p2),
-                          L.b2, false, L.poolOut, L.dPad * 4);
+      if (!failed) linear(L.poolHidden, L.hPad * 4, rows, L.dHidden, L.w2, lo(L.p2, p),
+                          hi(L.p2, p), L.b2, false, L.poolOut, L.dPad * 4);
     } catch (e) { fail(e); }
     if (arrive() === ((half + n) | 0)) port.postMessage({ done: gen });
   }
