@@ -5,22 +5,51 @@ import type { Group } from "./contender";
 import { machineLine } from "./machine";
 import type { Report } from "./report";
 
-const PALETTE: Record<Group, string[]> = {
-  tokenwise: ["#e8590c", "#c2255c", "#f08c00", "#a61e4d"],
-  custom: ["#f59f00", "#74b816", "#e64980"],
-  peer: [
-    "#1c7ed6",
-    "#74c0fc",
-    "#2b8a3e",
-    "#8ce99a",
-    "#6741d9",
-    "#b197fc",
-    "#0b7285",
-    "#66d9e8",
-    "#495057",
-  ],
-  floor: ["#adb5bd"],
+// One hue per library; a second or third thread count of the same contender is a lighter shade.
+const FAMILY_COLORS: Record<string, string> = {
+  "tokenwise-js": "#e8590c",
+  "tokenwise-wasm": "#c2255c",
+  "tfjs-cpu": "#74c0fc",
+  "tfjs-wasm": "#1971c2",
+  "ort-node": "#2b8a3e",
+  "ort-web": "#12b886",
+  jax: "#6741d9",
+  "ml-matrix": "#a0522d",
+  naive: "#adb5bd",
 };
+
+const FALLBACK: Record<Group, string[]> = {
+  tokenwise: ["#d6336c", "#f08c00", "#a61e4d"],
+  custom: ["#f59f00", "#74b816", "#e64980", "#fab005"],
+  peer: ["#0b7285", "#5c940d", "#862e9c", "#495057"],
+  floor: ["#868e96"],
+};
+
+function lighten(hex: string, amount: number): string {
+  const n = Number.parseInt(hex.slice(1), 16);
+  const mix = (c: number) => Math.round(c + (255 - c) * amount);
+  const rgb = [(n >> 16) & 255, (n >> 8) & 255, n & 255].map(mix);
+  return `#${rgb.map((c) => c.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function colors(series: readonly { id: string; group: Group }[]): Map<string, string> {
+  const family = (id: string) => id.replace(/@\d+t$/, "");
+  const used: Record<Group, number> = { tokenwise: 0, custom: 0, peer: 0, floor: 0 };
+  const base = new Map<string, string>();
+  const shade = new Map<string, number>();
+  const out = new Map<string, string>();
+  for (const s of series) {
+    const f = family(s.id);
+    if (!base.has(f)) {
+      const list = FALLBACK[s.group];
+      base.set(f, FAMILY_COLORS[f] ?? (list[used[s.group]++ % list.length] as string));
+    }
+    const k = shade.get(f) ?? 0;
+    shade.set(f, k + 1);
+    out.set(s.id, lighten(base.get(f) as string, Math.min(0.6, 0.35 * k)));
+  }
+  return out;
+}
 
 function esc(text: string): string {
   return text
@@ -49,12 +78,7 @@ export function toSvg(report: Report): string {
         series.push({ id: r.id, label: r.label, group: r.group });
     }
   }
-  const used: Record<Group, number> = { tokenwise: 0, custom: 0, peer: 0, floor: 0 };
-  const color = new Map<string, string>();
-  for (const s of series) {
-    const list = PALETTE[s.group];
-    color.set(s.id, list[used[s.group]++ % list.length] as string);
-  }
+  const color = colors(series);
 
   const values = shapes.flatMap((s) =>
     s.results.flatMap((r) =>

@@ -60,6 +60,8 @@ export interface Ratio {
   /** The same over the best portable (JavaScript or WebAssembly) peer. */
   bestPortable: number | null;
   bestPortableId: string | null;
+  /** GFLOP/s over the same contender's on one thread (null at one thread, or when absent). */
+  overOneThread: number | null;
 }
 
 export type Status = "ok" | "wrong" | "failed" | "unavailable";
@@ -119,6 +121,10 @@ interface Live {
   calls: number;
   reps: number;
   warmupCalls: number;
+}
+
+function fmtRatio(v: number): string {
+  return v >= 0.01 || v === 0 ? v.toFixed(2) : v.toExponential(1);
 }
 
 function fmtMs(ms: number): string {
@@ -193,7 +199,7 @@ async function runShape(
     }
     result.status = "ok";
     log(
-      `${tag} ${c.label}: correct (worst error ${result.check.worstRatio.toFixed(3)} of the bound), setup ${fmtMs(result.setupMs ?? 0)}, first call ${fmtMs(result.firstCallMs ?? 0)}`,
+      `${tag} ${c.label}: correct (worst error ${fmtRatio(result.check.worstRatio)} of the bound), setup ${fmtMs(result.setupMs ?? 0)}, first call ${fmtMs(result.firstCallMs ?? 0)}`,
     );
     live.push({
       contender: c,
@@ -294,7 +300,15 @@ async function runShape(
       bestPeerId: bp?.id ?? null,
       bestPortable: bq === null ? null : r.timing.gflops / (bq.timing as TimingResult).gflops,
       bestPortableId: bq?.id ?? null,
+      overOneThread: null,
     };
+    if (r.threads > 1) {
+      const family = r.id.replace(/@\d+t$/, "");
+      const one = results.find(
+        (o) => o.threads === 1 && o.timing !== undefined && o.id.replace(/@\d+t$/, "") === family,
+      );
+      if (one?.timing !== undefined) r.ratio.overOneThread = r.timing.gflops / one.timing.gflops;
+    }
   }
 
   const report: ShapeReport = {

@@ -74,6 +74,21 @@ function resetPeak(): boolean {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/**
+ * Collects garbage until the resident set stops shrinking. V8 frees the memory of dead
+ * ArrayBuffers after the collection, from a task of its own, so one gc() call is not enough.
+ */
+async function settle(): Promise<void> {
+  let last = Infinity;
+  for (let i = 0; i < 10; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const rss = procStatus()?.rss ?? process.memoryUsage().rss;
+    if (rss > last - 2 ** 20) return;
+    last = rss;
+  }
+}
+
 async function main(): Promise<void> {
   let runner: LocalRunner | null = null;
   let x: Float32Array | null = null;
@@ -109,7 +124,7 @@ async function main(): Promise<void> {
           // VmHWM is this process's own peak since it started (getrusage's maxrss is not: after
           // fork and exec it starts from the parent's resident set).
           const setupPeak = procStatus()?.hwm ?? null;
-          gc?.();
+          await settle();
           const reset = resetPeak();
           for (let i = 0; i < req.calls && runner !== null; i++) await runner.first();
           const status = procStatus();

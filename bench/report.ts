@@ -33,6 +33,10 @@ function ratio(v: number | null | undefined): string {
   return v === null || v === undefined ? "-" : `${v.toFixed(2)}x`;
 }
 
+function checkRatio(v: number): string {
+  return v >= 0.01 || v === 0 ? v.toFixed(2) : v.toExponential(0);
+}
+
 function memoryCell(r: ContenderResult): string {
   const m = r.memory;
   if (m === undefined) return "-";
@@ -85,7 +89,7 @@ export function formatShapeTable(shape: ShapeReport): string {
       ratio(r.ratio?.bestPeer),
       ratio(r.ratio?.bestPortable),
       memoryCell(r),
-      `ok ${(r.check?.worstRatio ?? 0).toFixed(2)}`,
+      `ok ${checkRatio(r.check?.worstRatio ?? 0)}`,
     ]);
   }
   const widths = head.map((h, i) =>
@@ -191,6 +195,20 @@ export function toMarkdown(report: Report): string {
             cell(s, c.id, (r) => `${ratio(r.ratio?.bestPeer)} (${ratio(r.ratio?.bestPortable)})`),
           )
           .join(" | ")} |`,
+      );
+    }
+  }
+  const scaled = contenders.filter((c) => c.threads > 1);
+  if (scaled.length > 0) {
+    out.push(
+      "",
+      "**Thread scaling**: GFLOP/s over the same contender's on one thread",
+      "",
+      ...header("contender"),
+    );
+    for (const c of scaled) {
+      out.push(
+        `| ${c.label} | ${shapes.map((s) => cell(s, c.id, (r) => ratio(r.ratio?.overOneThread))).join(" | ")} |`,
       );
     }
   }

@@ -86,6 +86,7 @@ export function tokenwiseContenders(
   kernels: readonly string[] | "all",
   threads: readonly number[],
 ): Contender[] {
+  if (kernels !== "all") for (const k of kernels) findTokenwiseEntry(k);
   const list: Contender[] = [];
   for (const entry of TOKENWISE) {
     if (kernels !== "all" && !kernels.includes(entry.kernel)) continue;

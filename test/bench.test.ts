@@ -129,6 +129,7 @@ describe("npm run bench -- --quick", () => {
           bestPeerId: null,
           bestPortable: null,
           bestPortableId: null,
+          overOneThread: null,
         });
       }
     }
