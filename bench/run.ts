@@ -29,6 +29,9 @@ const HELP = `npm run bench -- [options]
 `;
 
 const BENCH = fileURLToPath(new URL(".", import.meta.url));
+// npm runs scripts from the package root; paths on the command line are the user's, relative to
+// where npm was started.
+const CWD = process.env.INIT_CWD ?? process.cwd();
 
 function list(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
@@ -84,7 +87,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const peersDir = values["peers-dir"] === undefined ? BENCH : resolve(values["peers-dir"]);
+  const peersDir = values["peers-dir"] === undefined ? BENCH : resolve(CWD, values["peers-dir"]);
   const peers = list(values.peers);
   const wantsPeers = peers === undefined || (peers.length > 0 && !peers.includes("none"));
   if (
@@ -96,7 +99,7 @@ async function main(): Promise<number> {
     log("bench/node_modules is missing: installing the peers with npm ci --prefix bench");
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
     const r = spawnSync(npm, ["ci", "--prefix", BENCH], {
-      stdio: ["ignore", "inherit", "inherit"],
+      stdio: ["ignore", 2, 2],
       env: {
         ...process.env,
         ONNXRUNTIME_NODE_INSTALL_CUDA: "skip",
@@ -129,7 +132,7 @@ async function main(): Promise<number> {
       ? {}
       : { budgetMs: (number(values["budget-s"], "budget-s") as number) * 1000 }),
     ...(values.seed === undefined ? {} : { seed: number(values.seed, "seed") }),
-    contenders: (values.custom ?? []).map((module) => ({ module })),
+    contenders: (values.custom ?? []).map((module) => ({ module: resolve(CWD, module) })),
     memory: !values["no-memory"],
     peersDir,
     log,
@@ -138,7 +141,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${formatTable(report)}\n\n`);
   const paths = writeReport(
     report,
-    values.out === undefined ? join(BENCH, "results") : resolve(values.out),
+    values.out === undefined ? join(BENCH, "results") : resolve(CWD, values.out),
   );
   log(
     `wrote ${paths.json}, ${paths.md}, ${paths.svg} (${(report.durationMs / 1000).toFixed(0)} s)`,
