@@ -1,0 +1,142 @@
+// The bench as a library: `benchmark(options)` runs the same harness as `npm run bench`, and takes
+// your own kernels beside tokenwise's and the peers'. See docs/benchmarking.md.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { toSvg } from "./chart";
+import type { Contender, Unavailable } from "./contender";
+import { type CustomKernel, customContender, loadCustomModule } from "./custom";
+import { type HarnessSettings, runHarness } from "./harness";
+import { describeMachine } from "./machine";
+import { naiveContender } from "./naive";
+import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
+import { type Report, toMarkdown } from "./report";
+import { QUICK_SHAPES, SHAPES, type Shape, parseShape } from "./shapes";
+import { tokenwiseContenders } from "./tokenwise";
+
+export type { CustomKernel, ForwardKernel, GemmKernel } from "./custom";
+export type { ForwardFn } from "./contender";
+export type { ProblemWeights } from "./problem";
+export type { Report } from "./report";
+export type { ContenderResult, ShapeReport } from "./harness";
+export { SHAPES, QUICK_SHAPES, type Shape } from "./shapes";
+
+export interface BenchmarkOptions {
+  /** Shape names (S1..S5, Q1, Q2), "TxDxH" strings or Shape objects; default S1..S5 (Q1, Q2 with quick). */
+  shapes?: readonly (string | Shape)[];
+  /** Tiny shapes, one repetition, no warm-up: checks that everything runs, measures nothing. */
+  quick?: boolean;
+  /** tokenwise kernels to run ("js", ...); default all; [] for none. */
+  kernels?: readonly string[] | "all";
+  /** Peers to run (tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix); default all; [] for none. */
+  peers?: readonly string[] | "all";
+  /** Run the naive JavaScript loop (the floor); default true. */
+  naive?: boolean;
+  /** Thread counts for contenders that take one; default [1]. */
+  threads?: readonly number[];
+  /** Your kernels: objects, or { module } paths whose default export is a kernel or an array. */
+  contenders?: readonly (CustomKernel | { module: string })[];
+  reps?: number;
+  warmupMs?: number;
+  minRepMs?: number;
+  budgetMs?: number;
+  seed?: number;
+  /** Measure each contender's peak resident memory in a child process; default true. */
+  memory?: boolean;
+  /** The folder whose node_modules holds the peers; default bench/. */
+  peersDir?: string;
+  /** Progress lines; default silent. */
+  log?: (line: string) => void;
+  /** Recorded in the report. */
+  command?: string;
+}
+
+function tokenwiseVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`benchmark: ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** Runs the benchmark and returns the report (see report.ts for its shape). */
+export async function benchmark(options: BenchmarkOptions = {}): Promise<Report> {
+  const started = performance.now();
+  const date = new Date().toISOString();
+  const log = options.log ?? (() => {});
+  const quick = options.quick === true;
+  const shapes = (options.shapes ?? (quick ? QUICK_SHAPES : SHAPES)).map((s) =>
+    typeof s === "string" ? parseShape(s) : s,
+  );
+  const threads = [...new Set((options.threads ?? [1]).map((t) => positiveInt(t, "threads")))];
+  const settings: HarnessSettings = {
+    reps: positiveInt(options.reps ?? (quick ? 1 : 7), "reps"),
+    minReps: quick ? 1 : 3,
+    warmupMs: options.warmupMs ?? (quick ? 0 : 500),
+    minRepMs: options.minRepMs ?? (quick ? 0 : 50),
+    budgetMs: options.budgetMs ?? 30_000,
+    seed: options.seed ?? 1,
+    memory: options.memory ?? true,
+    peersDir: options.peersDir ?? DEFAULT_PEERS_DIR,
+    checkBudget: 1.2e9,
+  };
+  settings.minReps = Math.min(settings.minReps, settings.reps);
+
+  const contenders: (Contender | Unavailable)[] = [
+    ...tokenwiseContenders(options.kernels ?? "all", threads),
+  ];
+  for (const c of options.contenders ?? []) {
+    if ("module" in c && typeof c.module === "string" && !("name" in c)) {
+      const { module, kernels } = await loadCustomModule(c.module);
+      kernels.forEach((k, index) => contenders.push(customContender(k, { module, index })));
+    } else {
+      contenders.push(customContender(c as CustomKernel));
+    }
+  }
+  const peerNames =
+    options.peers === undefined || options.peers === "all"
+      ? PEERS.map((p) => p.name)
+      : options.peers;
+  log(`loading peers: ${peerNames.length === 0 ? "none" : peerNames.join(", ")}`);
+  const peers = await loadPeers({ dir: settings.peersDir }, peerNames, threads);
+  for (const p of peers.status)
+    log(
+      `  ${p.name}: ${p.loaded ? `loaded (${Object.values(p.versions).join(", ")})` : `unavailable: ${p.reason}`}`,
+    );
+  contenders.push(...peers.contenders);
+  if (options.naive ?? true) contenders.push(naiveContender());
+
+  const result = await runHarness(shapes, contenders, peers.status, settings, log);
+  return {
+    schema: "tokenwise-bench/1",
+    date,
+    command: options.command ?? "benchmark()",
+    durationMs: performance.now() - started,
+    machine: describeMachine(),
+    settings: { ...settings, threads, quick },
+    tokenwise: { version: tokenwiseVersion() },
+    peers: result.peers,
+    shapes: result.shapes,
+  };
+}
+
+/** Writes latest.json, latest.md and latest.svg into `dir`; returns their paths. */
+export function writeReport(
+  report: Report,
+  dir: string,
+): { json: string; md: string; svg: string } {
+  mkdirSync(dir, { recursive: true });
+  const paths = {
+    json: join(dir, "latest.json"),
+    md: join(dir, "latest.md"),
+    svg: join(dir, "latest.svg"),
+  };
+  writeFileSync(paths.json, JSON.stringify(report, null, 2) + "\n");
+  writeFileSync(paths.md, toMarkdown(report));
+  writeFileSync(paths.svg, toSvg(report));
+  return paths;
+}

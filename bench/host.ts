@@ -1,0 +1,156 @@
+// A child process that hosts one contender for the harness: an isolated peer timed on its own
+// (onnxruntime-web fixes its thread count per process), or a memory probe measuring the peak
+// resident memory of one contender alone. It rebuilds the problem from the seed, so it computes
+// on the same bits as the parent. Spoken to over IPC by hosted.ts.
+import { readFileSync, writeFileSync } from "node:fs";
+import type { Contender, HostKey } from "./contender";
+import { customContender, loadCustomModule } from "./custom";
+import { naiveContender } from "./naive";
+import { findPeer } from "./peers/index";
+import { makeProblem } from "./problem";
+import { LocalRunner } from "./runner";
+import type { Shape } from "./shapes";
+import { findTokenwiseEntry, tokenwiseContender } from "./tokenwise";
+
+export type HostRequest =
+  | { op: "setup"; key: HostKey; shape: Shape; seed: number; peersDir: string }
+  | { op: "first" }
+  | { op: "time"; calls: number }
+  | { op: "memory"; calls: number }
+  | { op: "exit" };
+
+export interface MemoryReading {
+  /** Peak resident set of the process's whole life, setup (with the caller's weights) included, bytes. */
+  peakRss: number;
+  /** Peak resident set while running, after setup and after the caller's weights were freed. */
+  runPeakRss: number | null;
+  /** Resident set at the end. */
+  rss: number;
+}
+
+export async function contenderFromKey(key: HostKey, peersDir: string): Promise<Contender | null> {
+  switch (key.kind) {
+    case "none":
+      return null;
+    case "naive":
+      return naiveContender();
+    case "tokenwise":
+      return tokenwiseContender(findTokenwiseEntry(key.kernel), key.threads);
+    case "peer":
+      return findPeer(key.name).load({ dir: peersDir }, key.threads);
+    case "custom": {
+      const { module, kernels } = await loadCustomModule(key.module);
+      const kernel = kernels[key.index];
+      if (kernel === undefined)
+        throw new RangeError(`${module} has no kernel at index ${key.index}`);
+      return customContender(kernel, { module, index: key.index });
+    }
+  }
+}
+
+/** VmHWM (peak) and VmRSS from /proc/self/status, in bytes; null where there is no /proc. */
+function procStatus(): { hwm: number; rss: number } | null {
+  try {
+    const text = readFileSync("/proc/self/status", "utf8");
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN) * 1024;
+    const hwm = kb("VmHWM");
+    const rss = kb("VmRSS");
+    return Number.isFinite(hwm) && Number.isFinite(rss) ? { hwm, rss } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Resets the kernel's peak-RSS mark to the current RSS (Linux: "5" to /proc/self/clear_refs). */
+function resetPeak(): boolean {
+  try {
+    writeFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Collects garbage until the resident set stops shrinking. V8 frees the memory of dead
+ * ArrayBuffers after the collection, from a task of its own, so one gc() call is not enough.
+ */
+async function settle(): Promise<void> {
+  let last = Infinity;
+  for (let i = 0; i < 10; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const rss = procStatus()?.rss ?? process.memoryUsage().rss;
+    if (rss > last - 2 ** 20) return;
+    last = rss;
+  }
+}
+
+async function main(): Promise<void> {
+  let runner: LocalRunner | null = null;
+  let x: Float32Array | null = null;
+  const reply = (message: unknown) => process.send?.(message);
+  process.on("message", async (raw) => {
+    const req = raw as HostRequest;
+    try {
+      switch (req.op) {
+        case "setup": {
+          const contender = await contenderFromKey(req.key, req.peersDir);
+          // Only this scope holds the problem: once setup returns, the caller's copy of the weights
+          // can be collected, leaving whatever the contender itself keeps.
+          const problem = makeProblem(req.shape, req.seed);
+          x = problem.x;
+          const start = performance.now();
+          if (contender !== null)
+            runner = new LocalRunner(await contender.setup(req.shape, problem.weights), x);
+          reply({ ok: true, setupMs: performance.now() - start });
+          break;
+        }
+        case "first": {
+          if (runner === null) throw new Error("host: no contender");
+          const { output, ms } = await runner.first();
+          reply({ ok: true, output, ms });
+          break;
+        }
+        case "time": {
+          if (runner === null) throw new Error("host: no contender");
+          reply({ ok: true, ms: await runner.time(req.calls) });
+          break;
+        }
+        case "memory": {
+          // VmHWM is this process's own peak since it started (getrusage's maxrss is not: after
+          // fork and exec it starts from the parent's resident set).
+          const setupPeak = procStatus()?.hwm ?? null;
+          await settle();
+          const reset = resetPeak();
+          for (let i = 0; i < req.calls && runner !== null; i++) await runner.first();
+          const status = procStatus();
+          const runPeak = reset && status !== null ? status.hwm : null;
+          const reading: MemoryReading = {
+            peakRss:
+              setupPeak !== null
+                ? Math.max(setupPeak, runPeak ?? 0)
+                : process.resourceUsage().maxRSS * 1024,
+            runPeakRss: runPeak,
+            rss: status?.rss ?? process.memoryUsage().rss,
+          };
+          reply({ ok: true, reading });
+          break;
+        }
+        case "exit": {
+          await runner?.dispose();
+          reply({ ok: true });
+          process.exit(0);
+        }
+      }
+    } catch (e) {
+      reply({ ok: false, error: e instanceof Error ? e.message : String(e) });
+    }
+  });
+  reply({ ok: true, ready: true });
+}
+
+void main();

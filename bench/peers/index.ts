@@ -1,0 +1,111 @@
+// The peers a user would pick instead of tokenwise. Each is a devDependency of bench/ only, loaded
+// lazily; one that fails to load is reported as unavailable, with the reason, and skipped.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Contender, Unavailable } from "../contender";
+import { threadCounts } from "../tokenwise";
+import { jaxContender } from "./jax";
+import { mlMatrixContender } from "./ml-matrix";
+import { ortNodeContender, ortWebContender } from "./ort";
+import { peerVersion } from "./resolve";
+import { tfjsContender } from "./tfjs";
+
+export interface PeerContext {
+  /** The folder whose node_modules holds the peers (bench/ unless told otherwise). */
+  dir: string;
+}
+
+export const DEFAULT_PEERS_DIR = join(fileURLToPath(new URL(".", import.meta.url)), "..");
+
+export interface PeerEntry {
+  /** The name used with --peers. */
+  name: string;
+  /** The npm packages it needs, whose versions the report records. */
+  packages: readonly string[];
+  threads: readonly number[] | "any";
+  native?: boolean;
+  load(ctx: PeerContext, threads: number): Promise<Contender>;
+}
+
+export const PEERS: readonly PeerEntry[] = [
+  {
+    name: "tfjs-cpu",
+    packages: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-cpu"],
+    threads: [1],
+    load: (ctx) => tfjsContender(ctx, "cpu"),
+  },
+  {
+    name: "tfjs-wasm",
+    packages: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-wasm"],
+    threads: [1],
+    load: (ctx) => tfjsContender(ctx, "wasm"),
+  },
+  {
+    name: "ort-node",
+    packages: ["onnxruntime-node"],
+    threads: "any",
+    native: true,
+    load: ortNodeContender,
+  },
+  { name: "ort-web", packages: ["onnxruntime-web"], threads: "any", load: ortWebContender },
+  { name: "jax", packages: ["@jax-js/jax"], threads: [1], load: (ctx) => jaxContender(ctx) },
+  {
+    name: "ml-matrix",
+    packages: ["ml-matrix"],
+    threads: [1],
+    load: (ctx) => mlMatrixContender(ctx),
+  },
+];
+
+export function findPeer(name: string): PeerEntry {
+  const peer = PEERS.find((p) => p.name === name);
+  if (peer === undefined) {
+    throw new RangeError(
+      `unknown peer "${name}"; the bench knows ${PEERS.map((p) => p.name).join(", ")}`,
+    );
+  }
+  return peer;
+}
+
+export interface PeerStatus {
+  name: string;
+  versions: Record<string, string | null>;
+  loaded: boolean;
+  reason?: string;
+  loadMs: number;
+}
+
+/** Loads the peers asked for, at each thread count; failures become Unavailable entries. */
+export async function loadPeers(
+  ctx: PeerContext,
+  names: readonly string[],
+  threads: readonly number[],
+): Promise<{ contenders: (Contender | Unavailable)[]; status: PeerStatus[] }> {
+  const contenders: (Contender | Unavailable)[] = [];
+  const status: PeerStatus[] = [];
+  for (const name of names) {
+    const peer = findPeer(name);
+    const versions: Record<string, string | null> = {};
+    for (const p of peer.packages) versions[p] = peerVersion(ctx.dir, p) ?? null;
+    const start = performance.now();
+    let reason: string | undefined;
+    for (const t of threadCounts(peer.threads, threads)) {
+      try {
+        contenders.push(await peer.load(ctx, t));
+      } catch (e) {
+        reason = e instanceof Error ? e.message : String(e);
+        const multi = peer.threads === "any" || peer.threads.length > 1;
+        const id = multi ? `${name}@${t}t` : name;
+        contenders.push({ id, label: id, group: "peer", threads: t, reason });
+      }
+    }
+    status.push({
+      name,
+      versions,
+      loaded: reason === undefined,
+      loadMs: performance.now() - start,
+      ...(reason === undefined ? {} : { reason }),
+    });
+  }
+  return { contenders, status };
+}

@@ -1,0 +1,95 @@
+// ONNX Runtime on the bench's own ONNX model (onnx-model.ts): onnxruntime-node (native, MLAS)
+// and onnxruntime-web (its WebAssembly build, SIMD, threads through worker_threads in Node).
+import type { Contender } from "../contender";
+import type { ProblemWeights } from "../problem";
+import type { Shape } from "../shapes";
+import type { PeerContext } from "./index";
+import { feedForwardModel } from "./onnx-model";
+import { importPeer, moduleObject } from "./resolve";
+
+interface OrtTensor {
+  data: unknown;
+}
+interface Session {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+interface Ort {
+  InferenceSession: {
+    create(model: Uint8Array, options?: Record<string, unknown>): Promise<Session>;
+  };
+  Tensor: new (type: "float32", data: Float32Array, dims: number[]) => OrtTensor;
+  env: { wasm: { numThreads?: number; proxy?: boolean }; logLevel?: string };
+}
+
+function ortContender(
+  ort: Ort,
+  name: "ort-node" | "ort-web",
+  threads: number,
+  options: Record<string, unknown>,
+): Contender {
+  return {
+    id: `${name}@${threads}t`,
+    label: `${name}@${threads}t`,
+    group: "peer",
+    threads,
+    native: name === "ort-node",
+    isolate: name === "ort-web",
+    library: name === "ort-node" ? "onnxruntime-node" : "onnxruntime-web (wasm)",
+    host: { kind: "peer", name, threads },
+    async setup(shape: Shape, w: ProblemWeights) {
+      const { tokens: T, dModel: D } = shape;
+      const session = await ort.InferenceSession.create(feedForwardModel(shape, w), options);
+      return {
+        async forward(x) {
+          const result = await session.run({ x: new ort.Tensor("float32", x, [T, D]) });
+          return result.y?.data as Float32Array;
+        },
+        dispose: () => session.release(),
+      };
+    },
+  };
+}
+
+let ortNode: Promise<Ort> | undefined;
+
+export async function ortNodeContender(ctx: PeerContext, threads: number): Promise<Contender> {
+  ortNode ??= importPeer(ctx.dir, "onnxruntime-node").then((m) => moduleObject<Ort>(m));
+  const ort = await ortNode;
+  return ortContender(ort, "ort-node", threads, {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
+}
+
+let ortWeb: Promise<Ort> | undefined;
+let ortWebThreads: number | undefined;
+
+/**
+ * onnxruntime-web reads its thread count once, when its WebAssembly starts, for the whole process;
+ * the harness therefore times each thread count in a process of its own (isolate).
+ */
+export async function ortWebContender(ctx: PeerContext, threads: number): Promise<Contender> {
+  ortWeb ??= importPeer(ctx.dir, "onnxruntime-web") as unknown as Promise<Ort>;
+  const ort = await ortWeb;
+  const contender = ortContender(ort, "ort-web", threads, {
+    executionProviders: ["wasm"],
+    graphOptimizationLevel: "all",
+  });
+  const setup = contender.setup;
+  contender.setup = async (shape, w) => {
+    if (ortWebThreads !== undefined && ortWebThreads !== threads) {
+      throw new Error(
+        `onnxruntime-web already started with ${ortWebThreads} threads in this process`,
+      );
+    }
+    ortWebThreads = threads;
+    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.proxy = false;
+    return setup(shape, w);
+  };
+  return contender;
+}

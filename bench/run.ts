@@ -1,0 +1,164 @@
+// `npm run bench`: the command line of the bench. See docs/benchmarking.md, or --help.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const HELP = `npm run bench -- [options]
+
+  --quick               tiny shapes (Q1, Q2), one repetition: checks the harness, measures nothing
+  --shapes S1,S3        shapes by name: S1..S5 (default all five), Q1, Q2
+  --shape 16x256x1024   a shape of your own, TxDxH (tokens, dModel, dHidden); repeatable
+  --kernels js          tokenwise kernels (default all; "none" for none)
+  --peers a,b           peers: tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix
+                        (default all; "none" for none)
+  --no-naive            leave out the naive JavaScript loop (the floor; slow at S5)
+  --threads 1,2         thread counts for contenders that take one (default 1)
+  --reps 7              timed repetitions per contender (default 7; --quick: 1)
+  --warmup-ms 500       warm-up per contender and shape (default 500)
+  --min-rep-ms 50       a repetition repeats the call until it lasts this long (default 50)
+  --budget-s 30         time budget per contender and shape; a slower one gets fewer reps (min 3)
+  --seed 1              seed of the weights and inputs
+  --custom ./k.ts       a module whose default export is a kernel (or an array): see
+                        docs/benchmarking.md; repeatable
+  --no-memory           skip the per-contender memory probes
+  --out DIR             where latest.json, latest.md, latest.svg go (default bench/results)
+  --peers-dir DIR       the folder whose node_modules holds the peers (default bench/)
+  --no-install          do not run "npm ci --prefix bench" when bench/node_modules is missing
+`;
+
+const BENCH = fileURLToPath(new URL(".", import.meta.url));
+// npm runs scripts from the package root; paths on the command line are the user's, relative to
+// where npm was started.
+const CWD = process.env.INIT_CWD ?? process.cwd();
+
+function list(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+function ints(text: string | undefined, name: string): number[] | undefined {
+  return list(text)?.map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(`--${name}: "${s}" is not a positive integer`);
+    return n;
+  });
+}
+
+function number(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0)
+    throw new RangeError(`--${name}: "${text}" is not a non-negative number`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      help: { type: "boolean", short: "h" },
+      quick: { type: "boolean" },
+      shapes: { type: "string" },
+      shape: { type: "string", multiple: true },
+      kernels: { type: "string" },
+      peers: { type: "string" },
+      "no-naive": { type: "boolean" },
+      threads: { type: "string" },
+      reps: { type: "string" },
+      "warmup-ms": { type: "string" },
+      "min-rep-ms": { type: "string" },
+      "budget-s": { type: "string" },
+      seed: { type: "string" },
+      custom: { type: "string", multiple: true },
+      "no-memory": { type: "boolean" },
+      out: { type: "string" },
+      "peers-dir": { type: "string" },
+      "no-install": { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const peersDir = values["peers-dir"] === undefined ? BENCH : resolve(CWD, values["peers-dir"]);
+  const peers = list(values.peers);
+  const wantsPeers = peers === undefined || (peers.length > 0 && !peers.includes("none"));
+  if (
+    wantsPeers &&
+    values["peers-dir"] === undefined &&
+    !values["no-install"] &&
+    !existsSync(join(BENCH, "node_modules"))
+  ) {
+    log("bench/node_modules is missing: installing the peers with npm ci --prefix bench");
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const r = spawnSync(npm, ["ci", "--prefix", BENCH], {
+      stdio: ["ignore", 2, 2],
+      env: {
+        ...process.env,
+        ONNXRUNTIME_NODE_INSTALL_CUDA: "skip",
+        ONNXRUNTIME_NODE_INSTALL: "skip",
+      },
+    });
+    if (r.status !== 0)
+      log("npm ci --prefix bench failed: the peers will be reported as unavailable");
+  }
+
+  const { benchmark, writeReport } = await import("./api");
+  const { formatTable } = await import("./report");
+  const shapes = [...(list(values.shapes) ?? []), ...(values.shape ?? [])];
+  const kernels = list(values.kernels);
+  const report = await benchmark({
+    quick: values.quick === true,
+    ...(shapes.length > 0 ? { shapes } : {}),
+    ...(kernels === undefined ? {} : { kernels: kernels.includes("none") ? [] : kernels }),
+    ...(peers === undefined ? {} : { peers: peers.includes("none") ? [] : peers }),
+    naive: !values["no-naive"],
+    ...(values.threads === undefined ? {} : { threads: ints(values.threads, "threads") }),
+    ...(values.reps === undefined ? {} : { reps: ints(values.reps, "reps")?.[0] }),
+    ...(values["warmup-ms"] === undefined
+      ? {}
+      : { warmupMs: number(values["warmup-ms"], "warmup-ms") }),
+    ...(values["min-rep-ms"] === undefined
+      ? {}
+      : { minRepMs: number(values["min-rep-ms"], "min-rep-ms") }),
+    ...(values["budget-s"] === undefined
+      ? {}
+      : { budgetMs: (number(values["budget-s"], "budget-s") as number) * 1000 }),
+    ...(values.seed === undefined ? {} : { seed: number(values.seed, "seed") }),
+    contenders: (values.custom ?? []).map((module) => ({ module: resolve(CWD, module) })),
+    memory: !values["no-memory"],
+    peersDir,
+    log,
+    command: ["npm run bench --", ...process.argv.slice(2)].join(" "),
+  });
+  process.stdout.write(`\n${formatTable(report)}\n\n`);
+  const paths = writeReport(
+    report,
+    values.out === undefined ? join(BENCH, "results") : resolve(CWD, values.out),
+  );
+  log(
+    `wrote ${paths.json}, ${paths.md}, ${paths.svg} (${(report.durationMs / 1000).toFixed(0)} s)`,
+  );
+  const broken = report.shapes.flatMap((s) =>
+    s.results.filter(
+      (r) => r.group === "tokenwise" && (r.status === "wrong" || r.status === "failed"),
+    ),
+  );
+  for (const r of broken) log(`tokenwise contender ${r.label} is ${r.status}: ${r.reason ?? ""}`);
+  return broken.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,53 @@
+// Runs a contender's forward function: once for the check, then in timed batches. The same code
+// times an in-process contender and, inside a host process, an isolated one.
+import type { Instance } from "./contender";
+
+/** A contender ready to run, here or in a child process. */
+export interface Runner {
+  /** One call, returning its output for the check (the first call also warms up). */
+  first(): Promise<{ output: unknown; ms: number }>;
+  /** `calls` calls back to back; returns milliseconds per call. GC and beforeRep run untimed first. */
+  time(calls: number): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+function isPromise(v: unknown): v is Promise<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+export class LocalRunner implements Runner {
+  readonly #instance: Instance;
+  readonly #x: Float32Array;
+
+  constructor(instance: Instance, x: Float32Array) {
+    this.#instance = instance;
+    this.#x = x;
+  }
+
+  async first(): Promise<{ output: unknown; ms: number }> {
+    await this.#instance.beforeRep?.();
+    const start = performance.now();
+    let output: unknown = this.#instance.forward(this.#x);
+    if (isPromise(output)) output = await output;
+    return { output, ms: performance.now() - start };
+  }
+
+  async time(calls: number): Promise<number> {
+    gc?.();
+    await this.#instance.beforeRep?.();
+    const forward = this.#instance.forward;
+    const x = this.#x;
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) {
+      const r = forward(x);
+      if (isPromise(r)) await r;
+    }
+    return (performance.now() - start) / calls;
+  }
+
+  async dispose(): Promise<void> {
+    await this.#instance.dispose?.();
+  }
+}
