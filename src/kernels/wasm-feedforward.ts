@@ -115,47 +115,7 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
   }
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    const lay = this.#lay;
-    const { dModel: d, dHidden: h, dPad } = lay;
-    const f32 = this.#f32;
-    const gemm = this.#gemm;
-    for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
-      const n = Math.min(BLOCK_ROWS, rows - r0);
-      f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
-      // relu is fused into the gemm; any other activation runs in JavaScript over the hidden
-      // rows the gemm wrote, on the same float32 values, as the standalone op would.
-      const relu = this.#activation === "relu";
-      linearWasm(
-        gemm,
-        lay.x,
-        d * 4,
-        n,
-        d,
-        lay.w1,
-        0,
-        lay.p1,
-        lay.b1,
-        relu,
-        lay.hidden,
-        lay.hPad * 4,
-      );
-      if (!relu) activateRows(f32, lay.hidden / 4, lay.hPad, h, n, this.#activation);
-      linearWasm(
-        gemm,
-        lay.hidden,
-        lay.hPad * 4,
-        n,
-        h,
-        lay.w2,
-        0,
-        lay.p2,
-        lay.b2,
-        false,
-        lay.out,
-        dPad * 4,
-      );
-      copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
-    }
+    forwardHere(this.#gemm, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
   }
 
   unpack(): RawWeights {
@@ -178,6 +138,48 @@ function activateRows(
   for (let i = 0; i < n; i++) {
     const o = off + i * pad;
     for (let j = 0; j < h; j++) buf[o + j] = act(buf[o + j] as number);
+  }
+}
+
+/**
+ * The whole layer on the calling thread, block by block, in the layout's own scratch (x,
+ * hidden, out): the one-thread path of both wasm kernels.
+ */
+export function forwardHere(
+  gemm: GemmExports["gemm"],
+  f32: Float32Array,
+  lay: Layout,
+  activation: ActivationName,
+  x: Float32Array,
+  xOff: number,
+  rows: number,
+  out: Float32Array,
+  outOff: number,
+): void {
+  const { dModel: d, dHidden: h, hPad, dPad } = lay;
+  // relu is fused into the gemm; any other activation runs in JavaScript over the hidden rows
+  // the gemm wrote, on the same float32 values, as the standalone op would.
+  const relu = activation === "relu";
+  for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+    const n = Math.min(BLOCK_ROWS, rows - r0);
+    f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
+    linearWasm(gemm, lay.x, d * 4, n, d, lay.w1, 0, lay.p1, lay.b1, relu, lay.hidden, hPad * 4);
+    if (!relu) activateRows(f32, lay.hidden / 4, hPad, h, n, activation);
+    linearWasm(
+      gemm,
+      lay.hidden,
+      hPad * 4,
+      n,
+      h,
+      lay.w2,
+      0,
+      lay.p2,
+      lay.b2,
+      false,
+      lay.out,
+      dPad * 4,
+    );
+    copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
   }
 }
 

@@ -7,6 +7,7 @@ import {
   K_BLOCK,
   allocateMemory,
   copyRows,
+  forwardHere,
   linearWasm,
   packInto,
   unpackLayout,
@@ -76,7 +77,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
     if (this.#busy || !this.#host.canBlock) {
-      this.#forwardHere(x, xOff, rows, out, outOff);
+      forwardHere(this.#gemm, this.#f32, this.#lay, "relu", x, xOff, rows, out, outOff);
       return;
     }
     const lay = this.#lay;
@@ -155,50 +156,6 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     const turn = this.#queue.then(run, run);
     this.#queue = turn.catch(() => undefined);
     return turn;
-  }
-
-  #forwardHere(
-    x: Float32Array,
-    xOff: number,
-    rows: number,
-    out: Float32Array,
-    outOff: number,
-  ): void {
-    const lay = this.#lay;
-    const { dModel: d, dHidden: h, dPad } = lay;
-    for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
-      const n = Math.min(BLOCK_ROWS, rows - r0);
-      this.#f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
-      linearWasm(
-        this.#gemm,
-        lay.x,
-        d * 4,
-        n,
-        d,
-        lay.w1,
-        0,
-        lay.p1,
-        lay.b1,
-        true,
-        lay.hidden,
-        lay.hPad * 4,
-      );
-      linearWasm(
-        this.#gemm,
-        lay.hidden,
-        lay.hPad * 4,
-        n,
-        h,
-        lay.w2,
-        0,
-        lay.p2,
-        lay.b2,
-        false,
-        lay.out,
-        dPad * 4,
-      );
-      copyRows(this.#f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
-    }
   }
 
   unpack(): RawWeights {

@@ -70,7 +70,6 @@ export class Pool {
    */
   runSync(rows: number, expand: () => void, condense: () => void): void {
     const target = this.#post(rows, 1);
-    const c = this.#c;
     let failed = false;
     try {
       expand();
