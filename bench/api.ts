@@ -77,7 +77,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     reps: positiveInt(options.reps ?? (quick ? 1 : 7), "reps"),
     minReps: quick ? 1 : 3,
     warmupMs: options.warmupMs ?? (quick ? 0 : 500),
-    minRepMs: options.minRepMs ?? (quick ? 0 : 50),
+    minRepMs: options.minRepMs ?? (quick ? 0 : 250),
     budgetMs: options.budgetMs ?? 30_000,
     seed: options.seed ?? 1,
     memory: options.memory ?? true,

@@ -11,6 +11,9 @@ import { type CheckResult, checkOutput, chooseRows, computeReference } from "./r
 import { LocalRunner, type Runner } from "./runner";
 import { type Shape, describeShape, flopsOf, weightBytesOf } from "./shapes";
 
+/** Quiet time before each timed repetition, ms (see the interleaved loop). */
+const SETTLE_MS = 20;
+
 export interface HarnessSettings {
   /** Timed repetitions of each contender (fewer for one too slow for the budget, never under minReps). */
   reps: number;
@@ -249,6 +252,9 @@ async function runShape(
       if (l.result.status !== "ok") continue;
       if (Math.floor(((r + 1) * l.reps) / s.reps) === Math.floor((r * l.reps) / s.reps)) continue;
       try {
+        // Untimed quiet first: the thread pools of the contender just timed (onnxruntime's,
+        // ours) poll for a while after their last call, and would take cores from this one.
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         samples.get(l)?.push(await l.runner.time(l.calls));
       } catch (e) {
         l.result.status = "failed";

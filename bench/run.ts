@@ -17,7 +17,7 @@ const HELP = `npm run bench -- [options]
   --threads 1,2         thread counts for contenders that take one (default 1)
   --reps 7              timed repetitions per contender (default 7; --quick: 1)
   --warmup-ms 500       warm-up per contender and shape (default 500)
-  --min-rep-ms 50       a repetition repeats the call until it lasts this long (default 50)
+  --min-rep-ms 250      a repetition repeats the call until it lasts this long (default 250)
   --budget-s 30         time budget per contender and shape; a slower one gets fewer reps (min 3)
   --seed 1              seed of the weights and inputs
   --custom ./k.ts       a module whose default export is a kernel (or an array): see

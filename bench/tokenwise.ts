@@ -60,6 +60,9 @@ export function tokenwiseContender(entry: TokenwiseEntry, threads: number): Cont
     threads,
     library: "tokenwise (this repository)",
     host: { kind: "tokenwise", kernel: entry.kernel, threads },
+    // Worker threads poll for a while after each call: in a process of their own they take no
+    // core from the contender timed next.
+    isolate: threads > 1,
     async setup(shape, weights): Promise<Instance> {
       const ffn = await entry.make(asWeights(shape, weights), threads);
       const out: Matrix = {

@@ -34,7 +34,9 @@ function ortContender(
     group: "peer",
     threads,
     native: name === "ort-node",
-    isolate: name === "ort-web",
+    // ort-web reads its thread count once per process; and a pool of threads (ort-node's,
+    // ours) spins after a call, which would take cores from whatever runs next in the process.
+    isolate: name === "ort-web" || threads > 1,
     library: name === "ort-node" ? "onnxruntime-node" : "onnxruntime-web (wasm)",
     host: { kind: "peer", name, threads },
     async setup(shape: Shape, w: ProblemWeights) {

@@ -162,7 +162,7 @@ export function forwardHere(
   const relu = activation === "relu";
   for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
     const n = Math.min(BLOCK_ROWS, rows - r0);
-    f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.x / 4);
+    copyRows(x, xOff + r0 * d, d, f32, lay.x / 4, d, n);
     linearWasm(gemm, lay.x, d * 4, n, d, lay.w1, 0, lay.p1, lay.b1, relu, lay.hidden, hPad * 4);
     if (!relu) activateRows(f32, lay.hidden / 4, hPad, h, n, activation);
     linearWasm(
@@ -203,11 +203,11 @@ export function copyRows(
   d: number,
   n: number,
 ): void {
-  if (pad === d) {
-    out.set(src.subarray(srcOff, srcOff + n * d), outOff);
-    return;
-  }
+  // Element loops rather than set(subarray(...)): a subarray is a new object, and a forward
+  // call with an out argument allocates nothing (test/allocation.test.ts).
   for (let i = 0; i < n; i++) {
-    out.set(src.subarray(srcOff + i * pad, srcOff + i * pad + d), outOff + i * d);
+    const s = srcOff + i * pad;
+    const o = outOff + i * d;
+    for (let j = 0; j < d; j++) out[o + j] = src[s + j] as number;
   }
 }

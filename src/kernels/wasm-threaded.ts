@@ -1,5 +1,5 @@
 import type { ThreadHost } from "../threads/platform";
-import { Pool } from "../threads/pool";
+import { type CallerShare, Pool } from "../threads/pool";
 import type { FeedForwardKernel, RawWeights } from "./kernel";
 import type { WeightSource } from "./source";
 import {
@@ -33,6 +33,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
   readonly #lay: Layout;
   readonly #f32: Float32Array;
   readonly #gemm: GemmExports["gemm"];
+  readonly #share: CallerShare;
   #pool: Pool | null = null;
   #pools = 0;
   #queue: Promise<unknown> = Promise.resolve();
@@ -55,7 +56,46 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     this.#f32 = new Float32Array(this.#memory.buffer);
     packInto(this.#f32, this.#lay, source);
     const instance = new WebAssembly.Instance(module, { env: { memory: this.#memory } });
-    this.#gemm = (instance.exports as unknown as GemmExports).gemm;
+    const gemm = (instance.exports as unknown as GemmExports).gemm;
+    this.#gemm = gemm;
+    // A blocking caller is participant 0 of `threads`: the first slice of each map's panels.
+    // Made once, so a blocking forward allocates nothing.
+    const lay = this.#lay;
+    const { dModel: d, dHidden: h, hPad, dPad } = lay;
+    const end1 = Math.floor(lay.p1 / threads);
+    const end2 = Math.floor(lay.p2 / threads);
+    this.#share = {
+      expand: (n) =>
+        linearWasm(
+          gemm,
+          lay.poolX,
+          d * 4,
+          n,
+          d,
+          lay.w1,
+          0,
+          end1,
+          lay.b1,
+          true,
+          lay.poolHidden,
+          hPad * 4,
+        ),
+      condense: (n) =>
+        linearWasm(
+          gemm,
+          lay.poolHidden,
+          hPad * 4,
+          n,
+          h,
+          lay.w2,
+          0,
+          end2,
+          lay.b2,
+          false,
+          lay.poolOut,
+          dPad * 4,
+        ),
+    };
   }
 
   /** The pool, started on first use and started anew after a failure. */
@@ -81,37 +121,13 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
       return;
     }
     const lay = this.#lay;
+    const d = lay.dModel;
     const pool = this.pool();
-    const gemm = this.#gemm;
-    // The calling thread is participant 0 of `threads`: the first slice of each map's panels.
-    const end1 = Math.floor(lay.p1 / this.threads);
-    const end2 = Math.floor(lay.p2 / this.threads);
-    const { dModel: d, dHidden: h, hPad, dPad } = lay;
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, rows - r0);
-      this.#f32.set(x.subarray(xOff + r0 * d, xOff + (r0 + n) * d), lay.poolX / 4);
-      const { poolX, poolHidden, poolOut } = lay;
-      pool.runSync(
-        n,
-        () =>
-          linearWasm(gemm, poolX, d * 4, n, d, lay.w1, 0, end1, lay.b1, true, poolHidden, hPad * 4),
-        () =>
-          linearWasm(
-            gemm,
-            poolHidden,
-            hPad * 4,
-            n,
-            h,
-            lay.w2,
-            0,
-            end2,
-            lay.b2,
-            false,
-            poolOut,
-            dPad * 4,
-          ),
-      );
-      copyRows(this.#f32, lay.poolOut / 4, lay.dPad, out, outOff + r0 * lay.dModel, lay.dModel, n);
+      copyRows(x, xOff + r0 * d, d, this.#f32, lay.poolX / 4, d, n);
+      pool.runSync(n, this.#share);
+      copyRows(this.#f32, lay.poolOut / 4, lay.dPad, out, outOff + r0 * d, d, n);
     }
   }
 
@@ -134,10 +150,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
         for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
           const n = Math.min(BLOCK_ROWS, rows - r0);
           const pool = this.pool();
-          this.#f32.set(
-            x.subarray(xOff + r0 * lay.dModel, xOff + (r0 + n) * lay.dModel),
-            lay.poolX / 4,
-          );
+          copyRows(x, xOff + r0 * lay.dModel, lay.dModel, this.#f32, lay.poolX / 4, lay.dModel, n);
           await pool.runAsync(n);
           copyRows(
             this.#f32,

@@ -559,8 +559,8 @@ export class FeedForward {
    */
   forward(x: Matrix, out?: Matrix): Matrix {
     const where = "forward";
-    const [xm, target] = this.#checkBatch(where, x, out);
-    this.#live(where).forward(xm.data, 0, xm.rows, target.data, 0);
+    const target = this.#checkBatch(where, x, out);
+    this.#live(where).forward(x.data, 0, x.rows, target.data, 0);
     return target;
   }
 
@@ -588,28 +588,26 @@ export class FeedForward {
    */
   async forwardAsync(x: Matrix, out?: Matrix): Promise<Matrix> {
     const where = "forwardAsync";
-    const [xm, target] = this.#checkBatch(where, x, out);
+    const target = this.#checkBatch(where, x, out);
     const kernel = this.#live(where);
-    if (kernel.forwardAsync === undefined) kernel.forward(xm.data, 0, xm.rows, target.data, 0);
-    else await kernel.forwardAsync(xm.data, 0, xm.rows, target.data, 0);
+    if (kernel.forwardAsync === undefined) kernel.forward(x.data, 0, x.rows, target.data, 0);
+    else await kernel.forwardAsync(x.data, 0, x.rows, target.data, 0);
     return target;
   }
 
-  #checkBatch(where: string, x: Matrix, out: Matrix | undefined): [Matrix, Matrix] {
+  /** Checks a batch and its output; returns the output, allocated if not given. */
+  #checkBatch(where: string, x: Matrix, out: Matrix | undefined): Matrix {
     const xm = assertMatrix(x, where, "x");
     if (xm.cols !== this.dModel) {
       throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
     }
     if (out === undefined) {
-      return [
-        xm,
-        { rows: xm.rows, cols: this.dModel, data: new Float32Array(xm.rows * this.dModel) },
-      ];
+      return { rows: xm.rows, cols: this.dModel, data: new Float32Array(xm.rows * this.dModel) };
     }
     const target = assertMatrix(out, where, "out");
     assertShape(target, xm.rows, this.dModel, where, "out", "(x.rows, dModel)");
     assertNoOverlap(target.data, xm.data, where, "out", "x");
-    return [xm, target];
+    return target;
   }
 
   /**

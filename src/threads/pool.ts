@@ -3,6 +3,12 @@ import * as P from "./protocol";
 import type { ThreadHost, WorkerHandle } from "./platform";
 import { WORKER_SOURCE } from "./worker-source";
 
+/** A blocking caller's own share of a job: its slice of each map, for a block of `rows`. */
+export interface CallerShare {
+  expand(rows: number): void;
+  condense(rows: number): void;
+}
+
 /** A blocked caller gives up on workers that show no progress for this long. */
 const WATCHDOG_MS = 10_000;
 
@@ -64,15 +70,15 @@ export class Pool {
 
   /**
    * Runs the job on the block in the pool's scratch, blocking this thread until it is done.
-   * The caller computes too, as participant 0: `expand` and `condense` do its share of each
-   * phase, with the barrier between them; the last worker sits the job out, so `size`
+   * The caller computes too, as participant 0: `share` does its slice of each phase, with the
+   * barrier between them; the last worker sits the job out, so `size`
    * threads compute in all, as in `runAsync`.
    */
-  runSync(rows: number, expand: () => void, condense: () => void): void {
+  runSync(rows: number, share: CallerShare): void {
     const target = this.#post(rows, 1);
     let failed = false;
     try {
-      expand();
+      share.expand(rows);
     } catch (e) {
       failed = true;
       this.#callerFailed(e);
@@ -81,7 +87,7 @@ export class Pool {
     this.#await((target - this.size) | 0);
     if (!failed && this.#failure === null) {
       try {
-        condense();
+        share.condense(rows);
       } catch (e) {
         this.#callerFailed(e);
       }
