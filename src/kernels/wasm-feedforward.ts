@@ -14,28 +14,15 @@ export interface GemmExports {
     p0: number,
     p1: number,
     bias: number,
-    flags: number,
+    relu: number,
     out: number,
     ldo: number,
   ): void;
 }
 
-/** gemm's flags: continue the sums in out; finish with the bias; then relu. */
-const CONTINUE = 1;
-const FINISH = 2;
-const RELU = 4;
-
 /**
- * With more than two rows, the inner dimension is cut into blocks of this many steps, so that
- * a panel's block (32 KiB) stays in L1 while the row pairs stream past it; one or two rows
- * read each panel once, straight through. Partial sums are stored and reloaded exactly, so
- * the blocking changes no bit of the result (the tests compare one token against batches).
- */
-export const K_BLOCK = 512;
-
-/**
- * out = act(x · w + bias) for panels p0 .. p1-1, k-block by k-block. Addresses in bytes: x has
- * row stride lda, w is a packed (K, 16·panels) matrix, out has row stride ldo.
+ * out = act(x · w + bias) for panels p0 .. p1-1. Addresses in bytes: x has row stride lda, w is
+ * a packed (K, 16·panels) matrix, out has row stride ldo.
  */
 export function linearWasm(
   gemm: GemmExports["gemm"],
@@ -51,13 +38,7 @@ export function linearWasm(
   out: number,
   ldo: number,
 ): void {
-  const block = rows > 2 ? K_BLOCK : K;
-  for (let k0 = 0; k0 < K; k0 += block) {
-    const kc = Math.min(block, K - k0);
-    const last = k0 + kc === K;
-    const flags = (k0 > 0 ? CONTINUE : 0) | (last ? FINISH : 0) | (last && relu ? RELU : 0);
-    gemm(x + k0 * 4, lda, rows, kc, w + k0 * 64, K * 64, p0, p1, bias, flags, out, ldo);
-  }
+  gemm(x, lda, rows, K, w, K * 64, p0, p1, bias, relu ? 1 : 0, out, ldo);
 }
 
 /** Memory for a layer, or a clear error when the shape is too large for wasm32. */

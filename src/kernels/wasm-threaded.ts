@@ -4,7 +4,6 @@ import type { FeedForwardKernel, RawWeights } from "./kernel";
 import type { WeightSource } from "./source";
 import {
   type GemmExports,
-  K_BLOCK,
   allocateMemory,
   copyRows,
   forwardHere,
@@ -102,15 +101,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
   pool(): Pool {
     if (this.#pool === null || this.#pool.failure !== null) {
       const epoch = this.#pools++;
-      this.#pool = new Pool(
-        this.#host,
-        this.threads,
-        this.#module,
-        this.#memory,
-        this.#lay,
-        K_BLOCK,
-        epoch,
-      );
+      this.#pool = new Pool(this.#host, this.threads, this.#module, this.#memory, this.#lay, epoch);
     }
     return this.#pool;
   }

@@ -34,7 +34,6 @@ export class Pool {
     module: WebAssembly.Module,
     memory: WebAssembly.Memory,
     lay: Layout,
-    kBlock: number,
     epoch: number,
   ) {
     this.size = size;
@@ -48,7 +47,7 @@ export class Pool {
       w.unref();
       w.onMessage((data) => this.#onMessage(data));
       w.onFailure((e) => this.#fail(new Error(`worker ${id} failed: ${e.message}`)));
-      w.post({ module, memory, id, n: size, L, kBlock });
+      w.post({ module, memory, id, n: size, L });
       this.#workers.push(w);
     }
   }

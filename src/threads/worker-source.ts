@@ -8,7 +8,7 @@ const GEN = ${P.GEN}, CMD = ${P.CMD}, ROWS = ${P.ROWS}, ARRIVE = ${P.ARRIVE}, ER
 const HEART = ${P.HEART}, FAULT = ${P.FAULT}, MESSAGE_LENGTH = ${P.MESSAGE_LENGTH};
 const SHIFT = ${P.SHIFT};
 const MESSAGE_AT = ${P.MESSAGE_AT}, MESSAGE_MAX = ${P.MESSAGE_MAX}, EXIT = ${P.EXIT};
-const SPIN = ${P.SPIN};
+const SPIN = ${P.SPIN}, CHUNK = 16;
 let port, quit;
 if (typeof self === "undefined") {
   const wt = require("node:worker_threads");
@@ -22,20 +22,16 @@ if (typeof self === "undefined") {
 }
 
 function start(init) {
-  const { module, memory, id, n, L, kBlock } = init;
+  const { module, memory, id, n, L } = init;
   const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
   const c = new Int32Array(memory.buffer, L.ctrl, 64);
   const bytes = new Uint8Array(memory.buffer, L.ctrl + MESSAGE_AT, MESSAGE_MAX);
 
-  // The same k-blocked sweep as the calling thread's (src/kernels/wasm-feedforward.ts).
+  // Panels in groups of CHUNK: the same sums as one call (columns are independent), and a
+  // heartbeat between groups for the blocked caller's watchdog.
   function linear(x, lda, rows, K, w, p0, p1, bias, relu, out, ldo) {
-    if (p0 >= p1) return;
-    const block = rows > 2 ? kBlock : K;
-    for (let k0 = 0; k0 < K; k0 += block) {
-      const kc = Math.min(block, K - k0);
-      const last = k0 + kc === K;
-      const flags = (k0 > 0 ? 1 : 0) | (last ? 2 : 0) | (last && relu ? 4 : 0);
-      gemm(x + k0 * 4, lda, rows, kc, w + k0 * 64, K * 64, p0, p1, bias, flags, out, ldo);
+    for (let p = p0; p < p1; p += CHUNK) {
+      gemm(x, lda, rows, K, w, K * 64, p, Math.min(p1, p + CHUNK), bias, relu ? 1 : 0, out, ldo);
       Atomics.add(c, HEART, 1);
     }
   }

@@ -4,7 +4,7 @@
 /** Columns per panel, the width of the micro-kernel's register tile. */
 export const PANEL = 16;
 /** Tokens per block: the x, hidden and out buffers hold this many rows. */
-export const BLOCK_ROWS = 64;
+export const BLOCK_ROWS = 128;
 const PAGE = 65536;
 /** wasm32's ceiling: 65536 pages of 64 KiB. */
 export const MAX_PAGES = 65536;
