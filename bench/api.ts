@@ -6,23 +6,32 @@ import { toSvg } from "./chart";
 import type { Contender, Unavailable } from "./contender";
 import { type CustomKernel, customContender, loadCustomModule } from "./custom";
 import { type HarnessSettings, runHarness } from "./harness";
+import { type ActivationName, type LayerKind, describeVariant, parseVariant } from "./layer";
 import { describeMachine } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
 import { type Report, toMarkdown } from "./report";
-import { QUICK_SHAPES, SHAPES, type Shape, parseShape } from "./shapes";
+import { GATED_SHAPES, QUICK_SHAPES, SHAPES, type Shape, parseShape } from "./shapes";
 import { tokenwiseContenders } from "./tokenwise";
 
 export type { CustomKernel, ForwardKernel, GemmKernel } from "./custom";
 export type { ForwardFn } from "./contender";
-export type { ProblemWeights } from "./problem";
+export type { GatedProblemWeights, LayerWeights, ProblemWeights } from "./problem";
+export type { ActivationName, LayerKind, Variant } from "./layer";
 export type { Report } from "./report";
 export type { ContenderResult, ShapeReport } from "./harness";
-export { SHAPES, QUICK_SHAPES, type Shape } from "./shapes";
+export { SHAPES, GATED_SHAPES, QUICK_SHAPES, type Shape } from "./shapes";
 
 export interface BenchmarkOptions {
-  /** Shape names (S1..S5, Q1, Q2), "TxDxH" strings or Shape objects; default S1..S5 (Q1, Q2 with quick). */
+  /**
+   * Shape names (S1..S5, G1, G2, Q1, Q2), "TxDxH" strings or Shape objects; default S1..S5 for
+   * the FeedForward, G1, G2 for the gated layer (Q1, Q2 with quick).
+   */
   shapes?: readonly (string | Shape)[];
+  /** The layer: "ffn" (FeedForward, the default) or "gated" (GatedFeedForward, no biases). */
+  layer?: LayerKind;
+  /** Its activation: default "relu" for ffn, "silu" for gated (SwiGLU). */
+  activation?: ActivationName;
   /** Tiny shapes, one repetition, no warm-up: checks that everything runs, measures nothing. */
   quick?: boolean;
   /** tokenwise kernels to run ("js", ...); default all; [] for none. */
@@ -69,7 +78,9 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   const date = new Date().toISOString();
   const log = options.log ?? (() => {});
   const quick = options.quick === true;
-  const shapes = (options.shapes ?? (quick ? QUICK_SHAPES : SHAPES)).map((s) =>
+  const variant = parseVariant(options.layer, options.activation);
+  const presets = quick ? QUICK_SHAPES : variant.layer === "gated" ? GATED_SHAPES : SHAPES;
+  const shapes = (options.shapes ?? presets).map((s) =>
     typeof s === "string" ? parseShape(s) : s,
   );
   const threads = [...new Set((options.threads ?? [1]).map((t) => positiveInt(t, "threads")))];
@@ -83,18 +94,22 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     memory: options.memory ?? true,
     peersDir: options.peersDir ?? DEFAULT_PEERS_DIR,
     checkBudget: 1.2e9,
+    variant,
   };
   settings.minReps = Math.min(settings.minReps, settings.reps);
 
+  log(`layer: ${describeVariant(variant)}`);
   const contenders: (Contender | Unavailable)[] = [
-    ...tokenwiseContenders(options.kernels ?? "all", threads),
+    ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant)),
   ];
   for (const c of options.contenders ?? []) {
     if ("module" in c && typeof c.module === "string" && !("name" in c)) {
       const { module, kernels } = await loadCustomModule(c.module);
-      kernels.forEach((k, index) => contenders.push(customContender(k, { module, index })));
+      kernels.forEach((k, index) =>
+        contenders.push(customContender(k, variant, { module, index })),
+      );
     } else {
-      contenders.push(customContender(c as CustomKernel));
+      contenders.push(customContender(c as CustomKernel, variant));
     }
   }
   const peerNames =
@@ -102,13 +117,13 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
       ? PEERS.map((p) => p.name)
       : options.peers;
   log(`loading peers: ${peerNames.length === 0 ? "none" : peerNames.join(", ")}`);
-  const peers = await loadPeers({ dir: settings.peersDir }, peerNames, threads);
+  const peers = await loadPeers({ dir: settings.peersDir }, peerNames, threads, variant);
   for (const p of peers.status)
     log(
       `  ${p.name}: ${p.loaded ? `loaded (${Object.values(p.versions).join(", ")})` : `unavailable: ${p.reason}`}`,
     );
   contenders.push(...peers.contenders);
-  if (options.naive ?? true) contenders.push(naiveContender());
+  if (options.naive ?? true) contenders.push(naiveContender(variant));
 
   const result = await runHarness(shapes, contenders, peers.status, settings, log);
   return {

@@ -2,12 +2,14 @@
 // log scale (the contenders span three orders of magnitude), whiskers from the slowest to the
 // fastest repetition. Plain SVG written by hand: no plotting dependency.
 import type { Group } from "./contender";
+import { describeVariant } from "./layer";
 import { machineLine } from "./machine";
 import type { Report } from "./report";
 
 // One hue per library; a second or third thread count of the same contender is a lighter shade.
 const FAMILY_COLORS: Record<string, string> = {
   "tokenwise-js": "#e8590c",
+  "tokenwise-gated-js": "#e8590c",
   "tokenwise-wasm": "#c2255c",
   "tfjs-cpu": "#74c0fc",
   "tfjs-wasm": "#1971c2",
@@ -110,9 +112,9 @@ export function toSvg(report: Report): string {
   const o: string[] = [];
   o.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" role="img" aria-labelledby="title">`,
-    `<title id="title">FeedForward forward pass, GFLOP/s per shape and contender</title>`,
+    `<title id="title">${esc(describeVariant(report.settings.variant))} forward pass, GFLOP/s per shape and contender</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${margin.left}" y="28" font-size="18" font-weight="600" fill="#212529">FeedForward forward pass: GFLOP/s (higher is better, log scale)</text>`,
+    `<text x="${margin.left}" y="28" font-size="18" font-weight="600" fill="#212529">${esc(describeVariant(report.settings.variant))} forward pass: GFLOP/s (higher is better, log scale)</text>`,
     `<text x="${margin.left}" y="48" font-size="12" fill="#495057">${esc(`${report.date.slice(0, 10)}, ${machineLine(report.machine)}`)}</text>`,
     `<text x="${margin.left}" y="64" font-size="12" fill="#495057">${esc(`Median of ${report.settings.reps} interleaved repetitions; whiskers: slowest to fastest. Threads: 1 unless the name says.`)}</text>`,
   );

@@ -1,5 +1,5 @@
 // What the harness times: a contender turns a problem's weights into a forward function.
-import type { ProblemWeights } from "./problem";
+import type { LayerWeights } from "./problem";
 import type { Shape } from "./shapes";
 
 /**
@@ -42,7 +42,8 @@ export interface Contender {
   host?: HostKey;
   /** Time it in a child process of its own (a peer whose thread count is fixed per process). */
   isolate?: boolean;
-  setup(shape: Shape, weights: ProblemWeights): Promise<Instance>;
+  /** Loads the weights of the run's layer (FeedForward or gated, as the contender was made for). */
+  setup(shape: Shape, weights: LayerWeights): Promise<Instance>;
 }
 
 /** A contender that could not be loaded: reported, never timed. */

@@ -1,14 +1,18 @@
 // A researcher's own kernel, benched beside the built-in ones. Two forms:
 //
 //   { name, gemm(out, a, b, m, k, n) }   out (m x n) = a (m x k) · b (k x n), row-major float32;
-//                                        the harness adds the biases and relu around it
-//   { name, setup(weights, shape) }      returns a whole forward function x → y
+//                                        the harness builds the run's layer around it (biases
+//                                        and activation, or the gated layer's three products)
+//   { name, setup(weights, shape) }      returns a whole forward function x → y, for the layer
+//                                        and activation it says it computes (default ffn, relu)
 //
 // Either may be async. A module given to `--custom` exports one as default, or an array of them.
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Contender, ForwardFn } from "./contender";
-import type { ProblemWeights } from "./problem";
+import { ACTIVATION_SCALAR } from "../src/kernels/activation";
+import type { Contender, ForwardFn, Unavailable } from "./contender";
+import { type ActivationName, type Variant, describeVariant } from "./layer";
+import { type LayerWeights, type ProblemWeights, ffnWeights, isGated } from "./problem";
 import type { Shape } from "./shapes";
 
 export interface GemmKernel {
@@ -28,6 +32,12 @@ export interface GemmKernel {
 export interface ForwardKernel {
   name: string;
   threads?: number;
+  /**
+   * The activation its FeedForward applies; default "relu". It runs only in a bench of that
+   * activation (`--activation`), and never in one of the gated layer: elsewhere it is listed as
+   * unavailable.
+   */
+  activation?: ActivationName;
   /** Loads the weights (untimed) and returns the forward function that is timed. */
   setup(weights: ProblemWeights, shape: Shape): ForwardFn | Promise<ForwardFn>;
 }
@@ -38,16 +48,46 @@ function isPromise(v: unknown): v is Promise<unknown> {
   return typeof (v as { then?: unknown } | null)?.then === "function";
 }
 
-/** The forward pass around a GEMM: h = relu(x·W1 + b1) in float32, then y = h·W2 + b2. */
-function gemmForward(kernel: GemmKernel, shape: Shape, w: ProblemWeights): ForwardFn {
+/**
+ * The gated layer around a GEMM: g = x·Wgate, v = x·Wup, p = act(g) ⊙ v in float32 (tokenwise's
+ * float32 activation), then y = p·Wdown.
+ */
+function gatedGemmForward(
+  kernel: GemmKernel,
+  shape: Shape,
+  w: LayerWeights,
+  variant: Variant,
+): ForwardFn {
+  if (!isGated(w)) throw new TypeError(`custom kernel "${kernel.name}": expected gated weights`);
   const { tokens: T, dModel: D, dHidden: H } = shape;
+  const act = ACTIVATION_SCALAR[variant.activation];
+  const g = new Float32Array(T * H);
+  const v = new Float32Array(T * H);
+  const y = new Float32Array(T * D);
+  return async (x) => {
+    await kernel.gemm(g, x, w.wGate, T, D, H);
+    await kernel.gemm(v, x, w.wUp, T, D, H);
+    for (let i = 0; i < g.length; i++) g[i] = act(g[i] as number) * (v[i] as number);
+    await kernel.gemm(y, g, w.wDown, T, H, D);
+    return y;
+  };
+}
+
+/** The forward pass around a GEMM: h = act(x·W1 + b1) in float32, then y = h·W2 + b2. */
+function gemmForward(
+  kernel: GemmKernel,
+  shape: Shape,
+  w: ProblemWeights,
+  activation: ActivationName,
+): ForwardFn {
+  const { tokens: T, dModel: D, dHidden: H } = shape;
+  const act = ACTIVATION_SCALAR[activation];
   const h = new Float32Array(T * H);
   const y = new Float32Array(T * D);
   const second = (): Float32Array | Promise<Float32Array> => {
     for (let r = 0; r < T; r++) {
       for (let i = 0; i < H; i++) {
-        const v = Math.fround((h[r * H + i] as number) + (w.b1[i] as number));
-        h[r * H + i] = v < 0 ? 0 : v;
+        h[r * H + i] = act(Math.fround((h[r * H + i] as number) + (w.b1[i] as number)));
       }
     }
     const done = kernel.gemm(y, h, w.w2, T, H, D);
@@ -87,23 +127,45 @@ function slug(name: string): string {
     .replace(/^-|-$/g, "");
 }
 
-/** A contender from a custom kernel; `source` lets a child process rebuild it (memory probe). */
+/**
+ * A contender from a custom kernel for the run's layer; `source` lets a child process rebuild it
+ * (memory probe). A forward kernel made for another layer or activation is unavailable.
+ */
 export function customContender(
   kernel: CustomKernel,
+  variant: Variant,
   source?: { module: string; index: number },
-): Contender {
+): Contender | Unavailable {
   const k = checkKernel(kernel, "custom kernel");
+  const names = { id: `custom:${slug(k.name)}`, label: k.name, group: "custom" as const };
+  const threads = k.threads ?? 1;
+  if (!("gemm" in k && typeof k.gemm === "function")) {
+    const own = (k as ForwardKernel).activation ?? "relu";
+    if (variant.layer !== "ffn" || own !== variant.activation) {
+      return {
+        ...names,
+        threads,
+        reason: `a forward kernel of the FeedForward with ${own}; this run benches the ${describeVariant(variant)} layer (give a gemm kernel to run in every layer)`,
+      };
+    }
+  }
   return {
-    id: `custom:${slug(k.name)}`,
-    label: k.name,
-    group: "custom",
-    threads: k.threads ?? 1,
+    ...names,
+    threads,
     library: source === undefined ? "custom (in-process function)" : `custom (${source.module})`,
     ...(source === undefined ? {} : { host: { kind: "custom" as const, ...source } }),
     async setup(shape, weights) {
-      if ("gemm" in k && typeof k.gemm === "function")
-        return { forward: gemmForward(k, shape, weights) };
-      return { forward: await (k as ForwardKernel).setup(weights, shape) };
+      if ("gemm" in k && typeof k.gemm === "function") {
+        return {
+          forward:
+            variant.layer === "gated"
+              ? gatedGemmForward(k, shape, weights, variant)
+              : gemmForward(k, shape, ffnWeights(weights, k.name), variant.activation),
+        };
+      }
+      return {
+        forward: await (k as ForwardKernel).setup(ffnWeights(weights, k.name), shape),
+      };
     },
   };
 }

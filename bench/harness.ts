@@ -6,6 +6,7 @@ import type { Contender, Group, Unavailable } from "./contender";
 import { HostedRunner, measureMemory } from "./hosted";
 import type { MemoryReading } from "./host";
 import type { PeerStatus } from "./peers/index";
+import { type Variant, flopsFormula, matricesOf } from "./layer";
 import { makeProblem } from "./problem";
 import { type CheckResult, checkOutput, chooseRows, computeReference } from "./reference";
 import { LocalRunner, type Runner } from "./runner";
@@ -29,6 +30,8 @@ export interface HarnessSettings {
   peersDir: string;
   /** Rows are all checked while the float64 reference costs at most this many multiply-adds. */
   checkBudget: number;
+  /** The layer benched and its activation. */
+  variant: Variant;
 }
 
 export interface TimingResult {
@@ -87,6 +90,11 @@ export interface ContenderResult {
 }
 
 export interface ShapeReport extends Shape {
+  /** "ffn" or "gated", and the activation (repeated from the settings, for a reader of one shape). */
+  layer: Variant["layer"];
+  activation: Variant["activation"];
+  /** How GFLOP/s are counted: "4·T·dModel·dHidden" (ffn) or "6·T·dModel·dHidden" (gated). */
+  flopsFormula: string;
   gflopPerForward: number;
   weightBytes: number;
   reference: { rows: number[]; rowsChecked: number; totalRows: number; ms: number };
@@ -140,13 +148,21 @@ async function runShape(
   s: HarnessSettings,
   log: (line: string) => void,
 ): Promise<ShapeReport> {
-  const flops = flopsOf(shape);
+  const { variant } = s;
+  const flops = flopsOf(shape, variant.layer);
   const tag = `[${shape.name}]`;
   log(`${describeShape(shape)}: ${(flops / 1e9).toFixed(3)} GFLOP per forward`);
-  const problem = makeProblem(shape, s.seed);
+  const problem = makeProblem(shape, s.seed, variant);
   const ref = computeReference(
     problem,
-    chooseRows(shape.tokens, shape.dModel, shape.dHidden, s.checkBudget),
+    chooseRows(
+      shape.tokens,
+      shape.dModel,
+      shape.dHidden,
+      s.checkBudget,
+      4,
+      matricesOf(variant.layer),
+    ),
   );
   log(
     `${tag} float64 reference: ${ref.rows.length === shape.tokens ? "all" : `${ref.rows.length} of`} ${shape.tokens} rows, ${fmtMs(ref.ms)}`,
@@ -173,7 +189,7 @@ async function runShape(
     try {
       const start = performance.now();
       if (c.isolate && c.host !== undefined) {
-        runner = await HostedRunner.start(c.host, shape, s.seed, s.peersDir);
+        runner = await HostedRunner.start(c.host, shape, s.seed, s.peersDir, variant);
       } else {
         runner = new LocalRunner(await c.setup(shape, problem.weights), problem.x);
       }
@@ -319,8 +335,11 @@ async function runShape(
 
   const report: ShapeReport = {
     ...shape,
+    layer: variant.layer,
+    activation: variant.activation,
+    flopsFormula: flopsFormula(variant.layer),
     gflopPerForward: flops / 1e9,
-    weightBytes: weightBytesOf(shape),
+    weightBytes: weightBytesOf(shape, variant.layer),
     reference: {
       rows: ref.rows,
       rowsChecked: ref.rows.length,
@@ -334,7 +353,7 @@ async function runShape(
     log(`${tag} memory: each contender alone in a child process`);
     let baseline: MemoryReading | null = null;
     try {
-      baseline = await measureMemory({ kind: "none" }, shape, s.seed, s.peersDir, 0);
+      baseline = await measureMemory({ kind: "none" }, shape, s.seed, s.peersDir, variant, 0);
       report.baselineMemory = baseline;
     } catch (e) {
       report.baselineMemory = { error: message(e) };
@@ -351,7 +370,7 @@ async function runShape(
       }
       try {
         const calls = (r.timing?.medianMs ?? 0) < 2000 ? 2 : 1;
-        const m = await measureMemory(c.host, shape, s.seed, s.peersDir, calls);
+        const m = await measureMemory(c.host, shape, s.seed, s.peersDir, variant, calls);
         const extra =
           m.runPeakRss !== null && baseline?.runPeakRss != null
             ? m.runPeakRss - baseline.runPeakRss

@@ -4,6 +4,7 @@
 // on the same bits as the parent. Spoken to over IPC by hosted.ts.
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Contender, HostKey } from "./contender";
+import type { Variant } from "./layer";
 import { customContender, loadCustomModule } from "./custom";
 import { naiveContender } from "./naive";
 import { findPeer } from "./peers/index";
@@ -13,7 +14,7 @@ import type { Shape } from "./shapes";
 import { findTokenwiseEntry, tokenwiseContender } from "./tokenwise";
 
 export type HostRequest =
-  | { op: "setup"; key: HostKey; shape: Shape; seed: number; peersDir: string }
+  | { op: "setup"; key: HostKey; shape: Shape; seed: number; peersDir: string; variant: Variant }
   | { op: "first" }
   | { op: "time"; calls: number }
   | { op: "memory"; calls: number }
@@ -28,22 +29,32 @@ export interface MemoryReading {
   rss: number;
 }
 
-export async function contenderFromKey(key: HostKey, peersDir: string): Promise<Contender | null> {
+export async function contenderFromKey(
+  key: HostKey,
+  peersDir: string,
+  variant: Variant,
+): Promise<Contender | null> {
   switch (key.kind) {
     case "none":
       return null;
     case "naive":
-      return naiveContender();
+      return naiveContender(variant);
     case "tokenwise":
-      return tokenwiseContender(findTokenwiseEntry(key.kernel), key.threads);
+      return tokenwiseContender(
+        findTokenwiseEntry(key.kernel, variant.layer),
+        key.threads,
+        variant.activation,
+      );
     case "peer":
-      return findPeer(key.name).load({ dir: peersDir }, key.threads);
+      return findPeer(key.name).load({ dir: peersDir }, key.threads, variant);
     case "custom": {
       const { module, kernels } = await loadCustomModule(key.module);
       const kernel = kernels[key.index];
       if (kernel === undefined)
         throw new RangeError(`${module} has no kernel at index ${key.index}`);
-      return customContender(kernel, { module, index: key.index });
+      const c = customContender(kernel, variant, { module, index: key.index });
+      if ("reason" in c) throw new Error(c.reason);
+      return c;
     }
   }
 }
@@ -98,10 +109,10 @@ async function main(): Promise<void> {
     try {
       switch (req.op) {
         case "setup": {
-          const contender = await contenderFromKey(req.key, req.peersDir);
+          const contender = await contenderFromKey(req.key, req.peersDir, req.variant);
           // Only this scope holds the problem: once setup returns, the caller's copy of the weights
           // can be collected, leaving whatever the contender itself keeps.
-          const problem = makeProblem(req.shape, req.seed);
+          const problem = makeProblem(req.shape, req.seed, req.variant);
           x = problem.x;
           const start = performance.now();
           if (contender !== null)

@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { HostKey } from "./contender";
 import type { HostRequest, MemoryReading } from "./host";
+import type { Variant } from "./layer";
 import type { Runner } from "./runner";
 import type { Shape } from "./shapes";
 
@@ -110,10 +111,11 @@ export class HostedRunner implements Runner {
     shape: Shape,
     seed: number,
     peersDir: string,
+    variant: Variant,
   ): Promise<HostedRunner> {
     const host = new Host(false);
     try {
-      await host.request({ op: "setup", key, shape, seed, peersDir });
+      await host.request({ op: "setup", key, shape, seed, peersDir, variant });
     } catch (e) {
       await host.close();
       throw e;
@@ -141,11 +143,12 @@ export async function measureMemory(
   shape: Shape,
   seed: number,
   peersDir: string,
+  variant: Variant,
   calls: number,
 ): Promise<MemoryReading> {
   const host = new Host(true);
   try {
-    await host.request({ op: "setup", key, shape, seed, peersDir });
+    await host.request({ op: "setup", key, shape, seed, peersDir, variant });
     return (await host.request({ op: "memory", calls })).reading as MemoryReading;
   } finally {
     await host.close();

@@ -1,6 +1,10 @@
 // The floor: the triple loop anyone would write first, in plain JavaScript, with no blocking,
-// packing or unrolling. Row-major (i, k, j) order with a float64 accumulator row.
+// packing or unrolling. Row-major (i, k, j) order with a float64 accumulator row. The activation
+// is tokenwise's float32 scalar function (JavaScript has no erf to write gelu with).
+import { ACTIVATION_SCALAR } from "../src/kernels/activation";
 import type { Contender } from "./contender";
+import type { Variant } from "./layer";
+import { ffnWeights, gatedWeights } from "./problem";
 
 function linear(
   x: Float32Array,
@@ -8,8 +12,8 @@ function linear(
   K: number,
   w: Float32Array,
   N: number,
-  bias: Float32Array,
-  relu: boolean,
+  bias: Float32Array | null,
+  act: ((v: number) => number) | null,
 ): Float32Array {
   const out = new Float32Array(rows * N);
   const acc = new Float64Array(N);
@@ -20,14 +24,15 @@ function linear(
       for (let j = 0; j < N; j++) acc[j] = (acc[j] as number) + xv * (w[k * N + j] as number);
     }
     for (let j = 0; j < N; j++) {
-      const v = (acc[j] as number) + (bias[j] as number);
-      out[r * N + j] = relu && v < 0 ? 0 : v;
+      const v = Math.fround((acc[j] as number) + (bias === null ? 0 : (bias[j] as number)));
+      out[r * N + j] = act === null ? v : act(v);
     }
   }
   return out;
 }
 
-export function naiveContender(): Contender {
+export function naiveContender(variant: Variant): Contender {
+  const act = ACTIVATION_SCALAR[variant.activation];
   return {
     id: "naive",
     label: "naive JS loop",
@@ -37,9 +42,20 @@ export function naiveContender(): Contender {
     host: { kind: "naive" },
     async setup(shape, weights) {
       const { tokens: T, dModel: D, dHidden: H } = shape;
-      const { w1, b1, w2, b2 } = weights;
+      if (variant.layer === "gated") {
+        const { wGate, wUp, wDown } = gatedWeights(weights, "naive");
+        return {
+          forward: (x) => {
+            const g = linear(x, T, D, wGate, H, null, act);
+            const u = linear(x, T, D, wUp, H, null, null);
+            for (let i = 0; i < g.length; i++) g[i] = (g[i] as number) * (u[i] as number);
+            return linear(g, T, H, wDown, D, null, null);
+          },
+        };
+      }
+      const { w1, b1, w2, b2 } = ffnWeights(weights, "naive");
       return {
-        forward: (x) => linear(linear(x, T, D, w1, H, b1, true), T, H, w2, D, b2, false),
+        forward: (x) => linear(linear(x, T, D, w1, H, b1, act), T, H, w2, D, b2, null),
       };
     },
   };

@@ -2,6 +2,7 @@
 import type { ContenderResult, HarnessSettings, ShapeReport } from "./harness";
 import { type Machine, machineLine } from "./machine";
 import type { PeerStatus } from "./peers/index";
+import { describeVariant, flopsFormula } from "./layer";
 import { describeShape } from "./shapes";
 
 export interface Report {
@@ -96,7 +97,7 @@ export function formatShapeTable(shape: ShapeReport): string {
     Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
   );
   const lines = [
-    `${describeShape(shape)}: ${shape.gflopPerForward.toFixed(3)} GFLOP per forward, ${checked} checked`,
+    `${describeShape(shape)}, ${describeVariant(shape)}: ${shape.gflopPerForward.toFixed(3)} GFLOP per forward, ${checked} checked`,
     pad(head, widths, right),
     widths.map((w) => "-".repeat(w)).join("  "),
     ...rows.map((r) => pad(r, widths, right)),
@@ -108,7 +109,7 @@ export function formatTable(report: Report): string {
   const parts = report.shapes.map(formatShapeTable);
   parts.push(
     [
-      "GFLOP/s = 4·T·dModel·dHidden / median time of a call; slowest-fastest over the repetitions;",
+      `GFLOP/s = ${flopsFormula(report.settings.variant.layer)} / median time of a call; slowest-fastest over the repetitions;`,
       "x best peer: over the fastest peer at the same thread count (x portable: leaving out native peers);",
       "MiB: peak resident memory while running, over Node's baseline, each contender in its own process;",
       "check: worst |error| / forward-error bound against the float64 reference (<= 1 passes).",
@@ -144,12 +145,15 @@ export function toMarkdown(report: Report): string {
     return f(r);
   };
   const out: string[] = [];
-  out.push(`Measured ${report.date.slice(0, 10)} on ${machineLine(report.machine)}.`);
+  const variant = report.settings.variant;
+  out.push(
+    `The ${describeVariant(variant)} layer, measured ${report.date.slice(0, 10)} on ${machineLine(report.machine)}.`,
+  );
   out.push(
     "",
     `Median of ${report.settings.reps} interleaved repetitions after warm-up (subscript: slowest–fastest repetition); threads per contender in the name or 1. Command: \`${report.command}\`.`,
     "",
-    "**GFLOP/s** (4·T·dModel·dHidden per forward; higher is better)",
+    `**GFLOP/s** (${flopsFormula(variant.layer)} per forward; higher is better)`,
     "",
     ...header("contender"),
   );

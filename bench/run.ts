@@ -4,11 +4,14 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { ActivationName, LayerKind } from "./layer";
 
 const HELP = `npm run bench -- [options]
 
   --quick               tiny shapes (Q1, Q2), one repetition: checks the harness, measures nothing
-  --shapes S1,S3        shapes by name: S1..S5 (default all five), Q1, Q2
+  --layer ffn|gated     the FeedForward (default), or the gated layer of LLaMA (SwiGLU, no biases)
+  --activation gelu     relu, gelu, geluTanh, silu (default relu; silu for --layer gated)
+  --shapes S1,S3        shapes by name: S1..S5 (default all five), G1, G2 (default for gated), Q1, Q2
   --shape 16x256x1024   a shape of your own, TxDxH (tokens, dModel, dHidden); repeatable
   --kernels js          tokenwise kernels (default all; "none" for none)
   --peers a,b           peers: tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix
@@ -63,6 +66,8 @@ async function main(): Promise<number> {
     options: {
       help: { type: "boolean", short: "h" },
       quick: { type: "boolean" },
+      layer: { type: "string" },
+      activation: { type: "string" },
       shapes: { type: "string" },
       shape: { type: "string", multiple: true },
       kernels: { type: "string" },
@@ -116,6 +121,8 @@ async function main(): Promise<number> {
   const kernels = list(values.kernels);
   const report = await benchmark({
     quick: values.quick === true,
+    ...(values.layer === undefined ? {} : { layer: values.layer as LayerKind }),
+    ...(values.activation === undefined ? {} : { activation: values.activation as ActivationName }),
     ...(shapes.length > 0 ? { shapes } : {}),
     ...(kernels === undefined ? {} : { kernels: kernels.includes("none") ? [] : kernels }),
     ...(peers === undefined ? {} : { peers: peers.includes("none") ? [] : peers }),

@@ -1,18 +1,62 @@
-// tokenwise's own contenders: one line per kernel (and thread setting) in TOKENWISE below.
-import { FeedForward, type FeedForwardWeights, type Matrix } from "../src/index";
-import type { Contender, Instance } from "./contender";
-import type { ProblemWeights } from "./problem";
+// tokenwise's own contenders: one line per layer, kernel (and thread setting) in TOKENWISE below.
+import {
+  FeedForward,
+  type FeedForwardWeights,
+  GatedFeedForward,
+  type GatedFeedForwardWeights,
+  type Matrix,
+} from "../src/index";
+import type { Contender, Instance, Unavailable } from "./contender";
+import type { ActivationName, LayerKind, Variant } from "./layer";
+import { type LayerWeights, ffnWeights, gatedWeights, makeProblem } from "./problem";
 import type { Shape } from "./shapes";
 
+/** What the bench needs of a tokenwise layer, FeedForward or GatedFeedForward. */
+export interface TokenwiseLayer {
+  forward(x: Matrix, out: Matrix): Matrix;
+  /** Present on layers that can run on threads: timed when the entry says `async`. */
+  forwardAsync?(x: Matrix, out: Matrix): Promise<Matrix>;
+  /** Threads it runs on, and why fewer than asked (FeedForward's threads, threadsFallback). */
+  readonly threads?: number;
+  readonly threadsFallback?: string | null;
+  dispose(): void;
+}
+
 export interface TokenwiseEntry {
+  /** The layer it computes: "ffn" (FeedForward) or "gated" (GatedFeedForward). */
+  layer: LayerKind;
   /** The kernel's name, matched by `--kernels`. */
   kernel: string;
   /** Thread counts it can run with; "any" takes every count given with `--threads`. */
   threads: readonly number[] | "any";
-  /** Builds the layer from the bench's weights (copied by the layer) for a thread count. */
-  make(weights: FeedForwardWeights, threads: number): FeedForward | Promise<FeedForward>;
-  /** Time `await ffn.forwardAsync(x, out)` instead of `ffn.forward(x, out)`. */
+  /** Builds the layer from the bench's weights (copied by the layer). */
+  make(
+    weights: LayerWeights,
+    shape: Shape,
+    threads: number,
+    activation: ActivationName,
+  ): TokenwiseLayer | Promise<TokenwiseLayer>;
+  /** Time `await layer.forwardAsync(x, out)` instead of `layer.forward(x, out)`. */
   async?: boolean;
+}
+
+function asWeights(shape: Shape, weights: LayerWeights): FeedForwardWeights {
+  const w = ffnWeights(weights, "tokenwise");
+  return {
+    w1: { rows: shape.dModel, cols: shape.dHidden, data: w.w1 },
+    b1: w.b1,
+    w2: { rows: shape.dHidden, cols: shape.dModel, data: w.w2 },
+    b2: w.b2,
+  };
+}
+
+function asGatedWeights(shape: Shape, weights: LayerWeights): GatedFeedForwardWeights {
+  const w = gatedWeights(weights, "tokenwise");
+  return {
+    wGate: { rows: shape.dModel, cols: shape.dHidden, data: w.wGate },
+    wUp: { rows: shape.dModel, cols: shape.dHidden, data: w.wUp },
+    wDown: { rows: shape.dHidden, cols: shape.dModel, data: w.wDown },
+  };
 }
 
 /**
@@ -22,11 +66,26 @@ export interface TokenwiseEntry {
  */
 export const TOKENWISE: readonly TokenwiseEntry[] = [
   {
+    layer: "ffn",
     kernel: "wasm",
     threads: "any",
-    make: (w, t) => FeedForward.create({ weights: w, kernel: "wasm", threads: t }),
+    make: (w, s, t, activation) =>
+      FeedForward.create({ weights: asWeights(s, w), kernel: "wasm", threads: t, activation }),
   },
-  { kernel: "js", threads: [1], make: (w) => FeedForward.fromWeights(w, { kernel: "js" }) },
+  {
+    layer: "ffn",
+    kernel: "js",
+    threads: [1],
+    make: (w, s, _t, activation) =>
+      FeedForward.fromWeights(asWeights(s, w), { kernel: "js", activation }),
+  },
+  {
+    layer: "gated",
+    kernel: "js",
+    threads: [1],
+    make: (w, s, _t, activation) =>
+      GatedFeedForward.fromWeights(asGatedWeights(s, w), { kernel: "js", activation }),
+  },
 ];
 
 /** The thread counts an entry runs with, given those asked for. */
@@ -41,21 +100,23 @@ export function threadCounts(
   return both.length > 0 ? both : [supported[0] as number];
 }
 
-function asWeights(shape: Shape, w: ProblemWeights): FeedForwardWeights {
+function ids(entry: TokenwiseEntry, threads: number): { id: string; label: string } {
+  const multi = entry.threads === "any" || entry.threads.length > 1;
+  const suffix = multi ? `@${threads}t` : "";
+  const name = entry.layer === "gated" ? `gated ${entry.kernel}` : entry.kernel;
   return {
-    w1: { rows: shape.dModel, cols: shape.dHidden, data: w.w1 },
-    b1: w.b1,
-    w2: { rows: shape.dHidden, cols: shape.dModel, data: w.w2 },
-    b2: w.b2,
+    id: `tokenwise-${name.replace(" ", "-")}${suffix}`,
+    label: `tokenwise ${name}${suffix}`,
   };
 }
 
-export function tokenwiseContender(entry: TokenwiseEntry, threads: number): Contender {
-  const multi = entry.threads === "any" || entry.threads.length > 1;
-  const suffix = multi ? `@${threads}t` : "";
+export function tokenwiseContender(
+  entry: TokenwiseEntry,
+  threads: number,
+  activation: ActivationName,
+): Contender {
   return {
-    id: `tokenwise-${entry.kernel}${suffix}`,
-    label: `tokenwise ${entry.kernel}${suffix}`,
+    ...ids(entry, threads),
     group: "tokenwise",
     threads,
     library: "tokenwise (this repository)",
@@ -64,46 +125,104 @@ export function tokenwiseContender(entry: TokenwiseEntry, threads: number): Cont
     // core from the contender timed next.
     isolate: threads > 1,
     async setup(shape, weights): Promise<Instance> {
-      const ffn = await entry.make(asWeights(shape, weights), threads);
+      const layer = await entry.make(weights, shape, threads, activation);
       const out: Matrix = {
         rows: shape.tokens,
         cols: shape.dModel,
         data: new Float32Array(shape.tokens * shape.dModel),
       };
-      const asyncFfn = ffn as unknown as { forwardAsync(x: Matrix, out: Matrix): Promise<Matrix> };
-      const forward = entry.async
-        ? async (x: Float32Array) => {
-            await asyncFfn.forwardAsync({ rows: shape.tokens, cols: shape.dModel, data: x }, out);
-            return out.data;
-          }
-        : (x: Float32Array) => {
-            ffn.forward({ rows: shape.tokens, cols: shape.dModel, data: x }, out);
-            return out.data;
-          };
-      return { forward, dispose: () => ffn.dispose() };
+      const forwardAsync = layer.forwardAsync?.bind(layer);
+      const forward =
+        entry.async && forwardAsync !== undefined
+          ? async (x: Float32Array) => {
+              await forwardAsync({ rows: shape.tokens, cols: shape.dModel, data: x }, out);
+              return out.data;
+            }
+          : (x: Float32Array) => {
+              layer.forward({ rows: shape.tokens, cols: shape.dModel, data: x }, out);
+              return out.data;
+            };
+      return { forward, dispose: () => layer.dispose() };
     },
   };
 }
 
-/** The tokenwise contenders for the kernels and thread counts asked for. */
-export function tokenwiseContenders(
+/**
+ * Whether the entry really runs on `threads` threads for this activation: a tiny layer is built
+ * and asked (FeedForward reports fewer threads, and why, in threadsFallback: threads run relu
+ * layers only, for now). Null when it does, else the reason.
+ */
+async function threadsRefused(
+  entry: TokenwiseEntry,
+  threads: number,
+  variant: Variant,
+): Promise<string | null> {
+  if (threads === 1) return null;
+  const tiny: Shape = { name: "probe", tokens: 1, dModel: 1, dHidden: 1 };
+  try {
+    const layer = await entry.make(
+      makeProblem(tiny, 0, variant).weights,
+      tiny,
+      threads,
+      variant.activation,
+    );
+    const got = layer.threads ?? 1;
+    const why = layer.threadsFallback ?? null;
+    layer.dispose();
+    if (got >= threads) return null;
+    return `asked for ${threads} threads, the layer runs on ${got}: ${why ?? "no reason given"}`;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
+ * The tokenwise contenders of the run's layer for the kernels and thread counts asked for. A
+ * thread count the layer would not honour (a non-relu FeedForward on threads, today) is listed
+ * as unavailable with the layer's own reason, not timed under a name it does not deserve.
+ */
+export async function tokenwiseContenders(
   kernels: readonly string[] | "all",
   threads: readonly number[],
-): Contender[] {
-  if (kernels !== "all") for (const k of kernels) findTokenwiseEntry(k);
-  const list: Contender[] = [];
+  variant: Variant,
+): Promise<(Contender | Unavailable)[]> {
+  const list: (Contender | Unavailable)[] = [];
+  if (kernels !== "all") {
+    for (const k of kernels) {
+      if (!TOKENWISE.some((e) => e.kernel === k)) findTokenwiseEntry(k, variant.layer); // throws
+      if (!TOKENWISE.some((e) => e.kernel === k && e.layer === variant.layer)) {
+        const name = variant.layer === "gated" ? `gated ${k}` : k;
+        list.push({
+          id: `tokenwise-${name.replace(" ", "-")}`,
+          label: `tokenwise ${name}`,
+          group: "tokenwise",
+          threads: 1,
+          reason: `tokenwise has no ${k} kernel for the ${variant.layer} layer yet`,
+        });
+      }
+    }
+  }
   for (const entry of TOKENWISE) {
+    if (entry.layer !== variant.layer) continue;
     if (kernels !== "all" && !kernels.includes(entry.kernel)) continue;
-    for (const t of threadCounts(entry.threads, threads)) list.push(tokenwiseContender(entry, t));
+    for (const t of threadCounts(entry.threads, threads)) {
+      const reason = await threadsRefused(entry, t, variant);
+      if (reason === null) list.push(tokenwiseContender(entry, t, variant.activation));
+      else list.push({ ...ids(entry, t), group: "tokenwise", threads: t, reason });
+    }
   }
   return list;
 }
 
-export function findTokenwiseEntry(kernel: string): TokenwiseEntry {
-  const entry = TOKENWISE.find((e) => e.kernel === kernel);
+export function findTokenwiseEntry(kernel: string, layer: LayerKind): TokenwiseEntry {
+  const entry = TOKENWISE.find((e) => e.kernel === kernel && e.layer === layer);
   if (entry === undefined) {
     throw new RangeError(
-      `no tokenwise kernel "${kernel}"; the bench knows ${TOKENWISE.map((e) => e.kernel).join(", ")}`,
+      `no tokenwise kernel "${kernel}" for the ${layer} layer; the bench knows ${TOKENWISE.filter(
+        (e) => e.layer === layer,
+      )
+        .map((e) => e.kernel)
+        .join(", ")}`,
     );
   }
   return entry;

@@ -2,17 +2,18 @@
 // bound, the row choice, shape parsing, and the ONNX model encoder.
 import { describe, expect, it } from "vitest";
 import { feedForwardModel, varint } from "../bench/peers/onnx-model";
-import { makeProblem } from "../bench/problem";
+import { ffnWeights, makeProblem } from "../bench/problem";
 import { checkOutput, chooseRows, computeReference, gamma } from "../bench/reference";
 import { parseShape } from "../bench/shapes";
 import { FeedForward } from "../src/index";
 
 const shape = { name: "t", tokens: 3, dModel: 17, dHidden: 29 };
 const problem = makeProblem(shape, 7);
+const weights = ffnWeights(problem.weights, "test");
 const ref = computeReference(problem, chooseRows(3, 17, 29));
 
 function tokenwiseOutput(): Float32Array {
-  const { w1, b1, w2, b2 } = problem.weights;
+  const { w1, b1, w2, b2 } = weights;
   const ffn = FeedForward.fromWeights(
     { w1: { rows: 17, cols: 29, data: w1 }, b1, w2: { rows: 29, cols: 17, data: w2 }, b2 },
     { kernel: "js" },
@@ -133,7 +134,7 @@ describe("ONNX model encoder", () => {
   });
 
   it("encodes MatMul, Add, Relu, MatMul, Add with the weights as initializers", () => {
-    const model = readFields(feedForwardModel(shape, problem.weights));
+    const model = readFields(feedForwardModel(shape, weights));
     expect(ints(model, 1)).toEqual([8]); // ir_version
     const opset = readFields(sub(model, 8)[0] as Uint8Array);
     expect(ints(opset, 2)).toEqual([17]);
@@ -160,9 +161,7 @@ describe("ONNX model encoder", () => {
     inits.forEach((t, k) => {
       expect(ints(t, 2)).toEqual([1]); // FLOAT
       const raw = sub(t, 9)[0] as Uint8Array;
-      const data = [problem.weights.w1, problem.weights.b1, problem.weights.w2, problem.weights.b2][
-        k
-      ] as Float32Array;
+      const data = [weights.w1, weights.b1, weights.w2, weights.b2][k] as Float32Array;
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       expect(raw.length).toBe(data.length * 4);
       for (let i = 0; i < data.length; i++) expect(view.getFloat32(i * 4, true)).toBe(data[i]);

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Contender, Unavailable } from "../contender";
+import { type Variant, describeVariant } from "../layer";
 import { threadCounts } from "../tokenwise";
 import { jaxContender } from "./jax";
 import { mlMatrixContender } from "./ml-matrix";
@@ -24,7 +25,9 @@ export interface PeerEntry {
   packages: readonly string[];
   threads: readonly number[] | "any";
   native?: boolean;
-  load(ctx: PeerContext, threads: number): Promise<Contender>;
+  /** Why it cannot run this layer and activation, or null when it can (absent: it can run all). */
+  cannot?(variant: Variant): string | null;
+  load(ctx: PeerContext, threads: number, variant: Variant): Promise<Contender>;
 }
 
 export const PEERS: readonly PeerEntry[] = [
@@ -32,13 +35,13 @@ export const PEERS: readonly PeerEntry[] = [
     name: "tfjs-cpu",
     packages: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-cpu"],
     threads: [1],
-    load: (ctx) => tfjsContender(ctx, "cpu"),
+    load: (ctx, _t, v) => tfjsContender(ctx, "cpu", v),
   },
   {
     name: "tfjs-wasm",
     packages: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-wasm"],
     threads: [1],
-    load: (ctx) => tfjsContender(ctx, "wasm"),
+    load: (ctx, _t, v) => tfjsContender(ctx, "wasm", v),
   },
   {
     name: "ort-node",
@@ -48,12 +51,21 @@ export const PEERS: readonly PeerEntry[] = [
     load: ortNodeContender,
   },
   { name: "ort-web", packages: ["onnxruntime-web"], threads: "any", load: ortWebContender },
-  { name: "jax", packages: ["@jax-js/jax"], threads: [1], load: (ctx) => jaxContender(ctx) },
+  {
+    name: "jax",
+    packages: ["@jax-js/jax"],
+    threads: [1],
+    load: (ctx, _t, v) => jaxContender(ctx, v),
+  },
   {
     name: "ml-matrix",
     packages: ["ml-matrix"],
     threads: [1],
-    load: (ctx) => mlMatrixContender(ctx),
+    cannot: (v) =>
+      v.activation === "gelu"
+        ? "ml-matrix has no erf (nor has JavaScript's Math), so no exact gelu to apply"
+        : null,
+    load: (ctx, _t, v) => mlMatrixContender(ctx, v),
   },
 ];
 
@@ -80,6 +92,7 @@ export async function loadPeers(
   ctx: PeerContext,
   names: readonly string[],
   threads: readonly number[],
+  variant: Variant,
 ): Promise<{ contenders: (Contender | Unavailable)[]; status: PeerStatus[] }> {
   const contenders: (Contender | Unavailable)[] = [];
   const status: PeerStatus[] = [];
@@ -88,14 +101,20 @@ export async function loadPeers(
     const versions: Record<string, string | null> = {};
     for (const p of peer.packages) versions[p] = peerVersion(ctx.dir, p) ?? null;
     const start = performance.now();
-    let reason: string | undefined;
+    const cannot = peer.cannot?.(variant) ?? null;
+    let reason: string | undefined =
+      cannot === null ? undefined : `cannot run the ${describeVariant(variant)} layer: ${cannot}`;
     for (const t of threadCounts(peer.threads, threads)) {
+      const multi = peer.threads === "any" || peer.threads.length > 1;
+      const id = multi ? `${name}@${t}t` : name;
+      if (reason !== undefined && cannot !== null) {
+        contenders.push({ id, label: id, group: "peer", threads: t, reason });
+        continue;
+      }
       try {
-        contenders.push(await peer.load(ctx, t));
+        contenders.push(await peer.load(ctx, t, variant));
       } catch (e) {
         reason = e instanceof Error ? e.message : String(e);
-        const multi = peer.threads === "any" || peer.threads.length > 1;
-        const id = multi ? `${name}@${t}t` : name;
         contenders.push({ id, label: id, group: "peer", threads: t, reason });
       }
     }

@@ -1,6 +1,9 @@
 // jax-js on its WebAssembly device, with the forward pass under jit. Its worker pool needs a
-// global Worker, which Node 20 lacks, so in Node it runs on one thread.
+// global Worker, which Node 20 lacks, so in Node it runs on one thread. The activations are
+// jax.nn's (gelu with approximate false or true, silu); the gated layer is three matmuls.
 import type { Contender } from "../contender";
+import type { ActivationName, Variant } from "../layer";
+import { isGated } from "../problem";
 import type { PeerContext } from "./index";
 import { importPeer } from "./resolve";
 
@@ -18,8 +21,26 @@ interface Jax {
   numpy: {
     array(values: Float32Array, options?: { device?: string }): JaxArray;
     matmul(a: JaxArray, b: JaxArray): JaxArray;
+    multiply(a: JaxArray, b: JaxArray): JaxArray;
   };
-  nn: { relu(x: JaxArray): JaxArray };
+  nn: {
+    relu(x: JaxArray): JaxArray;
+    gelu(x: JaxArray, options?: { approximate?: boolean }): JaxArray;
+    silu(x: JaxArray): JaxArray;
+  };
+}
+
+function activation(jax: Jax, act: ActivationName, h: JaxArray): JaxArray {
+  switch (act) {
+    case "relu":
+      return jax.nn.relu(h);
+    case "gelu":
+      return jax.nn.gelu(h, { approximate: false });
+    case "geluTanh":
+      return jax.nn.gelu(h, { approximate: true });
+    case "silu":
+      return jax.nn.silu(h);
+  }
 }
 
 let loaded: Promise<Jax> | undefined;
@@ -33,7 +54,7 @@ async function loadJax(ctx: PeerContext): Promise<Jax> {
   return jax;
 }
 
-export async function jaxContender(ctx: PeerContext): Promise<Contender> {
+export async function jaxContender(ctx: PeerContext, variant: Variant): Promise<Contender> {
   loaded ??= loadJax(ctx);
   const jax = await loaded;
   const np = jax.numpy;
@@ -46,13 +67,30 @@ export async function jaxContender(ctx: PeerContext): Promise<Contender> {
     host: { kind: "peer", name: "jax", threads: 1 },
     async setup(shape, w) {
       const { tokens: T, dModel: D, dHidden: H } = shape;
+      const act = variant.activation;
+      if (isGated(w)) {
+        const wg = np.array(w.wGate).reshape([D, H]);
+        const wu = np.array(w.wUp).reshape([D, H]);
+        const wd = np.array(w.wDown).reshape([H, D]);
+        // x is used twice: the first use takes a .ref so the second still owns it.
+        const ffn = jax.jit((x: JaxArray, g: JaxArray, u: JaxArray, d: JaxArray) =>
+          np.matmul(np.multiply(activation(jax, act, np.matmul(x.ref, g)), np.matmul(x, u)), d),
+        );
+        return {
+          forward: (x) => ffn(np.array(x).reshape([T, D]), wg.ref, wu.ref, wd.ref).data(),
+          dispose() {
+            for (const a of [wg, wu, wd]) a.dispose();
+            ffn.dispose();
+          },
+        };
+      }
       const w1 = np.array(w.w1).reshape([D, H]);
       const b1 = np.array(w.b1);
       const w2 = np.array(w.w2).reshape([H, D]);
       const b2 = np.array(w.b2);
       // jax-js functions take ownership of their arguments: pass .ref to keep the weights.
       const ffn = jax.jit((x: JaxArray, a: JaxArray, ab: JaxArray, b: JaxArray, bb: JaxArray) =>
-        np.matmul(jax.nn.relu(np.matmul(x, a).add(ab)), b).add(bb),
+        np.matmul(activation(jax, act, np.matmul(x, a).add(ab)), b).add(bb),
       );
       return {
         forward: (x) => ffn(np.array(x).reshape([T, D]), w1.ref, b1.ref, w2.ref, b2.ref).data(),

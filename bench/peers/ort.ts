@@ -1,10 +1,11 @@
 // ONNX Runtime on the bench's own ONNX model (onnx-model.ts): onnxruntime-node (native, MLAS)
 // and onnxruntime-web (its WebAssembly build, SIMD, threads through worker_threads in Node).
 import type { Contender } from "../contender";
-import type { ProblemWeights } from "../problem";
+import type { Variant } from "../layer";
+import { type LayerWeights, isGated } from "../problem";
 import type { Shape } from "../shapes";
 import type { PeerContext } from "./index";
-import { feedForwardModel } from "./onnx-model";
+import { feedForwardModel, gatedModel } from "./onnx-model";
 import { importPeer, moduleObject } from "./resolve";
 
 interface OrtTensor {
@@ -27,6 +28,7 @@ function ortContender(
   name: "ort-node" | "ort-web",
   threads: number,
   options: Record<string, unknown>,
+  variant: Variant,
 ): Contender {
   return {
     id: `${name}@${threads}t`,
@@ -39,9 +41,12 @@ function ortContender(
     isolate: name === "ort-web" || threads > 1,
     library: name === "ort-node" ? "onnxruntime-node" : "onnxruntime-web (wasm)",
     host: { kind: "peer", name, threads },
-    async setup(shape: Shape, w: ProblemWeights) {
+    async setup(shape: Shape, w: LayerWeights) {
       const { tokens: T, dModel: D } = shape;
-      const session = await ort.InferenceSession.create(feedForwardModel(shape, w), options);
+      const bytes = isGated(w)
+        ? gatedModel(shape, w, variant.activation)
+        : feedForwardModel(shape, w, variant.activation);
+      const session = await ort.InferenceSession.create(bytes, options);
       return {
         async forward(x) {
           const result = await session.run({ x: new ort.Tensor("float32", x, [T, D]) });
@@ -55,16 +60,26 @@ function ortContender(
 
 let ortNode: Promise<Ort> | undefined;
 
-export async function ortNodeContender(ctx: PeerContext, threads: number): Promise<Contender> {
+export async function ortNodeContender(
+  ctx: PeerContext,
+  threads: number,
+  variant: Variant,
+): Promise<Contender> {
   ortNode ??= importPeer(ctx.dir, "onnxruntime-node").then((m) => moduleObject<Ort>(m));
   const ort = await ortNode;
-  return ortContender(ort, "ort-node", threads, {
-    executionProviders: ["cpu"],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-  });
+  return ortContender(
+    ort,
+    "ort-node",
+    threads,
+    {
+      executionProviders: ["cpu"],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    },
+    variant,
+  );
 }
 
 let ortWeb: Promise<Ort> | undefined;
@@ -74,13 +89,23 @@ let ortWebThreads: number | undefined;
  * onnxruntime-web reads its thread count once, when its WebAssembly starts, for the whole process;
  * the harness therefore times each thread count in a process of its own (isolate).
  */
-export async function ortWebContender(ctx: PeerContext, threads: number): Promise<Contender> {
+export async function ortWebContender(
+  ctx: PeerContext,
+  threads: number,
+  variant: Variant,
+): Promise<Contender> {
   ortWeb ??= importPeer(ctx.dir, "onnxruntime-web") as unknown as Promise<Ort>;
   const ort = await ortWeb;
-  const contender = ortContender(ort, "ort-web", threads, {
-    executionProviders: ["wasm"],
-    graphOptimizationLevel: "all",
-  });
+  const contender = ortContender(
+    ort,
+    "ort-web",
+    threads,
+    {
+      executionProviders: ["wasm"],
+      graphOptimizationLevel: "all",
+    },
+    variant,
+  );
   const setup = contender.setup;
   contender.setup = async (shape, w) => {
     if (ortWebThreads !== undefined && ortWebThreads !== threads) {

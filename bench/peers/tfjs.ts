@@ -1,7 +1,12 @@
 // TensorFlow.js: tfjs-core with its plain JavaScript backend (tfjs-backend-cpu) or its
 // WebAssembly backend (tfjs-backend-wasm, XNNPACK with SIMD; one thread in Node, where its
-// threaded build is switched off). Each forward is two tf.fused.matMul calls with bias and relu.
+// threaded build is switched off). The FeedForward is two tf.fused.matMul calls with bias, and
+// relu fused into the first; tfjs has no fused gelu or silu, so those are written with its ops
+// (tf.erf, tf.tanh, tf.sigmoid, tf.mul, tf.add), as a tfjs user would. The gated layer is three
+// tf.matMul calls and the ops of its activation and product.
 import type { Contender } from "../contender";
+import type { ActivationName, Variant } from "../layer";
+import { isGated } from "../problem";
 import type { PeerContext } from "./index";
 import { importPeer, moduleObject } from "./resolve";
 
@@ -17,7 +22,31 @@ interface Tf {
   fused: {
     matMul(args: { a: Tensor; b: Tensor; bias?: Tensor; activation?: "relu" | "linear" }): Tensor;
   };
+  matMul(a: Tensor, b: Tensor): Tensor;
+  mul(a: Tensor | number, b: Tensor | number): Tensor;
+  add(a: Tensor | number, b: Tensor | number): Tensor;
+  erf(x: Tensor): Tensor;
+  tanh(x: Tensor): Tensor;
+  sigmoid(x: Tensor): Tensor;
+  relu(x: Tensor): Tensor;
+  tidy<T extends Tensor>(f: () => T): T;
   dispose(tensors: Tensor[]): void;
+}
+
+/** The activation from tfjs ops (relu is fused into the matMul where there is one). */
+function applyActivation(tf: Tf, act: ActivationName, h: Tensor): Tensor {
+  switch (act) {
+    case "relu":
+      return tf.relu(h);
+    case "gelu":
+      return tf.mul(tf.mul(h, 0.5), tf.add(1, tf.erf(tf.mul(h, Math.SQRT1_2))));
+    case "geluTanh": {
+      const inner = tf.add(h, tf.mul(tf.mul(tf.mul(h, h), h), 0.044715));
+      return tf.mul(tf.mul(h, 0.5), tf.add(1, tf.tanh(tf.mul(inner, Math.sqrt(2 / Math.PI)))));
+    }
+    case "silu":
+      return tf.mul(h, tf.sigmoid(h));
+  }
 }
 
 const loaded = new Map<string, Promise<Tf>>();
@@ -53,7 +82,11 @@ function loadTf(ctx: PeerContext, backend: "cpu" | "wasm"): Promise<Tf> {
   return p;
 }
 
-export async function tfjsContender(ctx: PeerContext, backend: "cpu" | "wasm"): Promise<Contender> {
+export async function tfjsContender(
+  ctx: PeerContext,
+  backend: "cpu" | "wasm",
+  variant: Variant,
+): Promise<Contender> {
   const tf = await loadTf(ctx, backend);
   const name = `tfjs-${backend}`;
   // Tensors live on the backend that was active when they were made; switching back before each
@@ -71,6 +104,29 @@ export async function tfjsContender(ctx: PeerContext, backend: "cpu" | "wasm"): 
     async setup(shape, w) {
       const { tokens: T, dModel: D, dHidden: H } = shape;
       await activate();
+      const act = variant.activation;
+      if (isGated(w)) {
+        const wg = tf.tensor2d(w.wGate, [D, H]);
+        const wu = tf.tensor2d(w.wUp, [D, H]);
+        const wd = tf.tensor2d(w.wDown, [H, D]);
+        return {
+          beforeRep: activate,
+          forward(x) {
+            const y = tf.tidy(() => {
+              const xt = tf.tensor2d(x, [T, D]);
+              const p = tf.mul(applyActivation(tf, act, tf.matMul(xt, wg)), tf.matMul(xt, wu));
+              return tf.matMul(p, wd);
+            });
+            const out = y.dataSync();
+            y.dispose();
+            return out;
+          },
+          async dispose() {
+            await activate();
+            tf.dispose([wg, wu, wd]);
+          },
+        };
+      }
       const w1 = tf.tensor2d(w.w1, [D, H]);
       const b1 = tf.tensor1d(w.b1);
       const w2 = tf.tensor2d(w.w2, [H, D]);
@@ -78,11 +134,16 @@ export async function tfjsContender(ctx: PeerContext, backend: "cpu" | "wasm"): 
       return {
         beforeRep: activate,
         forward(x) {
-          const xt = tf.tensor2d(x, [T, D]);
-          const h = tf.fused.matMul({ a: xt, b: w1, bias: b1, activation: "relu" });
-          const y = tf.fused.matMul({ a: h, b: w2, bias: b2 });
+          const y = tf.tidy(() => {
+            const xt = tf.tensor2d(x, [T, D]);
+            const h =
+              act === "relu"
+                ? tf.fused.matMul({ a: xt, b: w1, bias: b1, activation: "relu" })
+                : applyActivation(tf, act, tf.fused.matMul({ a: xt, b: w1, bias: b1 }));
+            return tf.fused.matMul({ a: h, b: w2, bias: b2 });
+          });
           const out = y.dataSync();
-          tf.dispose([xt, h, y]);
+          y.dispose();
           return out;
         },
         async dispose() {
