@@ -11,7 +11,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ACTIVATION_SCALAR } from "../src/kernels/activation";
 import type { Contender, ForwardFn, Unavailable } from "./contender";
-import { type ActivationName, type Variant, describeVariant } from "./layer";
+import { ACTIVATIONS, type ActivationName, type Variant, describeVariant } from "./layer";
 import { type LayerWeights, type ProblemWeights, ffnWeights, isGated } from "./problem";
 import type { Shape } from "./shapes";
 
@@ -112,6 +112,11 @@ function checkKernel(value: unknown, where: string): CustomKernel {
   if (typeof k.gemm !== "function" && typeof k.setup !== "function") {
     throw new TypeError(
       `${where}: custom kernel "${k.name}" needs a gemm(out, a, b, m, k, n) or a setup(weights, shape) function`,
+    );
+  }
+  if (k.activation !== undefined && !(ACTIVATIONS as readonly unknown[]).includes(k.activation)) {
+    throw new TypeError(
+      `${where}: custom kernel "${k.name}": activation must be one of ${ACTIVATIONS.join(", ")}`,
     );
   }
   if (k.threads !== undefined && !(Number.isInteger(k.threads) && k.threads >= 1)) {

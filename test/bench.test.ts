@@ -182,3 +182,173 @@ describe("npm run bench -- --quick", () => {
     expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2 * 3);
   });
 });
+
+/** `npm run bench -- --quick ...args` with no peers, its report, and its exit status. */
+function quickRun(args: string[]): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  report: Report;
+  md: string;
+} {
+  const where = mkdtempSync(join(tmpdir(), "tokenwise-bench-test-"));
+  try {
+    const out = join(where, "results");
+    const run = spawnSync(
+      "npm",
+      [
+        "run",
+        "--silent",
+        "bench",
+        "--",
+        "--quick",
+        "--no-install",
+        "--peers-dir",
+        join(where, "no-peers"),
+        "--out",
+        out,
+        ...args,
+      ],
+      { cwd: ROOT, encoding: "utf8", timeout: 110_000 },
+    );
+    return {
+      status: run.status,
+      stdout: run.stdout,
+      stderr: run.stderr,
+      report: JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as Report,
+      md: readFileSync(join(out, "latest.md"), "utf8"),
+    };
+  } finally {
+    rmSync(where, { recursive: true, force: true });
+  }
+}
+
+function resultIn(r: Report, shape: string, id: string): ContenderResult {
+  const found = r.shapes.find((x) => x.name === shape)?.results.find((x) => x.id === id);
+  if (found === undefined) throw new Error(`no result for ${id} at ${shape}`);
+  return found;
+}
+
+function expectCheckedAndTimed(r: ContenderResult, tokens: number, flops: number): void {
+  expect(r.status, r.reason).toBe("ok");
+  expect(r.check?.ok).toBe(true);
+  expect(r.check?.rowsChecked).toBe(tokens);
+  expect(r.check?.worstRatio).toBeLessThanOrEqual(1);
+  const t = r.timing;
+  if (t === undefined) throw new Error(`${r.id} has no timing`);
+  expect(t.reps).toBe(1);
+  expect(t.gflops).toBeCloseTo(flops / t.medianMs / 1e6, 9);
+}
+
+describe("npm run bench -- --quick --activation gelu --threads 1,2", () => {
+  let run: ReturnType<typeof quickRun>;
+  beforeAll(() => {
+    run = quickRun([
+      "--activation",
+      "gelu",
+      "--threads",
+      "1,2",
+      "--no-memory",
+      "--custom",
+      "docs/examples/custom-kernel.ts",
+    ]);
+  }, 120_000);
+
+  it("exits 0 and names the layer in the report, the tables and the chart's title", () => {
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.report.settings.variant).toEqual({ layer: "ffn", activation: "gelu" });
+    expect(run.report.shapes.map((s) => [s.name, s.layer, s.activation])).toEqual([
+      ["Q1", "ffn", "gelu"],
+      ["Q2", "ffn", "gelu"],
+    ]);
+    expect(run.stdout).toMatch(/^Q2 \(T 5, dModel 24, dHidden 37\), FeedForward, gelu:/m);
+    expect(run.stdout).toMatch(/^GFLOP\/s = 4·T·dModel·dHidden/m);
+    expect(run.md).toMatch(/^The FeedForward, gelu layer, measured/);
+  });
+
+  it("checks tokenwise's js and wasm kernels, the naive loop and a gemm kernel against the gelu reference", () => {
+    for (const s of run.report.shapes) {
+      const flops = 4 * s.tokens * s.dModel * s.dHidden;
+      expect(s.flopsFormula).toBe("4·T·dModel·dHidden");
+      for (const id of [
+        "tokenwise-js",
+        "tokenwise-wasm@1t",
+        "naive",
+        "custom:four-row-gemm-example",
+      ])
+        expectCheckedAndTimed(resultIn(run.report, s.name, id), s.tokens, flops);
+    }
+  });
+
+  it("lists the wasm kernel on 2 threads as unavailable, with the layer's own reason", () => {
+    for (const s of run.report.shapes) {
+      const r = resultIn(run.report, s.name, "tokenwise-wasm@2t");
+      expect(r.status).toBe("unavailable");
+      expect(r.reason).toMatch(
+        /asked for 2 threads, the layer runs on 1: threads run relu layers only/,
+      );
+      expect(r.timing).toBeUndefined();
+    }
+  });
+});
+
+describe("npm run bench -- --quick --layer gated", () => {
+  let run: ReturnType<typeof quickRun>;
+  beforeAll(() => {
+    run = quickRun([
+      "--layer",
+      "gated",
+      "--kernels",
+      "js,wasm",
+      "--custom",
+      "docs/examples/custom-kernel.ts",
+      "--custom",
+      "test/fixtures/bench-wrong-kernel.ts",
+    ]);
+  }, 120_000);
+
+  it("exits 0 and counts 6·T·dModel·dHidden FLOPs a forward", () => {
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.report.settings.variant).toEqual({ layer: "gated", activation: "silu" });
+    expect(run.stdout).toMatch(/^Q1 \(T 1, dModel 8, dHidden 32\), gated, silu \(SwiGLU\):/m);
+    expect(run.stdout).toMatch(/^GFLOP\/s = 6·T·dModel·dHidden/m);
+    expect(run.md).toContain("**GFLOP/s** (6·T·dModel·dHidden per forward");
+    for (const s of run.report.shapes) {
+      expect(s.flopsFormula).toBe("6·T·dModel·dHidden");
+      expect(s.gflopPerForward).toBeCloseTo((6 * s.tokens * s.dModel * s.dHidden) / 1e9, 12);
+      expect(s.weightBytes).toBe(12 * s.dModel * s.dHidden);
+    }
+  });
+
+  it("checks GatedFeedForward, the naive gated loop and a gemm kernel, then times them", () => {
+    for (const s of run.report.shapes) {
+      const flops = 6 * s.tokens * s.dModel * s.dHidden;
+      for (const id of ["tokenwise-gated-js", "naive", "custom:four-row-gemm-example"])
+        expectCheckedAndTimed(resultIn(run.report, s.name, id), s.tokens, flops);
+    }
+  });
+
+  it("measures the gated contenders' memory in child processes", () => {
+    for (const s of run.report.shapes) {
+      for (const id of ["tokenwise-gated-js", "naive"]) {
+        const m = resultIn(run.report, s.name, id).memory;
+        if (m === undefined || "error" in m)
+          throw new Error(`no memory for ${id} at ${s.name}: ${JSON.stringify(m)}`);
+        expect(m.peakRss).toBeGreaterThan(10 * 2 ** 20);
+      }
+    }
+  });
+
+  it("says what cannot run the gated layer, and why, instead of timing it", () => {
+    const wasm = resultIn(run.report, "Q1", "tokenwise-gated-wasm");
+    expect(wasm.status).toBe("unavailable");
+    expect(wasm.reason).toBe("tokenwise has no wasm kernel for the gated layer yet");
+    // The wrong-kernel fixture is a whole forward function of the relu FeedForward.
+    const fixture = resultIn(run.report, "Q1", "custom:forgets-b2-test-fixture");
+    expect(fixture.status).toBe("unavailable");
+    expect(fixture.reason).toMatch(
+      /^a forward kernel of the FeedForward with relu; this run benches the gated, silu \(SwiGLU\) layer/,
+    );
+    for (const id of PEER_IDS) expect(resultIn(run.report, "Q1", id).status).toBe("unavailable");
+  });
+});
