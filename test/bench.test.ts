@@ -178,7 +178,8 @@ describe("npm run bench -- --quick", () => {
     expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
     expect(svg).toContain(">tokenwise js</text>");
     expect(svg).not.toMatch(/NaN|undefined|Infinity/);
-    // One bar per timed contender and shape: tokenwise, the naive loop and the example kernel.
-    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2 * 3);
+    // One bar per timed contender and shape: tokenwise wasm and js, the naive loop and the
+    // example kernel.
+    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2 * 4);
   });
 });
