@@ -129,3 +129,52 @@ export function assertBoolean(value: unknown, where: string, name: string): bool
   if (typeof value === "boolean") return value;
   throw new TypeError(`${where}: ${name} must be a boolean, got ${kindOf(value)}`);
 }
+
+// The checks every token-wise layer makes on its inputs: a batch of tokens (and an optional
+// output for it), one token (and an optional output), a batch with its output gradient.
+
+/** A batch x of (tokens, dModel) and its output: `out` checked, or a new matrix. */
+export function assertBatch(where: string, x: unknown, out: unknown, dModel: number): Matrix {
+  const xm = assertMatrix(x, where, "x");
+  if (xm.cols !== dModel) {
+    throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${dModel}`);
+  }
+  if (out === undefined) {
+    return { rows: xm.rows, cols: dModel, data: new Float32Array(xm.rows * dModel) };
+  }
+  const target = assertMatrix(out, where, "out");
+  assertShape(target, xm.rows, dModel, where, "out", "(x.rows, dModel)");
+  assertNoOverlap(target.data, xm.data, where, "out", "x");
+  return target;
+}
+
+/** One token of dModel values and its output: `out` checked, or a new array. */
+export function assertToken(
+  where: string,
+  token: unknown,
+  out: unknown,
+  dModel: number,
+): Float32Array {
+  const t = assertFloat32Array(token, where, "token");
+  if (t.length !== dModel) {
+    throw new ShapeError(`${where}: token has length ${t.length}, expected dModel = ${dModel}`);
+  }
+  if (out === undefined) return new Float32Array(dModel);
+  const target = assertFloat32Array(out, where, "out");
+  if (target.length !== dModel) {
+    throw new ShapeError(`${where}: out has length ${target.length}, expected dModel = ${dModel}`);
+  }
+  assertNoOverlap(target, t, where, "out", "token");
+  return target;
+}
+
+/** A backward pass's x (tokens, dModel) and dY of the same shape. */
+export function assertGradientPair(where: string, x: unknown, dY: unknown, dModel: number): Matrix {
+  const xm = assertMatrix(x, where, "x");
+  const dy = assertMatrix(dY, where, "dY");
+  if (xm.cols !== dModel) {
+    throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${dModel}`);
+  }
+  assertShape(dy, xm.rows, dModel, where, "dY", "(x.rows, dModel)");
+  return xm;
+}

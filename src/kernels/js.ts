@@ -6,7 +6,7 @@
 // formula; tiling over rows and columns changes which elements are computed together, never
 // the order of one element's sum, so a token's row is the same bits whatever batch it is in.
 
-import { ACTIVATION_SCALAR } from "./activation";
+import { ACTIVATION_SCALAR, reluScalar } from "./activation";
 import type { Epilogue } from "./reference";
 
 /** Columns per panel: the micro-kernel computes 2 rows x NR columns at a time. */
@@ -38,10 +38,16 @@ export function linearJs(
   p1: number,
 ): void {
   const act = epilogue === "none" ? null : ACTIVATION_SCALAR[epilogue];
+  const mode = act === null ? NONE : act === reluScalar ? RELU : OTHER;
   for (let p = p0; p < p1; p++) {
     const pp = packedOff + (p - p0) * K * NR;
     const j = p * NR;
     const width = Math.min(NR, N - j);
+    // No bias adds +0, which changes no sum: a sum that starts at +0 is never -0.
+    const b0 = bias === null ? 0 : (bias[j] as number);
+    const b1 = bias === null || width < 2 ? 0 : (bias[j + 1] as number);
+    const b2 = bias === null || width < 3 ? 0 : (bias[j + 2] as number);
+    const b3 = bias === null || width < 4 ? 0 : (bias[j + 3] as number);
     let r = 0;
     for (; r + 2 <= rows; r += 2) {
       const xa = xOff + r * K;
@@ -65,8 +71,15 @@ export function linearJs(
         s13 += a1 * v3;
       }
       const o0 = outOff + r * N + j;
-      store4(out, o0, width, s00, s01, s02, s03, bias, j, act);
-      store4(out, o0 + N, width, s10, s11, s12, s13, bias, j, act);
+      const o1 = o0 + N;
+      out[o0] = epi(Math.fround(s00 + b0), mode, act);
+      if (width > 1) out[o0 + 1] = epi(Math.fround(s01 + b1), mode, act);
+      if (width > 2) out[o0 + 2] = epi(Math.fround(s02 + b2), mode, act);
+      if (width > 3) out[o0 + 3] = epi(Math.fround(s03 + b3), mode, act);
+      out[o1] = epi(Math.fround(s10 + b0), mode, act);
+      if (width > 1) out[o1 + 1] = epi(Math.fround(s11 + b1), mode, act);
+      if (width > 2) out[o1 + 2] = epi(Math.fround(s12 + b2), mode, act);
+      if (width > 3) out[o1 + 3] = epi(Math.fround(s13 + b3), mode, act);
     }
     if (r < rows) {
       const xa = xOff + r * K;
@@ -78,32 +91,29 @@ export function linearJs(
         s02 += a0 * (packed[q + 2] as number);
         s03 += a0 * (packed[q + 3] as number);
       }
-      store4(out, outOff + r * N + j, width, s00, s01, s02, s03, bias, j, act);
+      const o0 = outOff + r * N + j;
+      out[o0] = epi(Math.fround(s00 + b0), mode, act);
+      if (width > 1) out[o0 + 1] = epi(Math.fround(s01 + b1), mode, act);
+      if (width > 2) out[o0 + 2] = epi(Math.fround(s02 + b2), mode, act);
+      if (width > 3) out[o0 + 3] = epi(Math.fround(s03 + b3), mode, act);
     }
   }
 }
 
 type Activation = ((v: number) => number) | null;
 
-function finish(s: number, bias: Float32Array | null, j: number, act: Activation): number {
-  const v = Math.fround(bias === null ? s : s + (bias[j] as number));
-  return act === null ? v : act(v);
-}
+const NONE = 0;
+const RELU = 1;
+const OTHER = 2;
 
-function store4(
-  out: Float32Array,
-  o: number,
-  width: number,
-  s0: number,
-  s1: number,
-  s2: number,
-  s3: number,
-  bias: Float32Array | null,
-  j: number,
-  act: Activation,
-): void {
-  out[o] = finish(s0, bias, j, act);
-  if (width > 1) out[o + 1] = finish(s1, bias, j + 1, act);
-  if (width > 2) out[o + 2] = finish(s2, bias, j + 2, act);
-  if (width > 3) out[o + 3] = finish(s3, bias, j + 3, act);
+/**
+ * The activation of one element, already rounded to float32. relu and no activation are
+ * computed here rather than through `act`, so that a relu layer's hot path passes no double to
+ * a function V8 might not inline (it would box it): a forward with an out argument then
+ * allocates nothing (test/allocation.test.ts).
+ */
+function epi(v: number, mode: number, act: Activation): number {
+  if (mode === NONE) return v;
+  if (mode === RELU) return v < 0 ? 0 : v;
+  return (act as (v: number) => number)(v);
 }

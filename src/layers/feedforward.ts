@@ -2,7 +2,9 @@ import { decodeFloat32, encodeFloat32 } from "../base64";
 import {
   assertFloat32Array,
   assertMatrix,
-  assertNoOverlap,
+  assertBatch,
+  assertGradientPair,
+  assertToken,
   assertOptions,
   assertPositiveSize,
   assertShape,
@@ -559,7 +561,7 @@ export class FeedForward {
    */
   forward(x: Matrix, out?: Matrix): Matrix {
     const where = "forward";
-    const target = this.#checkBatch(where, x, out);
+    const target = assertBatch(where, x, out, this.dModel);
     this.#live(where).forward(x.data, 0, x.rows, target.data, 0);
     return target;
   }
@@ -588,25 +590,10 @@ export class FeedForward {
    */
   async forwardAsync(x: Matrix, out?: Matrix): Promise<Matrix> {
     const where = "forwardAsync";
-    const target = this.#checkBatch(where, x, out);
+    const target = assertBatch(where, x, out, this.dModel);
     const kernel = this.#live(where);
     if (kernel.forwardAsync === undefined) kernel.forward(x.data, 0, x.rows, target.data, 0);
     else await kernel.forwardAsync(x.data, 0, x.rows, target.data, 0);
-    return target;
-  }
-
-  /** Checks a batch and its output; returns the output, allocated if not given. */
-  #checkBatch(where: string, x: Matrix, out: Matrix | undefined): Matrix {
-    const xm = assertMatrix(x, where, "x");
-    if (xm.cols !== this.dModel) {
-      throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
-    }
-    if (out === undefined) {
-      return { rows: xm.rows, cols: this.dModel, data: new Float32Array(xm.rows * this.dModel) };
-    }
-    const target = assertMatrix(out, where, "out");
-    assertShape(target, xm.rows, this.dModel, where, "out", "(x.rows, dModel)");
-    assertNoOverlap(target.data, xm.data, where, "out", "x");
     return target;
   }
 
@@ -629,25 +616,8 @@ export class FeedForward {
    */
   forwardToken(token: Float32Array, out?: Float32Array): Float32Array {
     const where = "forwardToken";
-    const t = assertFloat32Array(token, where, "token");
-    if (t.length !== this.dModel) {
-      throw new ShapeError(
-        `${where}: token has length ${t.length}, expected dModel = ${this.dModel}`,
-      );
-    }
-    let target: Float32Array;
-    if (out === undefined) {
-      target = new Float32Array(this.dModel);
-    } else {
-      target = assertFloat32Array(out, where, "out");
-      if (target.length !== this.dModel) {
-        throw new ShapeError(
-          `${where}: out has length ${target.length}, expected dModel = ${this.dModel}`,
-        );
-      }
-      assertNoOverlap(target, t, where, "out", "token");
-    }
-    this.#live(where).forward(t, 0, 1, target, 0);
+    const target = assertToken(where, token, out, this.dModel);
+    this.#live(where).forward(token, 0, 1, target, 0);
     return target;
   }
 
@@ -683,15 +653,10 @@ export class FeedForward {
    */
   backward(x: Matrix, dY: Matrix): FeedForwardGradients {
     const where = "backward";
-    const xm = assertMatrix(x, where, "x");
-    const dy = assertMatrix(dY, where, "dY");
-    if (xm.cols !== this.dModel) {
-      throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
-    }
-    assertShape(dy, xm.rows, this.dModel, where, "dY", "(x.rows, dModel)");
+    const xm = assertGradientPair(where, x, dY, this.dModel);
     const raw = this.#live(where).unpack();
     const params = { dModel: this.dModel, dHidden: this.dHidden, activation: this.activation };
-    return feedForwardBackward({ ...params, ...raw }, xm.data, xm.rows, dy.data);
+    return feedForwardBackward({ ...params, ...raw }, xm.data, xm.rows, dY.data);
   }
 
   /**

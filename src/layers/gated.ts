@@ -3,7 +3,9 @@ import {
   assertBoolean,
   assertFloat32Array,
   assertMatrix,
-  assertNoOverlap,
+  assertBatch,
+  assertGradientPair,
+  assertToken,
   assertOptions,
   assertPositiveSize,
   assertShape,
@@ -398,19 +400,8 @@ export class GatedFeedForward {
    */
   forward(x: Matrix, out?: Matrix): Matrix {
     const where = "forward";
-    const xm = assertMatrix(x, where, "x");
-    if (xm.cols !== this.dModel) {
-      throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
-    }
-    let target: Matrix;
-    if (out === undefined) {
-      target = { rows: xm.rows, cols: this.dModel, data: new Float32Array(xm.rows * this.dModel) };
-    } else {
-      target = assertMatrix(out, where, "out");
-      assertShape(target, xm.rows, this.dModel, where, "out", "(x.rows, dModel)");
-      assertNoOverlap(target.data, xm.data, where, "out", "x");
-    }
-    this.#live(where).forward(xm.data, 0, xm.rows, target.data, 0);
+    const target = assertBatch(where, x, out, this.dModel);
+    this.#live(where).forward(x.data, 0, x.rows, target.data, 0);
     return target;
   }
 
@@ -434,25 +425,8 @@ export class GatedFeedForward {
    */
   forwardToken(token: Float32Array, out?: Float32Array): Float32Array {
     const where = "forwardToken";
-    const t = assertFloat32Array(token, where, "token");
-    if (t.length !== this.dModel) {
-      throw new ShapeError(
-        `${where}: token has length ${t.length}, expected dModel = ${this.dModel}`,
-      );
-    }
-    let target: Float32Array;
-    if (out === undefined) {
-      target = new Float32Array(this.dModel);
-    } else {
-      target = assertFloat32Array(out, where, "out");
-      if (target.length !== this.dModel) {
-        throw new ShapeError(
-          `${where}: out has length ${target.length}, expected dModel = ${this.dModel}`,
-        );
-      }
-      assertNoOverlap(target, t, where, "out", "token");
-    }
-    this.#live(where).forward(t, 0, 1, target, 0);
+    const target = assertToken(where, token, out, this.dModel);
+    this.#live(where).forward(token, 0, 1, target, 0);
     return target;
   }
 
@@ -483,15 +457,10 @@ export class GatedFeedForward {
    */
   backward(x: Matrix, dY: Matrix): GatedFeedForwardGradients {
     const where = "backward";
-    const xm = assertMatrix(x, where, "x");
-    const dy = assertMatrix(dY, where, "dY");
-    if (xm.cols !== this.dModel) {
-      throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${this.dModel}`);
-    }
-    assertShape(dy, xm.rows, this.dModel, where, "dY", "(x.rows, dModel)");
+    const xm = assertGradientPair(where, x, dY, this.dModel);
     const raw = this.#live(where).unpack();
     const params = { dModel: this.dModel, dHidden: this.dHidden, activation: this.activation };
-    return gatedBackward({ ...params, ...raw }, xm.data, xm.rows, dy.data);
+    return gatedBackward({ ...params, ...raw }, xm.data, xm.rows, dY.data);
   }
 
   /**

@@ -75,7 +75,8 @@ function start(init) {
     }
     gen = g;
     if (c[CMD] === EXIT) return;
-    const p = id + c[SHIFT];
+    const shift = c[SHIFT];
+    const p = id + shift;
     if (p >= n) { spin = SPIN; continue; } // not in this job: back to sleep at once
     spin = 0;
     const rows = c[ROWS];
@@ -93,7 +94,9 @@ function start(init) {
       if (!failed) linear(L.poolHidden, L.hPad * 4, rows, L.dHidden, L.w2, lo(L.p2, p),
                           hi(L.p2, p), L.b2, false, L.poolOut, L.dPad * 4);
     } catch (e) { fail(e); }
-    if (arrive() === ((half + n) | 0)) port.postMessage({ done: gen });
+    // The last to finish tells a caller that awaits (forwardAsync); a blocking caller watches
+    // ARRIVE instead, so a blocking call sends no message and allocates nothing.
+    if (arrive() === ((half + n) | 0) && shift === 0) port.postMessage({ done: gen });
   }
 }
 `;
