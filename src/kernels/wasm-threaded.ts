@@ -107,7 +107,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
   }
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    if (this.#busy || !this.#host.canBlock) {
+    if (this.#busy || !this.#host.canBlock || rows === 0) {
       forwardHere(this.#gemm, this.#f32, this.#lay, "relu", x, xOff, rows, out, outOff);
       return;
     }
