@@ -81,6 +81,13 @@ export const TOKENWISE: readonly TokenwiseEntry[] = [
   },
   {
     layer: "gated",
+    kernel: "wasm",
+    threads: [1],
+    make: (w, s, _t, activation) =>
+      GatedFeedForward.fromWeights(asGatedWeights(s, w), { kernel: "wasm", activation }),
+  },
+  {
+    layer: "gated",
     kernel: "js",
     threads: [1],
     make: (w, s, _t, activation) =>

@@ -42,18 +42,22 @@ export function linearWasm(
 }
 
 /** Memory for a layer, or a clear error when the shape is too large for wasm32. */
-export function allocateMemory(lay: Layout, shared: boolean): WebAssembly.Memory {
+export function allocateMemory(
+  lay: Pick<Layout, "dModel" | "dHidden" | "bytes" | "pages">,
+  shared: boolean,
+  where = "FeedForward",
+): WebAssembly.Memory {
   const mib = (lay.bytes / 2 ** 20).toFixed(1);
   if (lay.pages > MAX_PAGES) {
     throw new RangeError(
-      `FeedForward: dModel = ${lay.dModel}, dHidden = ${lay.dHidden} needs ${mib} MiB of WebAssembly memory, over wasm32's 4 GiB; use kernel: "js"`,
+      `${where}: dModel = ${lay.dModel}, dHidden = ${lay.dHidden} needs ${mib} MiB of WebAssembly memory, over wasm32's 4 GiB; use kernel: "js"`,
     );
   }
   try {
     return new WebAssembly.Memory({ initial: lay.pages, maximum: lay.pages, shared });
   } catch (cause) {
     throw new RangeError(
-      `FeedForward: cannot get ${mib} MiB of WebAssembly memory for dModel = ${lay.dModel}, dHidden = ${lay.dHidden}`,
+      `${where}: cannot get ${mib} MiB of WebAssembly memory for dModel = ${lay.dModel}, dHidden = ${lay.dHidden}`,
       { cause },
     );
   }
@@ -107,7 +111,7 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
 }
 
 /** Applies an activation in place to n rows of width h in a buffer with row stride pad. */
-function activateRows(
+export function activateRows(
   buf: Float32Array,
   off: number,
   pad: number,

@@ -24,14 +24,19 @@ import {
 import type { Matrix } from "../matrix";
 import { assertActivation } from "./activation-option";
 import { type GatedFeedForwardGradients, gatedBackward } from "./backward";
+import { WasmGatedKernel } from "../kernels/wasm-gated";
+import { gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
 
 /**
- * The kernels a {@link GatedFeedForward} can compute with: `"js"` (plain JavaScript, every
- * engine), or `"auto"`, which picks the fastest available (today `"js"`).
+ * The kernels a {@link GatedFeedForward} can compute with: `"wasm"` (WebAssembly SIMD, as
+ * {@link FeedForward}'s), `"js"` (plain JavaScript, every engine), or `"auto"`, which takes
+ * `"wasm"` where it can run and `"js"` elsewhere.
  *
  * @category GatedFeedForward
  */
-export type GatedKernelChoice = "auto" | "js";
+export type GatedKernelChoice = "auto" | "js" | "wasm";
+
+type GatedKernel = JsGatedKernel | WasmGatedKernel;
 
 /**
  * Options of `new GatedFeedForward(options)`.
@@ -125,7 +130,7 @@ const OPTIONS = ["dModel", "dHidden", "seed", "activation", "bias", "kernel"] as
 const FROM_WEIGHTS_OPTIONS = ["activation", "kernel"] as const;
 const FROM_JSON_OPTIONS = ["kernel"] as const;
 const WEIGHT_KEYS = ["wGate", "bGate", "wUp", "bUp", "wDown", "bDown"] as const;
-const KERNELS: readonly GatedKernelChoice[] = ["auto", "js"];
+const KERNELS: readonly GatedKernelChoice[] = ["auto", "js", "wasm"];
 
 function assertGatedKernel(value: unknown, where: string): GatedKernelChoice {
   if (value === undefined) return "auto";
@@ -144,6 +149,7 @@ interface Adopt {
   dHidden: number;
   activation: ActivationName;
   source: GatedSource;
+  kernel: GatedKernelChoice;
 }
 
 function adopt(
@@ -151,9 +157,10 @@ function adopt(
   dHidden: number,
   activation: ActivationName,
   raw: GatedRawWeights,
+  kernel: GatedKernelChoice,
 ): GatedFeedForward {
   const source = rawGatedSource(raw, dModel, dHidden);
-  const door = { [ADOPT]: { dModel, dHidden, activation, source } };
+  const door = { [ADOPT]: { dModel, dHidden, activation, source, kernel } };
   return new GatedFeedForward(door as unknown as GatedFeedForwardOptions);
 }
 
@@ -162,7 +169,17 @@ function makeKernel(
   dHidden: number,
   source: GatedSource,
   activation: ActivationName,
-): JsGatedKernel {
+  choice: GatedKernelChoice,
+  where: string,
+): GatedKernel {
+  if (choice !== "js") {
+    const wasm = wasmAvailability();
+    if (wasm.ok) {
+      return new WasmGatedKernel(dModel, dHidden, source, activation, gemmModuleSync(false));
+    }
+    if (choice === "wasm")
+      throw new Error(`${where}: kernel "wasm" is not available: ${wasm.reason}`);
+  }
   try {
     return new JsGatedKernel(dModel, dHidden, source, activation);
   } catch (cause) {
@@ -206,7 +223,7 @@ export class GatedFeedForward {
   readonly hasBias: boolean;
   /** The gate's activation. */
   readonly activation: ActivationName;
-  readonly #kernel: JsGatedKernel;
+  readonly #kernel: GatedKernel;
   #disposed = false;
 
   /**
@@ -227,7 +244,14 @@ export class GatedFeedForward {
       this.dHidden = internal.dHidden;
       this.activation = internal.activation;
       this.hasBias = internal.source.hasBias;
-      this.#kernel = makeKernel(this.dModel, this.dHidden, internal.source, this.activation);
+      this.#kernel = makeKernel(
+        this.dModel,
+        this.dHidden,
+        internal.source,
+        this.activation,
+        internal.kernel,
+        where,
+      );
       return;
     }
     if (options === undefined) {
@@ -242,13 +266,13 @@ export class GatedFeedForward {
     }
     const activation = assertActivation(opts.activation, where, "options.activation", "silu");
     const bias = opts.bias === undefined ? false : assertBoolean(opts.bias, where, "options.bias");
-    assertGatedKernel(opts.kernel, where);
+    const kernel = assertGatedKernel(opts.kernel, where);
     this.dModel = dModel;
     this.dHidden = dHidden;
     this.activation = activation;
     this.hasBias = bias;
     const source = seededGatedSource(seed, dModel, dHidden, bias);
-    this.#kernel = makeKernel(dModel, dHidden, source, activation);
+    this.#kernel = makeKernel(dModel, dHidden, source, activation, kernel, where);
   }
 
   /**
@@ -280,9 +304,9 @@ export class GatedFeedForward {
     const where = "GatedFeedForward.fromWeights";
     const opts = assertOptions<GatedFromWeightsOptions>(options, FROM_WEIGHTS_OPTIONS, where);
     const activation = assertActivation(opts.activation, where, "options.activation", "silu");
-    assertGatedKernel(opts.kernel, where);
+    const kernel = assertGatedKernel(opts.kernel, where);
     const raw = checkGatedWeights(weights, where);
-    return adopt(raw.dModel, raw.dHidden, activation, raw);
+    return adopt(raw.dModel, raw.dHidden, activation, raw, kernel);
   }
 
   /**
@@ -307,7 +331,7 @@ export class GatedFeedForward {
   static fromJSON(json: GatedFeedForwardJSON, options?: GatedFromJSONOptions): GatedFeedForward {
     const where = "GatedFeedForward.fromJSON";
     const opts = assertOptions<GatedFromJSONOptions>(options, FROM_JSON_OPTIONS, where);
-    assertGatedKernel(opts.kernel, where);
+    const kernel = assertGatedKernel(opts.kernel, where);
     if (typeof json !== "object" || json === null || json.format !== "tokenwise.GatedFeedForward") {
       throw new TypeError(
         `${where}: json is not a tokenwise.GatedFeedForward (format field missing)`,
@@ -344,11 +368,11 @@ export class GatedFeedForward {
         `${where}: json.bGate, json.bUp and json.bDown must all be present or all be null`,
       );
     }
-    return adopt(dModel, dHidden, activation, raw);
+    return adopt(dModel, dHidden, activation, raw, kernel);
   }
 
-  /** The kernel this layer computes with: `"js"`. */
-  get kernel(): "js" {
+  /** The kernel this layer computes with: `"wasm"` or `"js"`. */
+  get kernel(): "js" | "wasm" {
     return this.#kernel.name;
   }
 
@@ -500,7 +524,7 @@ export class GatedFeedForward {
     this.#kernel.dispose();
   }
 
-  #live(where: string): JsGatedKernel {
+  #live(where: string): GatedKernel {
     if (this.#disposed) throw new Error(`${where}: the layer was disposed`);
     return this.#kernel;
   }

@@ -39,19 +39,20 @@ function expectThrows(
 }
 
 describe("construction", () => {
-  it("defaults: silu, no biases, seed 0, the js kernel", () => {
+  it("defaults: silu, no biases, seed 0, the wasm kernel where it runs", () => {
     const a = new GatedFeedForward({ dModel: 4, dHidden: 6 });
     expect([a.activation, a.hasBias, a.kernel, a.dModel, a.dHidden]).toEqual([
       "silu",
       false,
-      "js",
+      "wasm",
       4,
       6,
     ]);
     expect(a.parameterCount).toBe(3 * 4 * 6);
     const w = a.weights;
     expect(w.bGate ?? w.bUp ?? w.bDown).toBeUndefined();
-    const b = new GatedFeedForward({ dModel: 4, dHidden: 6, seed: 0, kernel: "auto" });
+    const b = new GatedFeedForward({ dModel: 4, dHidden: 6, seed: 0, kernel: "js" });
+    expect(b.kernel).toBe("js");
     expect(sameBits(b.weights.wGate.data, w.wGate.data)).toBe(true);
   });
 
@@ -116,9 +117,9 @@ describe("construction", () => {
       "GatedFeedForward: options.bias must be a boolean, got number 1",
     ],
     [
-      { dModel: 4, dHidden: 4, kernel: "wasm" },
+      { dModel: 4, dHidden: 4, kernel: "gpu" },
       TypeError,
-      'GatedFeedForward: options.kernel must be one of "auto", "js", got "wasm"',
+      'GatedFeedForward: options.kernel must be one of "auto", "js", "wasm", got "gpu"',
     ],
   ] as const)("rejects %o", (options, error, message) => {
     expectThrows(() => new GatedFeedForward(options as never), error, message);

@@ -8,6 +8,8 @@
 //   within 1027·2^-53 < 2^-42 relative (test/ops/activations.test.ts), then one rounding.
 //   φ is L1-Lipschitz: L1 = 1 (relu), 1.13 (gelu, geluTanh: max φ' = 1.1290), 1.1 (silu:
 //   1.0998).
+//   For the WebAssembly kernel (Accumulation "f32"), each sum of n terms is instead within
+//   γ32_n·Σ|terms| + n·η, γ32_n = n·u / (1 − n·u), whatever the order, as in docs/numerics.md.
 //
 // Each bound is (kernel's error against the exact value) + (this model's own error against
 // the exact value), the magnitudes taken from the model plus its own error so that nothing is
@@ -24,6 +26,17 @@ export const ACT64_REL = 2 ** -40;
 
 export function gamma(n: number): number {
   return (n * U64) / (1 - n * U64);
+}
+
+/**
+ * How a kernel accumulates: "f64" is the JS kernel (float64 sum, one rounding); "f32" is the
+ * WebAssembly kernel (every product and every addition rounded to float32, in any order), whose
+ * sum of n terms is within γ32_n·Σ|terms| + n·η of exact, γ32_n = n·u / (1 − n·u).
+ */
+export type Accumulation = "f64" | "f32";
+
+export function gamma32(n: number): number {
+  return (n * U) / (1 - n * U);
 }
 
 /** Lipschitz constants of φ, φ' and φ'' (max |φ'|, |φ''|, |φ'''| over the reals). */
@@ -76,6 +89,7 @@ export function linear64(
   w: Vec,
   N: number,
   b: Vec | null,
+  acc: Accumulation = "f64",
 ): Linear64 {
   const value = new Float64Array(N);
   const err = new Float64Array(N);
@@ -94,7 +108,10 @@ export function linear64(
     value[n] = s;
     err[n] = e;
     abs[n] = Math.abs(s) + e;
-    kernelErr[n] = U * (abs[n] as number) + (1 + U) * e + ETA;
+    kernelErr[n] =
+      acc === "f64"
+        ? U * (abs[n] as number) + (1 + U) * e + ETA
+        : gamma32(K + 1) * S * WIDEN + (K + 1) * ETA;
   }
   return { value, err, abs, kernelErr };
 }
@@ -131,6 +148,7 @@ function output64(
   bound: Float64Array,
   modelBound: Float64Array,
   yo: number,
+  acc: Accumulation = "f64",
 ): void {
   const g = gamma(H + 1);
   for (let j = 0; j < D; j++) {
@@ -148,7 +166,10 @@ function output64(
     }
     const model = g * S + propr;
     const yAbs = Math.abs(s) + model;
-    const kernel = U * (yAbs + prop + g * S) + ETA + g * S + prop;
+    const kernel =
+      acc === "f64"
+        ? U * (yAbs + prop + g * S) + ETA + g * S + prop
+        : gamma32(H + 1) * S + (H + 1) * ETA + prop;
     y[yo + j] = s;
     bound[yo + j] = (kernel + model) * WIDEN;
     modelBound[yo + j] = model * WIDEN;
@@ -194,15 +215,15 @@ export interface Gated64 {
  * (act(x Wg + bg) ⊙ (x Wu + bu)) Wd + bd in float64, with the JS kernel's bound. The product
  * m = a·u: the kernel's m̂ = fl32(â·û) is within u|â û| + η + |â − a||û| + |a||û − u| of m.
  */
-export function gated64(p: Gated64, x: Vec, rows: number): Model64 {
+export function gated64(p: Gated64, x: Vec, rows: number, acc: Accumulation = "f64"): Model64 {
   const { dModel: D, dHidden: H } = p;
   const y = new Float64Array(rows * D);
   const bound = new Float64Array(rows * D);
   const modelBound = new Float64Array(rows * D);
   for (let t = 0; t < rows; t++) {
-    const a = activate(linear64(x, t * D, D, p.wGate, H, p.bGate), p.activation);
-    const u = linear64(x, t * D, D, p.wUp, H, p.bUp);
-    output64(product(a, u), H, p.wDown, D, p.bDown, y, bound, modelBound, t * D);
+    const a = activate(linear64(x, t * D, D, p.wGate, H, p.bGate, acc), p.activation);
+    const u = linear64(x, t * D, D, p.wUp, H, p.bUp, acc);
+    output64(product(a, u), H, p.wDown, D, p.bDown, y, bound, modelBound, t * D, acc);
   }
   return { y, bound, modelBound };
 }
