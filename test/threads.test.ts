@@ -179,3 +179,52 @@ describe("lifecycle", () => {
     expect(js.threadsFallback).toMatch(/threads need the wasm kernel/);
   });
 });
+
+describe("workers that cannot start", () => {
+  // A platform whose workers fail before they ever run (as a page whose Content-Security-Policy
+  // forbids blob: workers): the layer computes on the calling thread from then on, gives the
+  // same bits, and says why in threadsFallback.
+  it("forwardAsync falls back to the calling thread, for good, and says why", async () => {
+    const { ThreadedWasmKernel } = await import("../src/kernels/wasm-threaded");
+    const { gemmModuleSync } = await import("../src/kernels/wasm/module");
+    const { seededSource } = await import("../src/kernels/source");
+    const host = {
+      cores: 2,
+      unavailable: null,
+      canBlock: true,
+      spawn() {
+        const listeners: ((e: Error) => void)[] = [];
+        setTimeout(() => {
+          for (const l of listeners) l(new Error("Refused to create a worker from 'blob:'"));
+        }, 1);
+        return {
+          post() {},
+          onMessage() {},
+          onFailure: (l: (e: Error) => void) => void listeners.push(l),
+          terminate() {},
+          ref() {},
+          unref() {},
+        };
+      },
+    };
+    const kernel = new ThreadedWasmKernel(
+      D,
+      H,
+      seededSource(5, D, H),
+      gemmModuleSync(true),
+      host,
+      2,
+    );
+    const x = batch(7, 21);
+    const want = (await layer(1)).forward(x);
+    const out = new Float32Array(7 * D);
+    expect(kernel.threadsInUse).toBe(2);
+    await kernel.forwardAsync(x.data, 0, 7, out, 0);
+    expect(Array.from(out)).toEqual(Array.from(want.data));
+    expect(kernel.threadsInUse).toBe(1);
+    expect(kernel.unavailable).toMatch(/worker threads could not start.*blob:/);
+    const again = new Float32Array(7 * D);
+    kernel.forward(x.data, 0, 7, again, 0); // on this thread now, at once
+    expect(Array.from(again)).toEqual(Array.from(want.data));
+  });
+});

@@ -34,6 +34,8 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
   readonly #gemm: GemmExports["gemm"];
   readonly #share: CallerShare;
   #pool: Pool | null = null;
+  /** Why the workers could not start (a page's policy forbids them, say), once known. */
+  #unavailable: string | null = null;
   #pools = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #busy = false;
@@ -106,8 +108,18 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     return this.#pool;
   }
 
+  /** Threads in use: `threads`, or 1 once the workers turned out unable to start. */
+  get threadsInUse(): number {
+    return this.#unavailable === null ? this.threads : 1;
+  }
+
+  /** Why the layer computes on one thread after all, or null. */
+  get unavailable(): string | null {
+    return this.#unavailable;
+  }
+
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    if (this.#busy || !this.#host.canBlock || rows === 0) {
+    if (this.#busy || !this.#host.canBlock || rows === 0 || this.#unavailable !== null) {
       forwardHere(this.#gemm, this.#f32, this.#lay, "relu", x, xOff, rows, out, outOff);
       return;
     }
@@ -117,7 +129,25 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, rows - r0);
       copyRows(x, xOff + r0 * d, d, this.#f32, lay.poolX / 4, d, n);
-      pool.runSync(n, this.#share);
+      try {
+        pool.runSync(n, this.#share);
+      } catch (e) {
+        if (pool.started) throw e;
+        // As in forwardAsync: workers that never started leave the layer on this thread.
+        this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
+        forwardHere(
+          this.#gemm,
+          this.#f32,
+          lay,
+          "relu",
+          x,
+          xOff + r0 * d,
+          rows - r0,
+          out,
+          outOff + r0 * d,
+        );
+        return;
+      }
       copyRows(this.#f32, lay.poolOut / 4, lay.dPad, out, outOff + r0 * d, d, n);
     }
   }
@@ -140,9 +170,34 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
       try {
         for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
           const n = Math.min(BLOCK_ROWS, rows - r0);
+          if (this.#unavailable !== null) {
+            const at = xOff + r0 * lay.dModel;
+            forwardHere(
+              this.#gemm,
+              this.#f32,
+              lay,
+              "relu",
+              x,
+              at,
+              n,
+              out,
+              outOff + r0 * lay.dModel,
+            );
+            continue;
+          }
           const pool = this.pool();
           copyRows(x, xOff + r0 * lay.dModel, lay.dModel, this.#f32, lay.poolX / 4, lay.dModel, n);
-          await pool.runAsync(n);
+          try {
+            await pool.runAsync(n);
+          } catch (e) {
+            // Workers that never started (a Content-Security-Policy without blob: workers, no
+            // worker support after all) are not a fault of this call: compute it here, and
+            // every call after it, on this thread, and say why.
+            if (pool.started) throw e;
+            this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
+            r0 -= BLOCK_ROWS;
+            continue;
+          }
           copyRows(
             this.#f32,
             lay.poolOut / 4,

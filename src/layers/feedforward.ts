@@ -298,13 +298,8 @@ export class FeedForward {
   readonly dHidden: number;
   /** Whether the layer has the biases b1 and b2. */
   readonly hasBias: boolean;
-  /** Threads the layer computes on (1 unless made by {@link FeedForward.create} with threads). */
-  readonly threads: number;
-  /**
-   * Why the layer runs on one thread although more were asked for (no SharedArrayBuffer in a
-   * page that is not cross-origin isolated, no Web Workers, the js kernel), or null.
-   */
-  readonly threadsFallback: string | null;
+  readonly #threads: number;
+  readonly #threadsFallback: string | null;
   /** The activation between the two linear maps. */
   readonly activation: ActivationName;
   readonly #kernel: FeedForwardKernel;
@@ -345,8 +340,8 @@ export class FeedForward {
     this.dHidden = spec.dHidden;
     this.hasBias = spec.source.hasBias;
     this.activation = spec.activation;
-    this.threads = spec.threads;
-    this.threadsFallback = spec.fallback;
+    this.#threads = spec.threads;
+    this.#threadsFallback = spec.fallback;
     this.#kernel = makeKernel(spec);
     kernels.set(this, this.#kernel);
   }
@@ -512,6 +507,22 @@ export class FeedForward {
       fallback: null,
       activation,
     });
+  }
+
+  /** Threads the layer computes on (1 unless made by {@link FeedForward.create} with threads). */
+  get threads(): number {
+    const k = this.#kernel as Partial<ThreadedWasmKernel>;
+    return k.threadsInUse ?? this.#threads;
+  }
+
+  /**
+   * Why the layer runs on one thread although more were asked for (no SharedArrayBuffer in a
+   * page that is not cross-origin isolated, no Web Workers, workers a page's policy forbids, an
+   * activation other than relu, the js kernel), or null.
+   */
+  get threadsFallback(): string | null {
+    const k = this.#kernel as Partial<ThreadedWasmKernel>;
+    return k.unavailable ?? this.#threadsFallback;
   }
 
   /** The kernel this layer computes with: `"wasm"` or `"js"`. */

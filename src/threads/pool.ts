@@ -173,6 +173,14 @@ export class Pool {
     return Math.imul(2 * this.size, this.#gen);
   }
 
+  /**
+   * Whether any worker has started (counted in shared memory, so a caller blocked since the
+   * pool began still knows).
+   */
+  get started(): boolean {
+    return Atomics.load(this.#c, P.STARTED) > 0;
+  }
+
   #onMessage(data: unknown): void {
     const done = (data as { done?: number } | null)?.done;
     const pending = this.#pending;

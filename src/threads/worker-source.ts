@@ -6,7 +6,7 @@ import * as P from "./protocol";
 export const WORKER_SOURCE = `"use strict";
 const GEN = ${P.GEN}, CMD = ${P.CMD}, ROWS = ${P.ROWS}, ARRIVE = ${P.ARRIVE}, ERROR = ${P.ERROR};
 const HEART = ${P.HEART}, FAULT = ${P.FAULT}, MESSAGE_LENGTH = ${P.MESSAGE_LENGTH};
-const SHIFT = ${P.SHIFT};
+const SHIFT = ${P.SHIFT}, STARTED = ${P.STARTED};
 const MESSAGE_AT = ${P.MESSAGE_AT}, MESSAGE_MAX = ${P.MESSAGE_MAX}, EXIT = ${P.EXIT};
 const SPIN = ${P.SPIN}, CHUNK = 16;
 let port, quit;
@@ -65,6 +65,7 @@ function start(init) {
     c[MESSAGE_LENGTH] = text.length;
   }
 
+  Atomics.add(c, STARTED, 1);
   port.postMessage({ ready: id });
   let gen = 0;
   for (let spin = 0; ; spin++) {
