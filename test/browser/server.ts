@@ -27,6 +27,11 @@ export const MODES = {
   "csp-wasm": {
     "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'",
   },
+  /** Cross-origin isolated, but its policy forbids blob: workers (worker-src falls back to script-src). */
+  "isolated-no-blob": {
+    ...ISOLATED,
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'",
+  },
 } as const satisfies Record<string, Record<string, string>>;
 
 /** A key of {@link MODES}. */

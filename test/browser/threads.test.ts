@@ -39,7 +39,7 @@ const errors = {} as Record<Mode, string[]>;
 
 beforeAll(async () => {
   session = await openSession();
-  for (const mode of ["isolated", "plain"] as const) {
+  for (const mode of ["isolated", "plain", "isolated-no-blob"] as const) {
     ({ page: pages[mode], errors: errors[mode] } = await openHarness(session, mode));
   }
 });
@@ -110,7 +110,17 @@ describe.each(KERNELS)("threads, kernel %s", (kernel) => {
     },
   );
 
-  it("raised no error in either page", () => {
-    expect(errors).toEqual({ isolated: [], plain: [] });
+  it.each(THREAD_CASES.map((c) => [c.tokens, c] as const))(
+    "isolated page whose policy forbids blob: workers, %i tokens: one thread, says why, Node's bits",
+    async (_, c) => {
+      const r = await runThreaded(pages["isolated-no-blob"], kernel, c);
+      expect(r).toMatchObject({ kernel, threads: 1, returnsOut: true });
+      expect(r.threadsFallback).toMatch(/worker threads could not start/);
+      expectSameBits(r.y, await nodeForward(kernel, c), c.dModel, `no workers (${kernel}) vs Node`);
+    },
+  );
+
+  it("raised no error in the isolated and plain pages", () => {
+    expect({ isolated: errors.isolated, plain: errors.plain }).toEqual({ isolated: [], plain: [] });
   });
 });
