@@ -12,8 +12,8 @@
 ;; f32x4.splat, a shuffle on the FP ports: 14 of the
 ;; 15 v128 registers V8 leaves free on x64; larger tiles spill), and for an odd last row, or a
 ;; single token, 1 row x 16 columns (4 accumulators; each panel vector is loaded where it is
-;; used, once). A 1 x 32 tile for that row measured slower (16-21 against 35-42 GFLOP/s at
-;; one token, 768 x 3072): two panel streams at once do not pay here.
+;; used, once). A 1 x 32 tile for that row measured slower (21 against 45 GFLOP/s at one
+;; token, 768 x 3072): V8 hoists its eight panel loads and spills an accumulator.
 ;;
 ;; Batch invariance: every output element is summed in f32 over k in increasing order as
 ;; acc = acc + x * w (a rounded multiply, then a rounded add; never fused), from +0; then the
