@@ -15,14 +15,16 @@ export interface GemmExports {
     p1: number,
     bias: number,
     relu: number,
+    pair: number,
     out: number,
     ldo: number,
   ): void;
 }
 
 /**
- * out = act(x · w + bias) for panels p0 .. p1-1. Addresses in bytes: x has row stride lda, w is
- * a packed (K, 16·panels) matrix, out has row stride ldo.
+ * out = act(x · w + bias) for panels p0 .. p1-1. Addresses in bytes: x holds rows of lda bytes
+ * in pairs (see {@link copyPairsIn}), w is a packed (K, 16·panels) matrix, out has rows of ldo
+ * bytes, written in the same pairs when `pair` (to be the next map's x) or plain.
  */
 export function linearWasm(
   gemm: GemmExports["gemm"],
@@ -37,8 +39,39 @@ export function linearWasm(
   relu: boolean,
   out: number,
   ldo: number,
+  pair: boolean,
 ): void {
-  gemm(x, lda, rows, K, w, K * 64, p0, p1, bias, relu ? 1 : 0, out, ldo);
+  gemm(x, lda, rows, K, w, K * 64, p0, p1, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
+}
+
+/**
+ * Copies n rows of width d into the kernel's input layout: rows 2i and 2i+1 interleaved
+ * element by element from dst[dstOff + 2i·d] (so the 2-row tile reads both with one pointer),
+ * an odd last row plain after them.
+ */
+export function copyPairsIn(
+  src: Float32Array,
+  srcOff: number,
+  d: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
+  let r = 0;
+  for (; r + 2 <= n; r += 2) {
+    const a = srcOff + r * d;
+    const b = a + d;
+    const o = dstOff + r * d;
+    for (let k = 0; k < d; k++) {
+      dst[o + 2 * k] = src[a + k] as number;
+      dst[o + 2 * k + 1] = src[b + k] as number;
+    }
+  }
+  if (r < n) {
+    const a = srcOff + r * d;
+    const o = dstOff + r * d;
+    for (let k = 0; k < d; k++) dst[o + k] = src[a + k] as number;
+  }
 }
 
 /** Memory for a layer, or a clear error when the shape is too large for wasm32. */
@@ -147,9 +180,24 @@ export function forwardHere(
   const relu = activation === "relu";
   for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
     const n = Math.min(BLOCK_ROWS, rows - r0);
-    copyRows(x, xOff + r0 * d, d, f32, lay.x / 4, d, n);
-    linearWasm(gemm, lay.x, d * 4, n, d, lay.w1, 0, lay.p1, lay.b1, relu, lay.hidden, hPad * 4);
-    if (!relu) activateRows(f32, lay.hidden / 4, hPad, h, n, activation);
+    copyPairsIn(x, xOff + r0 * d, d, f32, lay.x / 4, n);
+    linearWasm(
+      gemm,
+      lay.x,
+      d * 4,
+      n,
+      d,
+      lay.w1,
+      0,
+      lay.p1,
+      lay.b1,
+      relu,
+      lay.hidden,
+      hPad * 4,
+      true,
+    );
+    // Elementwise, so the pairs' layout does not matter; padding columns hold act(0) = 0.
+    if (!relu) activateRows(f32, lay.hidden / 4, hPad, hPad, n, activation);
     linearWasm(
       gemm,
       lay.hidden,
@@ -163,6 +211,7 @@ export function forwardHere(
       false,
       lay.out,
       dPad * 4,
+      false,
     );
     copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
   }

@@ -5,6 +5,7 @@ import {
   type GemmExports,
   activateRows,
   allocateMemory,
+  copyPairsIn,
   copyRows,
   linearWasm,
 } from "./wasm-feedforward";
@@ -121,42 +122,31 @@ export class WasmGatedKernel {
     const relu = this.#activation === "relu";
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, rows - r0);
-      copyRows(x, xOff + r0 * d, d, f32, lay.x / 4, d, n);
-      linearWasm(
-        gemm,
-        lay.x,
-        d * 4,
-        n,
-        d,
-        lay.wGate,
-        0,
-        lay.p1,
-        lay.bGate,
-        relu,
-        lay.gate,
-        hPad * 4,
-      );
-      if (!relu) activateRows(f32, lay.gate / 4, hPad, h, n, this.#activation);
-      linearWasm(gemm, lay.x, d * 4, n, d, lay.wUp, 0, lay.p1, lay.bUp, false, lay.up, hPad * 4);
+      copyPairsIn(x, xOff + r0 * d, d, f32, lay.x / 4, n);
+      // gate and up come out in the same row pairs, so they pair up element for element;
+      // padding columns hold act(0) · 0 = 0 and are never read.
+      const { wGate, bGate, wUp, bUp, wDown, bDown, gate, up } = lay;
+      linearWasm(gemm, lay.x, d * 4, n, d, wGate, 0, lay.p1, bGate, relu, gate, hPad * 4, true);
+      if (!relu) activateRows(f32, gate / 4, hPad, hPad, n, this.#activation);
+      linearWasm(gemm, lay.x, d * 4, n, d, wUp, 0, lay.p1, bUp, false, up, hPad * 4, true);
       // act(g) · u: one float32 multiplication per element, as the js kernel does it.
-      for (let i = 0; i < n; i++) {
-        const g = lay.gate / 4 + i * hPad;
-        const u = lay.up / 4 + i * hPad;
-        for (let j = 0; j < h; j++) f32[g + j] = (f32[g + j] as number) * (f32[u + j] as number);
+      for (let i = 0; i < n * hPad; i++) {
+        f32[gate / 4 + i] = (f32[gate / 4 + i] as number) * (f32[up / 4 + i] as number);
       }
       linearWasm(
         gemm,
-        lay.gate,
+        gate,
         hPad * 4,
         n,
         h,
-        lay.wDown,
+        wDown,
         0,
         lay.p2,
-        lay.bDown,
+        bDown,
         false,
         lay.out,
         dPad * 4,
+        false,
       );
       copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
     }

@@ -5,6 +5,7 @@ import type { WeightSource } from "./source";
 import {
   type GemmExports,
   allocateMemory,
+  copyPairsIn,
   copyRows,
   forwardHere,
   linearWasm,
@@ -80,6 +81,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
           true,
           lay.poolHidden,
           hPad * 4,
+          true,
         ),
       condense: (n) =>
         linearWasm(
@@ -95,6 +97,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
           false,
           lay.poolOut,
           dPad * 4,
+          false,
         ),
     };
   }
@@ -128,7 +131,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     const pool = this.pool();
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, rows - r0);
-      copyRows(x, xOff + r0 * d, d, this.#f32, lay.poolX / 4, d, n);
+      copyPairsIn(x, xOff + r0 * d, d, this.#f32, lay.poolX / 4, n);
       try {
         pool.runSync(n, this.#share);
       } catch (e) {
@@ -186,7 +189,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
             continue;
           }
           const pool = this.pool();
-          copyRows(x, xOff + r0 * lay.dModel, lay.dModel, this.#f32, lay.poolX / 4, lay.dModel, n);
+          copyPairsIn(x, xOff + r0 * lay.dModel, lay.dModel, this.#f32, lay.poolX / 4, n);
           try {
             await pool.runAsync(n);
           } catch (e) {

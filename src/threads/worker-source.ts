@@ -29,9 +29,11 @@ function start(init) {
 
   // Panels in groups of CHUNK: the same sums as one call (columns are independent), and a
   // heartbeat between groups for the blocked caller's watchdog.
-  function linear(x, lda, rows, K, w, p0, p1, bias, relu, out, ldo) {
+  // x is in row pairs (see copyPairsIn); pair writes out in pairs too, for the next map.
+  function linear(x, lda, rows, K, w, p0, p1, bias, relu, pair, out, ldo) {
     for (let p = p0; p < p1; p += CHUNK) {
-      gemm(x, lda, rows, K, w, K * 64, p, Math.min(p1, p + CHUNK), bias, relu ? 1 : 0, out, ldo);
+      const p2 = Math.min(p1, p + CHUNK);
+      gemm(x, lda, rows, K, w, K * 64, p, p2, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
       Atomics.add(c, HEART, 1);
     }
   }
@@ -87,13 +89,13 @@ function start(init) {
       if (c[FAULT] === -(id + 1)) quit();
       if (c[FAULT] === id + 1) throw new Error("fault injected by a test");
       linear(L.poolX, L.dModel * 4, rows, L.dModel, L.w1, lo(L.p1, p), hi(L.p1, p), L.b1, true,
-             L.poolHidden, L.hPad * 4);
+             true, L.poolHidden, L.hPad * 4);
     } catch (e) { failed = true; fail(e); }
     barrier(half);
     if (Atomics.load(c, CMD) === EXIT) return; // the pool was retired while we waited
     try {
       if (!failed) linear(L.poolHidden, L.hPad * 4, rows, L.dHidden, L.w2, lo(L.p2, p),
-                          hi(L.p2, p), L.b2, false, L.poolOut, L.dPad * 4);
+                          hi(L.p2, p), L.b2, false, false, L.poolOut, L.dPad * 4);
     } catch (e) { fail(e); }
     // The last to finish tells a caller that awaits (forwardAsync); a blocking caller watches
     // ARRIVE instead, so a blocking call sends no message and allocates nothing.

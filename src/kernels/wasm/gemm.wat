@@ -2,14 +2,18 @@
 ;; assembles it and embeds the bytes in src/kernels/wasm/gemm.wasm.ts.
 ;;
 ;; gemm: out[r, j] = act(sum_k x[r, k] * w[k, j] + bias[j]), for the 16 columns of each
-;;   panel p0 .. p1-1. x: `rows` rows of K floats, row stride lda bytes. out: row stride ldo
-;;   bytes, panel p at byte 64p of a row. w: panels of 16 columns, panel p at w + p * ldw,
-;;   element (k, c) at + 64k + 4c. bias: 16-padded, or 0 for none. relu: 1 to apply
-;;   x < 0 ? +0 : x (so -0 and NaN pass through, as torch.relu), 0 for none.
+;;   panel p0 .. p1-1. x: `rows` rows of K floats in pairs: rows 2i and 2i+1 interleaved from
+;;   x + 2i * lda (element k of the pair's rows at + 8k and + 8k + 4), an odd last row plain
+;;   from x + (rows-1) * lda, so lda is a row's size in bytes. w: panels of 16 columns, panel p
+;;   at w + p * ldw, element (k, c) at + 64k + 4c. bias: 16-padded, or 0 for none. relu: 1 to
+;;   apply x < 0 ? +0 : x (so -0 and NaN pass through, as torch.relu), 0 for none. out: row
+;;   size ldo bytes; with pair = 0 plain rows, panel p at byte 64p of a row; with pair = 1 in
+;;   the same pairs as x (panel p at byte 128p of a pair), so the result can be the next map's x.
 ;;
 ;; Register tiles: 2 rows x 16 columns (8 accumulators, 4 panel vectors, 2 inputs broadcast
 ;; straight from memory with v128.load32_splat, which measured 13% faster than f32.load and
-;; f32x4.splat, a shuffle on the FP ports: 14 of the
+;; f32x4.splat, a shuffle on the FP ports; the two rows interleaved, so one pointer serves both,
+;; 4 to 6% faster again: 14 of the
 ;; 15 v128 registers V8 leaves free on x64; larger tiles spill), and for an odd last row, or a
 ;; single token, 1 row x 16 columns (4 accumulators; each panel vector is loaded where it is
 ;; used, once). A 1 x 32 tile for that row measured slower (21 against 45 GFLOP/s at one
@@ -35,9 +39,9 @@
   (func (export "gemm")
     (param $x i32) (param $lda i32) (param $rows i32) (param $K i32)
     (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
-    (param $bias i32) (param $relu i32) (param $out i32) (param $ldo i32)
+    (param $bias i32) (param $relu i32) (param $pair i32) (param $out i32) (param $ldo i32)
     (local $p i32) (local $r i32) (local $wq i32) (local $wq2 i32) (local $bp i32) (local $o i32)
-    (local $xa i32) (local $xb i32) (local $xend i32) (local $xend2 i32)
+    (local $xa i32) (local $xend i32) (local $q i32) (local $xend2 i32)
     (local $a v128) (local $b v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
     (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128) (local $c04 v128) (local $c05 v128) (local $c06 v128) (local $c07 v128) (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
     ;; Row pairs, panel by panel: the panel stays in cache while the rows stream by.
@@ -52,11 +56,12 @@
         (loop $r_next
         (br_if $r_done (i32.gt_u (i32.add (local.get $r) (i32.const 2)) (local.get $rows)))
         (local.set $xa (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $lda))))
-        (local.set $xb (i32.add (local.get $xa) (local.get $lda)))
-        (local.set $xend (i32.add (local.get $xa) (i32.shl (local.get $K) (i32.const 2))))
+        (local.set $xend (i32.add (local.get $xa) (i32.shl (local.get $K) (i32.const 3))))
         (local.set $wq (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
         (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $ldo)))
                                (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $q (i32.add (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $ldo)))
+                               (i32.shl (local.get $p) (i32.const 7))))
         (local.set $c00 (v128.const i32x4 0 0 0 0))
         (local.set $c01 (v128.const i32x4 0 0 0 0))
         (local.set $c02 (v128.const i32x4 0 0 0 0))
@@ -73,7 +78,7 @@
           (local.set $w2 (v128.load offset=32 (local.get $wq)))
           (local.set $w3 (v128.load offset=48 (local.get $wq)))
           (local.set $a (v128.load32_splat (local.get $xa)))
-          (local.set $b (v128.load32_splat (local.get $xb)))
+          (local.set $b (v128.load32_splat offset=4 (local.get $xa)))
           (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $w0))))
           (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $w1))))
           (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $w2))))
@@ -82,18 +87,38 @@
           (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $b) (local.get $w1))))
           (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $b) (local.get $w2))))
           (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $b) (local.get $w3))))
-          (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
-          (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+          (local.set $xa (i32.add (local.get $xa) (i32.const 8)))
           (local.set $wq (i32.add (local.get $wq) (i32.const 64)))
           (br $k_next_2x16)))
-        (v128.store offset=0 (local.get $o) (call $finish (local.get $c00) (local.get $bp) (i32.const 0) (local.get $relu)))
-        (v128.store offset=16 (local.get $o) (call $finish (local.get $c01) (local.get $bp) (i32.const 16) (local.get $relu)))
-        (v128.store offset=32 (local.get $o) (call $finish (local.get $c02) (local.get $bp) (i32.const 32) (local.get $relu)))
-        (v128.store offset=48 (local.get $o) (call $finish (local.get $c03) (local.get $bp) (i32.const 48) (local.get $relu)))
-        (v128.store offset=0 (i32.add (local.get $o) (local.get $ldo)) (call $finish (local.get $c10) (local.get $bp) (i32.const 0) (local.get $relu)))
-        (v128.store offset=16 (i32.add (local.get $o) (local.get $ldo)) (call $finish (local.get $c11) (local.get $bp) (i32.const 16) (local.get $relu)))
-        (v128.store offset=32 (i32.add (local.get $o) (local.get $ldo)) (call $finish (local.get $c12) (local.get $bp) (i32.const 32) (local.get $relu)))
-        (v128.store offset=48 (i32.add (local.get $o) (local.get $ldo)) (call $finish (local.get $c13) (local.get $bp) (i32.const 48) (local.get $relu)))
+        (local.set $c00 (call $finish (local.get $c00) (local.get $bp) (i32.const 0) (local.get $relu)))
+        (local.set $c01 (call $finish (local.get $c01) (local.get $bp) (i32.const 16) (local.get $relu)))
+        (local.set $c02 (call $finish (local.get $c02) (local.get $bp) (i32.const 32) (local.get $relu)))
+        (local.set $c03 (call $finish (local.get $c03) (local.get $bp) (i32.const 48) (local.get $relu)))
+        (local.set $c10 (call $finish (local.get $c10) (local.get $bp) (i32.const 0) (local.get $relu)))
+        (local.set $c11 (call $finish (local.get $c11) (local.get $bp) (i32.const 16) (local.get $relu)))
+        (local.set $c12 (call $finish (local.get $c12) (local.get $bp) (i32.const 32) (local.get $relu)))
+        (local.set $c13 (call $finish (local.get $c13) (local.get $bp) (i32.const 48) (local.get $relu)))
+        (if (local.get $pair)
+          (then
+          (v128.store offset=0 (local.get $q) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c00) (local.get $c10)))
+          (v128.store offset=16 (local.get $q) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c00) (local.get $c10)))
+          (v128.store offset=32 (local.get $q) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c01) (local.get $c11)))
+          (v128.store offset=48 (local.get $q) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c01) (local.get $c11)))
+          (v128.store offset=64 (local.get $q) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c02) (local.get $c12)))
+          (v128.store offset=80 (local.get $q) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c02) (local.get $c12)))
+          (v128.store offset=96 (local.get $q) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c03) (local.get $c13)))
+          (v128.store offset=112 (local.get $q) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c03) (local.get $c13)))
+          )
+          (else
+          (v128.store offset=0 (local.get $o) (local.get $c00))
+          (v128.store offset=16 (local.get $o) (local.get $c01))
+          (v128.store offset=32 (local.get $o) (local.get $c02))
+          (v128.store offset=48 (local.get $o) (local.get $c03))
+          (v128.store offset=0 (i32.add (local.get $o) (local.get $ldo)) (local.get $c10))
+          (v128.store offset=16 (i32.add (local.get $o) (local.get $ldo)) (local.get $c11))
+          (v128.store offset=32 (i32.add (local.get $o) (local.get $ldo)) (local.get $c12))
+          (v128.store offset=48 (i32.add (local.get $o) (local.get $ldo)) (local.get $c13))
+          ))
         (local.set $r (i32.add (local.get $r) (i32.const 2)))
         (br $r_next)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
