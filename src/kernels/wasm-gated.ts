@@ -9,7 +9,7 @@ import {
   copyRows,
   linearWasm,
 } from "./wasm-feedforward";
-import { BLOCK_ROWS, PANEL } from "./wasm/layout";
+import { BLOCK_ROWS, PANEL, panels, regions } from "./wasm/layout";
 
 /** Byte offsets of a gated layer in the kernel's memory (64-aligned; 0 means no bias). */
 interface GatedLayout {
@@ -34,16 +34,8 @@ interface GatedLayout {
 }
 
 function gatedLayout(dModel: number, dHidden: number, hasBias: boolean): GatedLayout {
-  const p1 = Math.ceil(dHidden / PANEL);
-  const p2 = Math.ceil(dModel / PANEL);
-  const hPad = p1 * PANEL;
-  const dPad = p2 * PANEL;
-  let at = 64;
-  const take = (bytes: number) => {
-    const start = at;
-    at += Math.ceil(bytes / 64) * 64;
-    return start;
-  };
+  const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
+  const { take, end } = regions();
   const wGate = take(p1 * dModel * PANEL * 4);
   const bGate = hasBias ? take(hPad * 4) : 0;
   const wUp = take(p1 * dModel * PANEL * 4);
@@ -54,7 +46,6 @@ function gatedLayout(dModel: number, dHidden: number, hasBias: boolean): GatedLa
   const gate = take(BLOCK_ROWS * hPad * 4);
   const up = take(BLOCK_ROWS * hPad * 4);
   const out = take(BLOCK_ROWS * dPad * 4);
-  const pages = Math.ceil(at / 65536);
   return {
     dModel,
     dHidden,
@@ -72,8 +63,7 @@ function gatedLayout(dModel: number, dHidden: number, hasBias: boolean): GatedLa
     gate,
     up,
     out,
-    bytes: at,
-    pages,
+    ...end(),
   };
 }
 

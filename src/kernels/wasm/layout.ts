@@ -44,22 +44,37 @@ export const CTRL_BYTES = 256 + 1024;
  */
 export const CTRL_SLOTS = 8;
 
+/** Panels of the maps dModel → dHidden (p1) and dHidden → dModel (p2), and the padded widths. */
+export function panels(dModel: number, dHidden: number) {
+  const p1 = Math.ceil(dHidden / PANEL);
+  const p2 = Math.ceil(dModel / PANEL);
+  return { p1, p2, hPad: p1 * PANEL, dPad: p2 * PANEL };
+}
+
+/**
+ * Hands out 64-aligned byte regions of a kernel's memory one after another, from byte 64 (byte
+ * 0 stays unused, so an offset of 0 can mean "none"); `end()` is the bytes and pages used.
+ */
+export function regions() {
+  let at = 64;
+  return {
+    take(bytes: number): number {
+      const start = at;
+      at += Math.ceil(bytes / 64) * 64;
+      return start;
+    },
+    end: () => ({ bytes: at, pages: Math.ceil(at / PAGE) }),
+  };
+}
+
 export function layout(
   dModel: number,
   dHidden: number,
   hasBias: boolean,
   threaded = false,
 ): Layout {
-  const p1 = Math.ceil(dHidden / PANEL);
-  const p2 = Math.ceil(dModel / PANEL);
-  const hPad = p1 * PANEL;
-  const dPad = p2 * PANEL;
-  let at = 64;
-  const take = (bytes: number) => {
-    const start = at;
-    at += Math.ceil(bytes / 64) * 64;
-    return start;
-  };
+  const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
+  const { take, end } = regions();
   const w1 = take(p1 * dModel * PANEL * 4);
   const b1 = hasBias ? take(hPad * 4) : 0;
   const w2 = take(p2 * dHidden * PANEL * 4);
@@ -89,7 +104,6 @@ export function layout(
     poolHidden,
     poolOut,
     ctrl,
-    bytes: at,
-    pages: Math.ceil(at / PAGE),
+    ...end(),
   };
 }
