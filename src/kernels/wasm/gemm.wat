@@ -13,11 +13,15 @@
 ;; Register tiles: 2 rows x 16 columns (8 accumulators, 4 panel vectors, 2 inputs broadcast
 ;; straight from memory with v128.load32_splat, which measured 13% faster than f32.load and
 ;; f32x4.splat, a shuffle on the FP ports; the two rows interleaved, so one pointer serves both,
-;; 4 to 6% faster again: 14 of the
-;; 15 v128 registers V8 leaves free on x64; larger tiles spill), and for an odd last row, or a
-;; single token, 1 row x 16 columns (4 accumulators; each panel vector is loaded where it is
-;; used, once). A 1 x 32 tile for that row measured slower (21 against 45 GFLOP/s at one
-;; token, 768 x 3072): V8 hoists its eight panel loads and spills an accumulator.
+;; 4 to 6% faster again: 14 of the 15 v128 registers V8 leaves free on x64; larger tiles
+;; spill). An odd last row, or a single token, has 1 row x 32 columns over two panels (8
+;; accumulators), then 1 x 16 for a last odd panel. With one row there is one input per
+;; multiply-add pair, so only more columns give independent sums: four chains of f32 adds
+;; (1 x 16) are latency-bound at about 46 GFLOP/s, eight are not. V8 would load all eight panel
+;; vectors of the 1 x 32 tile before the first multiply (17 live registers, one accumulator
+;; spilled: 21 GFLOP/s); a store of the first two sums between the panels orders the loads
+;; (45.7 against 42.3 GFLOP/s for the layer at one token, 768 x 3072, where the weights stream
+;; from L3 at about 90 GB/s).
 ;;
 ;; Batch invariance: every output element is summed in f32 over k in increasing order as
 ;; acc = acc + x * w (a rounded multiply, then a rounded add; never fused), from +0; then the
@@ -123,11 +127,59 @@
         (br $r_next)))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $p_next)))
-    ;; The odd last row (or the only one), panel by panel.
+    ;; The odd last row (or the only one): two panels at a time (1 x 32), then a last panel alone
+    ;; (1 x 16).
     (if (i32.and (local.get $rows) (i32.const 1))
       (then
       (local.set $r (i32.sub (local.get $rows) (i32.const 1)))
+      (local.set $xend (i32.add (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $lda))) (i32.shl (local.get $K) (i32.const 2))))
       (local.set $p (local.get $p0))
+      (block $t_done
+        (loop $t_next
+        (br_if $t_done (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $p1)))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6))) (i32.const 0) (local.get $bias)))
+        (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $ldo))) (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $wq (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+        (local.set $wq2 (i32.add (local.get $wq) (local.get $ldw)))
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $c04 (v128.const i32x4 0 0 0 0))
+        (local.set $c05 (v128.const i32x4 0 0 0 0))
+        (local.set $c06 (v128.const i32x4 0 0 0 0))
+        (local.set $c07 (v128.const i32x4 0 0 0 0))
+        (local.set $xa (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $lda))))
+        (block $k_done_1x32
+          (loop $k_next_1x32
+          (br_if $k_done_1x32 (i32.ge_u (local.get $xa) (local.get $xend)))
+          (local.set $a (v128.load32_splat (local.get $xa)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq)))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq)))))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq)))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq)))))
+          ;; A scheduling fence, not a result: the final stores below overwrite it. Without it V8
+          ;; loads all eight panel vectors first and spills an accumulator; a store orders the
+          ;; second panel's loads after the first two sums, which then free their registers.
+          (v128.store (local.get $o) (v128.or (local.get $c00) (local.get $c01)))
+          (local.set $c04 (f32x4.add (local.get $c04) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq2)))))
+          (local.set $c05 (f32x4.add (local.get $c05) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq2)))))
+          (local.set $c06 (f32x4.add (local.get $c06) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq2)))))
+          (local.set $c07 (f32x4.add (local.get $c07) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq2)))))
+          (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+          (local.set $wq (i32.add (local.get $wq) (i32.const 64)))
+          (local.set $wq2 (i32.add (local.get $wq2) (i32.const 64)))
+          (br $k_next_1x32)))
+        (v128.store offset=0 (local.get $o) (call $finish (local.get $c00) (local.get $bp) (i32.const 0) (local.get $relu)))
+        (v128.store offset=16 (local.get $o) (call $finish (local.get $c01) (local.get $bp) (i32.const 16) (local.get $relu)))
+        (v128.store offset=32 (local.get $o) (call $finish (local.get $c02) (local.get $bp) (i32.const 32) (local.get $relu)))
+        (v128.store offset=48 (local.get $o) (call $finish (local.get $c03) (local.get $bp) (i32.const 48) (local.get $relu)))
+        (v128.store offset=64 (local.get $o) (call $finish (local.get $c04) (local.get $bp) (i32.const 64) (local.get $relu)))
+        (v128.store offset=80 (local.get $o) (call $finish (local.get $c05) (local.get $bp) (i32.const 80) (local.get $relu)))
+        (v128.store offset=96 (local.get $o) (call $finish (local.get $c06) (local.get $bp) (i32.const 96) (local.get $relu)))
+        (v128.store offset=112 (local.get $o) (call $finish (local.get $c07) (local.get $bp) (i32.const 112) (local.get $relu)))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (br $t_next)))
       (block $q_done
         (loop $q_next
         (br_if $q_done (i32.ge_u (local.get $p) (local.get $p1)))
