@@ -11,7 +11,15 @@ import { describeMachine } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
 import { type Report, toMarkdown } from "./report";
-import { GATED_SHAPES, QUICK_SHAPES, SHAPES, type Shape, parseShape } from "./shapes";
+import { type Roof, measureRoof } from "./roof";
+import {
+  GATED_SHAPES,
+  QUICK_SHAPES,
+  SHAPES,
+  type Shape,
+  parseShape,
+  weightBytesOf,
+} from "./shapes";
 import { tokenwiseContenders } from "./tokenwise";
 
 export type { CustomKernel, ForwardKernel, GemmKernel } from "./custom";
@@ -51,6 +59,11 @@ export interface BenchmarkOptions {
   seed?: number;
   /** Measure each contender's peak resident memory in a child process; default true. */
   memory?: boolean;
+  /**
+   * Measure the one-thread roof first (the SIMD128 multiply-add peak and the rate at which a
+   * core streams each shape's weights: bench/roof.ts); default true.
+   */
+  roof?: boolean;
   /** The folder whose node_modules holds the peers; default bench/. */
   peersDir?: string;
   /** Progress lines; default silent. */
@@ -125,6 +138,14 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   contenders.push(...peers.contenders);
   if (options.naive ?? true) contenders.push(naiveContender(variant));
 
+  let roof: Roof | undefined;
+  if (options.roof ?? true) {
+    log("measuring the one-thread roof: SIMD128 peak, and streaming each shape's weights");
+    roof = await measureRoof(
+      shapes.map((s) => weightBytesOf(s, variant.layer)),
+      quick ? { reps: 1, minRepMs: 0 } : {},
+    );
+  }
   const result = await runHarness(shapes, contenders, peers.status, settings, log);
   return {
     schema: "tokenwise-bench/1",
@@ -136,6 +157,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     tokenwise: { version: tokenwiseVersion() },
     peers: result.peers,
     shapes: result.shapes,
+    ...(roof === undefined ? {} : { roof }),
   };
 }
 

@@ -26,6 +26,7 @@ const HELP = `npm run bench -- [options]
   --custom ./k.ts       a module whose default export is a kernel (or an array): see
                         docs/benchmarking.md; repeatable
   --no-memory           skip the per-contender memory probes
+  --no-roof             skip measuring the one-thread roof (SIMD128 peak, weight streaming)
   --out DIR             where latest.json, latest.md, latest.svg go (default bench/results)
   --peers-dir DIR       the folder whose node_modules holds the peers (default bench/)
   --no-install          do not run "npm ci --prefix bench" when bench/node_modules is missing
@@ -81,6 +82,7 @@ async function main(): Promise<number> {
       seed: { type: "string" },
       custom: { type: "string", multiple: true },
       "no-memory": { type: "boolean" },
+      "no-roof": { type: "boolean" },
       out: { type: "string" },
       "peers-dir": { type: "string" },
       "no-install": { type: "boolean" },
@@ -141,6 +143,7 @@ async function main(): Promise<number> {
     ...(values.seed === undefined ? {} : { seed: number(values.seed, "seed") }),
     contenders: (values.custom ?? []).map((module) => ({ module: resolve(CWD, module) })),
     memory: !values["no-memory"],
+    roof: !values["no-roof"],
     peersDir,
     log,
     command: ["npm run bench --", ...process.argv.slice(2)].join(" "),

@@ -1,9 +1,10 @@
 // The bench's own parts that a wrong result could hide behind: the float64 reference and its
-// bound, the row choice, shape parsing, and the ONNX model encoder.
+// bound, the row choice, shape parsing, the ONNX model encoder, and the roof.
 import { describe, expect, it } from "vitest";
 import { feedForwardModel, varint } from "../bench/peers/onnx-model";
 import { ffnWeights, makeProblem } from "../bench/problem";
 import { checkOutput, chooseRows, computeReference, gamma } from "../bench/reference";
+import { measureRoof, shapeRoof } from "../bench/roof";
 import { parseShape } from "../bench/shapes";
 import { FeedForward } from "../src/index";
 
@@ -175,5 +176,35 @@ describe("ONNX model encoder", () => {
     };
     expect(dims(sub(graph, 11)[0] as Uint8Array)).toEqual([3, 17]);
     expect(dims(sub(graph, 12)[0] as Uint8Array)).toEqual([3, 17]);
+  });
+});
+
+describe("the one-thread roof", () => {
+  const rate = (median: number) => ({ median, slowest: median, fastest: median });
+  const roof = { peak: rate(60), stream: [{ bytes: 8e6, ...rate(80) }] };
+
+  it("is the memory bound where reading the weights once takes longer than the flops", () => {
+    // 4·1·500·2000 flops = 0.004 GFLOP over 8 MB at 80 GB/s (0.1 ms): 40 GFLOP/s < 60.
+    expect(shapeRoof(roof, { gflopPerForward: 0.004, weightBytes: 8e6 })).toEqual({
+      gflops: 40,
+      bound: "memory",
+      memoryGflops: 40,
+    });
+    // 32 tokens: 0.128 GFLOP in the same 0.1 ms would be 1280 GFLOP/s: the peak bounds it.
+    const r = shapeRoof(roof, { gflopPerForward: 0.128, weightBytes: 8e6 });
+    expect(r?.bound).toBe("compute");
+    expect(r?.gflops).toBe(60);
+    expect(r?.memoryGflops).toBeCloseTo(1280, 9);
+    expect(shapeRoof(roof, { gflopPerForward: 0.004, weightBytes: 4e6 })).toBeUndefined();
+  });
+
+  it("measures a finite peak and a stream rate for each distinct size", async () => {
+    const measured = await measureRoof([4096, 1 << 20, 4096], { reps: 3, minRepMs: 1 });
+    expect(measured.stream.map((s) => s.bytes)).toEqual([4096, 1 << 20]);
+    for (const r of [measured.peak, ...measured.stream]) {
+      expect(Number.isFinite(r.median) && r.median > 0).toBe(true);
+      expect(r.slowest).toBeLessThanOrEqual(r.median);
+      expect(r.median).toBeLessThanOrEqual(r.fastest);
+    }
   });
 });

@@ -79,6 +79,14 @@ describe("npm run bench -- --quick", () => {
     expect(report.shapes.map((s) => s.name)).toEqual(["Q1", "Q2"]);
   });
 
+  it("measures the one-thread roof, with a stream rate for each shape's weights", () => {
+    const roof = report.roof;
+    if (roof === undefined) throw new Error("no roof in the report");
+    expect(roof.peak.median).toBeGreaterThan(0);
+    expect(roof.stream.map((s) => s.bytes)).toEqual(report.shapes.map((s) => s.weightBytes));
+    expect(stdout).toMatch(/^one-thread roof [\d.]+ GFLOP\/s, (memory|compute)-bound/m);
+  });
+
   it("reports every peer that fails to load as unavailable, with the reason", () => {
     expect(report.peers.map((p) => p.name)).toEqual([
       "tfjs-cpu",
@@ -170,6 +178,8 @@ describe("npm run bench -- --quick", () => {
   it("writes the markdown table and the SVG chart", () => {
     const md = readFileSync(join(dir, "results", "latest.md"), "utf8");
     expect(md).toContain("**GFLOP/s**");
+    expect(md).toMatch(/^\| \*roof, one thread\* \| [\d.]+ <sub>(memory|compute)<\/sub> \|/m);
+    expect(md).toMatch(/^\| tokenwise js \| \d+% \| \d+% \|$/m);
     expect(md).toMatch(/^\| tokenwise js \| [\d.]+ <sub>/m);
     expect(md).toMatch(/^- tfjs-wasm: unavailable: Cannot find package/m);
     expect(md).toMatch(/^- forgets b2 \(test fixture\): wrong: output/m);
