@@ -11,15 +11,7 @@ import { describeMachine } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
 import { type Report, toMarkdown } from "./report";
-import { type Roof, measureRoof } from "./roof";
-import {
-  GATED_SHAPES,
-  QUICK_SHAPES,
-  SHAPES,
-  type Shape,
-  parseShape,
-  weightBytesOf,
-} from "./shapes";
+import { GATED_SHAPES, QUICK_SHAPES, SHAPES, type Shape, parseShape } from "./shapes";
 import { tokenwiseContenders } from "./tokenwise";
 
 export type { CustomKernel, ForwardKernel, GemmKernel } from "./custom";
@@ -60,8 +52,9 @@ export interface BenchmarkOptions {
   /** Measure each contender's peak resident memory in a child process; default true. */
   memory?: boolean;
   /**
-   * Measure the one-thread roof first (the SIMD128 multiply-add peak and the rate at which a
-   * core streams each shape's weights: bench/roof.ts); default true.
+   * Measure each shape's one-thread roof (the SIMD128 multiply-add peak and the rate at which a
+   * core streams the shape's weights: bench/roof.ts) in the same rounds as the contenders;
+   * default true.
    */
   roof?: boolean;
   /** The folder whose node_modules holds the peers; default bench/. */
@@ -108,6 +101,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     peersDir: options.peersDir ?? DEFAULT_PEERS_DIR,
     checkBudget: 1.2e9,
     variant,
+    roof: options.roof ?? true,
   };
   settings.minReps = Math.min(settings.minReps, settings.reps);
 
@@ -138,14 +132,6 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   contenders.push(...peers.contenders);
   if (options.naive ?? true) contenders.push(naiveContender(variant));
 
-  let roof: Roof | undefined;
-  if (options.roof ?? true) {
-    log("measuring the one-thread roof: SIMD128 peak, and streaming each shape's weights");
-    roof = await measureRoof(
-      shapes.map((s) => weightBytesOf(s, variant.layer)),
-      quick ? { reps: 1, minRepMs: 0 } : {},
-    );
-  }
   const result = await runHarness(shapes, contenders, peers.status, settings, log);
   return {
     schema: "tokenwise-bench/1",
@@ -157,7 +143,6 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     tokenwise: { version: tokenwiseVersion() },
     peers: result.peers,
     shapes: result.shapes,
-    ...(roof === undefined ? {} : { roof }),
   };
 }
 

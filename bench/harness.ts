@@ -9,11 +9,14 @@ import type { PeerStatus } from "./peers/index";
 import { type Variant, flopsFormula, matricesOf } from "./layer";
 import { makeProblem } from "./problem";
 import { type CheckResult, checkOutput, chooseRows, computeReference } from "./reference";
+import { RoofProbe, type ShapeRoof } from "./roof";
 import { LocalRunner, type Runner } from "./runner";
 import { type Shape, describeShape, flopsOf, weightBytesOf } from "./shapes";
 
 /** Quiet time before each timed repetition, ms (see the interleaved loop). */
 const SETTLE_MS = 20;
+/** Each of the roof's two probes runs this long a round (less with a shorter minRepMs). */
+const ROOF_REP_MS = 100;
 
 export interface HarnessSettings {
   /** Timed repetitions of each contender (fewer for one too slow for the budget, never under minReps). */
@@ -32,6 +35,8 @@ export interface HarnessSettings {
   checkBudget: number;
   /** The layer benched and its activation. */
   variant: Variant;
+  /** Measure each shape's one-thread roof in its rounds (bench/roof.ts); default true. */
+  roof?: boolean;
 }
 
 export interface TimingResult {
@@ -100,6 +105,8 @@ export interface ShapeReport extends Shape {
   reference: { rows: number[]; rowsChecked: number; totalRows: number; ms: number };
   baselineMemory?: MemoryReading | { error: string };
   results: ContenderResult[];
+  /** The one-thread roof, measured in the same rounds as the contenders. */
+  roof?: ShapeRoof;
 }
 
 export interface HarnessResult {
@@ -261,9 +268,16 @@ async function runShape(
   }
 
   // Interleaved repetitions. A contender with fewer reps takes part in rounds spread evenly.
+  // The roof takes a repetition in every round too, so it is measured under the same load.
+  const probe =
+    s.roof === false ? undefined : await RoofProbe.create(weightBytesOf(shape, variant.layer));
   const samples = new Map<Live, number[]>(live.map((l) => [l, []]));
   for (let r = 0; r < s.reps; r++) {
     const start = performance.now();
+    if (probe !== undefined) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      probe.repetition(Math.min(s.minRepMs, ROOF_REP_MS));
+    }
     for (const l of live) {
       if (l.result.status !== "ok") continue;
       if (Math.floor(((r + 1) * l.reps) / s.reps) === Math.floor((r * l.reps) / s.reps)) continue;
@@ -340,6 +354,7 @@ async function runShape(
     flopsFormula: flopsFormula(variant.layer),
     gflopPerForward: flops / 1e9,
     weightBytes: weightBytesOf(shape, variant.layer),
+    ...(probe === undefined ? {} : { roof: probe.result(flops / 1e9) }),
     reference: {
       rows: ref.rows,
       rowsChecked: ref.rows.length,

@@ -3,7 +3,6 @@ import type { ContenderResult, HarnessSettings, ShapeReport } from "./harness";
 import { type Machine, machineLine } from "./machine";
 import type { PeerStatus } from "./peers/index";
 import { describeVariant, flopsFormula } from "./layer";
-import { type Roof, shapeRoof } from "./roof";
 import { describeShape } from "./shapes";
 
 export interface Report {
@@ -18,8 +17,6 @@ export interface Report {
   tokenwise: { version: string };
   peers: PeerStatus[];
   shapes: ShapeReport[];
-  /** The one-thread roof measured before the shapes (absent with roof: false). */
-  roof?: Roof;
 }
 
 const MiB = 2 ** 20;
@@ -54,16 +51,15 @@ function pad(cells: string[], widths: number[], right: boolean[]): string {
     .join("  ");
 }
 
-/** One line on a shape's one-thread roof, or undefined without a roof. */
-export function roofLine(roof: Roof | undefined, shape: ShapeReport): string | undefined {
-  const r = roof === undefined ? undefined : shapeRoof(roof, shape);
-  if (roof === undefined || r === undefined) return undefined;
-  const stream = roof.stream.find((x) => x.bytes === shape.weightBytes);
-  return `one-thread roof ${num(r.gflops, 2)} GFLOP/s, ${r.bound}-bound (SIMD128 multiply-add peak ${num(roof.peak.median, 2)} GFLOP/s; the weights stream at ${num(stream?.median ?? NaN, 2)} GB/s, ${num(r.memoryGflops, 2)} GFLOP/s if read once)`;
+/** One line on a shape's one-thread roof, or undefined without one. */
+export function roofLine(shape: ShapeReport): string | undefined {
+  const r = shape.roof;
+  if (r === undefined) return undefined;
+  return `one-thread roof ${num(r.gflops, 2)} GFLOP/s, ${r.bound}-bound (SIMD128 multiply-add peak ${num(r.peak.median, 2)} GFLOP/s; the weights stream at ${num(r.stream.median, 2)} GB/s, ${num(r.memoryGflops, 2)} GFLOP/s if read once)`;
 }
 
 /** The results of one shape as a plain-text table. */
-export function formatShapeTable(shape: ShapeReport, roof?: Roof): string {
+export function formatShapeTable(shape: ShapeReport): string {
   const ref = shape.reference;
   const checked =
     ref.rowsChecked === ref.totalRows
@@ -113,13 +109,13 @@ export function formatShapeTable(shape: ShapeReport, roof?: Roof): string {
     widths.map((w) => "-".repeat(w)).join("  "),
     ...rows.map((r) => pad(r, widths, right)),
   ];
-  const line = roofLine(roof, shape);
+  const line = roofLine(shape);
   if (line !== undefined) lines.push(line);
   return [...lines, ...notes].join("\n");
 }
 
 export function formatTable(report: Report): string {
-  const parts = report.shapes.map((s) => formatShapeTable(s, report.roof));
+  const parts = report.shapes.map(formatShapeTable);
   parts.push(
     [
       `GFLOP/s = ${flopsFormula(report.settings.variant.layer)} / median time of a call; slowest-fastest over the repetitions;`,
@@ -184,12 +180,9 @@ export function toMarkdown(report: Report): string {
         .join(" | ")} |`,
     );
   }
-  const roofs = shapes.map((s) =>
-    report.roof === undefined ? undefined : shapeRoof(report.roof, s),
-  );
-  if (report.roof !== undefined) {
+  if (shapes.some((s) => s.roof !== undefined)) {
     out.push(
-      `| *roof, one thread* | ${roofs.map((r) => (r === undefined ? "" : `${num(r.gflops, 2)} <sub>${r.bound}</sub>`)).join(" | ")} |`,
+      `| *roof, one thread* | ${shapes.map((s) => (s.roof === undefined ? "" : `${num(s.roof.gflops, 2)} <sub>${s.roof.bound}</sub>`)).join(" | ")} |`,
     );
   }
   out.push(
@@ -223,30 +216,29 @@ export function toMarkdown(report: Report): string {
       );
     }
   }
-  const roof = report.roof;
   const ownOne = own.filter((c) => c.threads === 1);
-  if (roof !== undefined && ownOne.length > 0) {
+  if (shapes.some((s) => s.roof !== undefined) && ownOne.length > 0) {
+    const rate = (r: { median: number; slowest: number; fastest: number } | undefined) =>
+      r === undefined
+        ? ""
+        : `${num(r.median, 2)} <sub>${num(r.slowest, 1)}–${num(r.fastest, 1)}</sub>`;
     out.push(
       "",
-      `**Share of the one-thread roof**: the roof is min(SIMD128 multiply-add peak, flops per forward / time to read the weights once), both measured in this run before the shapes: peak ${num(roof.peak.median, 2)} GFLOP/s <sub>${num(roof.peak.slowest, 1)}–${num(roof.peak.fastest, 1)}</sub>; the weights stream at ${shapes
-        .map((s) => {
-          const r = roof.stream.find((x) => x.bytes === s.weightBytes);
-          return `${num(r?.median ?? NaN, 2)} GB/s (${s.name})`;
-        })
-        .join(", ")}`,
+      "**Share of the one-thread roof**: min(SIMD128 multiply-add peak, flops per forward / time to read the weights once), each measured on one thread in the shape's own rounds (a repetition of each per round, beside the contenders'); medians, the spread in subscript",
       "",
-      ...header("contender"),
+      ...header(""),
+      `| SIMD128 peak, GFLOP/s | ${shapes.map((s) => rate(s.roof?.peak)).join(" | ")} |`,
+      `| weights streamed, GB/s | ${shapes.map((s) => rate(s.roof?.stream)).join(" | ")} |`,
     );
     for (const c of ownOne) {
       out.push(
         `| ${c.label} | ${shapes
-          .map((s, i) =>
-            cell(s, c.id, (r) => {
-              const top = roofs[i];
-              return r.timing === undefined || top === undefined
+          .map((s) =>
+            cell(s, c.id, (r) =>
+              r.timing === undefined || s.roof === undefined
                 ? ""
-                : `${((100 * r.timing.gflops) / top.gflops).toFixed(0)}%`;
-            }),
+                : `${((100 * r.timing.gflops) / s.roof.gflops).toFixed(0)}%`,
+            ),
           )
           .join(" | ")} |`,
       );

@@ -11,19 +11,17 @@ export interface Rate {
   fastest: number;
 }
 
-export interface Roof {
+/** A shape's one-thread roof, measured in the shape's own rounds. */
+export interface ShapeRoof {
   /** f32x4.mul then f32x4.add on ten independent register chains, one thread: GFLOP/s. */
   peak: Rate;
-  /** A read of `bytes` bytes of WebAssembly memory, 128-bit loads, one thread: GB/s. */
-  stream: (Rate & { bytes: number })[];
-}
-
-/** What bounds a shape on one thread: the arithmetic or the reading of its weights. */
-export interface ShapeRoof {
+  /** A read of as many bytes as the layer's weights, 128-bit loads, one thread: GB/s. */
+  stream: Rate;
+  /** GFLOP/s if the weights were read once at the median stream rate. */
+  memoryGflops: number;
+  /** min(peak, memoryGflops), medians, and which of the two it is. */
   gflops: number;
   bound: "compute" | "memory";
-  /** GFLOP/s if the weights were read once at the measured stream rate. */
-  memoryGflops: number;
 }
 
 const CHAINS = 10;
@@ -38,7 +36,7 @@ const each = (locals: string[], line: (l: string, i: number) => string) =>
 
 // Ten accumulators: more than the adds' latency times their throughput, so the loop runs at
 // the multiply and add ports' rate; the operands never leave registers.
-const PEAK_WAT = `(module
+const ROOF_WAT = `(module
   (import "env" "memory" (memory 1 65536))
   (func (export "peak") (param $n i32) (result f32)
     (local $a v128) (local $b v128)
@@ -67,7 +65,8 @@ interface RoofExports {
   stream(p: number, end: number): number;
 }
 
-function rate(samples: number[]): Rate {
+/** Median, slowest and fastest of some samples. */
+export function rate(samples: readonly number[]): Rate {
   const s = [...samples].sort((a, b) => a - b);
   return {
     median: s[Math.floor((s.length - 1) / 2)] as number,
@@ -76,65 +75,95 @@ function rate(samples: number[]): Rate {
   };
 }
 
-/** Repeats `call` until `minMs` have passed, `reps` times; returns units per second / 1e9. */
-function timeRate(call: () => void, units: number, reps: number, minMs: number): Rate {
-  call();
-  const samples: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    let n = 0;
-    let t = t0;
-    do {
-      call();
-      n++;
-      t = performance.now();
-    } while (t - t0 < minMs);
-    samples.push((units * n) / ((t - t0) / 1000) / 1e9);
-  }
-  return rate(samples);
+/** Calls `call` until `minMs` have passed; returns `units` per call, per second, over 1e9. */
+function timeRate(call: () => void, units: number, minMs: number): number {
+  const t0 = performance.now();
+  let n = 0;
+  let t = t0;
+  do {
+    call();
+    n++;
+    t = performance.now();
+  } while (t - t0 < minMs);
+  return (units * n) / ((t - t0) / 1000) / 1e9;
 }
 
 const ALIGN = 128;
+const PEAK_STEPS = 100_000;
+let compiled: WebAssembly.Module | undefined;
 
-/**
- * Measures the peak and the stream rate for each size in `bytes` (rounded up to 128). The
- * buffer is written first: untouched pages would all read the kernel's one page of zeros.
- */
-export async function measureRoof(
-  bytes: readonly number[],
-  options: { reps?: number; minRepMs?: number } = {},
-): Promise<Roof> {
-  const reps = options.reps ?? 7;
-  const minMs = options.minRepMs ?? 100;
-  const wabt = await wabtInit();
-  const module = wabt.parseWat("roof.wat", PEAK_WAT, { simd: true });
-  const binary = new Uint8Array(module.toBinary({}).buffer);
-  module.destroy();
-  const largest = Math.max(ALIGN, ...bytes.map((b) => Math.ceil(b / ALIGN) * ALIGN));
-  const pages = Math.ceil((largest + ALIGN) / 65536);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  new Float32Array(memory.buffer).fill(1);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
-  const { peak, stream } = instance.exports as unknown as RoofExports;
-
-  const steps = 1_000_000;
-  const peakRate = timeRate(() => peak(steps), steps * CHAINS * 8, reps, minMs);
-  const streams = [...new Set(bytes)].map((b) => {
-    const end = ALIGN + Math.ceil(b / ALIGN) * ALIGN;
-    return { bytes: b, ...timeRate(() => stream(ALIGN, end), end - ALIGN, reps, minMs) };
-  });
-  return { peak: peakRate, stream: streams };
+async function roofModule(): Promise<WebAssembly.Module> {
+  if (compiled === undefined) {
+    const wabt = await wabtInit();
+    const module = wabt.parseWat("roof.wat", ROOF_WAT, { simd: true });
+    compiled = new WebAssembly.Module(new Uint8Array(module.toBinary({}).buffer));
+    module.destroy();
+  }
+  return compiled;
 }
 
-/** The one-thread roof of a shape: min(peak, flops per forward / time to read its weights). */
+/**
+ * The roof of one shape, measured a repetition at a time so that the bench can interleave it
+ * with the contenders' repetitions. Its buffer, as large as the weights, is written first:
+ * untouched pages would all read the kernel's one page of zeros.
+ */
+export class RoofProbe {
+  readonly #peak: RoofExports["peak"];
+  readonly #stream: RoofExports["stream"];
+  readonly #end: number;
+  readonly #peaks: number[] = [];
+  readonly #streams: number[] = [];
+
+  private constructor(
+    exports: RoofExports,
+    readonly weightBytes: number,
+  ) {
+    this.#peak = exports.peak;
+    this.#stream = exports.stream;
+    this.#end = ALIGN + Math.ceil(weightBytes / ALIGN) * ALIGN;
+  }
+
+  static async create(weightBytes: number): Promise<RoofProbe> {
+    const pages = Math.ceil((ALIGN + Math.ceil(weightBytes / ALIGN) * ALIGN) / 65536);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    new Float32Array(memory.buffer).fill(1);
+    const instance = new WebAssembly.Instance(await roofModule(), { env: { memory } });
+    const probe = new RoofProbe(instance.exports as unknown as RoofExports, weightBytes);
+    probe.#peak(PEAK_STEPS);
+    probe.#stream(ALIGN, probe.#end);
+    return probe;
+  }
+
+  /** One repetition of each probe, each lasting at least minMs. */
+  repetition(minMs: number): void {
+    this.#peaks.push(
+      timeRate(() => this.#peak(PEAK_STEPS), PEAK_STEPS * CHAINS * 8, Math.max(minMs, 1)),
+    );
+    this.#streams.push(
+      timeRate(() => this.#stream(ALIGN, this.#end), this.#end - ALIGN, Math.max(minMs, 1)),
+    );
+  }
+
+  /** The roof from the repetitions so far. */
+  result(gflopPerForward: number): ShapeRoof {
+    return shapeRoof(rate(this.#peaks), rate(this.#streams), gflopPerForward, this.weightBytes);
+  }
+}
+
+/** min(peak, flops per forward / time to read the weights once at the stream rate), medians. */
 export function shapeRoof(
-  roof: Roof,
-  shape: { gflopPerForward: number; weightBytes: number },
-): ShapeRoof | undefined {
-  const s = roof.stream.find((r) => r.bytes === shape.weightBytes);
-  if (s === undefined) return undefined;
-  const memoryGflops = (shape.gflopPerForward * s.median) / (shape.weightBytes / 1e9);
-  return memoryGflops < roof.peak.median
-    ? { gflops: memoryGflops, bound: "memory", memoryGflops }
-    : { gflops: roof.peak.median, bound: "compute", memoryGflops };
+  peak: Rate,
+  stream: Rate,
+  gflopPerForward: number,
+  weightBytes: number,
+): ShapeRoof {
+  const memoryGflops = (gflopPerForward * stream.median) / (weightBytes / 1e9);
+  const bound = memoryGflops < peak.median ? "memory" : "compute";
+  return {
+    peak,
+    stream,
+    memoryGflops,
+    gflops: bound === "memory" ? memoryGflops : peak.median,
+    bound,
+  };
 }

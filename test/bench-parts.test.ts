@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { feedForwardModel, varint } from "../bench/peers/onnx-model";
 import { ffnWeights, makeProblem } from "../bench/problem";
 import { checkOutput, chooseRows, computeReference, gamma } from "../bench/reference";
-import { measureRoof, shapeRoof } from "../bench/roof";
+import { RoofProbe, shapeRoof } from "../bench/roof";
 import { parseShape } from "../bench/shapes";
 import { FeedForward } from "../src/index";
 
@@ -181,30 +181,30 @@ describe("ONNX model encoder", () => {
 
 describe("the one-thread roof", () => {
   const rate = (median: number) => ({ median, slowest: median, fastest: median });
-  const roof = { peak: rate(60), stream: [{ bytes: 8e6, ...rate(80) }] };
 
   it("is the memory bound where reading the weights once takes longer than the flops", () => {
     // 4·1·500·2000 flops = 0.004 GFLOP over 8 MB at 80 GB/s (0.1 ms): 40 GFLOP/s < 60.
-    expect(shapeRoof(roof, { gflopPerForward: 0.004, weightBytes: 8e6 })).toEqual({
+    expect(shapeRoof(rate(60), rate(80), 0.004, 8e6)).toMatchObject({
       gflops: 40,
       bound: "memory",
       memoryGflops: 40,
     });
     // 32 tokens: 0.128 GFLOP in the same 0.1 ms would be 1280 GFLOP/s: the peak bounds it.
-    const r = shapeRoof(roof, { gflopPerForward: 0.128, weightBytes: 8e6 });
-    expect(r?.bound).toBe("compute");
-    expect(r?.gflops).toBe(60);
-    expect(r?.memoryGflops).toBeCloseTo(1280, 9);
-    expect(shapeRoof(roof, { gflopPerForward: 0.004, weightBytes: 4e6 })).toBeUndefined();
+    const r = shapeRoof(rate(60), rate(80), 0.128, 8e6);
+    expect(r.bound).toBe("compute");
+    expect(r.gflops).toBe(60);
+    expect(r.memoryGflops).toBeCloseTo(1280, 9);
   });
 
-  it("measures a finite peak and a stream rate for each distinct size", async () => {
-    const measured = await measureRoof([4096, 1 << 20, 4096], { reps: 3, minRepMs: 1 });
-    expect(measured.stream.map((s) => s.bytes)).toEqual([4096, 1 << 20]);
-    for (const r of [measured.peak, ...measured.stream]) {
-      expect(Number.isFinite(r.median) && r.median > 0).toBe(true);
-      expect(r.slowest).toBeLessThanOrEqual(r.median);
-      expect(r.median).toBeLessThanOrEqual(r.fastest);
+  it("measures a finite peak and stream rate, one sample per repetition", async () => {
+    const probe = await RoofProbe.create(1 << 20);
+    for (let i = 0; i < 3; i++) probe.repetition(1);
+    const r = probe.result(0.001);
+    for (const x of [r.peak, r.stream]) {
+      expect(Number.isFinite(x.median) && x.median > 0).toBe(true);
+      expect(x.slowest).toBeLessThanOrEqual(x.median);
+      expect(x.median).toBeLessThanOrEqual(x.fastest);
     }
+    expect(r.gflops).toBe(Math.min(r.peak.median, r.memoryGflops));
   });
 });
