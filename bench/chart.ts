@@ -89,7 +89,8 @@ export function toSvg(report: Report): string {
         : [r.timing.gflopsSlowest, r.timing.gflopsFastest, r.timing.gflops],
     ),
   );
-  const positive = values.filter((v) => v > 0 && Number.isFinite(v));
+  const roofs = shapes.flatMap((s) => (s.roof === undefined ? [] : [s.roof.gflops]));
+  const positive = [...values, ...roofs].filter((v) => v > 0 && Number.isFinite(v));
   const lo = positive.length > 0 ? 10 ** Math.floor(Math.log10(Math.min(...positive))) : 0.1;
   // The top is the first 1, 2 or 5 times a power of ten above the largest value, with room for labels.
   const top = positive.length > 0 ? Math.max(...positive) * 1.6 : 100;
@@ -116,7 +117,7 @@ export function toSvg(report: Report): string {
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${margin.left}" y="28" font-size="18" font-weight="600" fill="#212529">${esc(describeVariant(report.settings.variant))} forward pass: GFLOP/s (higher is better, log scale)</text>`,
     `<text x="${margin.left}" y="48" font-size="12" fill="#495057">${esc(`${report.date.slice(0, 10)}, ${machineLine(report.machine)}`)}</text>`,
-    `<text x="${margin.left}" y="64" font-size="12" fill="#495057">${esc(`Median of ${report.settings.reps} interleaved repetitions; whiskers: slowest to fastest. Threads: 1 unless the name says.`)}</text>`,
+    `<text x="${margin.left}" y="64" font-size="12" fill="#495057">${esc(`Median of ${report.settings.reps} interleaved repetitions; whiskers: slowest to fastest. Threads: 1 unless the name says.${shapes.some((s) => s.roof !== undefined) ? " Dashed red: the one-thread roof." : ""}`)}</text>`,
   );
   // Grid and y axis.
   for (let d = Math.round(Math.log10(lo)); d <= Math.log10(hi) + 1e-9; d++) {
@@ -159,6 +160,13 @@ export function toSvg(report: Report): string {
         `<text transform="translate(${(x + barW / 2 + 3).toFixed(1)} ${ly.toFixed(1)}) rotate(-90)" font-size="${barW >= 12 ? 10 : 8}" fill="#343a40">${fmt(t.gflops)}</text>`,
       );
     });
+    // The one-thread roof of this shape: a dashed line across its group.
+    if (s.roof !== undefined && s.roof.gflops > 0) {
+      const ry = y(s.roof.gflops).toFixed(1);
+      o.push(
+        `<line class="roof" x1="${(gx - 4).toFixed(1)}" x2="${(gx + inner + 4).toFixed(1)}" y1="${ry}" y2="${ry}" stroke="#c92a2a" stroke-width="1.5" stroke-dasharray="5 3"><title>${esc(`one-thread roof at ${s.name}: ${fmt(s.roof.gflops)} GFLOP/s (${s.roof.bound}-bound)`)}</title></line>`,
+      );
+    }
     const cx = margin.left + gi * groupW + groupW / 2;
     o.push(
       `<text x="${cx.toFixed(1)}" y="${margin.top + plotH + 20}" font-size="13" font-weight="600" fill="#212529" text-anchor="middle">${esc(s.name)}</text>`,

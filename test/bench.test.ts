@@ -190,6 +190,8 @@ describe("npm run bench -- --quick", () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
     expect(svg).toContain(">tokenwise js</text>");
+    // One dashed roof line per shape, placed by its GFLOP/s.
+    expect(svg.match(/<line class="roof" [^>]*><title>one-thread roof at Q\d: /g)).toHaveLength(2);
     expect(svg).not.toMatch(/NaN|undefined|Infinity/);
     // One bar per timed contender and shape: tokenwise wasm and js, the naive loop and the
     // example kernel.
