@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { FeedForward, matrix, type Matrix } from "../src/index";
+import { type ActivationName, FeedForward, matrix, type Matrix } from "../src/index";
 import { kernelOf } from "../src/layers/feedforward";
 import type { Pool } from "../src/threads/pool";
 import { seededFloats } from "./helpers/arbitraries";
@@ -15,8 +15,19 @@ const D = 37; // not a multiple of 16: the last panel of the condensation is par
 const H = 150;
 const layers: FeedForward[] = [];
 
-async function layer(threads: number, seed = 5): Promise<FeedForward> {
-  const ffn = await FeedForward.create({ dModel: D, dHidden: H, seed, kernel: "wasm", threads });
+async function layer(
+  threads: number,
+  seed = 5,
+  activation: ActivationName = "relu",
+): Promise<FeedForward> {
+  const ffn = await FeedForward.create({
+    dModel: D,
+    dHidden: H,
+    seed,
+    kernel: "wasm",
+    threads,
+    activation,
+  });
   layers.push(ffn);
   return ffn;
 }
@@ -50,6 +61,25 @@ describe("threads give one thread's bits", () => {
       const r = rows - 1;
       const alone = two.forwardToken(x.data.slice(r * D, (r + 1) * D));
       expect(Array.from(alone)).toEqual(Array.from(want.data.subarray(r * D, (r + 1) * D)));
+    },
+  );
+
+  // Other activations run in the workers too, over each thread's own columns of the hidden
+  // rows: the calling thread's and the workers' copies of the activation give the same bits.
+  it.each(["gelu", "geluTanh", "silu"] as const)(
+    "%s: 1, 2, 3 and 65 tokens on 2 and 3 threads, sync and async",
+    async (activation) => {
+      const [one, two, three] = await Promise.all([1, 2, 3].map((t) => layer(t, 9, activation)));
+      expect([one!.threads, two!.threads, three!.threads]).toEqual([1, 2, 3]);
+      expect(two!.threadsFallback).toBe(null);
+      for (const rows of [1, 2, 3, 65]) {
+        const x = batch(rows, 100 + rows);
+        const want = one!.forward(x);
+        expectSameMatrix(two!.forward(x), want);
+        expectSameMatrix(three!.forward(x), want);
+        expectSameMatrix(await two!.forwardAsync(x), want);
+        expectSameMatrix(await three!.forwardAsync(x), want);
+      }
     },
   );
 

@@ -160,6 +160,32 @@ export function activateRows(
 }
 
 /**
+ * Applies an activation in place to panels [p0, p1) of n hidden rows in the kernel's pair
+ * layout (rows 2i and 2i+1 interleaved, panel p at float 32p of a pair of rows of stride pad;
+ * an odd last row plain, panel p at float 16p): a thread's own columns.
+ */
+export function activatePanels(
+  buf: Float32Array,
+  off: number,
+  pad: number,
+  n: number,
+  p0: number,
+  p1: number,
+  activation: ActivationName,
+): void {
+  const act = ACTIVATION_SCALAR[activation];
+  let r = 0;
+  for (; r + 2 <= n; r += 2) {
+    const o = off + r * pad;
+    for (let j = 32 * p0; j < 32 * p1; j++) buf[o + j] = act(buf[o + j] as number);
+  }
+  if (r < n) {
+    const o = off + r * pad;
+    for (let j = 16 * p0; j < 16 * p1; j++) buf[o + j] = act(buf[o + j] as number);
+  }
+}
+
+/**
  * The whole layer on the calling thread, block by block, in the layout's own scratch (x,
  * hidden, out): the one-thread path of both wasm kernels.
  */

@@ -1,9 +1,11 @@
 import type { ThreadHost } from "../threads/platform";
+import type { ActivationName } from "./activation";
 import { type CallerShare, Pool } from "../threads/pool";
 import type { FeedForwardKernel, RawWeights } from "./kernel";
 import type { WeightSource } from "./source";
 import {
   type GemmExports,
+  activatePanels,
   allocateMemory,
   copyPairsIn,
   copyRows,
@@ -34,6 +36,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
   readonly #f32: Float32Array;
   readonly #gemm: GemmExports["gemm"];
   readonly #share: CallerShare;
+  readonly #activation: ActivationName;
   #pool: Pool | null = null;
   /** Why the workers could not start (a page's policy forbids them, say), once known. */
   #unavailable: string | null = null;
@@ -49,8 +52,10 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     module: WebAssembly.Module,
     host: ThreadHost,
     threads: number,
+    activation: ActivationName = "relu",
   ) {
     this.threads = threads;
+    this.#activation = activation;
     this.#host = host;
     this.#module = module;
     this.#lay = layout(dModel, dHidden, source.hasBias, true);
@@ -66,8 +71,11 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     const { dModel: d, dHidden: h, hPad, dPad } = lay;
     const end1 = Math.floor(lay.p1 / threads);
     const end2 = Math.floor(lay.p2 / threads);
+    // relu is fused into the gemm; another activation runs over this thread's own columns.
+    const relu = activation === "relu";
+    const f32 = this.#f32;
     this.#share = {
-      expand: (n) =>
+      expand: (n) => {
         linearWasm(
           gemm,
           lay.poolX,
@@ -78,11 +86,13 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
           0,
           end1,
           lay.b1,
-          true,
+          relu,
           lay.poolHidden,
           hPad * 4,
           true,
-        ),
+        );
+        if (!relu) activatePanels(f32, lay.poolHidden / 4, hPad, n, 0, end1, activation);
+      },
       condense: (n) =>
         linearWasm(
           gemm,
@@ -106,7 +116,15 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
   pool(): Pool {
     if (this.#pool === null || this.#pool.failure !== null) {
       const epoch = this.#pools++;
-      this.#pool = new Pool(this.#host, this.threads, this.#module, this.#memory, this.#lay, epoch);
+      this.#pool = new Pool(
+        this.#host,
+        this.threads,
+        this.#module,
+        this.#memory,
+        this.#lay,
+        epoch,
+        this.#activation,
+      );
     }
     return this.#pool;
   }
@@ -123,7 +141,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
     if (this.#busy || !this.#host.canBlock || rows === 0 || this.#unavailable !== null) {
-      forwardHere(this.#gemm, this.#f32, this.#lay, "relu", x, xOff, rows, out, outOff);
+      forwardHere(this.#gemm, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
       return;
     }
     const lay = this.#lay;
@@ -142,7 +160,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
           this.#gemm,
           this.#f32,
           lay,
-          "relu",
+          this.#activation,
           x,
           xOff + r0 * d,
           rows - r0,
@@ -179,7 +197,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
               this.#gemm,
               this.#f32,
               lay,
-              "relu",
+              this.#activation,
               x,
               at,
               n,

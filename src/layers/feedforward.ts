@@ -62,8 +62,7 @@ export interface FeedForwardOptions {
   /**
    * The activation between the two linear maps; default `"relu"`. `"gelu"` (BERT, GPT-2 in
    * PyTorch's exact form), `"geluTanh"` (GPT-2's `gelu_new`) and `"silu"` are the others.
-   * Threads run relu layers only, for now: a layer with another activation runs on one thread
-   * and says so in {@link FeedForward.threadsFallback}.
+   * Threads run every activation, with the same bits as one thread.
    */
   activation?: ActivationName;
 }
@@ -205,23 +204,11 @@ function parseOptions(options: unknown, where: string) {
 }
 
 /** How many threads a layer gets here, and if fewer than asked, why. */
-async function planThreads(
-  kernel: KernelName,
-  requested: number | undefined,
-  activation: ActivationName,
-) {
+async function planThreads(kernel: KernelName, requested: number | undefined) {
   if (requested === 1) return { threads: 1, host: null, fallback: null };
   const host = await threadHost();
   const want = requested ?? host.cores;
   if (want <= 1) return { threads: 1, host: null, fallback: null };
-  // The workers fuse relu into their gemm and have no other activation yet.
-  if (activation !== "relu") {
-    return {
-      threads: 1,
-      host: null,
-      fallback: `threads run relu layers only, for now; this ${activation} layer runs on one thread`,
-    };
-  }
   if (kernel !== "wasm") {
     return {
       threads: 1,
@@ -252,6 +239,7 @@ function makeKernel(spec: Build): FeedForwardKernel {
       gemmModuleSync(true),
       spec.host,
       spec.threads,
+      spec.activation,
     );
   }
   if (name === "wasm") {
@@ -397,7 +385,7 @@ export class FeedForward {
       source = seededSource(o.seed, dModel, dHidden);
     }
     const kernel = resolveKernel(choice, where);
-    const plan = await planThreads(kernel, requested, activation);
+    const plan = await planThreads(kernel, requested);
     if (kernel === "wasm") await gemmModule(plan.host !== null);
     return build({ dModel, dHidden, kernel, source, ...plan, activation });
   }

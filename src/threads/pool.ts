@@ -1,3 +1,4 @@
+import type { ActivationName } from "../kernels/activation";
 import { CTRL_BYTES, CTRL_SLOTS, type Layout } from "../kernels/wasm/layout";
 import * as P from "./protocol";
 import type { ThreadHost, WorkerHandle } from "./platform";
@@ -35,6 +36,7 @@ export class Pool {
     memory: WebAssembly.Memory,
     lay: Layout,
     epoch: number,
+    activation: ActivationName = "relu",
   ) {
     this.size = size;
     const ctrl = lay.ctrl + (epoch % CTRL_SLOTS) * CTRL_BYTES;
@@ -47,7 +49,7 @@ export class Pool {
       w.unref();
       w.onMessage((data) => this.#onMessage(data));
       w.onFailure((e) => this.#fail(new Error(`worker ${id} failed: ${e.message}`)));
-      w.post({ module, memory, id, n: size, L });
+      w.post({ module, memory, id, n: size, L, activation });
       this.#workers.push(w);
     }
   }

@@ -3,7 +3,7 @@
 // arrive as they are.
 import type { Page } from "playwright-core";
 import { expect } from "vitest";
-import { FeedForward, Random, type KernelName } from "../../src/index";
+import { type ActivationName, FeedForward, Random, type KernelName } from "../../src/index";
 import { bits, fromBits } from "./browser";
 
 export interface Case {
@@ -17,6 +17,8 @@ export interface Case {
   reversed: number[];
   /** x with every odd row replaced by other values: even rows get new neighbours. */
   mixed: number[];
+  /** The layer's activation; relu when absent. */
+  activation?: ActivationName;
 }
 
 function randomRows(rng: Random, count: number): Float32Array {
@@ -64,13 +66,20 @@ export const CASES: readonly Case[] = [
   makeCase(5, 9, 0, 5),
 ];
 
-type Options = { dModel: number; dHidden: number; seed: number; kernel: KernelName };
+type Options = {
+  dModel: number;
+  dHidden: number;
+  seed: number;
+  kernel: KernelName;
+  activation?: ActivationName;
+};
 /** FeedForward.create arrives with the WebAssembly kernel (issue 4); typed here until then. */
 type Creatable = { create(options: Options): Promise<FeedForward> };
 
 /** A layer in Node: `new FeedForward` for "js", `await FeedForward.create` for other kernels. */
 export async function nodeLayer(kernel: KernelName, c: Case): Promise<FeedForward> {
   const options: Options = { dModel: c.dModel, dHidden: c.dHidden, seed: c.seed, kernel };
+  if (c.activation !== undefined) options.activation = c.activation;
   if (kernel === "js") return new FeedForward(options);
   return (FeedForward as unknown as Creatable).create(options);
 }

@@ -11,7 +11,12 @@ import type { Mode } from "./server";
 const KERNELS: readonly KernelName[] = ["wasm"];
 
 // 1 token, and enough tokens and columns to give two threads rows and columns to split.
-const THREAD_CASES: readonly Case[] = [makeCase(24, 96, 1, 11), makeCase(24, 96, 37, 12)];
+// gelu runs in the workers too, from their own copy of the activations.
+const THREAD_CASES: readonly Case[] = [
+  makeCase(24, 96, 1, 11),
+  makeCase(24, 96, 37, 12),
+  { ...makeCase(24, 96, 37, 13), activation: "gelu" },
+];
 
 interface Threaded {
   kernel: string;
@@ -30,6 +35,7 @@ type Creatable = {
     seed: number;
     kernel: string;
     threads: number;
+    activation?: string;
   }): Promise<Threaded>;
 };
 
@@ -68,7 +74,14 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
       await window.pageTask(); // run as the page's own code, under its policy
       const { FeedForward, matrix } = window.tokenwise;
       const x = matrix(c.tokens, c.dModel, new Float32Array(Uint32Array.from(c.x).buffer));
-      const options = { dModel: c.dModel, dHidden: c.dHidden, seed: c.seed, kernel, threads: 2 };
+      const options = {
+        dModel: c.dModel,
+        dHidden: c.dHidden,
+        seed: c.seed,
+        kernel,
+        threads: 2,
+        activation: c.activation ?? "relu",
+      };
       const ffn = await (FeedForward as unknown as Creatable).create(options);
       const y = await ffn.forwardAsync(x);
       const out = matrix(c.tokens, c.dModel);
@@ -89,9 +102,9 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
 }
 
 describe.each(KERNELS)("threads, kernel %s", (kernel) => {
-  it.each(THREAD_CASES.map((c) => [c.tokens, c] as const))(
-    "isolated page, %i tokens: 2 threads, Node's bits",
-    async (_, c) => {
+  it.each(THREAD_CASES.map((c) => [c.tokens, c.activation ?? "relu", c] as const))(
+    "isolated page, %i tokens, %s: 2 threads, Node's bits",
+    async (_, __, c) => {
       const r = await runThreaded(pages.isolated, kernel, c);
       expect(r).toMatchObject({ kernel, threads: 2, threadsFallback: null, returnsOut: true });
       const node = await nodeForward(kernel, c);

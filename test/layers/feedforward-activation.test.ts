@@ -42,10 +42,7 @@ function weights(D: number, H: number, seed: number, bias: boolean): FeedForward
 const made: FeedForward[] = [];
 afterAll(() => made.forEach((l) => l.dispose()));
 
-/**
- * A layer of the test kernel. Threads run relu layers only, for now: the other activations
- * fall back to one thread, and say so.
- */
+/** A layer of the test kernel; on wasm-2t it must really run on two threads, any activation. */
 async function layer(
   kernel: TestKernel,
   weights: FeedForwardWeights,
@@ -58,14 +55,8 @@ async function layer(
     threads,
     activation,
   });
-  if (threads > 1 && activation !== "relu") {
-    expect(ffn.threads).toBe(1);
-    expect(ffn.threadsFallback).toBe(
-      `threads run relu layers only, for now; this ${activation} layer runs on one thread`,
-    );
-  } else {
-    expect(ffn.threads).toBe(threads);
-  }
+  expect(ffn.threads).toBe(threads);
+  expect(ffn.threadsFallback).toBe(null);
   made.push(ffn);
   return ffn;
 }

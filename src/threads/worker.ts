@@ -1,0 +1,205 @@
+// The code each worker of a pool runs. It is not imported by the package: scripts/build-worker.mjs
+// bundles it (with protocol.ts and the activations it names) into one minified script, kept
+// as text in worker-source.ts, so that a Node worker starts from it with { eval: true } and a
+// browser worker from a blob: URL, and the package needs no separate file to be served.
+// The activations are the very functions the calling thread runs, so both give the same bits.
+import { ACTIVATION_SCALAR, type ActivationName } from "../kernels/activation";
+import type { Layout } from "../kernels/wasm/layout";
+import * as P from "./protocol";
+
+/** What the pool posts to a new worker. */
+interface Init {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  id: number;
+  n: number;
+  L: Layout;
+  activation: ActivationName;
+}
+
+type Gemm = (...args: number[]) => void;
+
+interface Port {
+  postMessage(message: unknown): void;
+}
+
+/** Kernel calls in a row between two heartbeats (and two checks of the watchdog). */
+const CHUNK = 16;
+
+const scope = globalThis as unknown as {
+  self?: Port & { onmessage: ((e: { data: Init }) => void) | null; close(): void };
+};
+let port: Port;
+let quit: () => void;
+if (scope.self === undefined) {
+  // A Node worker started with { eval: true } runs as a CommonJS script.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const wt = require("node:worker_threads") as typeof import("node:worker_threads");
+  const parent = wt.parentPort as NonNullable<typeof wt.parentPort>;
+  port = parent;
+  quit = () => process.exit(1);
+  parent.once("message", start);
+} else {
+  const self = scope.self;
+  port = self;
+  quit = () => self.close();
+  self.onmessage = (e) => {
+    self.onmessage = null;
+    start(e.data);
+  };
+}
+
+function start(init: Init): void {
+  const { module, memory, id, n, L, activation } = init;
+  const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as Gemm;
+  // relu is fused into the gemm; another activation is applied to this worker's own columns
+  // of the hidden rows, after its part of the expansion and before the barrier.
+  const act = activation === "relu" ? null : ACTIVATION_SCALAR[activation];
+  const f32 = new Float32Array(memory.buffer);
+  const c = new Int32Array(memory.buffer, L.ctrl, 64);
+  const bytes = new Uint8Array(memory.buffer, L.ctrl + P.MESSAGE_AT, P.MESSAGE_MAX);
+
+  // Panels in groups of CHUNK: the same sums as one call (columns are independent), and a
+  // heartbeat between groups for the blocked caller's watchdog.
+  // x is in row pairs (see copyPairsIn); pair writes out in pairs too, for the next map.
+  function linear(
+    x: number,
+    lda: number,
+    rows: number,
+    K: number,
+    w: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    relu: boolean,
+    pair: boolean,
+    out: number,
+    ldo: number,
+  ): void {
+    for (let p = p0; p < p1; p += CHUNK) {
+      const p2 = Math.min(p1, p + CHUNK);
+      gemm(x, lda, rows, K, w, K * 64, p, p2, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
+      Atomics.add(c, P.HEART, 1);
+    }
+  }
+  // act over panels [p0, p1) of the hidden rows: rows in pairs, panel p at float 32p of a pair
+  // (2 hPad floats), an odd last row plain, panel p at float 16p (as activatePanels).
+  function activate(f: (v: number) => number, rows: number, p0: number, p1: number): void {
+    const base = L.poolHidden / 4;
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const o = base + r * L.hPad;
+      for (let j = 32 * p0; j < 32 * p1; j++) f32[o + j] = f(f32[o + j] as number);
+    }
+    if (r < rows) {
+      const o = base + r * L.hPad;
+      for (let j = 16 * p0; j < 16 * p1; j++) f32[o + j] = f(f32[o + j] as number);
+    }
+    Atomics.add(c, P.HEART, 1);
+  }
+  // Participant p of n takes panels [floor(P p / n), floor(P (p + 1) / n)): output columns,
+  // never k. In a job run by a blocking caller, the caller is participant 0 and worker w is
+  // participant w + 1 (SHIFT = 1), so the last worker sits it out; otherwise worker w is w.
+  const lo = (panels: number, p: number) => Math.floor((panels * p) / n);
+  const hi = (panels: number, p: number) => Math.floor((panels * (p + 1)) / n);
+  // ARRIVE only ever grows (wrapping at 2^32): job g's barrier is at 2n(g-1) + n and it is
+  // done at 2n g, so no one resets a counter that a slow worker may still be reading.
+  const reached = (v: number, target: number) => ((v - target) | 0) >= 0;
+  function arrive(): number {
+    const mine = (Atomics.add(c, P.ARRIVE, 1) + 1) | 0;
+    Atomics.notify(c, P.ARRIVE);
+    return mine;
+  }
+  // Waits spin first: a futex sleep and wake costs tens of microseconds, a whole decode step
+  // costs a few hundred, and the other side is usually about to arrive.
+  function barrier(target: number): void {
+    arrive();
+    for (let spin = 0; ; spin++) {
+      const v = Atomics.load(c, P.ARRIVE);
+      if (reached(v, target)) return;
+      if (spin >= P.SPIN) Atomics.wait(c, P.ARRIVE, v);
+    }
+  }
+  function fail(e: unknown): void {
+    if (Atomics.compareExchange(c, P.ERROR, 0, id + 1) !== 0) return;
+    const message = e instanceof Error ? e.message : String(e);
+    const text = new TextEncoder().encode(message).slice(0, P.MESSAGE_MAX);
+    bytes.set(text);
+    c[P.MESSAGE_LENGTH] = text.length;
+  }
+
+  Atomics.add(c, P.STARTED, 1);
+  port.postMessage({ ready: id });
+  let gen = 0;
+  for (let spin = 0; ; spin++) {
+    const g = Atomics.load(c, P.GEN);
+    if (g === gen) {
+      if (spin >= P.SPIN) Atomics.wait(c, P.GEN, gen);
+      continue;
+    }
+    gen = g;
+    if (c[P.CMD] === P.EXIT) return;
+    const shift = c[P.SHIFT] as number;
+    const p = id + shift;
+    if (p >= n) {
+      spin = P.SPIN; // not in this job: back to sleep at once
+      continue;
+    }
+    spin = 0;
+    const rows = c[P.ROWS] as number;
+    const half = Math.imul(2 * n, gen - 1) + n;
+    let failed = false;
+    try {
+      if (c[P.FAULT] === -(id + 1)) quit();
+      if (c[P.FAULT] === id + 1) throw new Error("fault injected by a test");
+      const p0 = lo(L.p1, p);
+      const p1 = hi(L.p1, p);
+      const relu = act === null;
+      linear(
+        L.poolX,
+        L.dModel * 4,
+        rows,
+        L.dModel,
+        L.w1,
+        p0,
+        p1,
+        L.b1,
+        relu,
+        true,
+        L.poolHidden,
+        L.hPad * 4,
+      );
+      if (act !== null) activate(act, rows, p0, p1);
+    } catch (e) {
+      failed = true;
+      fail(e);
+    }
+    barrier(half);
+    if (Atomics.load(c, P.CMD) === P.EXIT) return; // the pool was retired while we waited
+    try {
+      if (!failed) {
+        const p0 = lo(L.p2, p);
+        const p1 = hi(L.p2, p);
+        linear(
+          L.poolHidden,
+          L.hPad * 4,
+          rows,
+          L.dHidden,
+          L.w2,
+          p0,
+          p1,
+          L.b2,
+          false,
+          false,
+          L.poolOut,
+          L.dPad * 4,
+        );
+      }
+    } catch (e) {
+      fail(e);
+    }
+    // The last to finish tells a caller that awaits (forwardAsync); a blocking caller watches
+    // ARRIVE instead, so a blocking call sends no message and allocates nothing.
+    if (arrive() === ((half + n) | 0) && shift === 0) port.postMessage({ done: gen });
+  }
+}
