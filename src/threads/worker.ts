@@ -2,8 +2,10 @@
 // bundles it (with protocol.ts and the activations it names) into one minified script, kept
 // as text in worker-source.ts, so that a Node worker starts from it with { eval: true } and a
 // browser worker from a blob: URL, and the package needs no separate file to be served.
-// The activations are the very functions the calling thread runs, so both give the same bits.
-import { ACTIVATION_SCALAR, type ActivationName } from "../kernels/activation";
+// The activations are the very functions the calling thread runs (activatePanels), so both
+// give the same bits.
+import type { ActivationName } from "../kernels/activation";
+import { activatePanels } from "../kernels/wasm-feedforward";
 import type { Layout } from "../kernels/wasm/layout";
 import * as P from "./protocol";
 
@@ -54,7 +56,7 @@ function start(init: Init): void {
   const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as Gemm;
   // relu is fused into the gemm; another activation is applied to this worker's own columns
   // of the hidden rows, after its part of the expansion and before the barrier.
-  const act = activation === "relu" ? null : ACTIVATION_SCALAR[activation];
+  const relu = activation === "relu";
   const f32 = new Float32Array(memory.buffer);
   const c = new Int32Array(memory.buffer, L.ctrl, 64);
   const bytes = new Uint8Array(memory.buffer, L.ctrl + P.MESSAGE_AT, P.MESSAGE_MAX);
@@ -81,21 +83,6 @@ function start(init: Init): void {
       gemm(x, lda, rows, K, w, K * 64, p, p2, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
       Atomics.add(c, P.HEART, 1);
     }
-  }
-  // act over panels [p0, p1) of the hidden rows: rows in pairs, panel p at float 32p of a pair
-  // (2 hPad floats), an odd last row plain, panel p at float 16p (as activatePanels).
-  function activate(f: (v: number) => number, rows: number, p0: number, p1: number): void {
-    const base = L.poolHidden / 4;
-    let r = 0;
-    for (; r + 2 <= rows; r += 2) {
-      const o = base + r * L.hPad;
-      for (let j = 32 * p0; j < 32 * p1; j++) f32[o + j] = f(f32[o + j] as number);
-    }
-    if (r < rows) {
-      const o = base + r * L.hPad;
-      for (let j = 16 * p0; j < 16 * p1; j++) f32[o + j] = f(f32[o + j] as number);
-    }
-    Atomics.add(c, P.HEART, 1);
   }
   // Participant p of n takes panels [floor(P p / n), floor(P (p + 1) / n)): output columns,
   // never k. In a job run by a blocking caller, the caller is participant 0 and worker w is
@@ -154,7 +141,6 @@ function start(init: Init): void {
       if (c[P.FAULT] === id + 1) throw new Error("fault injected by a test");
       const p0 = lo(L.p1, p);
       const p1 = hi(L.p1, p);
-      const relu = act === null;
       linear(
         L.poolX,
         L.dModel * 4,
@@ -169,7 +155,10 @@ function start(init: Init): void {
         L.poolHidden,
         L.hPad * 4,
       );
-      if (act !== null) activate(act, rows, p0, p1);
+      if (!relu) {
+        activatePanels(f32, L.poolHidden / 4, L.hPad, rows, p0, p1, activation);
+        Atomics.add(c, P.HEART, 1);
+      }
     } catch (e) {
       failed = true;
       fail(e);
