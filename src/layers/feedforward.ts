@@ -505,8 +505,8 @@ export class FeedForward {
 
   /**
    * Why the layer runs on one thread although more were asked for (no SharedArrayBuffer in a
-   * page that is not cross-origin isolated, no Web Workers, workers a page's policy forbids, an
-   * activation other than relu, the js kernel), or null.
+   * page that is not cross-origin isolated, no Web Workers, workers a page's policy forbids,
+   * the js kernel), or null.
    */
   get threadsFallback(): string | null {
     const k = this.#kernel as Partial<ThreadedWasmKernel>;
