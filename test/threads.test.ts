@@ -147,6 +147,23 @@ describe("faults", () => {
     expect(pool(two)).not.toBe(before);
   });
 
+  // A blocked caller cannot receive the exit event: only the watchdog sees that no worker
+  // makes progress (10 s in use; 300 ms here).
+  it("a worker that exits under a blocking forward: the watchdog throws; the next call works", async () => {
+    const two = await layer(2);
+    const x = batch(5, 8);
+    const want = two.forward(x);
+    const before = pool(two);
+    before.setWatchdog(300);
+    before.injectFault(0, "exit");
+    const t0 = performance.now();
+    expect(() => two.forward(x)).toThrow("the workers made no progress for 0.3 s; one has died");
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(before.failure).not.toBe(null);
+    expectSameMatrix(two.forward(x), want);
+    expect(pool(two)).not.toBe(before);
+  });
+
   it("a worker killed in the middle of a long call rejects it; the next call works", async () => {
     const two = await layer(2);
     const big = batch(32768, 6); // 512 blocks: the kill lands while blocks are still running

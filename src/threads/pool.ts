@@ -28,6 +28,7 @@ export class Pool {
   #failure: Error | null = null;
   #callerError: Error | null = null;
   #pending: { gen: number; resolve: () => void; reject: (e: Error) => void } | null = null;
+  #watchdogMs = WATCHDOG_MS;
 
   constructor(
     host: ThreadHost,
@@ -62,6 +63,11 @@ export class Pool {
   /** Tests only: make worker `id` throw (`"throw"`) or end its thread (`"exit"`) on the next job. */
   injectFault(id: number, kind: "throw" | "exit" | null): void {
     this.#c[P.FAULT] = kind === null ? 0 : kind === "throw" ? id + 1 : -(id + 1);
+  }
+
+  /** Tests only: the watchdog's patience, in ms (10 s otherwise). */
+  setWatchdog(ms: number): void {
+    this.#watchdogMs = ms;
   }
 
   /** Tests only: end worker `id`'s thread now, as a crash would. */
@@ -126,9 +132,11 @@ export class Pool {
         const h = Atomics.load(c, P.HEART);
         still = h === heart ? still + 100 : 0;
         heart = h;
-        if (still >= WATCHDOG_MS) {
+        if (still >= this.#watchdogMs) {
           this.#fail(
-            new Error(`the workers made no progress for ${WATCHDOG_MS / 1000} s; one has died`),
+            new Error(
+              `the workers made no progress for ${this.#watchdogMs / 1000} s; one has died`,
+            ),
           );
           return;
         }
