@@ -68,13 +68,13 @@ describe("the built package", () => {
     const chunks = readdirSync(DIST).filter((f) => /^chunk-.*\.c?js$/.test(f));
     for (const file of ["index.js", "index.cjs", ...chunks]) {
       // Without comments: the TSDoc examples kept in the bundle say `from "tokenwise"`. Without
-      // the worker's source text either: it is a string that only a worker thread runs (Node's
-      // worker_threads, started through a dynamic import whose name is not a literal), and the
-      // browser tests load this entry in Chromium.
+      // the Node worker's prelude either: it is text that only a Node worker thread runs (started
+      // from worker_threads, itself reached through a dynamic import whose name is not a
+      // literal), and the browser tests load this entry in Chromium.
       const code = readFileSync(join(DIST, file), "utf8")
         .replace(/\/\*[\s\S]*?\*\//g, "")
         .replace(/^\s*\/\/.*$/gm, "")
-        .replace(/WORKER_SOURCE = `[\s\S]*?\n`;/, "WORKER_SOURCE = ``;");
+        .replace(/NODE_WORKER_PRELUDE = `[\s\S]*?\n`;/, "NODE_WORKER_PRELUDE = ``;");
       const specifiers = [
         ...code.matchAll(/\bfrom\s*["']([^"']+)["']/g),
         ...code.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g),

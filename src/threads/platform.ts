@@ -64,6 +64,26 @@ export function threadHost(): Promise<ThreadHost> {
   return host;
 }
 
+/**
+ * Run before the worker's script in a Node worker: the `self` a browser worker has
+ * (postMessage, onmessage, close), over worker_threads' parentPort, so that the script itself
+ * is the same on both platforms. It starts the script in strict mode, as the script's own
+ * "use strict" no longer comes first.
+ */
+const NODE_WORKER_PRELUDE = `"use strict";
+{
+  const { parentPort } = require("node:worker_threads");
+  globalThis.self = {
+    postMessage: (message) => parentPort.postMessage(message),
+    close: () => process.exit(1),
+    set onmessage(listener) {
+      parentPort.removeAllListeners("message");
+      if (listener) parentPort.on("message", (data) => listener({ data }));
+    },
+  };
+}
+`;
+
 async function nodeHost(): Promise<ThreadHost> {
   const threadsName = "node:worker_threads";
   const osName = "node:os";
@@ -78,7 +98,7 @@ async function nodeHost(): Promise<ThreadHost> {
     spawn(source) {
       // execArgv: [] so that loaders of the parent (tsx, test runners) are not started in the
       // worker, whose plain code needs none and whose start must not wait on the parent.
-      const w = new wt.Worker(source, { eval: true, execArgv: [] });
+      const w = new wt.Worker(NODE_WORKER_PRELUDE + source, { eval: true, execArgv: [] });
       return {
         post: (m) => w.postMessage(m),
         onMessage: (listener) => w.on("message", listener as (arg: never) => void),

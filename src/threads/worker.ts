@@ -1,7 +1,8 @@
 // The code each worker of a pool runs. It is not imported by the package: scripts/build-worker.mjs
 // bundles it (with protocol.ts and the activations it names) into one minified script, kept
-// as text in worker-source.ts, so that a Node worker starts from it with { eval: true } and a
-// browser worker from a blob: URL, and the package needs no separate file to be served.
+// as text in worker-source.ts, so that a browser worker starts from it with a blob: URL and a
+// Node worker with { eval: true } (after a prelude that gives it a browser worker's `self`),
+// and the package needs no separate file to be served. It uses no platform's modules.
 // The activations are the very functions the calling thread runs (activatePanels), so both
 // give the same bits.
 import type { ActivationName } from "../kernels/activation";
@@ -21,35 +22,22 @@ interface Init {
 
 type Gemm = (...args: number[]) => void;
 
-interface Port {
+/** A dedicated worker's scope: a browser's own, or the one the Node host sets up (platform.ts). */
+interface WorkerScope {
   postMessage(message: unknown): void;
+  onmessage: ((e: { data: Init }) => void) | null;
+  close(): void;
 }
 
 /** Kernel calls in a row between two heartbeats (and two checks of the watchdog). */
 const CHUNK = 16;
 
-const scope = globalThis as unknown as {
-  self?: Port & { onmessage: ((e: { data: Init }) => void) | null; close(): void };
+const port = (globalThis as unknown as { self: WorkerScope }).self;
+const quit = () => port.close();
+port.onmessage = (e) => {
+  port.onmessage = null;
+  start(e.data);
 };
-let port: Port;
-let quit: () => void;
-if (scope.self === undefined) {
-  // A Node worker started with { eval: true } runs as a CommonJS script.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const wt = require("node:worker_threads") as typeof import("node:worker_threads");
-  const parent = wt.parentPort as NonNullable<typeof wt.parentPort>;
-  port = parent;
-  quit = () => process.exit(1);
-  parent.once("message", start);
-} else {
-  const self = scope.self;
-  port = self;
-  quit = () => self.close();
-  self.onmessage = (e) => {
-    self.onmessage = null;
-    start(e.data);
-  };
-}
 
 function start(init: Init): void {
   const { module, memory, id, n, L, activation } = init;
