@@ -1,8 +1,9 @@
 // Assembles src/kernels/wasm/gemm.wat into src/kernels/wasm/gemm.wasm.ts, which embeds the
 // bytes as base64, once with a private memory and once with a shared one (for threads).
 // `node scripts/build-wasm.mjs --check` fails if the committed module is not fresh.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { writeGenerated } from "./generated.mjs";
 import wabtInit from "wabt";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -32,19 +33,9 @@ export const GEMM_WASM = "${privateBytes}";
 export const GEMM_WASM_SHARED = "${sharedBytes}";
 `;
 
-if (process.argv.includes("--check")) {
-  let current = "";
-  try {
-    current = readFileSync(outPath, "utf8");
-  } catch {
-    // missing counts as stale
-  }
-  if (current !== generated) {
-    console.error("src/kernels/wasm/gemm.wasm.ts is stale: run `node scripts/build-wasm.mjs`");
-    process.exit(1);
-  }
-  console.log("gemm.wasm.ts is fresh");
-} else {
-  writeFileSync(outPath, generated);
-  console.log(`wrote ${outPath}: ${(privateBytes.length * 3) / 4} bytes of wasm`);
-}
+writeGenerated(
+  outPath,
+  generated,
+  "scripts/build-wasm.mjs",
+  `${(privateBytes.length * 3) / 4} bytes of wasm`,
+);

@@ -143,26 +143,11 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
   dispose(): void {}
 }
 
-/** Applies an activation in place to n rows of width h in a buffer with row stride pad. */
-export function activateRows(
-  buf: Float32Array,
-  off: number,
-  pad: number,
-  h: number,
-  n: number,
-  activation: ActivationName,
-): void {
-  const act = ACTIVATION_SCALAR[activation];
-  for (let i = 0; i < n; i++) {
-    const o = off + i * pad;
-    for (let j = 0; j < h; j++) buf[o + j] = act(buf[o + j] as number);
-  }
-}
-
 /**
  * Applies an activation in place to panels [p0, p1) of n hidden rows in the kernel's pair
  * layout (rows 2i and 2i+1 interleaved, panel p at float 32p of a pair of rows of stride pad;
- * an odd last row plain, panel p at float 16p): a thread's own columns.
+ * an odd last row plain, panel p at float 16p): a thread's own columns, or all of them
+ * (p0 = 0, p1 = the map's panels).
  */
 export function activatePanels(
   buf: Float32Array,
@@ -223,7 +208,7 @@ export function forwardHere(
       true,
     );
     // Elementwise, so the pairs' layout does not matter; padding columns hold act(0) = 0.
-    if (!relu) activateRows(f32, lay.hidden / 4, hPad, hPad, n, activation);
+    if (!relu) activatePanels(f32, lay.hidden / 4, hPad, n, 0, lay.p1, activation);
     linearWasm(
       gemm,
       lay.hidden,

@@ -3,7 +3,7 @@ import type { GatedRawWeights, GatedSource } from "./js-gated";
 import { packRows, unpackRows } from "./source";
 import {
   type GemmExports,
-  activateRows,
+  activatePanels,
   allocateMemory,
   copyPairsIn,
   copyRows,
@@ -117,7 +117,7 @@ export class WasmGatedKernel {
       // padding columns hold act(0) · 0 = 0 and are never read.
       const { wGate, bGate, wUp, bUp, wDown, bDown, gate, up } = lay;
       linearWasm(gemm, lay.x, d * 4, n, d, wGate, 0, lay.p1, bGate, relu, gate, hPad * 4, true);
-      if (!relu) activateRows(f32, gate / 4, hPad, hPad, n, this.#activation);
+      if (!relu) activatePanels(f32, gate / 4, hPad, n, 0, lay.p1, this.#activation);
       linearWasm(gemm, lay.x, d * 4, n, d, wUp, 0, lay.p1, bUp, false, up, hPad * 4, true);
       // act(g) · u: one float32 multiplication per element, as the js kernel does it.
       for (let i = 0; i < n * hPad; i++) {
