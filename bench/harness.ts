@@ -12,6 +12,7 @@ import { type CheckResult, checkOutput, chooseRows, computeReference } from "./r
 import { RoofProbe, type ShapeRoof } from "./roof";
 import { LocalRunner, type Runner } from "./runner";
 import { type Shape, describeShape, flopsOf, weightBytesOf } from "./shapes";
+import { quantile } from "./stats";
 
 /** Quiet time before each timed repetition, ms (see the interleaved loop). */
 const SETTLE_MS = 20;
@@ -116,13 +117,6 @@ export interface HarnessResult {
 
 function isUnavailable(c: Contender | Unavailable): c is Unavailable {
   return "reason" in c;
-}
-
-function quantile(sorted: number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo);
 }
 
 function message(e: unknown): string {

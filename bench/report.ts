@@ -3,6 +3,7 @@ import type { ContenderResult, HarnessSettings, ShapeReport } from "./harness";
 import { type Machine, machineLine } from "./machine";
 import type { PeerStatus } from "./peers/index";
 import { describeVariant, flopsFormula } from "./layer";
+import type { Rate } from "./roof";
 import { describeShape } from "./shapes";
 
 export interface Report {
@@ -218,7 +219,7 @@ export function toMarkdown(report: Report): string {
   }
   const ownOne = own.filter((c) => c.threads === 1);
   if (shapes.some((s) => s.roof !== undefined) && ownOne.length > 0) {
-    const rate = (r: { median: number; slowest: number; fastest: number } | undefined) =>
+    const rate = (r: Rate | undefined) =>
       r === undefined
         ? ""
         : `${num(r.median, 2)} <sub>${num(r.slowest, 1)}–${num(r.fastest, 1)}</sub>`;

@@ -3,6 +3,7 @@
 // needs 4·T·dModel·dHidden flops (6· for the gated layer) and must read every weight at least
 // once, so no one-thread kernel of 128-bit vectors can beat min(peak, flops / weight-read time).
 import wabtInit from "wabt";
+import { quantile } from "./stats";
 
 /** A measured rate: the median of the repetitions, and the slowest and fastest. */
 export interface Rate {
@@ -65,14 +66,10 @@ interface RoofExports {
   stream(p: number, end: number): number;
 }
 
-/** Median, slowest and fastest of some samples. */
-export function rate(samples: readonly number[]): Rate {
+/** Median (as the contenders' timings take it), slowest and fastest of some samples. */
+function rate(samples: readonly number[]): Rate {
   const s = [...samples].sort((a, b) => a - b);
-  return {
-    median: s[Math.floor((s.length - 1) / 2)] as number,
-    slowest: s[0] as number,
-    fastest: s[s.length - 1] as number,
-  };
+  return { median: quantile(s, 0.5), slowest: s[0] as number, fastest: s[s.length - 1] as number };
 }
 
 /** Calls `call` until `minMs` have passed; returns `units` per call, per second, over 1e9. */
@@ -117,18 +114,21 @@ export class RoofProbe {
   private constructor(
     exports: RoofExports,
     readonly weightBytes: number,
+    end: number,
   ) {
     this.#peak = exports.peak;
     this.#stream = exports.stream;
-    this.#end = ALIGN + Math.ceil(weightBytes / ALIGN) * ALIGN;
+    this.#end = end;
   }
 
   static async create(weightBytes: number): Promise<RoofProbe> {
-    const pages = Math.ceil((ALIGN + Math.ceil(weightBytes / ALIGN) * ALIGN) / 65536);
+    // The buffer: [ALIGN, end), the weight bytes rounded up to whole steps of the read loop.
+    const end = ALIGN + Math.ceil(weightBytes / ALIGN) * ALIGN;
+    const pages = Math.ceil(end / 65536);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     new Float32Array(memory.buffer).fill(1);
     const instance = new WebAssembly.Instance(await roofModule(), { env: { memory } });
-    const probe = new RoofProbe(instance.exports as unknown as RoofExports, weightBytes);
+    const probe = new RoofProbe(instance.exports as unknown as RoofExports, weightBytes, end);
     probe.#peak(PEAK_STEPS);
     probe.#stream(ALIGN, probe.#end);
     return probe;
