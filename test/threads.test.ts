@@ -65,20 +65,24 @@ describe("threads give one thread's bits", () => {
   );
 
   // Other activations run in the workers too, over each thread's own columns of the hidden
-  // rows: the calling thread's and the workers' copies of the activation give the same bits.
+  // rows, with the function the calling thread uses (bundled into the workers' script).
   it.each(["gelu", "geluTanh", "silu"] as const)(
     "%s: 1, 2, 3 and 65 tokens on 2 and 3 threads, sync and async",
     async (activation) => {
-      const [one, two, three] = await Promise.all([1, 2, 3].map((t) => layer(t, 9, activation)));
-      expect([one!.threads, two!.threads, three!.threads]).toEqual([1, 2, 3]);
-      expect(two!.threadsFallback).toBe(null);
+      const [one, two, three] = await Promise.all([
+        layer(1, 9, activation),
+        layer(2, 9, activation),
+        layer(3, 9, activation),
+      ]);
+      expect([one.threads, two.threads, three.threads]).toEqual([1, 2, 3]);
+      expect(two.threadsFallback).toBe(null);
       for (const rows of [1, 2, 3, 65]) {
         const x = batch(rows, 100 + rows);
-        const want = one!.forward(x);
-        expectSameMatrix(two!.forward(x), want);
-        expectSameMatrix(three!.forward(x), want);
-        expectSameMatrix(await two!.forwardAsync(x), want);
-        expectSameMatrix(await three!.forwardAsync(x), want);
+        const want = one.forward(x);
+        expectSameMatrix(two.forward(x), want);
+        expectSameMatrix(three.forward(x), want);
+        expectSameMatrix(await two.forwardAsync(x), want);
+        expectSameMatrix(await three.forwardAsync(x), want);
       }
     },
   );

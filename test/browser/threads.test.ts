@@ -11,7 +11,7 @@ import type { Mode } from "./server";
 const KERNELS: readonly KernelName[] = ["wasm"];
 
 // 1 token, and enough tokens and columns to give two threads rows and columns to split.
-// gelu runs in the workers too, from their own copy of the activations.
+// gelu runs in the workers too, bundled into their script.
 const THREAD_CASES: readonly Case[] = [
   makeCase(24, 96, 1, 11),
   makeCase(24, 96, 37, 12),
