@@ -258,14 +258,9 @@ describe("workers that cannot start", () => {
         };
       },
     };
-    const kernel = new ThreadedWasmKernel(
-      D,
-      H,
-      seededSource(5, D, H),
-      gemmModuleSync(true),
-      host,
-      2,
-    );
+    const { threadedLayer } = await import("../src/kernels/wasm-feedforward");
+    const spec = threadedLayer(D, H, seededSource(5, D, H));
+    const kernel = new ThreadedWasmKernel(spec, gemmModuleSync(true), host, 2, "relu");
     const x = batch(7, 21);
     const want = (await layer(1)).forward(x);
     const out = new Float32Array(7 * D);

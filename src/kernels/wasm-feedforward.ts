@@ -1,5 +1,6 @@
 import { ACTIVATION_SCALAR, type ActivationName } from "./activation";
 import type { FeedForwardKernel, RawWeights } from "./kernel";
+import type { ThreadedLayer } from "./wasm-threaded";
 import { type WeightSource, packRows, unpackRows } from "./source";
 import { BLOCK_ROWS, type Layout, MAX_PAGES, PANEL, layout } from "./wasm/layout";
 
@@ -26,8 +27,7 @@ export interface GemmExports {
  * in pairs (see {@link copyPairsIn}), w is a packed (K, 16·panels) matrix, out has rows of ldo
  * bytes, written in the same pairs when `pair` (to be the next map's x) or plain.
  */
-export function linearWasm(
-  gemm: GemmExports["gemm"],
+export type Linear = (
   x: number,
   lda: number,
   rows: number,
@@ -40,8 +40,55 @@ export function linearWasm(
   out: number,
   ldo: number,
   pair: boolean,
+) => void;
+
+/** A {@link Linear} on an instance's gemm. */
+export function linearOn(gemm: GemmExports["gemm"]): Linear {
+  return (x, lda, rows, K, w, p0, p1, bias, relu, out, ldo, pair) =>
+    gemm(x, lda, rows, K, w, K * 64, p0, p1, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
+}
+
+/**
+ * The first half of a layer for n rows of x (bytes, in pairs), hidden columns in panels
+ * [p0, p1) only: hidden = act(x · W1 + b1), and for a gated layer (lay.wUp set) then
+ * hidden = hidden ⊙ (x · Wup + bUp), with `up` as scratch. relu is fused into the gemm; any
+ * other activation, and the product, run in JavaScript over the float32 values the gemm wrote,
+ * as the standalone ops would. The caller's whole width on one thread, or a thread's own
+ * columns: every element gets the same operations either way.
+ */
+export function expandPanels(
+  linear: Linear,
+  f32: Float32Array,
+  lay: Layout,
+  x: number,
+  hidden: number,
+  up: number,
+  n: number,
+  p0: number,
+  p1: number,
+  activation: ActivationName,
 ): void {
-  gemm(x, lda, rows, K, w, K * 64, p0, p1, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
+  const { dModel: d, hPad } = lay;
+  const relu = activation === "relu";
+  linear(x, d * 4, n, d, lay.w1, p0, p1, lay.b1, relu, hidden, hPad * 4, true);
+  if (!relu) activatePanels(f32, hidden / 4, hPad, n, p0, p1, activation);
+  if (lay.wUp === 0) return;
+  linear(x, d * 4, n, d, lay.wUp, p0, p1, lay.bUp, false, up, hPad * 4, true);
+  multiplyPanels(f32, hidden / 4, up / 4, hPad, n, p0, p1);
+}
+
+/** The second half: out = hidden · W2 + b2, output columns in panels [p0, p1), plain rows. */
+export function condensePanels(
+  linear: Linear,
+  lay: Layout,
+  hidden: number,
+  out: number,
+  n: number,
+  p0: number,
+  p1: number,
+): void {
+  const { dHidden: h, hPad, dPad } = lay;
+  linear(hidden, hPad * 4, n, h, lay.w2, p0, p1, lay.b2, false, out, dPad * 4, false);
 }
 
 /**
@@ -113,7 +160,7 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
   readonly name = "wasm" as const;
   readonly #lay: Layout;
   readonly #f32: Float32Array;
-  readonly #gemm: GemmExports["gemm"];
+  readonly #linear: Linear;
   readonly #activation: ActivationName;
 
   constructor(
@@ -129,11 +176,11 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
     this.#f32 = new Float32Array(memory.buffer);
     packInto(this.#f32, this.#lay, source);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    this.#gemm = (instance.exports as unknown as GemmExports).gemm;
+    this.#linear = linearOn((instance.exports as unknown as GemmExports).gemm);
   }
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    forwardHere(this.#gemm, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
+    forwardHere(this.#linear, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
   }
 
   unpack(): RawWeights {
@@ -171,11 +218,40 @@ export function activatePanels(
 }
 
 /**
+ * buf[a] = buf[a] · buf[b] for the elements of panels [p0, p1) of n rows in the pair layout
+ * (see {@link activatePanels}), a at float offset `off` and b at `upOff`: one float32
+ * multiplication per element.
+ */
+export function multiplyPanels(
+  buf: Float32Array,
+  off: number,
+  upOff: number,
+  pad: number,
+  n: number,
+  p0: number,
+  p1: number,
+): void {
+  let r = 0;
+  for (; r + 2 <= n; r += 2) {
+    const o = r * pad;
+    for (let j = o + 32 * p0; j < o + 32 * p1; j++) {
+      buf[off + j] = (buf[off + j] as number) * (buf[upOff + j] as number);
+    }
+  }
+  if (r < n) {
+    const o = r * pad;
+    for (let j = o + 16 * p0; j < o + 16 * p1; j++) {
+      buf[off + j] = (buf[off + j] as number) * (buf[upOff + j] as number);
+    }
+  }
+}
+
+/**
  * The whole layer on the calling thread, block by block, in the layout's own scratch (x,
- * hidden, out): the one-thread path of both wasm kernels.
+ * hidden, up, out): the one-thread path of every wasm kernel, FeedForward's and the gated one.
  */
 export function forwardHere(
-  gemm: GemmExports["gemm"],
+  linear: Linear,
   f32: Float32Array,
   lay: Layout,
   activation: ActivationName,
@@ -185,47 +261,30 @@ export function forwardHere(
   out: Float32Array,
   outOff: number,
 ): void {
-  const { dModel: d, dHidden: h, hPad, dPad } = lay;
-  // relu is fused into the gemm; any other activation runs in JavaScript over the hidden rows
-  // the gemm wrote, on the same float32 values, as the standalone op would.
-  const relu = activation === "relu";
+  const d = lay.dModel;
   for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
     const n = Math.min(BLOCK_ROWS, rows - r0);
     copyPairsIn(x, xOff + r0 * d, d, f32, lay.x / 4, n);
-    linearWasm(
-      gemm,
-      lay.x,
-      d * 4,
-      n,
-      d,
-      lay.w1,
-      0,
-      lay.p1,
-      lay.b1,
-      relu,
-      lay.hidden,
-      hPad * 4,
-      true,
-    );
-    // Elementwise, so the pairs' layout does not matter; padding columns hold act(0) = 0.
-    if (!relu) activatePanels(f32, lay.hidden / 4, hPad, n, 0, lay.p1, activation);
-    linearWasm(
-      gemm,
-      lay.hidden,
-      hPad * 4,
-      n,
-      h,
-      lay.w2,
-      0,
-      lay.p2,
-      lay.b2,
-      false,
-      lay.out,
-      dPad * 4,
-      false,
-    );
-    copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
+    // Padding columns of the hidden rows hold act(0) (· 0) = 0, and meet zero weight rows.
+    expandPanels(linear, f32, lay, lay.x, lay.hidden, lay.up, n, 0, lay.p1, activation);
+    condensePanels(linear, lay, lay.hidden, lay.out, n, 0, lay.p2);
+    copyRows(f32, lay.out / 4, lay.dPad, out, outOff + r0 * d, d, n);
   }
+}
+
+/** A FeedForward layer for the threaded kernel (wasm-threaded.ts): its threaded layout, packing, unpacking. */
+export function threadedLayer(
+  dModel: number,
+  dHidden: number,
+  source: WeightSource,
+): ThreadedLayer<RawWeights> {
+  const lay = layout(dModel, dHidden, source.hasBias, true);
+  return {
+    lay,
+    pack: (f32) => packInto(f32, lay, source),
+    unpack: unpackLayout,
+    where: "FeedForward",
+  };
 }
 
 /** The weights in tokenwise's layout, unpacked from a layout's panels. */

@@ -3,67 +3,51 @@ import type { GatedRawWeights, GatedSource } from "./js-gated";
 import { packRows, unpackRows } from "./source";
 import {
   type GemmExports,
-  activatePanels,
+  type Linear,
   allocateMemory,
-  copyPairsIn,
-  copyRows,
-  linearWasm,
+  forwardHere,
+  linearOn,
 } from "./wasm-feedforward";
-import { BLOCK_ROWS, PANEL, panels, regions } from "./wasm/layout";
+import type { ThreadedLayer } from "./wasm-threaded";
+import { type Layout, PANEL, layout } from "./wasm/layout";
 
-/** Byte offsets of a gated layer in the kernel's memory (64-aligned; 0 means no bias). */
-interface GatedLayout {
-  dModel: number;
-  dHidden: number;
-  p1: number;
-  p2: number;
-  hPad: number;
-  dPad: number;
-  wGate: number;
-  bGate: number;
-  wUp: number;
-  bUp: number;
-  wDown: number;
-  bDown: number;
-  x: number;
-  gate: number;
-  up: number;
-  out: number;
-  bytes: number;
-  pages: number;
+/** Packs a gated source's weights into a gated layout (gate as W1, down as W2). */
+export function packGatedInto(f32: Float32Array, lay: Layout, source: GatedSource): void {
+  const { dModel, dHidden } = lay;
+  packRows(dModel, dHidden, PANEL, source.gateRow, f32, lay.w1 / 4);
+  if (source.hasBias) source.gateBias(f32.subarray(lay.b1 / 4, lay.b1 / 4 + dHidden));
+  packRows(dModel, dHidden, PANEL, source.upRow, f32, lay.wUp / 4);
+  if (source.hasBias) source.upBias(f32.subarray(lay.bUp / 4, lay.bUp / 4 + dHidden));
+  packRows(dHidden, dModel, PANEL, source.downRow, f32, lay.w2 / 4);
+  if (source.hasBias) source.downBias(f32.subarray(lay.b2 / 4, lay.b2 / 4 + dModel));
 }
 
-function gatedLayout(dModel: number, dHidden: number, hasBias: boolean): GatedLayout {
-  const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
-  const { take, end } = regions();
-  const wGate = take(p1 * dModel * PANEL * 4);
-  const bGate = hasBias ? take(hPad * 4) : 0;
-  const wUp = take(p1 * dModel * PANEL * 4);
-  const bUp = hasBias ? take(hPad * 4) : 0;
-  const wDown = take(p2 * dHidden * PANEL * 4);
-  const bDown = hasBias ? take(dPad * 4) : 0;
-  const x = take(BLOCK_ROWS * dModel * 4);
-  const gate = take(BLOCK_ROWS * hPad * 4);
-  const up = take(BLOCK_ROWS * hPad * 4);
-  const out = take(BLOCK_ROWS * dPad * 4);
+/** A gated layer for the threaded kernel (wasm-threaded.ts): its threaded layout, packing, unpacking. */
+export function threadedGatedLayer(
+  dModel: number,
+  dHidden: number,
+  source: GatedSource,
+): ThreadedLayer<GatedRawWeights> {
+  const lay = layout(dModel, dHidden, source.hasBias, true, true);
   return {
-    dModel,
-    dHidden,
-    p1,
-    p2,
-    hPad,
-    dPad,
-    wGate,
-    bGate,
-    wUp,
-    bUp,
-    wDown,
-    bDown,
-    x,
-    gate,
-    up,
-    out,
-    ...end(),
+    lay,
+    pack: (f32) => packGatedInto(f32, lay, source),
+    unpack: unpackGated,
+    where: "GatedFeedForward",
+  };
+}
+
+/** A gated layout's weights, unpacked to tokenwise's layout. */
+export function unpackGated(f32: Float32Array, lay: Layout): GatedRawWeights {
+  const { dModel: d, dHidden: h } = lay;
+  const bias = (at: number, n: number) => (at === 0 ? null : f32.slice(at / 4, at / 4 + n));
+  return {
+    wGate: unpackRows(f32, lay.w1 / 4, d, h, PANEL),
+    bGate: bias(lay.b1, h),
+    wUp: unpackRows(f32, lay.wUp / 4, d, h, PANEL),
+    bUp: bias(lay.bUp, h),
+    wDown: unpackRows(f32, lay.w2 / 4, h, d, PANEL),
+    bDown: bias(lay.b2, d),
   };
 }
 
@@ -75,9 +59,9 @@ function gatedLayout(dModel: number, dHidden: number, hasBias: boolean): GatedLa
  */
 export class WasmGatedKernel {
   readonly name = "wasm" as const;
-  readonly #lay: GatedLayout;
+  readonly #lay: Layout;
   readonly #f32: Float32Array;
-  readonly #gemm: GemmExports["gemm"];
+  readonly #linear: Linear;
   readonly #activation: ActivationName;
 
   constructor(
@@ -87,17 +71,12 @@ export class WasmGatedKernel {
     activation: ActivationName,
     module: WebAssembly.Module,
   ) {
-    const lay = gatedLayout(dModel, dHidden, source.hasBias);
+    const lay = layout(dModel, dHidden, source.hasBias, false, true);
     const memory = allocateMemory(lay, false, "GatedFeedForward");
     const f32 = new Float32Array(memory.buffer);
-    packRows(dModel, dHidden, PANEL, source.gateRow, f32, lay.wGate / 4);
-    if (source.hasBias) source.gateBias(f32.subarray(lay.bGate / 4, lay.bGate / 4 + dHidden));
-    packRows(dModel, dHidden, PANEL, source.upRow, f32, lay.wUp / 4);
-    if (source.hasBias) source.upBias(f32.subarray(lay.bUp / 4, lay.bUp / 4 + dHidden));
-    packRows(dHidden, dModel, PANEL, source.downRow, f32, lay.wDown / 4);
-    if (source.hasBias) source.downBias(f32.subarray(lay.bDown / 4, lay.bDown / 4 + dModel));
+    packGatedInto(f32, lay, source);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    this.#gemm = (instance.exports as unknown as GemmExports).gemm;
+    this.#linear = linearOn((instance.exports as unknown as GemmExports).gemm);
     this.#lay = lay;
     this.#f32 = f32;
     this.#activation = activation;
@@ -105,57 +84,12 @@ export class WasmGatedKernel {
 
   /** out rows = (act(x · Wgate + bgate) ⊙ (x · Wup + bup)) · Wdown + bdown; trusts its arguments. */
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    const lay = this.#lay;
-    const { dModel: d, dHidden: h, hPad, dPad } = lay;
-    const f32 = this.#f32;
-    const gemm = this.#gemm;
-    const relu = this.#activation === "relu";
-    for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
-      const n = Math.min(BLOCK_ROWS, rows - r0);
-      copyPairsIn(x, xOff + r0 * d, d, f32, lay.x / 4, n);
-      // gate and up come out in the same row pairs, so they pair up element for element;
-      // padding columns hold act(0) · 0 = 0 and are never read.
-      const { wGate, bGate, wUp, bUp, wDown, bDown, gate, up } = lay;
-      linearWasm(gemm, lay.x, d * 4, n, d, wGate, 0, lay.p1, bGate, relu, gate, hPad * 4, true);
-      if (!relu) activatePanels(f32, gate / 4, hPad, n, 0, lay.p1, this.#activation);
-      linearWasm(gemm, lay.x, d * 4, n, d, wUp, 0, lay.p1, bUp, false, up, hPad * 4, true);
-      // act(g) · u: one float32 multiplication per element, as the js kernel does it.
-      for (let i = 0; i < n * hPad; i++) {
-        f32[gate / 4 + i] = (f32[gate / 4 + i] as number) * (f32[up / 4 + i] as number);
-      }
-      linearWasm(
-        gemm,
-        gate,
-        hPad * 4,
-        n,
-        h,
-        wDown,
-        0,
-        lay.p2,
-        bDown,
-        false,
-        lay.out,
-        dPad * 4,
-        false,
-      );
-      copyRows(f32, lay.out / 4, dPad, out, outOff + r0 * d, d, n);
-    }
+    forwardHere(this.#linear, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
   }
 
   /** A fresh copy of the weights, unpacked to tokenwise's layout. */
   unpack(): GatedRawWeights {
-    const lay = this.#lay;
-    const f32 = this.#f32;
-    const { dModel: d, dHidden: h } = lay;
-    const bias = (at: number, n: number) => (at === 0 ? null : f32.slice(at / 4, at / 4 + n));
-    return {
-      wGate: unpackRows(f32, lay.wGate / 4, d, h, PANEL),
-      bGate: bias(lay.bGate, h),
-      wUp: unpackRows(f32, lay.wUp / 4, d, h, PANEL),
-      bUp: bias(lay.bUp, h),
-      wDown: unpackRows(f32, lay.wDown / 4, h, d, PANEL),
-      bDown: bias(lay.bDown, d),
-    };
+    return unpackGated(this.#f32, this.#lay);
   }
 
   dispose(): void {}

@@ -1,24 +1,34 @@
 import type { ThreadHost } from "../threads/platform";
 import type { ActivationName } from "./activation";
 import { type CallerShare, Pool } from "../threads/pool";
-import type { FeedForwardKernel, RawWeights } from "./kernel";
-import type { WeightSource } from "./source";
+import type { RawWeights } from "./kernel";
 import {
   type GemmExports,
-  activatePanels,
+  type Linear,
   allocateMemory,
+  condensePanels,
   copyPairsIn,
   copyRows,
+  expandPanels,
   forwardHere,
-  linearWasm,
-  packInto,
-  unpackLayout,
+  linearOn,
 } from "./wasm-feedforward";
-import { BLOCK_ROWS, type Layout, layout } from "./wasm/layout";
+import { BLOCK_ROWS, type Layout } from "./wasm/layout";
+
+/** What a threaded kernel holds: a layer's threaded layout, and how its weights go in and out. */
+export interface ThreadedLayer<W> {
+  /** A layout made with `threaded` (and `gated` for a GatedFeedForward). */
+  lay: Layout;
+  /** Packs the weights into the new memory. */
+  pack(f32: Float32Array): void;
+  unpack(f32: Float32Array, lay: Layout): W;
+  /** The layer's name, for errors. */
+  where: string;
+}
 
 /**
- * The WebAssembly kernel on several threads. The packed weights live once, in a shared
- * memory that every worker maps. Work is split over output columns (panels), never over the
+ * The WebAssembly kernel on several threads, for a FeedForward layer (W = RawWeights) or a
+ * gated one. The packed weights live once, in a shared memory that every worker maps. Work is split over output columns (panels), never over the
  * inner dimension, so the result is the same bits as one thread's.
  *
  * A call that may block (Node's main thread, any worker) runs on the pool and waits with
@@ -26,7 +36,7 @@ import { BLOCK_ROWS, type Layout, layout } from "./wasm/layout";
  * made while an async one is in flight, or from a thread that may not block (a browser's main
  * thread), runs on the calling thread alone, on scratch of its own.
  */
-export class ThreadedWasmKernel implements FeedForwardKernel {
+export class ThreadedWasmKernel<W = RawWeights> {
   readonly name = "wasm" as const;
   readonly threads: number;
   readonly #host: ThreadHost;
@@ -34,7 +44,8 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
   readonly #memory: WebAssembly.Memory;
   readonly #lay: Layout;
   readonly #f32: Float32Array;
-  readonly #gemm: GemmExports["gemm"];
+  readonly #linear: Linear;
+  readonly #unpack: ThreadedLayer<W>["unpack"];
   readonly #share: CallerShare;
   readonly #activation: ActivationName;
   #pool: Pool | null = null;
@@ -46,69 +57,35 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
   #disposed = false;
 
   constructor(
-    dModel: number,
-    dHidden: number,
-    source: WeightSource,
+    layer: ThreadedLayer<W>,
     module: WebAssembly.Module,
     host: ThreadHost,
     threads: number,
-    activation: ActivationName = "relu",
+    activation: ActivationName,
   ) {
     this.threads = threads;
     this.#activation = activation;
     this.#host = host;
     this.#module = module;
-    this.#lay = layout(dModel, dHidden, source.hasBias, true);
-    this.#memory = allocateMemory(this.#lay, true);
-    this.#f32 = new Float32Array(this.#memory.buffer);
-    packInto(this.#f32, this.#lay, source);
+    const lay = layer.lay;
+    this.#lay = lay;
+    this.#unpack = layer.unpack;
+    this.#memory = allocateMemory(lay, true, layer.where);
+    const f32 = new Float32Array(this.#memory.buffer);
+    this.#f32 = f32;
+    layer.pack(f32);
     const instance = new WebAssembly.Instance(module, { env: { memory: this.#memory } });
-    const gemm = (instance.exports as unknown as GemmExports).gemm;
-    this.#gemm = gemm;
+    const linear = linearOn((instance.exports as unknown as GemmExports).gemm);
+    this.#linear = linear;
     // A blocking caller is participant 0 of `threads`: the first slice of each map's panels.
     // Made once, so a blocking forward allocates nothing.
-    const lay = this.#lay;
-    const { dModel: d, dHidden: h, hPad, dPad } = lay;
     const end1 = Math.floor(lay.p1 / threads);
     const end2 = Math.floor(lay.p2 / threads);
-    // relu is fused into the gemm; another activation runs over this thread's own columns.
-    const relu = activation === "relu";
-    const f32 = this.#f32;
+    const { poolX, poolHidden, poolUp, poolOut } = lay;
     this.#share = {
-      expand: (n) => {
-        linearWasm(
-          gemm,
-          lay.poolX,
-          d * 4,
-          n,
-          d,
-          lay.w1,
-          0,
-          end1,
-          lay.b1,
-          relu,
-          lay.poolHidden,
-          hPad * 4,
-          true,
-        );
-        if (!relu) activatePanels(f32, lay.poolHidden / 4, hPad, n, 0, end1, activation);
-      },
-      condense: (n) =>
-        linearWasm(
-          gemm,
-          lay.poolHidden,
-          hPad * 4,
-          n,
-          h,
-          lay.w2,
-          0,
-          end2,
-          lay.b2,
-          false,
-          lay.poolOut,
-          dPad * 4,
-          false,
-        ),
+      expand: (n) =>
+        expandPanels(linear, f32, lay, poolX, poolHidden, poolUp, n, 0, end1, activation),
+      condense: (n) => condensePanels(linear, lay, poolHidden, poolOut, n, 0, end2),
     };
   }
 
@@ -141,7 +118,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
     if (this.#busy || !this.#host.canBlock || rows === 0 || this.#unavailable !== null) {
-      forwardHere(this.#gemm, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
+      forwardHere(this.#linear, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
       return;
     }
     const lay = this.#lay;
@@ -157,7 +134,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
         // As in forwardAsync: workers that never started leave the layer on this thread.
         this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
         forwardHere(
-          this.#gemm,
+          this.#linear,
           this.#f32,
           lay,
           this.#activation,
@@ -194,7 +171,7 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
           if (this.#unavailable !== null) {
             const at = xOff + r0 * lay.dModel;
             forwardHere(
-              this.#gemm,
+              this.#linear,
               this.#f32,
               lay,
               this.#activation,
@@ -238,8 +215,8 @@ export class ThreadedWasmKernel implements FeedForwardKernel {
     return turn;
   }
 
-  unpack(): RawWeights {
-    return unpackLayout(this.#f32, this.#lay);
+  unpack(): W {
+    return this.#unpack(this.#f32, this.#lay);
   }
 
   dispose(): void {

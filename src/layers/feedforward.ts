@@ -16,7 +16,7 @@ import type { ActivationName } from "../kernels/activation";
 import { JsFeedForwardKernel } from "../kernels/js-feedforward";
 import type { FeedForwardKernel, KernelName, RawWeights } from "../kernels/kernel";
 import { type WeightSource, rawSource, seededSource } from "../kernels/source";
-import { WasmFeedForwardKernel } from "../kernels/wasm-feedforward";
+import { WasmFeedForwardKernel, threadedLayer } from "../kernels/wasm-feedforward";
 import { ThreadedWasmKernel } from "../kernels/wasm-threaded";
 import { type ThreadHost, threadHost } from "../threads/platform";
 import { gemmModule, gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
@@ -232,10 +232,9 @@ function resolveKernel(choice: KernelChoice, where: string): KernelName {
 function makeKernel(spec: Build): FeedForwardKernel {
   const { kernel: name, dModel, dHidden, source } = spec;
   if (name === "wasm" && spec.host !== null) {
+    const layer = threadedLayer(dModel, dHidden, source);
     return new ThreadedWasmKernel(
-      dModel,
-      dHidden,
-      source,
+      layer,
       gemmModuleSync(true),
       spec.host,
       spec.threads,

@@ -3,10 +3,11 @@
 // as text in worker-source.ts, so that a browser worker starts from it with a blob: URL and a
 // Node worker with { eval: true } (after a prelude that gives it a browser worker's `self`),
 // and the package needs no separate file to be served. It uses no platform's modules.
-// The activations are the very functions the calling thread runs (activatePanels), so both
-// give the same bits.
+// The two halves of a job are the very functions the calling thread runs (expandPanels,
+// condensePanels: the gemm, the activation, a gated layer's product), so both give the same
+// bits.
 import type { ActivationName } from "../kernels/activation";
-import { activatePanels } from "../kernels/wasm-feedforward";
+import { type Linear, condensePanels, expandPanels } from "../kernels/wasm-feedforward";
 import type { Layout } from "../kernels/wasm/layout";
 import * as P from "./protocol";
 
@@ -42,36 +43,19 @@ port.onmessage = (e) => {
 function start(init: Init): void {
   const { module, memory, id, n, L, activation } = init;
   const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as Gemm;
-  // relu is fused into the gemm; another activation is applied to this worker's own columns
-  // of the hidden rows, after its part of the expansion and before the barrier.
-  const relu = activation === "relu";
   const f32 = new Float32Array(memory.buffer);
   const c = new Int32Array(memory.buffer, L.ctrl, 64);
   const bytes = new Uint8Array(memory.buffer, L.ctrl + P.MESSAGE_AT, P.MESSAGE_MAX);
 
   // Panels in groups of CHUNK: the same sums as one call (columns are independent), and a
   // heartbeat between groups for the blocked caller's watchdog.
-  // x is in row pairs (see copyPairsIn); pair writes out in pairs too, for the next map.
-  function linear(
-    x: number,
-    lda: number,
-    rows: number,
-    K: number,
-    w: number,
-    p0: number,
-    p1: number,
-    bias: number,
-    relu: boolean,
-    pair: boolean,
-    out: number,
-    ldo: number,
-  ): void {
+  const linear: Linear = (x, lda, rows, K, w, p0, p1, bias, relu, out, ldo, pair) => {
     for (let p = p0; p < p1; p += CHUNK) {
       const p2 = Math.min(p1, p + CHUNK);
       gemm(x, lda, rows, K, w, K * 64, p, p2, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
       Atomics.add(c, P.HEART, 1);
     }
-  }
+  };
   // Participant p of n takes panels [floor(P p / n), floor(P (p + 1) / n)): output columns,
   // never k. In a job run by a blocking caller, the caller is participant 0 and worker w is
   // participant w + 1 (SHIFT = 1), so the last worker sits it out; otherwise worker w is w.
@@ -127,26 +111,20 @@ function start(init: Init): void {
     try {
       if (c[P.FAULT] === -(id + 1)) quit();
       if (c[P.FAULT] === id + 1) throw new Error("fault injected by a test");
-      const p0 = lo(L.p1, p);
-      const p1 = hi(L.p1, p);
-      linear(
+      // This worker's hidden columns: act(x · W1 + b1), times the up projection's if gated.
+      expandPanels(
+        linear,
+        f32,
+        L,
         L.poolX,
-        L.dModel * 4,
-        rows,
-        L.dModel,
-        L.w1,
-        p0,
-        p1,
-        L.b1,
-        relu,
-        true,
         L.poolHidden,
-        L.hPad * 4,
+        L.poolUp,
+        rows,
+        lo(L.p1, p),
+        hi(L.p1, p),
+        activation,
       );
-      if (!relu) {
-        activatePanels(f32, L.poolHidden / 4, L.hPad, rows, p0, p1, activation);
-        Atomics.add(c, P.HEART, 1);
-      }
+      Atomics.add(c, P.HEART, 1);
     } catch (e) {
       failed = true;
       fail(e);
@@ -154,24 +132,8 @@ function start(init: Init): void {
     barrier(half);
     if (Atomics.load(c, P.CMD) === P.EXIT) return; // the pool was retired while we waited
     try {
-      if (!failed) {
-        const p0 = lo(L.p2, p);
-        const p1 = hi(L.p2, p);
-        linear(
-          L.poolHidden,
-          L.hPad * 4,
-          rows,
-          L.dHidden,
-          L.w2,
-          p0,
-          p1,
-          L.b2,
-          false,
-          false,
-          L.poolOut,
-          L.dPad * 4,
-        );
-      }
+      if (!failed)
+        condensePanels(linear, L, L.poolHidden, L.poolOut, rows, lo(L.p2, p), hi(L.p2, p));
     } catch (e) {
       fail(e);
     }

@@ -22,13 +22,21 @@ export interface Layout {
   b1: number;
   w2: number;
   b2: number;
-  /** Scratch of the calling thread. */
+  /**
+   * A gated layer's up projection (dModel → dHidden, panels as W1's) and its bias; W1 and b1
+   * are then the gate's, W2 and b2 the down projection's. 0 for a FeedForward layer.
+   */
+  wUp: number;
+  bUp: number;
+  /** Scratch of the calling thread (up: gated layers only; else 0). */
   x: number;
   hidden: number;
+  up: number;
   out: number;
   /** Scratch of the worker pool, and its control block (threaded layers only; else 0). */
   poolX: number;
   poolHidden: number;
+  poolUp: number;
   poolOut: number;
   ctrl: number;
   bytes: number;
@@ -67,23 +75,32 @@ export function regions() {
   };
 }
 
+/**
+ * A layer's regions: FeedForward's (W1, b1, W2, b2), or with `gated` a GatedFeedForward's
+ * (gate as W1, up, down as W2); with `threaded` the pool's scratch and control blocks too.
+ */
 export function layout(
   dModel: number,
   dHidden: number,
   hasBias: boolean,
   threaded = false,
+  gated = false,
 ): Layout {
   const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
   const { take, end } = regions();
   const w1 = take(p1 * dModel * PANEL * 4);
   const b1 = hasBias ? take(hPad * 4) : 0;
+  const wUp = gated ? take(p1 * dModel * PANEL * 4) : 0;
+  const bUp = gated && hasBias ? take(hPad * 4) : 0;
   const w2 = take(p2 * dHidden * PANEL * 4);
   const b2 = hasBias ? take(dPad * 4) : 0;
   const x = take(BLOCK_ROWS * dModel * 4);
   const hidden = take(BLOCK_ROWS * hPad * 4);
+  const up = gated ? take(BLOCK_ROWS * hPad * 4) : 0;
   const out = take(BLOCK_ROWS * dPad * 4);
   const poolX = threaded ? take(BLOCK_ROWS * dModel * 4) : 0;
   const poolHidden = threaded ? take(BLOCK_ROWS * hPad * 4) : 0;
+  const poolUp = threaded && gated ? take(BLOCK_ROWS * hPad * 4) : 0;
   const poolOut = threaded ? take(BLOCK_ROWS * dPad * 4) : 0;
   const ctrl = threaded ? take(CTRL_BYTES * CTRL_SLOTS) : 0;
   return {
@@ -97,11 +114,15 @@ export function layout(
     b1,
     w2,
     b2,
+    wUp,
+    bUp,
     x,
     hidden,
+    up,
     out,
     poolX,
     poolHidden,
+    poolUp,
     poolOut,
     ctrl,
     ...end(),
