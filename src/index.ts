@@ -35,6 +35,7 @@ export type { FeedForwardGradients, GatedFeedForwardGradients } from "./layers/b
 export {
   GatedFeedForward,
   type GatedFeedForwardOptions,
+  type GatedCreateFromWeightsOptions,
   type GatedFeedForwardWeights,
   type GatedFeedForwardJSON,
   type GatedFromWeightsOptions,

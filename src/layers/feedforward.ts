@@ -18,10 +18,11 @@ import type { FeedForwardKernel, KernelName, RawWeights } from "../kernels/kerne
 import { type WeightSource, rawSource, seededSource } from "../kernels/source";
 import { WasmFeedForwardKernel, threadedLayer } from "../kernels/wasm-feedforward";
 import { ThreadedWasmKernel } from "../kernels/wasm-threaded";
-import { type ThreadHost, threadHost } from "../threads/platform";
-import { gemmModule, gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
+import type { ThreadHost } from "../threads/platform";
+import { gemmModule, gemmModuleSync } from "../kernels/wasm/module";
 import type { Matrix } from "../matrix";
 import { assertActivation } from "./activation-option";
+import { planThreads, resolveKernel } from "./kernel-option";
 import { type FeedForwardGradients, feedForwardBackward } from "./backward";
 
 /**
@@ -201,32 +202,6 @@ function parseOptions(options: unknown, where: string) {
       : assertPositiveSize(opts.threads, where, "options.threads");
   const activation = assertActivation(opts.activation, where, "options.activation", "relu");
   return { dModel, dHidden, seed, kernel, threads, activation };
-}
-
-/** How many threads a layer gets here, and if fewer than asked, why. */
-async function planThreads(kernel: KernelName, requested: number | undefined) {
-  if (requested === 1) return { threads: 1, host: null, fallback: null };
-  const host = await threadHost();
-  const want = requested ?? host.cores;
-  if (want <= 1) return { threads: 1, host: null, fallback: null };
-  if (kernel !== "wasm") {
-    return {
-      threads: 1,
-      host: null,
-      fallback: "threads need the wasm kernel; this layer runs the js kernel",
-    };
-  }
-  if (host.unavailable !== null) return { threads: 1, host: null, fallback: host.unavailable };
-  return { threads: want, host, fallback: null };
-}
-
-/** The kernel a choice resolves to here, or a clear error if "wasm" cannot run. */
-function resolveKernel(choice: KernelChoice, where: string): KernelName {
-  if (choice === "js") return "js";
-  const wasm = wasmAvailability();
-  if (wasm.ok) return "wasm";
-  if (choice === "auto") return "js";
-  throw new Error(`${where}: kernel "wasm" is not available: ${wasm.reason}`);
 }
 
 function makeKernel(spec: Build): FeedForwardKernel {

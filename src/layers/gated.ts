@@ -14,6 +14,7 @@ import {
 } from "../check";
 import { ShapeError } from "../errors";
 import type { ActivationName } from "../kernels/activation";
+import type { KernelName } from "../kernels/kernel";
 import {
   type GatedRawWeights,
   type GatedSource,
@@ -24,8 +25,11 @@ import {
 import type { Matrix } from "../matrix";
 import { assertActivation } from "./activation-option";
 import { type GatedFeedForwardGradients, gatedBackward } from "./backward";
-import { WasmGatedKernel } from "../kernels/wasm-gated";
-import { gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
+import { WasmGatedKernel, threadedGatedLayer } from "../kernels/wasm-gated";
+import { ThreadedWasmKernel } from "../kernels/wasm-threaded";
+import { gemmModule, gemmModuleSync } from "../kernels/wasm/module";
+import type { ThreadHost } from "../threads/platform";
+import { planThreads, resolveKernel } from "./kernel-option";
 
 /**
  * The kernels a {@link GatedFeedForward} can compute with: `"wasm"` (WebAssembly SIMD, as
@@ -36,7 +40,7 @@ import { gemmModuleSync, wasmAvailability } from "../kernels/wasm/module";
  */
 export type GatedKernelChoice = "auto" | "js" | "wasm";
 
-type GatedKernel = JsGatedKernel | WasmGatedKernel;
+type GatedKernel = JsGatedKernel | WasmGatedKernel | ThreadedWasmKernel<GatedRawWeights>;
 
 /**
  * Options of `new GatedFeedForward(options)`.
@@ -59,6 +63,31 @@ export interface GatedFeedForwardOptions {
   bias?: boolean;
   /** The kernel; default `"auto"`. */
   kernel?: GatedKernelChoice;
+  /**
+   * Threads to compute on, the calling one included; default 1 for the constructor, which can
+   * only take 1, and the number of cores for {@link GatedFeedForward.create}. As for
+   * {@link FeedForward}: the `"wasm"` kernel and SharedArrayBuffer are needed, and where either
+   * is missing the layer runs on one thread and says why in
+   * {@link GatedFeedForward.threadsFallback}. See docs/threads.md.
+   */
+  threads?: number;
+}
+
+/**
+ * Options of {@link GatedFeedForward.create} for a layer from existing weights (copied, as
+ * {@link GatedFeedForward.fromWeights} does).
+ *
+ * @category GatedFeedForward
+ */
+export interface GatedCreateFromWeightsOptions {
+  /** The weights; dModel and dHidden are read from their shapes. */
+  weights: GatedFeedForwardWeights;
+  /** The gate's activation; default `"silu"`. */
+  activation?: ActivationName;
+  /** The kernel; default `"auto"`. */
+  kernel?: GatedKernelChoice;
+  /** As {@link GatedFeedForwardOptions.threads}. */
+  threads?: number;
 }
 
 /**
@@ -126,7 +155,8 @@ export interface GatedFeedForwardJSON {
   bDown: string | null;
 }
 
-const OPTIONS = ["dModel", "dHidden", "seed", "activation", "bias", "kernel"] as const;
+const OPTIONS = ["dModel", "dHidden", "seed", "activation", "bias", "kernel", "threads"] as const;
+const CREATE_FROM_WEIGHTS_OPTIONS = ["weights", "activation", "kernel", "threads"] as const;
 const FROM_WEIGHTS_OPTIONS = ["activation", "kernel"] as const;
 const FROM_JSON_OPTIONS = ["kernel"] as const;
 const WEIGHT_KEYS = ["wGate", "bGate", "wUp", "bUp", "wDown", "bDown"] as const;
@@ -142,43 +172,50 @@ function assertGatedKernel(value: unknown, where: string): GatedKernelChoice {
   );
 }
 
-// The constructor's private door for layers built from existing weights: a key no caller has.
-const ADOPT = Symbol("tokenwise.adoptGated");
-interface Adopt {
+// Each layer's kernel, for tests that reach inside (worker faults); not exported by index.ts.
+const kernels = new WeakMap<GatedFeedForward, GatedKernel>();
+export function gatedKernelOf(layer: GatedFeedForward): GatedKernel | undefined {
+  return kernels.get(layer);
+}
+
+// The constructor's private door for layers built by the static factories: a key no caller has.
+const BUILD = Symbol("tokenwise.buildGated");
+interface Build {
   dModel: number;
   dHidden: number;
   activation: ActivationName;
   source: GatedSource;
-  kernel: GatedKernelChoice;
+  kernel: KernelName;
+  threads: number;
+  host: ThreadHost | null;
+  fallback: string | null;
+}
+const ONE_THREAD = { threads: 1, host: null, fallback: null } as const;
+
+function build(spec: Build): GatedFeedForward {
+  return new GatedFeedForward({ [BUILD]: spec } as unknown as GatedFeedForwardOptions);
 }
 
-function adopt(
+/** A one-thread layer from checked weights (copied as the kernel packs them). */
+function adoptRaw(
   dModel: number,
   dHidden: number,
   activation: ActivationName,
   raw: GatedRawWeights,
-  kernel: GatedKernelChoice,
+  kernel: KernelName,
 ): GatedFeedForward {
   const source = rawGatedSource(raw, dModel, dHidden);
-  const door = { [ADOPT]: { dModel, dHidden, activation, source, kernel } };
-  return new GatedFeedForward(door as unknown as GatedFeedForwardOptions);
+  return build({ dModel, dHidden, activation, source, kernel, ...ONE_THREAD });
 }
 
-function makeKernel(
-  dModel: number,
-  dHidden: number,
-  source: GatedSource,
-  activation: ActivationName,
-  choice: GatedKernelChoice,
-  where: string,
-): GatedKernel {
-  if (choice !== "js") {
-    const wasm = wasmAvailability();
-    if (wasm.ok) {
-      return new WasmGatedKernel(dModel, dHidden, source, activation, gemmModuleSync(false));
-    }
-    if (choice === "wasm")
-      throw new Error(`${where}: kernel "wasm" is not available: ${wasm.reason}`);
+function makeKernel(spec: Build): GatedKernel {
+  const { dModel, dHidden, source, activation } = spec;
+  if (spec.kernel === "wasm" && spec.host !== null) {
+    const layer = threadedGatedLayer(dModel, dHidden, source);
+    return new ThreadedWasmKernel(layer, gemmModuleSync(true), spec.host, spec.threads, activation);
+  }
+  if (spec.kernel === "wasm") {
+    return new WasmGatedKernel(dModel, dHidden, source, activation, gemmModuleSync(false));
   }
   try {
     return new JsGatedKernel(dModel, dHidden, source, activation);
@@ -189,6 +226,29 @@ function makeKernel(
       { cause },
     );
   }
+}
+
+/** A seeded layer's options, checked. */
+function parseOptions(options: unknown, where: string) {
+  if (options === undefined) {
+    throw new TypeError(`${where}: options { dModel, dHidden } are required`);
+  }
+  const opts = assertOptions<GatedFeedForwardOptions>(options, OPTIONS, where);
+  const dModel = assertPositiveSize(opts.dModel, where, "options.dModel");
+  const dHidden = assertPositiveSize(opts.dHidden, where, "options.dHidden");
+  const seed = opts.seed === undefined ? 0 : assertSize(opts.seed, where, "options.seed");
+  if (seed > 0xffffffff) {
+    throw new RangeError(`${where}: options.seed must be below 2^32, got ${seed}`);
+  }
+  const activation = assertActivation(opts.activation, where, "options.activation", "silu");
+  const bias = opts.bias === undefined ? false : assertBoolean(opts.bias, where, "options.bias");
+  const kernel = assertGatedKernel(opts.kernel, where);
+  const threads =
+    opts.threads === undefined
+      ? undefined
+      : assertPositiveSize(opts.threads, where, "options.threads");
+  const source = seededGatedSource(seed, dModel, dHidden, bias);
+  return { dModel, dHidden, activation, kernel, threads, source };
 }
 
 /**
@@ -223,6 +283,8 @@ export class GatedFeedForward {
   readonly hasBias: boolean;
   /** The gate's activation. */
   readonly activation: ActivationName;
+  readonly #threads: number;
+  readonly #threadsFallback: string | null;
   readonly #kernel: GatedKernel;
   #disposed = false;
 
@@ -238,41 +300,80 @@ export class GatedFeedForward {
    */
   constructor(options: GatedFeedForwardOptions) {
     const where = "GatedFeedForward";
-    const internal = (options as unknown as { [ADOPT]?: Adopt } | undefined)?.[ADOPT];
-    if (internal !== undefined) {
-      this.dModel = internal.dModel;
-      this.dHidden = internal.dHidden;
-      this.activation = internal.activation;
-      this.hasBias = internal.source.hasBias;
-      this.#kernel = makeKernel(
-        this.dModel,
-        this.dHidden,
-        internal.source,
-        this.activation,
-        internal.kernel,
+    let spec = (options as unknown as { [BUILD]?: Build } | undefined)?.[BUILD];
+    if (spec === undefined) {
+      const o = parseOptions(options, where);
+      if (o.threads !== undefined && o.threads > 1) {
+        throw new TypeError(
+          `${where}: options.threads = ${o.threads} needs the async factory: await GatedFeedForward.create(options)`,
+        );
+      }
+      spec = { ...o, kernel: resolveKernel(o.kernel, where), ...ONE_THREAD };
+    }
+    this.dModel = spec.dModel;
+    this.dHidden = spec.dHidden;
+    this.activation = spec.activation;
+    this.hasBias = spec.source.hasBias;
+    this.#threads = spec.threads;
+    this.#threadsFallback = spec.fallback;
+    this.#kernel = makeKernel(spec);
+    kernels.set(this, this.#kernel);
+  }
+
+  /**
+   * Makes a layer, compiling the WebAssembly kernel asynchronously first (as browsers prefer)
+   * and starting threads where asked: the one way to get a gated layer on several threads.
+   * Takes the constructor's options, or `{ weights }` to copy existing weights. Threads
+   * default to the number of cores; the workers start on the first forward call. Each thread
+   * computes its own columns of the gate, the up projection and their product, then its own
+   * output columns, so the result is the same bits as one thread's.
+   *
+   * @param options - see {@link GatedFeedForwardOptions} and {@link GatedCreateFromWeightsOptions}
+   * @returns a promise of the layer
+   * @throws as the constructor and {@link GatedFeedForward.fromWeights} do (the promise rejects)
+   * @example
+   * ```ts
+   * import { GatedFeedForward } from "tokenwise";
+   * const swiglu = await GatedFeedForward.create({ dModel: 16, dHidden: 48, threads: 2 });
+   * console.log(swiglu.kernel, swiglu.threads, swiglu.activation);
+   * // wasm 2 silu
+   * swiglu.dispose();
+   * ```
+   */
+  static async create(
+    options: GatedFeedForwardOptions | GatedCreateFromWeightsOptions,
+  ): Promise<GatedFeedForward> {
+    const where = "GatedFeedForward.create";
+    let o: Omit<Build, "kernel" | "threads" | "host" | "fallback"> & {
+      kernel: GatedKernelChoice;
+      threads: number | undefined;
+    };
+    if (typeof options === "object" && options !== null && "weights" in options) {
+      const opts = assertOptions<GatedCreateFromWeightsOptions>(
+        options,
+        CREATE_FROM_WEIGHTS_OPTIONS,
         where,
       );
-      return;
+      const raw = checkGatedWeights(opts.weights, where);
+      const { dModel, dHidden } = raw;
+      o = {
+        dModel,
+        dHidden,
+        activation: assertActivation(opts.activation, where, "options.activation", "silu"),
+        kernel: assertGatedKernel(opts.kernel, where),
+        threads:
+          opts.threads === undefined
+            ? undefined
+            : assertPositiveSize(opts.threads, where, "options.threads"),
+        source: rawGatedSource(raw, dModel, dHidden),
+      };
+    } else {
+      o = parseOptions(options, where);
     }
-    if (options === undefined) {
-      throw new TypeError(`${where}: options { dModel, dHidden } are required`);
-    }
-    const opts = assertOptions<GatedFeedForwardOptions>(options, OPTIONS, where);
-    const dModel = assertPositiveSize(opts.dModel, where, "options.dModel");
-    const dHidden = assertPositiveSize(opts.dHidden, where, "options.dHidden");
-    const seed = opts.seed === undefined ? 0 : assertSize(opts.seed, where, "options.seed");
-    if (seed > 0xffffffff) {
-      throw new RangeError(`${where}: options.seed must be below 2^32, got ${seed}`);
-    }
-    const activation = assertActivation(opts.activation, where, "options.activation", "silu");
-    const bias = opts.bias === undefined ? false : assertBoolean(opts.bias, where, "options.bias");
-    const kernel = assertGatedKernel(opts.kernel, where);
-    this.dModel = dModel;
-    this.dHidden = dHidden;
-    this.activation = activation;
-    this.hasBias = bias;
-    const source = seededGatedSource(seed, dModel, dHidden, bias);
-    this.#kernel = makeKernel(dModel, dHidden, source, activation, kernel, where);
+    const kernel = resolveKernel(o.kernel, where);
+    const plan = await planThreads(kernel, o.threads);
+    if (kernel === "wasm") await gemmModule(plan.host !== null);
+    return build({ ...o, kernel, ...plan });
   }
 
   /**
@@ -306,7 +407,7 @@ export class GatedFeedForward {
     const activation = assertActivation(opts.activation, where, "options.activation", "silu");
     const kernel = assertGatedKernel(opts.kernel, where);
     const raw = checkGatedWeights(weights, where);
-    return adopt(raw.dModel, raw.dHidden, activation, raw, kernel);
+    return adoptRaw(raw.dModel, raw.dHidden, activation, raw, resolveKernel(kernel, where));
   }
 
   /**
@@ -368,7 +469,22 @@ export class GatedFeedForward {
         `${where}: json.bGate, json.bUp and json.bDown must all be present or all be null`,
       );
     }
-    return adopt(dModel, dHidden, activation, raw, kernel);
+    return adoptRaw(dModel, dHidden, activation, raw, resolveKernel(kernel, where));
+  }
+
+  /** Threads the layer computes on (1 unless made by {@link GatedFeedForward.create} with threads). */
+  get threads(): number {
+    const k = this.#kernel as Partial<ThreadedWasmKernel<GatedRawWeights>>;
+    return k.threadsInUse ?? this.#threads;
+  }
+
+  /**
+   * Why the layer runs on one thread although more were asked for (as
+   * {@link FeedForward.threadsFallback}), or null.
+   */
+  get threadsFallback(): string | null {
+    const k = this.#kernel as Partial<ThreadedWasmKernel<GatedRawWeights>>;
+    return k.unavailable ?? this.#threadsFallback;
   }
 
   /** The kernel this layer computes with: `"wasm"` or `"js"`. */
@@ -426,6 +542,37 @@ export class GatedFeedForward {
     const where = "forward";
     const target = assertBatch(where, x, out, this.dModel);
     this.#live(where).forward(x.data, 0, x.rows, target.data, 0);
+    return target;
+  }
+
+  /**
+   * {@link GatedFeedForward.forward} without blocking the calling thread: on a layer with
+   * threads, the workers compute while this thread goes on; elsewhere it computes at once. The
+   * result is the same bits as `forward`'s. Calls on one layer queue; do not touch `x` or `out`
+   * until the promise settles.
+   *
+   * @param x - (tokens, dModel), one token a row
+   * @param out - optional (tokens, dModel) output that must not overlap `x`
+   * @returns a promise of `out`, or of a new matrix
+   * @throws (rejects with) what {@link GatedFeedForward.forward} throws, and an Error naming the
+   *   worker when a worker thread fails; the layer then starts new workers on the next call
+   * @example
+   * ```ts
+   * import { GatedFeedForward, matrix } from "tokenwise";
+   * const glu = await GatedFeedForward.create({ dModel: 8, dHidden: 24, threads: 2 });
+   * const x = matrix(3, 8, new Float32Array(24).fill(0.5));
+   * const y = await glu.forwardAsync(x);
+   * console.log(y.data.every((v, i) => v === glu.forward(x).data[i]));
+   * // true
+   * glu.dispose();
+   * ```
+   */
+  async forwardAsync(x: Matrix, out?: Matrix): Promise<Matrix> {
+    const where = "forwardAsync";
+    const target = assertBatch(where, x, out, this.dModel);
+    const kernel = this.#live(where);
+    if (!("forwardAsync" in kernel)) kernel.forward(x.data, 0, x.rows, target.data, 0);
+    else await kernel.forwardAsync(x.data, 0, x.rows, target.data, 0);
     return target;
   }
 
@@ -515,8 +662,8 @@ export class GatedFeedForward {
   }
 
   /**
-   * Frees what the kernel holds. Calling it twice is harmless; any other use of the layer
-   * afterwards throws.
+   * Frees what the kernel holds (its WebAssembly memory, its threads). Calling it twice is
+   * harmless; any other use of the layer afterwards throws.
    */
   dispose(): void {
     if (this.#disposed) return;
