@@ -1,11 +1,19 @@
-// The worker pool: the same bits on 1, 2 or 3 threads, sync and async; calls that overlap;
-// workers that throw, exit or are killed mid-call; and a pool that lets Node exit.
+// The worker pool: the same bits on 1, 2 or 3 threads, sync and async, for FeedForward and
+// GatedFeedForward; calls that overlap; workers that throw, exit or are killed mid-call; and a
+// pool that lets Node exit.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ActivationName, FeedForward, matrix, type Matrix } from "../src/index";
+import {
+  type ActivationName,
+  FeedForward,
+  GatedFeedForward,
+  matrix,
+  type Matrix,
+} from "../src/index";
 import { kernelOf } from "../src/layers/feedforward";
+import { gatedKernelOf } from "../src/layers/gated";
 import type { Pool } from "../src/threads/pool";
 import { seededFloats } from "./helpers/arbitraries";
 import { expectSameMatrix } from "./helpers/bits";
@@ -272,5 +280,94 @@ describe("workers that cannot start", () => {
     const again = new Float32Array(7 * D);
     kernel.forward(x.data, 0, 7, again, 0); // on this thread now, at once
     expect(Array.from(again)).toEqual(Array.from(want.data));
+  });
+});
+
+describe("GatedFeedForward on threads", () => {
+  const gatedLayers: GatedFeedForward[] = [];
+  afterAll(() => {
+    for (const l of gatedLayers) l.dispose();
+  });
+  async function gated(
+    threads: number,
+    activation: ActivationName,
+    bias: boolean,
+  ): Promise<GatedFeedForward> {
+    const options = { dModel: D, dHidden: H, seed: 11, activation, bias, kernel: "wasm" as const };
+    const glu = await GatedFeedForward.create({ ...options, threads });
+    gatedLayers.push(glu);
+    return glu;
+  }
+
+  // Each thread computes its own columns of the gate, the up projection and their product,
+  // then its own output columns: every count splits columns only; 130 tokens cross a block.
+  it.each(["silu", "relu", "gelu", "geluTanh"] as const)(
+    "%s, with and without biases: 1, 2, 3, 65 and 130 tokens on 2 and 3 threads, sync and async",
+    async (activation) => {
+      for (const bias of [false, true]) {
+        const one = await gated(1, activation, bias);
+        const two = await gated(2, activation, bias);
+        const three = await gated(3, activation, bias);
+        expect([one.threads, two.threads, three.threads]).toEqual([1, 2, 3]);
+        expect([two.threadsFallback, three.kernel]).toEqual([null, "wasm"]);
+        for (const rows of [1, 2, 3, 65, 130]) {
+          const x = batch(rows, 200 + rows);
+          const want = one.forward(x);
+          expectSameMatrix(two.forward(x), want);
+          expectSameMatrix(three.forward(x), want);
+          expectSameMatrix(await two.forwardAsync(x), want);
+          expectSameMatrix(await three.forwardAsync(x), want);
+          const r = rows - 1;
+          const alone = three.forwardToken(x.data.slice(r * D, (r + 1) * D));
+          expect(Array.from(alone)).toEqual(Array.from(want.data.subarray(r * D, (r + 1) * D)));
+        }
+      }
+    },
+  );
+
+  it("from weights: the same layer as fromWeights, on two threads", async () => {
+    const source = await gated(1, "silu", true);
+    const weights = source.weights;
+    const two = await GatedFeedForward.create({ weights, kernel: "wasm", threads: 2 });
+    gatedLayers.push(two);
+    expect([two.threads, two.activation, two.hasBias]).toEqual([2, "silu", true]);
+    const x = batch(7, 3);
+    expectSameMatrix(await two.forwardAsync(x), GatedFeedForward.fromWeights(weights).forward(x));
+    expect(two.weights.wUp.data).toEqual(weights.wUp.data);
+  });
+
+  it("a worker that throws: forward throws, naming it; the next call works", async () => {
+    const two = await gated(2, "silu", false);
+    const x = batch(5, 3);
+    const want = two.forward(x);
+    const kernel = gatedKernelOf(two) as unknown as { pool(): Pool };
+    kernel.pool().injectFault(0, "throw");
+    expect(() => two.forward(x)).toThrow("worker 0 threw: fault injected by a test");
+    expectSameMatrix(two.forward(x), want);
+  });
+
+  it("bad options are refused with the option's name; the constructor takes one thread", async () => {
+    await expect(GatedFeedForward.create({ dModel: 4, dHidden: 8, threads: 0 })).rejects.toThrow(
+      "GatedFeedForward.create: options.threads",
+    );
+    await expect(
+      GatedFeedForward.create({ dModel: 4, dHidden: 8, thread: 2 } as never),
+    ).rejects.toThrow("GatedFeedForward.create: unknown option options.thread");
+    expect(() => new GatedFeedForward({ dModel: 4, dHidden: 8, threads: 2 })).toThrow(
+      "needs the async factory: await GatedFeedForward.create(options)",
+    );
+    const js = await GatedFeedForward.create({ dModel: 4, dHidden: 8, kernel: "js", threads: 2 });
+    expect([js.threads, js.kernel]).toEqual([1, "js"]);
+    expect(js.threadsFallback).toMatch(/threads need the wasm kernel/);
+  });
+
+  it("a disposed layer refuses calls, async ones too", async () => {
+    const two = await gated(2, "silu", false);
+    two.forward(batch(2, 1));
+    two.dispose();
+    expect(() => two.forward(batch(2, 1))).toThrow("forward: the layer was disposed");
+    await expect(two.forwardAsync(batch(2, 1))).rejects.toThrow(
+      "forwardAsync: the layer was disposed",
+    );
   });
 });

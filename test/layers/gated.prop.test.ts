@@ -1,7 +1,7 @@
 // GatedFeedForward properties (fast-check): per-token and bitwise batch invariance, the layer
 // as op-by-op composition, and agreement with a float64 model within the derived bound.
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   GatedFeedForward,
   type ActivationName,
@@ -48,30 +48,61 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 
 const RUNS = { numRuns: 60 };
 
-const KERNELS = ["js", "wasm"] as const;
+/** "wasm-2t" is the WebAssembly kernel on two threads (GatedFeedForward.create). */
+const KERNELS = ["js", "wasm", "wasm-2t"] as const;
+
+/** The layer of the property run in progress: disposed (its threads ended) when the next starts. */
+const live: GatedFeedForward[] = [];
+afterEach(() => {
+  for (const layer of live.splice(0)) layer.dispose();
+});
+
+/** A layer from given weights computing with `kernel`. */
+async function gatedLayer(
+  kernel: (typeof KERNELS)[number],
+  w: GatedFeedForwardWeights,
+  act: ActivationName,
+): Promise<GatedFeedForward> {
+  for (const layer of live.splice(0)) layer.dispose();
+  if (kernel !== "wasm-2t") return GatedFeedForward.fromWeights(w, { activation: act, kernel });
+  const layer = await GatedFeedForward.create({
+    weights: w,
+    activation: act,
+    kernel: "wasm",
+    threads: 2,
+  });
+  live.push(layer);
+  if (layer.threads !== 2) throw new Error(`no threads here: ${layer.threadsFallback}`);
+  return layer;
+}
 
 describe.each(KERNELS)("GatedFeedForward properties, %s kernel", (kernel) => {
-  it("row i of forward(X) is forwardToken(X[i]), bit for bit", () => {
-    fc.assert(
-      fc.property(activation, dim, dim, batch, fc.boolean(), seed, (act, D, H, T, bias, s) => {
-        const layer = GatedFeedForward.fromWeights(weights(D, H, s, bias), {
-          activation: act,
-          kernel,
-        });
-        const x = seeded(T * D, s + 9, 3);
-        const y = layer.forward({ rows: T, cols: D, data: x }).data;
-        for (let i = 0; i < T; i++) {
-          const token = layer.forwardToken(x.subarray(i * D, (i + 1) * D));
-          expect(sameBits(y.subarray(i * D, (i + 1) * D), token), `row ${i}`).toBe(true);
-        }
-      }),
+  it("row i of forward(X) is forwardToken(X[i]), bit for bit", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        activation,
+        dim,
+        dim,
+        batch,
+        fc.boolean(),
+        seed,
+        async (act, D, H, T, bias, s) => {
+          const layer = await gatedLayer(kernel, weights(D, H, s, bias), act);
+          const x = seeded(T * D, s + 9, 3);
+          const y = layer.forward({ rows: T, cols: D, data: x }).data;
+          for (let i = 0; i < T; i++) {
+            const token = layer.forwardToken(x.subarray(i * D, (i + 1) * D));
+            expect(sameBits(y.subarray(i * D, (i + 1) * D), token), `row ${i}`).toBe(true);
+          }
+        },
+      ),
       RUNS,
     );
   });
 
-  it("permuting the tokens permutes the outputs, bit for bit", () => {
-    fc.assert(
-      fc.property(
+  it("permuting the tokens permutes the outputs, bit for bit", async () => {
+    await fc.assert(
+      fc.asyncProperty(
         activation,
         dim,
         dim,
@@ -81,11 +112,8 @@ describe.each(KERNELS)("GatedFeedForward properties, %s kernel", (kernel) => {
             fc.tuple(fc.constant(T), fc.shuffledSubarray([...Array(T).keys()], { minLength: T })),
           ),
         seed,
-        (act, D, H, [T, perm], s) => {
-          const layer = GatedFeedForward.fromWeights(weights(D, H, s, true), {
-            activation: act,
-            kernel,
-          });
+        async (act, D, H, [T, perm], s) => {
+          const layer = await gatedLayer(kernel, weights(D, H, s, true), act);
           const x = seeded(T * D, s + 3, 3);
           const px = new Float32Array(T * D);
           perm.forEach((from, to) => px.set(x.subarray(from * D, (from + 1) * D), to * D));
@@ -101,13 +129,10 @@ describe.each(KERNELS)("GatedFeedForward properties, %s kernel", (kernel) => {
     );
   });
 
-  it("forward([A; B]) is [forward(A); forward(B)], bit for bit", () => {
-    fc.assert(
-      fc.property(activation, dim, dim, batch, batch, seed, (act, D, H, TA, TB, s) => {
-        const layer = GatedFeedForward.fromWeights(weights(D, H, s, false), {
-          activation: act,
-          kernel,
-        });
+  it("forward([A; B]) is [forward(A); forward(B)], bit for bit", async () => {
+    await fc.assert(
+      fc.asyncProperty(activation, dim, dim, batch, batch, seed, async (act, D, H, TA, TB, s) => {
+        const layer = await gatedLayer(kernel, weights(D, H, s, false), act);
         const a = seeded(TA * D, s + 1, 3);
         const b = seeded(TB * D, s + 2, 3);
         const ab = new Float32Array((TA + TB) * D);
@@ -141,31 +166,39 @@ describe.each(KERNELS)("GatedFeedForward properties, %s kernel", (kernel) => {
       );
     });
 
-  it("agrees with a float64 model within the derived forward-error bound", () => {
-    fc.assert(
-      fc.property(activation, dim, dim, batch, fc.boolean(), seed, (act, D, H, T, bias, s) => {
-        const w = weights(D, H, s, bias);
-        const layer = GatedFeedForward.fromWeights(w, { activation: act, kernel });
-        const x = seeded(T * D, s + 8, 4);
-        const got = layer.forward({ rows: T, cols: D, data: x }).data;
-        const model = gated64(
-          {
-            dModel: D,
-            dHidden: H,
-            activation: act,
-            wGate: w.wGate.data,
-            bGate: w.bGate ?? null,
-            wUp: w.wUp.data,
-            bUp: w.bUp ?? null,
-            wDown: w.wDown.data,
-            bDown: w.bDown ?? null,
-          },
-          x,
-          T,
-          kernel === "js" ? "f64" : "f32",
-        );
-        expect(outside(got, model.y, model.bound)).toEqual([]);
-      }),
+  it("agrees with a float64 model within the derived forward-error bound", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        activation,
+        dim,
+        dim,
+        batch,
+        fc.boolean(),
+        seed,
+        async (act, D, H, T, bias, s) => {
+          const w = weights(D, H, s, bias);
+          const layer = await gatedLayer(kernel, w, act);
+          const x = seeded(T * D, s + 8, 4);
+          const got = layer.forward({ rows: T, cols: D, data: x }).data;
+          const model = gated64(
+            {
+              dModel: D,
+              dHidden: H,
+              activation: act,
+              wGate: w.wGate.data,
+              bGate: w.bGate ?? null,
+              wUp: w.wUp.data,
+              bUp: w.bUp ?? null,
+              wDown: w.wDown.data,
+              bDown: w.bDown ?? null,
+            },
+            x,
+            T,
+            kernel === "js" ? "f64" : "f32",
+          );
+          expect(outside(got, model.y, model.bound)).toEqual([]);
+        },
+      ),
       { numRuns: 150 },
     );
   });
