@@ -3,7 +3,13 @@
 // arrive as they are.
 import type { Page } from "playwright-core";
 import { expect } from "vitest";
-import { type ActivationName, FeedForward, Random, type KernelName } from "../../src/index";
+import {
+  type ActivationName,
+  FeedForward,
+  GatedFeedForward,
+  Random,
+  type KernelName,
+} from "../../src/index";
 import { bits, fromBits } from "./browser";
 
 export interface Case {
@@ -19,6 +25,8 @@ export interface Case {
   mixed: number[];
   /** The layer's activation; relu when absent. */
   activation?: ActivationName;
+  /** A GatedFeedForward (no biases) instead of a FeedForward; give it an activation. */
+  gated?: boolean;
 }
 
 function randomRows(rng: Random, count: number): Float32Array {
@@ -76,10 +84,19 @@ type Options = {
 /** FeedForward.create arrives with the WebAssembly kernel (issue 4); typed here until then. */
 type Creatable = { create(options: Options): Promise<FeedForward> };
 
-/** A layer in Node: `new FeedForward` for "js", `await FeedForward.create` for other kernels. */
-export async function nodeLayer(kernel: KernelName, c: Case): Promise<FeedForward> {
+/**
+ * A layer in Node: `new FeedForward` for "js", `await FeedForward.create` for other kernels (a
+ * GatedFeedForward likewise for a gated case).
+ */
+export async function nodeLayer(
+  kernel: KernelName,
+  c: Case,
+): Promise<FeedForward | GatedFeedForward> {
   const options: Options = { dModel: c.dModel, dHidden: c.dHidden, seed: c.seed, kernel };
   if (c.activation !== undefined) options.activation = c.activation;
+  if (c.gated === true) {
+    return kernel === "js" ? new GatedFeedForward(options) : GatedFeedForward.create(options);
+  }
   if (kernel === "js") return new FeedForward(options);
   return (FeedForward as unknown as Creatable).create(options);
 }

@@ -11,11 +11,12 @@ import type { Mode } from "./server";
 const KERNELS: readonly KernelName[] = ["wasm"];
 
 // 1 token, and enough tokens and columns to give two threads rows and columns to split.
-// gelu runs in the workers too, bundled into their script.
+// gelu runs in the workers too, bundled into their script; and the gated layer (SwiGLU).
 const THREAD_CASES: readonly Case[] = [
   makeCase(24, 96, 1, 11),
   makeCase(24, 96, 37, 12),
   { ...makeCase(24, 96, 37, 13), activation: "gelu" },
+  { ...makeCase(24, 96, 37, 14), activation: "silu", gated: true },
 ];
 
 interface Threaded {
@@ -72,7 +73,7 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
   return page.evaluate(
     async ({ kernel, c }) => {
       await window.pageTask(); // run as the page's own code, under its policy
-      const { FeedForward, matrix } = window.tokenwise;
+      const { FeedForward, GatedFeedForward, matrix } = window.tokenwise;
       const x = matrix(c.tokens, c.dModel, new Float32Array(Uint32Array.from(c.x).buffer));
       const options = {
         dModel: c.dModel,
@@ -82,7 +83,8 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
         threads: 2,
         activation: c.activation ?? "relu",
       };
-      const ffn = await (FeedForward as unknown as Creatable).create(options);
+      const Layer = c.gated === true ? GatedFeedForward : FeedForward;
+      const ffn = await (Layer as unknown as Creatable).create(options);
       const y = await ffn.forwardAsync(x);
       const out = matrix(c.tokens, c.dModel);
       const same = (await ffn.forwardAsync(x, out)) === out;
@@ -102,7 +104,8 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
 }
 
 describe.each(KERNELS)("threads, kernel %s", (kernel) => {
-  it.each(THREAD_CASES.map((c) => [c.tokens, c.activation ?? "relu", c] as const))(
+  const label = (c: Case) => `${c.gated === true ? "gated " : ""}${c.activation ?? "relu"}`;
+  it.each(THREAD_CASES.map((c) => [c.tokens, label(c), c] as const))(
     "isolated page, %i tokens, %s: 2 threads, Node's bits",
     async (_, __, c) => {
       const r = await runThreaded(pages.isolated, kernel, c);
