@@ -35,13 +35,34 @@ POW2[1022] = 1;
 for (let j = 1; j <= 1023; j++) POW2[1022 + j] = (POW2[1021 + j] as number) * 2;
 for (let j = 1; j <= 1022; j++) POW2[1022 - j] = (POW2[1023 - j] as number) / 2;
 
+// The float64 functions on the hot path pass their argument and result through R[0], not as a
+// parameter and a return value: V8 boxes a float64 parameter or result on the heap when it does
+// not inline a call (whether it does depends on its inlining budget), and an activation
+// applied by a layer's forward must allocate nothing (test/allocation.test.ts). Each *R
+// function reads its argument from R[0] and leaves its result there; the exported functions
+// wrap them for everyone else.
+const R = new Float64Array(1);
+
 /**
  * e^x in float64 with an error of a few float64 ulps, the same bits on every engine.
  * Cody and Waite's reduction x = k ln2 + r, |r| <= ln2/2, then a Taylor polynomial for e^r.
  */
 export function exp64(x: number): number {
-  if (!(x > -746)) return x !== x ? x : 0; // NaN stays NaN; e^x underflows below -745.2
-  if (x > 710) return Infinity;
+  R[0] = x;
+  expR();
+  return R[0] as number;
+}
+
+function expR(): void {
+  const x = R[0] as number;
+  if (!(x > -746)) {
+    R[0] = x !== x ? x : 0; // NaN stays NaN; e^x underflows below -745.2
+    return;
+  }
+  if (x > 710) {
+    R[0] = 1 / 0;
+    return;
+  }
   const k = Math.round(x * LOG2E);
   const r = x - k * LN2_HI - k * LN2_LO;
   let p = E13 * r + E12;
@@ -57,9 +78,9 @@ export function exp64(x: number): number {
   p = p * r + E2;
   p = p * r + 1;
   p = p * r + 1;
-  if (k > 1023) return p * (POW2[2045] as number) * (POW2[1022 + k - 1023] as number);
-  if (k < -1022) return p * (POW2[0] as number) * (POW2[1022 + k + 1022] as number);
-  return p * (POW2[1022 + k] as number);
+  if (k > 1023) R[0] = p * (POW2[2045] as number) * (POW2[1022 + k - 1023] as number);
+  else if (k < -1022) R[0] = p * (POW2[0] as number) * (POW2[1022 + k + 1022] as number);
+  else R[0] = p * (POW2[1022 + k] as number);
 }
 
 // ---- erf and erfc -------------------------------------------------------------------------
@@ -76,29 +97,48 @@ for (let n = 0, f = 1; n < ERF_TERMS; n++, f *= n) {
   ERF_C[n] = ((n % 2 === 0 ? 1 : -1) * TWO_OVER_SQRT_PI) / (f * (2 * n + 1));
 }
 
-/** erf(x) for |x| < 2 by the series; odd, so the sign of x (and of zero) carries through. */
-function erfSeries(x: number): number {
+/** erf(x) for |x| < 2 by the series (x in R[0]); odd, so the sign of x (and of zero) carries. */
+function erfSeriesR(): void {
+  const x = R[0] as number;
   const x2 = x * x;
   let p = 0;
   for (let n = x2 <= 1 ? 17 : ERF_TERMS - 1; n >= 0; n--) p = p * x2 + (ERF_C[n] as number);
-  return x * p;
+  R[0] = x * p;
 }
 
 /**
- * erfc(a) for a >= 2 by the even part of Laplace's continued fraction,
+ * erfc(a) for a >= 2 (a in R[0]) by the even part of Laplace's continued fraction,
  *   erfc(a) = 2a e^(-a^2) / sqrt(pi) / (2a^2 + 1 - 1·2 / (2a^2 + 5 - 3·4 / (2a^2 + 9 - ...)))
  * evaluated from a fixed depth backwards: one division a level, and half the levels Laplace's
  * own fraction needs. Each depth keeps the truncation error below 2e-17 relative at the low
  * end of its range, where it is largest (checked against mpmath in exact arithmetic: 1.3e-17
  * at a = 2, 9e-18 at 2.5, 7e-18 at 3, 3e-18 at 4, 5e-20 at 6).
  */
-function erfcFraction(a: number): number {
-  if (a > 27) return 0; // e^(-a^2) underflows float64; NaN fails every test below too
+function erfcFractionR(): void {
+  const a = R[0] as number;
+  if (a > 27) {
+    R[0] = 0; // e^(-a^2) underflows float64; NaN fails every test below too
+    return;
+  }
   const depth = a < 2.5 ? 30 : a < 3 ? 21 : a < 4 ? 16 : a < 6 ? 11 : 8;
   const z2 = 2 * a * a;
   let f = z2 + (4 * depth + 1);
   for (let n = depth; n > 0; n--) f = z2 + (4 * n - 3) - ((2 * n - 1) * (2 * n)) / f;
-  return (2 * a * exp64(-a * a) * ONE_OVER_SQRT_PI) / f;
+  R[0] = -a * a;
+  expR();
+  R[0] = (2 * a * (R[0] as number) * ONE_OVER_SQRT_PI) / f;
+}
+
+/** erfSeriesR or erfcFractionR on x, as a function. */
+function erfSeries(x: number): number {
+  R[0] = x;
+  erfSeriesR();
+  return R[0] as number;
+}
+function erfcFraction(a: number): number {
+  R[0] = a;
+  erfcFractionR();
+  return R[0] as number;
 }
 
 /**
@@ -139,13 +179,24 @@ const GELU_TANH_K = 0.044715;
  * tail keeps its relative accuracy: gelu(-10) is -7.6e-23, not 0.
  */
 export function gelu64(x: number): number {
+  R[0] = x;
+  gelu64R();
+  return R[0] as number;
+}
+
+function gelu64R(): void {
+  const x = R[0] as number;
   const a = Math.abs(x) * SQRT1_2;
+  R[0] = a;
   if (a < 2) {
-    const e = erfSeries(a);
-    return x < 0 ? 0.5 * x * (1 - e) : 0.5 * x * (1 + e);
+    erfSeriesR();
+    const e = R[0] as number;
+    R[0] = x < 0 ? 0.5 * x * (1 - e) : 0.5 * x * (1 + e);
+    return;
   }
-  const c = erfcFraction(a); // NaN for NaN
-  return x < 0 ? 0.5 * x * c : x * (1 - 0.5 * c);
+  erfcFractionR(); // NaN for NaN
+  const c = R[0] as number;
+  R[0] = x < 0 ? 0.5 * x * c : x * (1 - 0.5 * c);
 }
 
 /**
@@ -153,13 +204,31 @@ export function gelu64(x: number): number {
  * the same z (1 + tanh z = 2 / (1 + e^(-2z))), which does not cancel in the negative tail.
  */
 export function geluTanh64(x: number): number {
+  R[0] = x;
+  geluTanh64R();
+  return R[0] as number;
+}
+
+function geluTanh64R(): void {
+  const x = R[0] as number;
   const z = SQRT_2_OVER_PI * (x + GELU_TANH_K * x * x * x);
-  return x / (1 + exp64(-2 * z));
+  R[0] = -2 * z;
+  expR();
+  R[0] = x / (1 + (R[0] as number));
 }
 
 /** silu(x) = x σ(x) = x / (1 + e^-x). */
 export function silu64(x: number): number {
-  return x / (1 + exp64(-x));
+  R[0] = x;
+  silu64R();
+  return R[0] as number;
+}
+
+function silu64R(): void {
+  const x = R[0] as number;
+  R[0] = -x;
+  expR();
+  R[0] = x / (1 + (R[0] as number));
 }
 
 /** σ(x) = 1 / (1 + e^-x). */
@@ -181,9 +250,15 @@ const TINY = 2 ** -125;
 const SUBNORMAL_ULP = 2 ** -149;
 
 function halfRoundedUp(v: number): number {
-  const h = 0.5 * v; // exact in float64
+  R[0] = v;
+  halfRoundedUpR();
+  return R[0] as number;
+}
+
+function halfRoundedUpR(): void {
+  const h = 0.5 * (R[0] as number); // exact in float64
   const f = Math.fround(h);
-  return f >= h ? f : f + SUBNORMAL_ULP;
+  R[0] = f >= h ? f : f + SUBNORMAL_ULP;
 }
 
 export function geluScalar(v: number): number {
@@ -264,6 +339,31 @@ export const ACTIVATION_SCALAR: Readonly<Record<ActivationName, (v: number) => n
   geluTanh: geluTanhScalar,
   silu: siluScalar,
 };
+
+/**
+ * Applies an activation in place to buf[from .. to-1], the same bits as its scalar function
+ * (the float64 value rounded once, by the store, to float32). No float64 is passed to or
+ * returned from a call here (see R), so it allocates nothing, whatever V8 inlines.
+ */
+export function activateRange(
+  buf: Float32Array,
+  from: number,
+  to: number,
+  activation: ActivationName,
+): void {
+  if (activation === "relu") {
+    for (let i = from; i < to; i++) buf[i] = reluScalar(buf[i] as number);
+    return;
+  }
+  const f = activation === "gelu" ? gelu64R : activation === "silu" ? silu64R : geluTanh64R;
+  for (let i = from; i < to; i++) {
+    const v = buf[i] as number;
+    R[0] = v;
+    if (Math.abs(v) < TINY) halfRoundedUpR();
+    else f();
+    buf[i] = R[0] as number;
+  }
+}
 
 /** The float64 derivative of each activation. */
 export const ACTIVATION_GRAD: Readonly<Record<ActivationName, (v: number) => number>> = {

@@ -6,7 +6,7 @@
 // formula; tiling over rows and columns changes which elements are computed together, never
 // the order of one element's sum, so a token's row is the same bits whatever batch it is in.
 
-import { ACTIVATION_SCALAR, reluScalar } from "./activation";
+import { type ActivationName, activateRange } from "./activation";
 import type { Epilogue } from "./reference";
 
 /** Columns per panel: the micro-kernel computes 2 rows x NR columns at a time. */
@@ -37,8 +37,8 @@ export function linearJs(
   p0: number,
   p1: number,
 ): void {
-  const act = epilogue === "none" ? null : ACTIVATION_SCALAR[epilogue];
-  const mode = act === null ? NONE : act === reluScalar ? RELU : OTHER;
+  const mode = epilogue === "none" ? NONE : epilogue === "relu" ? RELU : OTHER;
+  // Another activation goes over the stored rows at the end (see epi).
   for (let p = p0; p < p1; p++) {
     const pp = packedOff + (p - p0) * K * NR;
     const j = p * NR;
@@ -72,14 +72,14 @@ export function linearJs(
       }
       const o0 = outOff + r * N + j;
       const o1 = o0 + N;
-      out[o0] = epi(Math.fround(s00 + b0), mode, act);
-      if (width > 1) out[o0 + 1] = epi(Math.fround(s01 + b1), mode, act);
-      if (width > 2) out[o0 + 2] = epi(Math.fround(s02 + b2), mode, act);
-      if (width > 3) out[o0 + 3] = epi(Math.fround(s03 + b3), mode, act);
-      out[o1] = epi(Math.fround(s10 + b0), mode, act);
-      if (width > 1) out[o1 + 1] = epi(Math.fround(s11 + b1), mode, act);
-      if (width > 2) out[o1 + 2] = epi(Math.fround(s12 + b2), mode, act);
-      if (width > 3) out[o1 + 3] = epi(Math.fround(s13 + b3), mode, act);
+      out[o0] = epi(Math.fround(s00 + b0), mode);
+      if (width > 1) out[o0 + 1] = epi(Math.fround(s01 + b1), mode);
+      if (width > 2) out[o0 + 2] = epi(Math.fround(s02 + b2), mode);
+      if (width > 3) out[o0 + 3] = epi(Math.fround(s03 + b3), mode);
+      out[o1] = epi(Math.fround(s10 + b0), mode);
+      if (width > 1) out[o1 + 1] = epi(Math.fround(s11 + b1), mode);
+      if (width > 2) out[o1 + 2] = epi(Math.fround(s12 + b2), mode);
+      if (width > 3) out[o1 + 3] = epi(Math.fround(s13 + b3), mode);
     }
     if (r < rows) {
       const xa = xOff + r * K;
@@ -92,28 +92,29 @@ export function linearJs(
         s03 += a0 * (packed[q + 3] as number);
       }
       const o0 = outOff + r * N + j;
-      out[o0] = epi(Math.fround(s00 + b0), mode, act);
-      if (width > 1) out[o0 + 1] = epi(Math.fround(s01 + b1), mode, act);
-      if (width > 2) out[o0 + 2] = epi(Math.fround(s02 + b2), mode, act);
-      if (width > 3) out[o0 + 3] = epi(Math.fround(s03 + b3), mode, act);
+      out[o0] = epi(Math.fround(s00 + b0), mode);
+      if (width > 1) out[o0 + 1] = epi(Math.fround(s01 + b1), mode);
+      if (width > 2) out[o0 + 2] = epi(Math.fround(s02 + b2), mode);
+      if (width > 3) out[o0 + 3] = epi(Math.fround(s03 + b3), mode);
     }
   }
+  if (mode !== OTHER) return;
+  const j0 = p0 * NR;
+  const j1 = Math.min(N, p1 * NR);
+  const act = epilogue as ActivationName;
+  for (let r = 0; r < rows; r++) activateRange(out, outOff + r * N + j0, outOff + r * N + j1, act);
 }
-
-type Activation = ((v: number) => number) | null;
 
 const NONE = 0;
 const RELU = 1;
 const OTHER = 2;
 
 /**
- * The activation of one element, already rounded to float32. relu and no activation are
- * computed here rather than through `act`, so that a relu layer's hot path passes no double to
- * a function V8 might not inline (it would box it): a forward with an out argument then
- * allocates nothing (test/allocation.test.ts).
+ * One element's epilogue, already rounded to float32: relu here, or nothing. Another activation
+ * is applied to the stored rows afterwards by activateRange, which passes no float64 through a
+ * call (V8 boxes one when it does not inline the call): a forward with an out argument then
+ * allocates nothing, whatever the activation (test/allocation.test.ts).
  */
-function epi(v: number, mode: number, act: Activation): number {
-  if (mode === NONE) return v;
-  if (mode === RELU) return v < 0 ? 0 : v;
-  return (act as (v: number) => number)(v);
+function epi(v: number, mode: number): number {
+  return mode === RELU && v < 0 ? 0 : v;
 }

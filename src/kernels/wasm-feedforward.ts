@@ -1,4 +1,4 @@
-import { ACTIVATION_SCALAR, type ActivationName } from "./activation";
+import { type ActivationName, activateRange } from "./activation";
 import type { FeedForwardKernel, RawWeights } from "./kernel";
 import type { ThreadedLayer } from "./wasm-threaded";
 import { type WeightSource, packRows, unpackRows } from "./source";
@@ -205,15 +205,9 @@ export function activatePanels(
   p1: number,
   activation: ActivationName,
 ): void {
-  const act = ACTIVATION_SCALAR[activation];
-  let r = 0;
-  for (; r + 2 <= n; r += 2) {
-    const o = off + r * pad;
-    for (let j = 32 * p0; j < 32 * p1; j++) buf[o + j] = act(buf[o + j] as number);
-  }
-  if (r < n) {
-    const o = off + r * pad;
-    for (let j = 16 * p0; j < 16 * p1; j++) buf[o + j] = act(buf[o + j] as number);
+  for (let r = 0; r < n; r += 2) {
+    const width = r + 2 <= n ? 32 : 16; // a pair of rows interleaved, or the odd last row
+    activateRange(buf, off + r * pad + width * p0, off + r * pad + width * p1, activation);
   }
 }
 

@@ -89,7 +89,7 @@ describe("construction", () => {
     [
       { dModel: 4, dHidden: 4, dropout: 0.1 },
       TypeError,
-      "GatedFeedForward: unknown option options.dropout; known options are dModel, dHidden, seed, activation, bias, kernel",
+      "GatedFeedForward: unknown option options.dropout; known options are dModel, dHidden, seed, activation, bias, kernel, threads",
     ],
     [
       { dModel: 4.5, dHidden: 4 },
