@@ -16,7 +16,7 @@ export interface TokenwiseLayer {
   forward(x: Matrix, out: Matrix): Matrix;
   /** Present on layers that can run on threads: timed when the entry says `async`. */
   forwardAsync?(x: Matrix, out: Matrix): Promise<Matrix>;
-  /** Threads it runs on, and why fewer than asked (FeedForward's threads, threadsFallback). */
+  /** Threads it runs on, and why fewer than asked (the layer's threads, threadsFallback). */
   readonly threads?: number;
   readonly threadsFallback?: string | null;
   dispose(): void;
@@ -82,9 +82,14 @@ export const TOKENWISE: readonly TokenwiseEntry[] = [
   {
     layer: "gated",
     kernel: "wasm",
-    threads: [1],
-    make: (w, s, _t, activation) =>
-      GatedFeedForward.fromWeights(asGatedWeights(s, w), { kernel: "wasm", activation }),
+    threads: "any",
+    make: (w, s, t, activation) =>
+      GatedFeedForward.create({
+        weights: asGatedWeights(s, w),
+        kernel: "wasm",
+        threads: t,
+        activation,
+      }),
   },
   {
     layer: "gated",
@@ -155,9 +160,9 @@ export function tokenwiseContender(
 }
 
 /**
- * Whether the entry really runs on `threads` threads for this activation: a tiny layer is built
- * and asked (FeedForward reports fewer threads, and why, in threadsFallback: threads run relu
- * layers only, for now). Null when it does, else the reason.
+ * Whether the entry really runs on `threads` threads here: a tiny layer is built and asked (a
+ * layer reports fewer threads, and why, in threadsFallback: no SharedArrayBuffer or no workers,
+ * say). Null when it does, else the reason.
  */
 async function threadsRefused(
   entry: TokenwiseEntry,
@@ -185,8 +190,8 @@ async function threadsRefused(
 
 /**
  * The tokenwise contenders of the run's layer for the kernels and thread counts asked for. A
- * thread count the layer would not honour (a non-relu FeedForward on threads, today) is listed
- * as unavailable with the layer's own reason, not timed under a name it does not deserve.
+ * thread count the layer would not honour here is listed as unavailable with the layer's own
+ * reason, not timed under a name it does not deserve.
  */
 export async function tokenwiseContenders(
   kernels: readonly string[] | "all",
