@@ -336,6 +336,20 @@ describe("GatedFeedForward on threads", () => {
     expect(two.weights.wUp.data).toEqual(weights.wUp.data);
   });
 
+  it("weights, toJSON and backward read the threaded layer's packed weights as one thread's", async () => {
+    const one = await gated(1, "gelu", true);
+    const two = await gated(2, "gelu", true);
+    expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+    const x = batch(4, 8);
+    const dY = batch(4, 9);
+    const [a, b] = [one.backward(x, dY), two.backward(x, dY)];
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    for (const key of ["dX", "dWGate", "dWUp", "dWDown"] as const) expectSameMatrix(b[key], a[key]);
+    for (const key of ["dbGate", "dbUp", "dbDown"] as const) {
+      expect(Array.from(b[key] ?? [])).toEqual(Array.from(a[key] ?? [NaN]));
+    }
+  });
+
   it("a worker that throws: forward throws, naming it; the next call works", async () => {
     const two = await gated(2, "silu", false);
     const x = batch(5, 3);
