@@ -81,9 +81,6 @@ type Options = {
   kernel: KernelName;
   activation?: ActivationName;
 };
-/** FeedForward.create arrives with the WebAssembly kernel (issue 4); typed here until then. */
-type Creatable = { create(options: Options): Promise<FeedForward> };
-
 /**
  * A layer in Node: `new FeedForward` for "js", `await FeedForward.create` for other kernels (a
  * GatedFeedForward likewise for a gated case).
@@ -98,7 +95,7 @@ export async function nodeLayer(
     return kernel === "js" ? new GatedFeedForward(options) : GatedFeedForward.create(options);
   }
   if (kernel === "js") return new FeedForward(options);
-  return (FeedForward as unknown as Creatable).create(options);
+  return FeedForward.create(options);
 }
 
 /** Node's output for a case, as bit patterns. */
@@ -141,10 +138,7 @@ export async function runInPage(
       const results = [];
       for (const c of cases) {
         const options = { dModel: c.dModel, dHidden: c.dHidden, seed: c.seed, kernel };
-        const ffn =
-          kernel === "js"
-            ? new FeedForward(options)
-            : await (FeedForward as unknown as Creatable).create(options);
+        const ffn = kernel === "js" ? new FeedForward(options) : await FeedForward.create(options);
         const run = (b: number[]) =>
           toBits(ffn.forward(matrix(c.tokens, c.dModel, toFloats(b))).data);
         const x = toFloats(c.x);

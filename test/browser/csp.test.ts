@@ -2,16 +2,10 @@
 // clear answer about WebAssembly when the policy forbids compiling it.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KernelChoice } from "../../src/index";
 import { openHarness, openSession, type Session } from "./browser";
 import { CASES, expectSameBits, nodeForward, runInPage } from "./cases";
 import type { Mode } from "./server";
-
-type Creatable = {
-  create(options: { dModel: number; dHidden: number; seed?: number; kernel: string }): Promise<{
-    kernel: string;
-    dispose(): void;
-  }>;
-};
 
 let session: Session;
 const pages = {} as Record<Mode, Page>;
@@ -92,13 +86,13 @@ describe.each(["csp-strict", "csp-wasm"] as const)("under %s", (mode) => {
 describe("WebAssembly under a policy", () => {
   const options = { dModel: 16, dHidden: 64, seed: 3 };
 
-  async function create(page: Page, kernel: string) {
+  async function create(page: Page, kernel: KernelChoice) {
     return page.evaluate(
       async ({ options, kernel }) => {
         await window.pageTask(); // run as the page's own code, under its policy
         const { FeedForward } = window.tokenwise;
         try {
-          const ffn = await (FeedForward as unknown as Creatable).create({ ...options, kernel });
+          const ffn = await FeedForward.create({ ...options, kernel });
           const name = ffn.kernel;
           ffn.dispose();
           return { kernel: name, error: null };

@@ -19,27 +19,6 @@ const THREAD_CASES: readonly Case[] = [
   { ...makeCase(24, 96, 37, 14), activation: "silu", gated: true },
 ];
 
-interface Threaded {
-  kernel: string;
-  threads: number;
-  threadsFallback: string | null;
-  forwardAsync(
-    x: { rows: number; cols: number; data: Float32Array },
-    out?: unknown,
-  ): Promise<{ data: Float32Array }>;
-  dispose(): void;
-}
-type Creatable = {
-  create(options: {
-    dModel: number;
-    dHidden: number;
-    seed: number;
-    kernel: string;
-    threads: number;
-    activation?: string;
-  }): Promise<Threaded>;
-};
-
 let session: Session;
 const pages = {} as Record<Mode, Page>;
 const errors = {} as Record<Mode, string[]>;
@@ -84,7 +63,7 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
         activation: c.activation ?? "relu",
       };
       const Layer = c.gated === true ? GatedFeedForward : FeedForward;
-      const ffn = await (Layer as unknown as Creatable).create(options);
+      const ffn = await Layer.create(options);
       const y = await ffn.forwardAsync(x);
       const out = matrix(c.tokens, c.dModel);
       const same = (await ffn.forwardAsync(x, out)) === out;
