@@ -370,9 +370,23 @@ describe("GatedFeedForward on threads", () => {
     expect(() => new GatedFeedForward({ dModel: 4, dHidden: 8, threads: 2 })).toThrow(
       "needs the async factory: await GatedFeedForward.create(options)",
     );
+    const w = { wGate: matrix(2, 3), wUp: matrix(2, 4), wDown: matrix(3, 2) };
+    await expect(GatedFeedForward.create({ weights: w, threads: 2 })).rejects.toThrow(
+      "GatedFeedForward.create: weights.wUp is 2 x 4, expected (wGate.rows, wGate.cols) = 2 x 3",
+    );
     const js = await GatedFeedForward.create({ dModel: 4, dHidden: 8, kernel: "js", threads: 2 });
     expect([js.threads, js.kernel]).toEqual([1, "js"]);
     expect(js.threadsFallback).toMatch(/threads need the wasm kernel/);
+  });
+
+  it("rejects bad input before any worker runs, and changes nothing", async () => {
+    const two = await gated(2, "silu", false);
+    const out = matrix(3, D, new Float32Array(3 * D).fill(7));
+    await expect(two.forwardAsync(matrix(3, D + 1), out)).rejects.toThrow(
+      `forwardAsync: x has ${D + 1} columns, expected dModel = ${D}`,
+    );
+    expect(() => two.forward(matrix(3, D + 1), out)).toThrow(`forward: x has ${D + 1} columns`);
+    expect(out.data.every((v) => v === 7)).toBe(true);
   });
 
   it("a disposed layer refuses calls, async ones too", async () => {
