@@ -266,7 +266,7 @@ export function forwardHere(
   }
 }
 
-/** A FeedForward layer for the threaded kernel (wasm-threaded.ts): its threaded layout, packing, unpacking. */
+/** A FeedForward layer for the threaded kernel (wasm-threaded.ts): layout, packing, unpacking. */
 export function threadedLayer(
   dModel: number,
   dHidden: number,

@@ -22,7 +22,7 @@ export function packGatedInto(f32: Float32Array, lay: Layout, source: GatedSourc
   if (source.hasBias) source.downBias(f32.subarray(lay.b2 / 4, lay.b2 / 4 + dModel));
 }
 
-/** A gated layer for the threaded kernel (wasm-threaded.ts): its threaded layout, packing, unpacking. */
+/** A gated layer for the threaded kernel (wasm-threaded.ts): layout, packing, unpacking. */
 export function threadedGatedLayer(
   dModel: number,
   dHidden: number,

@@ -28,8 +28,9 @@ export interface ThreadedLayer<W> {
 
 /**
  * The WebAssembly kernel on several threads, for a FeedForward layer (W = RawWeights) or a
- * gated one. The packed weights live once, in a shared memory that every worker maps. Work is split over output columns (panels), never over the
- * inner dimension, so the result is the same bits as one thread's.
+ * gated one. The packed weights live once, in a shared memory that every worker maps. Work is
+ * split over output columns (panels), never over the inner dimension, so the result is the
+ * same bits as one thread's.
  *
  * A call that may block (Node's main thread, any worker) runs on the pool and waits with
  * Atomics.wait; `forwardAsync` runs on the pool and resolves when it is done. A blocking call
