@@ -91,8 +91,9 @@ const ONE_OVER_SQRT_PI = 0.5641895835477563;
 // Maclaurin series erf(a) = 2/sqrt(pi) * sum_n (-1)^n a^(2n+1) / (n! (2n+1)), as a polynomial
 // in a^2 with the factor 2/sqrt(pi) folded into the coefficients. The first omitted term is
 // below 1e-16 relative: 18 terms reach that for a <= 1, 32 terms for a < 2.
-const ERF_TERMS = 32;
-const ERF_C = new Float64Array(ERF_TERMS);
+export const ERF_TERMS = 32;
+/** The series' coefficients; the WebAssembly kernel's activations read a copy in its memory. */
+export const ERF_C = new Float64Array(ERF_TERMS);
 for (let n = 0, f = 1; n < ERF_TERMS; n++, f *= n) {
   ERF_C[n] = ((n % 2 === 0 ? 1 : -1) * TWO_OVER_SQRT_PI) / (f * (2 * n + 1));
 }

@@ -1,4 +1,4 @@
-import { type ActivationName, activateRange } from "./activation";
+import { type ActivationName, ERF_C } from "./activation";
 import type { FeedForwardKernel, RawWeights } from "./kernel";
 import type { ThreadedLayer } from "./wasm-threaded";
 import { type WeightSource, packRows, unpackRows } from "./source";
@@ -20,7 +20,20 @@ export interface GemmExports {
     out: number,
     ldo: number,
   ): void;
+  /** The `count` float32 values from byte `at` through activation `kind` (ACT_KIND), in place. */
+  act(at: number, count: number, kind: number, erf: number): void;
 }
+
+/** The activation codes of the kernel's `act`; relu is fused into the gemm instead. */
+const ACT_KIND: Readonly<Record<ActivationName, number>> = {
+  relu: 0,
+  gelu: 1,
+  geluTanh: 2,
+  silu: 3,
+};
+
+/** The kernel's activation export. */
+export type Act = GemmExports["act"];
 
 /**
  * out = act(x · w + bias) for panels p0 .. p1-1. Addresses in bytes: x holds rows of lda bytes
@@ -52,12 +65,13 @@ export function linearOn(gemm: GemmExports["gemm"]): Linear {
  * The first half of a layer for n rows of x (bytes, in pairs), hidden columns in panels
  * [p0, p1) only: hidden = act(x · W1 + b1), and for a gated layer (lay.wUp set) then
  * hidden = hidden ⊙ (x · Wup + bUp), with `up` as scratch. relu is fused into the gemm; any
- * other activation, and the product, run in JavaScript over the float32 values the gemm wrote,
- * as the standalone ops would. The caller's whole width on one thread, or a thread's own
- * columns: every element gets the same operations either way.
+ * other activation runs over the float32 values the gemm wrote (the kernel's `act`, the same
+ * bits as the standalone op), and the product in JavaScript. The caller's whole width on one
+ * thread, or a thread's own columns: every element gets the same operations either way.
  */
 export function expandPanels(
   linear: Linear,
+  act: Act,
   f32: Float32Array,
   lay: Layout,
   x: number,
@@ -71,7 +85,7 @@ export function expandPanels(
   const { dModel: d, hPad } = lay;
   const relu = activation === "relu";
   linear(x, d * 4, n, d, lay.w1, p0, p1, lay.b1, relu, hidden, hPad * 4, true);
-  if (!relu) activatePanels(f32, hidden / 4, hPad, n, p0, p1, activation);
+  if (!relu) activatePanels(act, lay, hidden, n, p0, p1, activation);
   if (lay.wUp === 0) return;
   linear(x, d * 4, n, d, lay.wUp, p0, p1, lay.bUp, false, up, hPad * 4, true);
   multiplyPanels(f32, hidden / 4, up / 4, hPad, n, p0, p1);
@@ -121,9 +135,12 @@ export function copyPairsIn(
   }
 }
 
-/** Memory for a layer, or a clear error when the shape is too large for wasm32. */
+/**
+ * Memory for a layer, with the activations' table in place, or a clear error when the shape
+ * is too large for wasm32.
+ */
 export function allocateMemory(
-  lay: Pick<Layout, "dModel" | "dHidden" | "bytes" | "pages">,
+  lay: Pick<Layout, "dModel" | "dHidden" | "bytes" | "pages" | "erf">,
   shared: boolean,
   where = "FeedForward",
 ): WebAssembly.Memory {
@@ -133,14 +150,17 @@ export function allocateMemory(
       `${where}: dModel = ${lay.dModel}, dHidden = ${lay.dHidden} needs ${mib} MiB of WebAssembly memory, over wasm32's 4 GiB; use kernel: "js"`,
     );
   }
+  let memory: WebAssembly.Memory;
   try {
-    return new WebAssembly.Memory({ initial: lay.pages, maximum: lay.pages, shared });
+    memory = new WebAssembly.Memory({ initial: lay.pages, maximum: lay.pages, shared });
   } catch (cause) {
     throw new RangeError(
       `${where}: cannot get ${mib} MiB of WebAssembly memory for dModel = ${lay.dModel}, dHidden = ${lay.dHidden}`,
       { cause },
     );
   }
+  new Float64Array(memory.buffer, lay.erf, ERF_C.length).set(ERF_C);
+  return memory;
 }
 
 /** Packs a source's weights into a layout's panels, in the source's row order. */
@@ -161,6 +181,7 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
   readonly #lay: Layout;
   readonly #f32: Float32Array;
   readonly #linear: Linear;
+  readonly #act: Act;
   readonly #activation: ActivationName;
 
   constructor(
@@ -176,11 +197,24 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
     this.#f32 = new Float32Array(memory.buffer);
     packInto(this.#f32, this.#lay, source);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    this.#linear = linearOn((instance.exports as unknown as GemmExports).gemm);
+    const exports = instance.exports as unknown as GemmExports;
+    this.#linear = linearOn(exports.gemm);
+    this.#act = exports.act;
   }
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    forwardHere(this.#linear, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
+    forwardHere(
+      this.#linear,
+      this.#act,
+      this.#f32,
+      this.#lay,
+      this.#activation,
+      x,
+      xOff,
+      rows,
+      out,
+      outOff,
+    );
   }
 
   unpack(): RawWeights {
@@ -191,23 +225,24 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
 }
 
 /**
- * Applies an activation in place to panels [p0, p1) of n hidden rows in the kernel's pair
- * layout (rows 2i and 2i+1 interleaved, panel p at float 32p of a pair of rows of stride pad;
- * an odd last row plain, panel p at float 16p): a thread's own columns, or all of them
- * (p0 = 0, p1 = the map's panels).
+ * Applies an activation (not relu) in place to panels [p0, p1) of n hidden rows from byte
+ * `at`, in the kernel's pair layout (rows 2i and 2i+1 interleaved, panel p at float 32p of a
+ * pair of rows of stride lay.hPad; an odd last row plain, panel p at float 16p): a thread's own
+ * columns, or all of them (p0 = 0, p1 = the map's panels).
  */
 export function activatePanels(
-  buf: Float32Array,
-  off: number,
-  pad: number,
+  act: Act,
+  lay: Layout,
+  at: number,
   n: number,
   p0: number,
   p1: number,
   activation: ActivationName,
 ): void {
+  const kind = ACT_KIND[activation];
   for (let r = 0; r < n; r += 2) {
     const width = r + 2 <= n ? 32 : 16; // a pair of rows interleaved, or the odd last row
-    activateRange(buf, off + r * pad + width * p0, off + r * pad + width * p1, activation);
+    act(at + 4 * (r * lay.hPad + width * p0), width * (p1 - p0), kind, lay.erf);
   }
 }
 
@@ -246,6 +281,7 @@ export function multiplyPanels(
  */
 export function forwardHere(
   linear: Linear,
+  act: Act,
   f32: Float32Array,
   lay: Layout,
   activation: ActivationName,
@@ -260,7 +296,7 @@ export function forwardHere(
     const n = Math.min(BLOCK_ROWS, rows - r0);
     copyPairsIn(x, xOff + r0 * d, d, f32, lay.x / 4, n);
     // Padding columns of the hidden rows hold act(0) (· 0) = 0, and meet zero weight rows.
-    expandPanels(linear, f32, lay, lay.x, lay.hidden, lay.up, n, 0, lay.p1, activation);
+    expandPanels(linear, act, f32, lay, lay.x, lay.hidden, lay.up, n, 0, lay.p1, activation);
     condensePanels(linear, lay, lay.hidden, lay.out, n, 0, lay.p2);
     copyRows(f32, lay.out / 4, lay.dPad, out, outOff + r0 * d, d, n);
   }

@@ -2,6 +2,7 @@ import type { ActivationName } from "./activation";
 import type { GatedRawWeights, GatedSource } from "./js-gated";
 import { packRows, unpackRows } from "./source";
 import {
+  type Act,
   type GemmExports,
   type Linear,
   allocateMemory,
@@ -62,6 +63,7 @@ export class WasmGatedKernel {
   readonly #lay: Layout;
   readonly #f32: Float32Array;
   readonly #linear: Linear;
+  readonly #act: Act;
   readonly #activation: ActivationName;
 
   constructor(
@@ -76,7 +78,9 @@ export class WasmGatedKernel {
     const f32 = new Float32Array(memory.buffer);
     packGatedInto(f32, lay, source);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    this.#linear = linearOn((instance.exports as unknown as GemmExports).gemm);
+    const exports = instance.exports as unknown as GemmExports;
+    this.#linear = linearOn(exports.gemm);
+    this.#act = exports.act;
     this.#lay = lay;
     this.#f32 = f32;
     this.#activation = activation;
@@ -84,7 +88,18 @@ export class WasmGatedKernel {
 
   /** out rows = (act(x · Wgate + bgate) ⊙ (x · Wup + bup)) · Wdown + bdown; trusts its arguments. */
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    forwardHere(this.#linear, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
+    forwardHere(
+      this.#linear,
+      this.#act,
+      this.#f32,
+      this.#lay,
+      this.#activation,
+      x,
+      xOff,
+      rows,
+      out,
+      outOff,
+    );
   }
 
   /** A fresh copy of the weights, unpacked to tokenwise's layout. */

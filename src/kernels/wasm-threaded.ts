@@ -3,6 +3,7 @@ import type { ActivationName } from "./activation";
 import { type CallerShare, Pool } from "../threads/pool";
 import type { RawWeights } from "./kernel";
 import {
+  type Act,
   type GemmExports,
   type Linear,
   allocateMemory,
@@ -46,6 +47,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
   readonly #lay: Layout;
   readonly #f32: Float32Array;
   readonly #linear: Linear;
+  readonly #act: Act;
   readonly #unpack: ThreadedLayer<W>["unpack"];
   readonly #share: CallerShare;
   readonly #activation: ActivationName;
@@ -76,8 +78,11 @@ export class ThreadedWasmKernel<W = RawWeights> {
     this.#f32 = f32;
     layer.pack(f32);
     const instance = new WebAssembly.Instance(module, { env: { memory: this.#memory } });
-    const linear = linearOn((instance.exports as unknown as GemmExports).gemm);
+    const exports = instance.exports as unknown as GemmExports;
+    const linear = linearOn(exports.gemm);
+    const act = exports.act;
     this.#linear = linear;
+    this.#act = act;
     // A blocking caller is participant 0 of `threads`: the first slice of each map's panels.
     // Made once, so a blocking forward allocates nothing.
     const end1 = Math.floor(lay.p1 / threads);
@@ -85,7 +90,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
     const { poolX, poolHidden, poolUp, poolOut } = lay;
     this.#share = {
       expand: (n) =>
-        expandPanels(linear, f32, lay, poolX, poolHidden, poolUp, n, 0, end1, activation),
+        expandPanels(linear, act, f32, lay, poolX, poolHidden, poolUp, n, 0, end1, activation),
       condense: (n) => condensePanels(linear, lay, poolHidden, poolOut, n, 0, end2),
     };
   }
@@ -119,7 +124,18 @@ export class ThreadedWasmKernel<W = RawWeights> {
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
     if (this.#busy || !this.#host.canBlock || rows === 0 || this.#unavailable !== null) {
-      forwardHere(this.#linear, this.#f32, this.#lay, this.#activation, x, xOff, rows, out, outOff);
+      forwardHere(
+        this.#linear,
+        this.#act,
+        this.#f32,
+        this.#lay,
+        this.#activation,
+        x,
+        xOff,
+        rows,
+        out,
+        outOff,
+      );
       return;
     }
     const lay = this.#lay;
@@ -136,6 +152,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
         this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
         forwardHere(
           this.#linear,
+          this.#act,
           this.#f32,
           lay,
           this.#activation,
@@ -173,6 +190,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
             const at = xOff + r0 * lay.dModel;
             forwardHere(
               this.#linear,
+              this.#act,
               this.#f32,
               lay,
               this.#activation,

@@ -7,7 +7,7 @@
 // condensePanels: the gemm, the activation, a gated layer's product), so both give the same
 // bits.
 import type { ActivationName } from "../kernels/activation";
-import { type Linear, condensePanels, expandPanels } from "../kernels/wasm-feedforward";
+import { type Act, type Linear, condensePanels, expandPanels } from "../kernels/wasm-feedforward";
 import type { Layout } from "../kernels/wasm/layout";
 import * as P from "./protocol";
 
@@ -42,7 +42,9 @@ port.onmessage = (e) => {
 
 function start(init: Init): void {
   const { module, memory, id, n, L, activation } = init;
-  const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as Gemm;
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const gemm = exports.gemm as Gemm;
+  const act = exports.act as Act;
   const f32 = new Float32Array(memory.buffer);
   const c = new Int32Array(memory.buffer, L.ctrl, 64);
   const bytes = new Uint8Array(memory.buffer, L.ctrl + P.MESSAGE_AT, P.MESSAGE_MAX);
@@ -114,6 +116,7 @@ function start(init: Init): void {
       // This worker's hidden columns: act(x · W1 + b1), times the up projection's if gated.
       expandPanels(
         linear,
+        act,
         f32,
         L,
         L.poolX,

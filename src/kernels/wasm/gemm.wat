@@ -23,6 +23,14 @@
 ;; (45.7 against 42.3 GFLOP/s for the layer at one token, 768 x 3072, where the weights stream
 ;; from L3 at about 90 GB/s).
 ;;
+;; act: the activations other than relu (gelu, geluTanh, silu), on the float32 values of a
+;;   range of memory in place, with the very float64 operations of src/kernels/activation.ts,
+;;   in the same order, on two lanes at a time, each value rounded once to float32 at the end:
+;;   the same bits as the JavaScript functions (NaN payloads aside, which no one specifies).
+;;   Where lanes would branch differently (erf's 18 or 32 series terms, its continued
+;;   fraction's depth, exp's scaling) both sides run and a select keeps each lane's own; a lane
+;;   that starts a Horner loop later holds +0 until then, which changes no sum.
+;;
 ;; Batch invariance: every output element is summed in f32 over k in increasing order as
 ;; acc = acc + x * w (a rounded multiply, then a rounded add; never fused), from +0; then the
 ;; bias, then relu. Every tile does exactly this per element, so an element's bits never depend
@@ -247,4 +255,196 @@
         (v128.store offset=32 (local.get $o) (local.get $c02))
         (v128.store offset=48 (local.get $o) (local.get $c03))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br $q_next)))))))
+        (br $q_next))))))
+
+  ;; e^x on two float64 lanes, the operations of activation.ts's exp64 in its order.
+  (func $exp (param $x v128) (result v128)
+    (local $y v128) (local $fl v128) (local $k v128) (local $r v128) (local $p v128)
+    (local $ki v128) (local $big v128) (local $small v128) (local $e1 v128) (local $e2 v128)
+    (local $res v128)
+    (local.set $y (f64x2.mul (local.get $x) (f64x2.splat (f64.const 1.4426950408889634))))
+    ;; Math.round: ties go up. y - floor(y) is exact here.
+    (local.set $fl (f64x2.floor (local.get $y)))
+    (local.set $k (f64x2.add (local.get $fl)
+      (v128.and (f64x2.ge (f64x2.sub (local.get $y) (local.get $fl)) (f64x2.splat (f64.const 0.5)))
+                (f64x2.splat (f64.const 1)))))
+    (local.set $r (f64x2.sub
+      (f64x2.sub (local.get $x) (f64x2.mul (local.get $k) (f64x2.splat (f64.const 0.69314718036912382))))
+      (f64x2.mul (local.get $k) (f64x2.splat (f64.const 1.9082149292705877e-10)))))
+    (local.set $p (f64x2.add (f64x2.mul (f64x2.splat (f64.const 1.6059043836821613e-10)) (local.get $r))
+                             (f64x2.splat (f64.const 2.0876756987868100e-9))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 2.5052108385441720e-8))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 2.7557319223985888e-7))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.0000027557319223985893))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.000024801587301587302))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.00019841269841269841))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.0013888888888888889))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.0083333333333333332))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.041666666666666664))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.16666666666666666))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.5))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 1))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 1))))
+    ;; p · 2^k, or (p · 2^1023) · 2^(k-1023) above 1023, (p · 2^-1022) · 2^(k+1022) below -1022;
+    ;; the second factor is 1 (an exact multiplication) in between.
+    (local.set $ki (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $k))))
+    (local.set $big (i64x2.gt_s (local.get $ki) (i64x2.splat (i64.const 1023))))
+    (local.set $small (i64x2.lt_s (local.get $ki) (i64x2.splat (i64.const -1022))))
+    (local.set $e1 (v128.bitselect (i64x2.splat (i64.const 1023))
+      (v128.bitselect (i64x2.splat (i64.const -1022)) (local.get $ki) (local.get $small)) (local.get $big)))
+    (local.set $e2 (v128.bitselect (i64x2.sub (local.get $ki) (i64x2.splat (i64.const 1023)))
+      (v128.bitselect (i64x2.add (local.get $ki) (i64x2.splat (i64.const 1022))) (i64x2.splat (i64.const 0)) (local.get $small))
+      (local.get $big)))
+    (local.set $res (f64x2.mul
+      (f64x2.mul (local.get $p) (i64x2.shl (i64x2.add (local.get $e1) (i64x2.splat (i64.const 1023))) (i32.const 52)))
+      (i64x2.shl (i64x2.add (local.get $e2) (i64x2.splat (i64.const 1023))) (i32.const 52))))
+    (local.set $res (v128.bitselect (f64x2.splat (f64.const inf)) (local.get $res)
+      (f64x2.gt (local.get $x) (f64x2.splat (f64.const 710)))))
+    ;; Below -746 (or NaN): 0, or the NaN itself.
+    (v128.bitselect
+      (v128.bitselect (local.get $x) (f64x2.splat (f64.const 0)) (f64x2.ne (local.get $x) (local.get $x)))
+      (local.get $res)
+      (v128.not (f64x2.gt (local.get $x) (f64x2.splat (f64.const -746))))))
+
+  ;; x / (1 + e^-x)
+  (func $silu (param $x v128) (result v128)
+    (f64x2.div (local.get $x)
+      (f64x2.add (f64x2.splat (f64.const 1)) (call $exp (f64x2.neg (local.get $x))))))
+
+  ;; x / (1 + e^(-2z)), z = sqrt(2/pi) (x + k x^3)
+  (func $geluTanh (param $x v128) (result v128)
+    (local $z v128)
+    (local.set $z (f64x2.mul (f64x2.splat (f64.const 0.79788456080286541))
+      (f64x2.add (local.get $x)
+        (f64x2.mul (f64x2.mul (f64x2.mul (f64x2.splat (f64.const 0.044714999999999998)) (local.get $x))
+                              (local.get $x)) (local.get $x)))))
+    (f64x2.div (local.get $x)
+      (f64x2.add (f64x2.splat (f64.const 1))
+        (call $exp (f64x2.mul (f64x2.splat (f64.const -2)) (local.get $z))))))
+
+  ;; erf(a) by the series, a < 2: 18 terms where a^2 <= 1, else 32; the coefficients at $tab.
+  ;; A lane that takes 18 terms keeps p = +0 through the first 14 steps, as if it started later.
+  (func $erfSeries (param $a v128) (param $tab i32) (result v128)
+    (local $x2 v128) (local $short v128) (local $p v128) (local $n i32)
+    (local.set $x2 (f64x2.mul (local.get $a) (local.get $a)))
+    (local.set $short (f64x2.le (local.get $x2) (f64x2.splat (f64.const 1))))
+    (local.set $p (v128.const i64x2 0 0))
+    (if (i32.eqz (i64x2.all_true (local.get $short))) (then
+      (local.set $n (i32.const 31))
+      (loop $long
+        (local.set $p (v128.bitselect (local.get $p)
+          (f64x2.add (f64x2.mul (local.get $p) (local.get $x2))
+                     (v128.load64_splat (i32.add (local.get $tab) (i32.shl (local.get $n) (i32.const 3)))))
+          (local.get $short)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br_if $long (i32.gt_s (local.get $n) (i32.const 17))))))
+    (local.set $n (i32.const 17))
+    (loop $short_loop
+      (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $x2))
+                               (v128.load64_splat (i32.add (local.get $tab) (i32.shl (local.get $n) (i32.const 3))))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $short_loop (i32.ge_s (local.get $n) (i32.const 0))))
+    (f64x2.mul (local.get $a) (local.get $p)))
+
+  ;; erfc(a), a >= 2, by the continued fraction from each lane's own depth.
+  (func $erfcFraction (param $a v128) (result v128)
+    (local $d v128) (local $z2 v128) (local $f v128) (local $n i32) (local $nf v128) (local $res v128)
+    (local.set $d
+      (v128.bitselect (f64x2.splat (f64.const 30))
+        (v128.bitselect (f64x2.splat (f64.const 21))
+          (v128.bitselect (f64x2.splat (f64.const 16))
+            (v128.bitselect (f64x2.splat (f64.const 11)) (f64x2.splat (f64.const 8))
+              (f64x2.lt (local.get $a) (f64x2.splat (f64.const 6))))
+            (f64x2.lt (local.get $a) (f64x2.splat (f64.const 4))))
+          (f64x2.lt (local.get $a) (f64x2.splat (f64.const 3))))
+        (f64x2.lt (local.get $a) (f64x2.splat (f64.const 2.5)))))
+    (local.set $z2 (f64x2.mul (f64x2.mul (f64x2.splat (f64.const 2)) (local.get $a)) (local.get $a)))
+    (local.set $f (f64x2.add (local.get $z2)
+      (f64x2.add (f64x2.mul (f64x2.splat (f64.const 4)) (local.get $d)) (f64x2.splat (f64.const 1)))))
+    (local.set $n (i32.const 30))
+    (loop $level
+      (local.set $nf (f64x2.splat (f64.convert_i32_s (local.get $n))))
+      (local.set $f (v128.bitselect
+        (f64x2.sub
+          (f64x2.add (local.get $z2) (f64x2.splat (f64.convert_i32_s (i32.sub (i32.mul (local.get $n) (i32.const 4)) (i32.const 3)))))
+          (f64x2.div
+            (f64x2.splat (f64.convert_i32_s
+              (i32.mul (i32.sub (i32.shl (local.get $n) (i32.const 1)) (i32.const 1)) (i32.shl (local.get $n) (i32.const 1)))))
+            (local.get $f)))
+        (local.get $f)
+        (f64x2.le (local.get $nf) (local.get $d))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $level (i32.gt_s (local.get $n) (i32.const 0))))
+    (local.set $res (f64x2.div
+      (f64x2.mul
+        (f64x2.mul (f64x2.mul (f64x2.splat (f64.const 2)) (local.get $a))
+                   (call $exp (f64x2.mul (f64x2.neg (local.get $a)) (local.get $a))))
+        (f64x2.splat (f64.const 0.56418958354775628)))
+      (local.get $f)))
+    (v128.bitselect (f64x2.splat (f64.const 0)) (local.get $res)
+      (f64x2.gt (local.get $a) (f64x2.splat (f64.const 27)))))
+
+  ;; x Phi(x): x/2 (1 ± erf) below a = |x|/sqrt2 = 2, erfc above.
+  (func $gelu (param $x v128) (param $tab i32) (result v128)
+    (local $a v128) (local $low v128) (local $neg v128) (local $e v128) (local $c v128)
+    (local $lo v128) (local $hi v128)
+    (local.set $a (f64x2.mul (f64x2.abs (local.get $x)) (f64x2.splat (f64.const 0.70710678118654757))))
+    (local.set $low (f64x2.lt (local.get $a) (f64x2.splat (f64.const 2))))
+    (local.set $neg (f64x2.lt (local.get $x) (f64x2.splat (f64.const 0))))
+    (if (v128.any_true (local.get $low)) (then
+      (local.set $e (call $erfSeries (local.get $a) (local.get $tab)))
+      (local.set $lo (v128.bitselect
+        (f64x2.mul (f64x2.mul (f64x2.splat (f64.const 0.5)) (local.get $x))
+                   (f64x2.sub (f64x2.splat (f64.const 1)) (local.get $e)))
+        (f64x2.mul (f64x2.mul (f64x2.splat (f64.const 0.5)) (local.get $x))
+                   (f64x2.add (f64x2.splat (f64.const 1)) (local.get $e)))
+        (local.get $neg)))))
+    (if (i32.eqz (i64x2.all_true (local.get $low))) (then
+      (local.set $c (call $erfcFraction (local.get $a)))
+      (local.set $hi (v128.bitselect
+        (f64x2.mul (f64x2.mul (f64x2.splat (f64.const 0.5)) (local.get $x)) (local.get $c))
+        (f64x2.mul (local.get $x)
+                   (f64x2.sub (f64x2.splat (f64.const 1)) (f64x2.mul (f64x2.splat (f64.const 0.5)) (local.get $c))))
+        (local.get $neg)))))
+    (v128.bitselect (local.get $lo) (local.get $hi) (local.get $low)))
+
+  ;; One f64x2 of float32 inputs through the activation `kind` (1 gelu, 2 geluTanh, 3 silu),
+  ;; or, below 2^-125 in size, x/2 rounded up to float32 (see activation.ts).
+  (func $one (param $x v128) (param $kind i32) (param $tab i32) (result v128)
+    (local $h v128) (local $f v128) (local $res v128) (local $tiny v128)
+    (local.set $tiny (f64x2.lt (f64x2.abs (local.get $x)) (f64x2.splat (f64.const 2.3509887016445750e-38))))
+    (if (i32.eqz (i64x2.all_true (local.get $tiny))) (then
+      (if (i32.eq (local.get $kind) (i32.const 1))
+        (then (local.set $res (call $gelu (local.get $x) (local.get $tab))))
+        (else (if (i32.eq (local.get $kind) (i32.const 2))
+          (then (local.set $res (call $geluTanh (local.get $x))))
+          (else (local.set $res (call $silu (local.get $x)))))))))
+    (if (v128.any_true (local.get $tiny)) (then
+      (local.set $h (f64x2.mul (f64x2.splat (f64.const 0.5)) (local.get $x)))
+      (local.set $f (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $h))))
+      (local.set $res (v128.bitselect
+        (v128.bitselect (local.get $f)
+          (f64x2.add (local.get $f) (f64x2.splat (f64.const 1.4012984643248171e-45)))
+          (f64x2.ge (local.get $f) (local.get $h)))
+        (local.get $res)
+        (local.get $tiny)))))
+    (local.get $res))
+
+  ;; act: the float32 values at p .. p + 4n - 1 (n a multiple of 4) through activation `kind`,
+  ;; in place, rounded once to float32. tab: erf's 32 series coefficients, float64.
+  (func (export "act") (param $p i32) (param $n i32) (param $kind i32) (param $tab i32)
+    (local $end i32) (local $v v128) (local $lo v128) (local $hi v128)
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $lo (call $one (f64x2.promote_low_f32x4 (local.get $v)) (local.get $kind) (local.get $tab)))
+        (local.set $hi (call $one
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+          (local.get $kind) (local.get $tab)))
+        (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $next))))
+)

@@ -1,3 +1,5 @@
+import { ERF_TERMS } from "../activation";
+
 // Where everything lives in the kernel's WebAssembly memory. All offsets are in bytes and
 // 64-aligned; byte 0 is never used, so a bias offset of 0 means "no bias".
 
@@ -28,6 +30,8 @@ export interface Layout {
    */
   wUp: number;
   bUp: number;
+  /** erf's series coefficients (float64), for the kernel's activations (see activation.ts). */
+  erf: number;
   /** Scratch of the calling thread (up: gated layers only; else 0). */
   x: number;
   hidden: number;
@@ -94,6 +98,7 @@ export function layout(
   const bUp = gated && hasBias ? take(hPad * 4) : 0;
   const w2 = take(p2 * dHidden * PANEL * 4);
   const b2 = hasBias ? take(dPad * 4) : 0;
+  const erf = take(ERF_TERMS * 8);
   const x = take(BLOCK_ROWS * dModel * 4);
   const hidden = take(BLOCK_ROWS * hPad * 4);
   const up = gated ? take(BLOCK_ROWS * hPad * 4) : 0;
@@ -116,6 +121,7 @@ export function layout(
     b2,
     wUp,
     bUp,
+    erf,
     x,
     hidden,
     up,

@@ -1,6 +1,6 @@
 // Finding out whether this engine can run the kernel, and compiling it once.
 import { decodeBytes } from "../../base64";
-import { GEMM_WASM, GEMM_WASM_SHARED } from "./gemm.wasm";
+import { GEMM_SHARED_FLAG, GEMM_SHARED_FLAG_AT, GEMM_WASM } from "./gemm.wasm";
 
 // (module (func (result v128) (i32x4.splat (i32.const 0)))): valid only where SIMD128 is.
 const SIMD_PROBE = new Uint8Array([
@@ -42,7 +42,9 @@ const modules: { private?: WebAssembly.Module; shared?: WebAssembly.Module } = {
 const pending: { private?: Promise<WebAssembly.Module>; shared?: Promise<WebAssembly.Module> } = {};
 
 function bytes(shared: boolean): Uint8Array {
-  return decodeBytes(shared ? GEMM_WASM_SHARED : GEMM_WASM) as Uint8Array;
+  const b = decodeBytes(GEMM_WASM) as Uint8Array;
+  if (shared) b[GEMM_SHARED_FLAG_AT] = GEMM_SHARED_FLAG; // the memory import's limits: shared
+  return b;
 }
 
 /** The compiled kernel, compiling it synchronously the first time (the module is ~1 KB). */
