@@ -55,8 +55,9 @@ export function unpackGated(f32: Float32Array, lay: Layout): GatedRawWeights {
 /**
  * The WebAssembly kernel of a GatedFeedForward layer: the three linear maps on the SIMD gemm
  * (each element summed in float32, k in order, bias last, as the FeedForward wasm kernel), the
- * gate's activation and the product act(g) · u in JavaScript over the float32 rows, exactly
- * as the js kernel applies them. The packed weights are the layer's only full copy.
+ * gate's activation (the kernel's `act`, the same bits as the JavaScript function) and the
+ * product act(g) · u in JavaScript over the float32 rows, as the js kernel applies it. The
+ * packed weights are the layer's only full copy.
  */
 export class WasmGatedKernel {
   readonly name = "wasm" as const;
