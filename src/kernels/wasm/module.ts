@@ -13,7 +13,7 @@ export type Availability = { ok: true } | { ok: false; reason: string };
 
 let availability: Availability | undefined;
 
-/** Probes once: WebAssembly present, SIMD128 validated, and compiling allowed (CSP). */
+/** Probes once: WebAssembly present, SIMD128 and the kernel validated, compiling allowed (CSP). */
 export function wasmAvailability(): Availability {
   availability ??= probe();
   return availability;
@@ -25,6 +25,11 @@ function probe(): Availability {
   }
   if (!WebAssembly.validate(SIMD_PROBE)) {
     return { ok: false, reason: "this engine's WebAssembly has no SIMD128" };
+  }
+  // An engine from before SIMD128 was final may lack an instruction the kernel uses (the
+  // 64-bit lane comparisons of its activations, say): ask about the kernel itself.
+  if (!WebAssembly.validate(bytes(false) as Uint8Array<ArrayBuffer>)) {
+    return { ok: false, reason: "this engine's WebAssembly lacks instructions the kernel uses" };
   }
   try {
     new WebAssembly.Module(SIMD_PROBE);
