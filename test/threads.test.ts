@@ -266,8 +266,8 @@ describe("workers that cannot start", () => {
         };
       },
     };
-    const { threadedLayer } = await import("../src/kernels/wasm-feedforward");
-    const spec = threadedLayer(D, H, seededSource(5, D, H));
+    const { feedForwardLayer } = await import("../src/kernels/wasm-feedforward");
+    const spec = feedForwardLayer(D, H, seededSource(5, D, H), true);
     const kernel = new ThreadedWasmKernel(spec, gemmModuleSync(true), host, 2, "relu");
     const x = batch(7, 21);
     const want = (await layer(1)).forward(x);

@@ -1,6 +1,5 @@
 import { type ActivationName, ERF_C } from "./activation";
-import type { FeedForwardKernel, RawWeights } from "./kernel";
-import type { ThreadedLayer } from "./wasm-threaded";
+import type { RawWeights } from "./kernel";
 import { type WeightSource, packRows, unpackRows } from "./source";
 import { BLOCK_ROWS, type Layout, MAX_PAGES, PANEL, layout } from "./wasm/layout";
 
@@ -173,41 +172,71 @@ export function packInto(f32: Float32Array, lay: Layout, source: WeightSource): 
 }
 
 /**
- * The WebAssembly SIMD kernel. The packed weights in its memory are the only full copy of the
- * weights the layer keeps; `unpack` rebuilds tokenwise's layout on demand.
+ * A layer as the wasm kernels hold it: its layout (FeedForward's or the gated one, with the
+ * pool's scratch when threaded), and how its weights go into the memory and come out again.
  */
-export class WasmFeedForwardKernel implements FeedForwardKernel {
+export interface WasmLayer<W> {
+  lay: Layout;
+  /** Packs the weights into a new memory. */
+  pack(f32: Float32Array): void;
+  unpack(f32: Float32Array, lay: Layout): W;
+  /** The layer's name, for errors. */
+  where: string;
+}
+
+/** A new memory for a layer, its weights packed in, and the kernel instantiated on it. */
+export function instantiate<W>(layer: WasmLayer<W>, module: WebAssembly.Module, shared: boolean) {
+  const memory = allocateMemory(layer.lay, shared, layer.where);
+  const f32 = new Float32Array(memory.buffer);
+  layer.pack(f32);
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const exports = instance.exports as unknown as GemmExports;
+  return { memory, f32, linear: linearOn(exports.gemm), act: exports.act };
+}
+
+/** A FeedForward layer for the wasm kernels: its layout, packing, unpacking. */
+export function feedForwardLayer(
+  dModel: number,
+  dHidden: number,
+  source: WeightSource,
+  threaded: boolean,
+): WasmLayer<RawWeights> {
+  const lay = layout(dModel, dHidden, source.hasBias, threaded);
+  return {
+    lay,
+    pack: (f32) => packInto(f32, lay, source),
+    unpack: unpackLayout,
+    where: "FeedForward",
+  };
+}
+
+/**
+ * The WebAssembly SIMD kernel on the calling thread, for a FeedForward layer (W = RawWeights)
+ * or a gated one. The packed weights in its memory are the only full copy of the weights the
+ * layer keeps; `unpack` rebuilds tokenwise's layout on demand.
+ */
+export class WasmKernel<W = RawWeights> {
   readonly name = "wasm" as const;
-  readonly #lay: Layout;
+  readonly #layer: WasmLayer<W>;
   readonly #f32: Float32Array;
   readonly #linear: Linear;
   readonly #act: Act;
   readonly #activation: ActivationName;
 
-  constructor(
-    dModel: number,
-    dHidden: number,
-    source: WeightSource,
-    module: WebAssembly.Module,
-    activation: ActivationName = "relu",
-  ) {
+  constructor(layer: WasmLayer<W>, module: WebAssembly.Module, activation: ActivationName) {
+    this.#layer = layer;
     this.#activation = activation;
-    this.#lay = layout(dModel, dHidden, source.hasBias);
-    const memory = allocateMemory(this.#lay, false);
-    this.#f32 = new Float32Array(memory.buffer);
-    packInto(this.#f32, this.#lay, source);
-    const instance = new WebAssembly.Instance(module, { env: { memory } });
-    const exports = instance.exports as unknown as GemmExports;
-    this.#linear = linearOn(exports.gemm);
-    this.#act = exports.act;
+    ({ f32: this.#f32, linear: this.#linear, act: this.#act } = instantiate(layer, module, false));
   }
 
+  /** out rows = the layer of its layout; trusts its arguments. */
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
+    const lay = this.#layer.lay;
     forwardHere(
       this.#linear,
       this.#act,
       this.#f32,
-      this.#lay,
+      lay,
       this.#activation,
       x,
       xOff,
@@ -217,8 +246,8 @@ export class WasmFeedForwardKernel implements FeedForwardKernel {
     );
   }
 
-  unpack(): RawWeights {
-    return unpackLayout(this.#f32, this.#lay);
+  unpack(): W {
+    return this.#layer.unpack(this.#f32, this.#layer.lay);
   }
 
   dispose(): void {}
@@ -300,21 +329,6 @@ export function forwardHere(
     condensePanels(linear, lay, lay.hidden, lay.out, n, 0, lay.p2);
     copyRows(f32, lay.out / 4, lay.dPad, out, outOff + r0 * d, d, n);
   }
-}
-
-/** A FeedForward layer for the threaded kernel (wasm-threaded.ts): layout, packing, unpacking. */
-export function threadedLayer(
-  dModel: number,
-  dHidden: number,
-  source: WeightSource,
-): ThreadedLayer<RawWeights> {
-  const lay = layout(dModel, dHidden, source.hasBias, true);
-  return {
-    lay,
-    pack: (f32) => packInto(f32, lay, source),
-    unpack: unpackLayout,
-    where: "FeedForward",
-  };
 }
 
 /** The weights in tokenwise's layout, unpacked from a layout's panels. */

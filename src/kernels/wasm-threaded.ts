@@ -4,28 +4,16 @@ import { type CallerShare, Pool } from "../threads/pool";
 import type { RawWeights } from "./kernel";
 import {
   type Act,
-  type GemmExports,
   type Linear,
-  allocateMemory,
+  type WasmLayer,
   condensePanels,
   copyPairsIn,
   copyRows,
   expandPanels,
   forwardHere,
-  linearOn,
+  instantiate,
 } from "./wasm-feedforward";
 import { BLOCK_ROWS, type Layout } from "./wasm/layout";
-
-/** What a threaded kernel holds: a layer's threaded layout, and how its weights go in and out. */
-export interface ThreadedLayer<W> {
-  /** A layout made with `threaded` (and `gated` for a GatedFeedForward). */
-  lay: Layout;
-  /** Packs the weights into the new memory. */
-  pack(f32: Float32Array): void;
-  unpack(f32: Float32Array, lay: Layout): W;
-  /** The layer's name, for errors. */
-  where: string;
-}
 
 /**
  * The WebAssembly kernel on several threads, for a FeedForward layer (W = RawWeights) or a
@@ -48,7 +36,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
   readonly #f32: Float32Array;
   readonly #linear: Linear;
   readonly #act: Act;
-  readonly #unpack: ThreadedLayer<W>["unpack"];
+  readonly #unpack: WasmLayer<W>["unpack"];
   readonly #share: CallerShare;
   readonly #activation: ActivationName;
   #pool: Pool | null = null;
@@ -60,7 +48,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
   #disposed = false;
 
   constructor(
-    layer: ThreadedLayer<W>,
+    layer: WasmLayer<W>,
     module: WebAssembly.Module,
     host: ThreadHost,
     threads: number,
@@ -73,14 +61,9 @@ export class ThreadedWasmKernel<W = RawWeights> {
     const lay = layer.lay;
     this.#lay = lay;
     this.#unpack = layer.unpack;
-    this.#memory = allocateMemory(lay, true, layer.where);
-    const f32 = new Float32Array(this.#memory.buffer);
+    const { memory, f32, linear, act } = instantiate(layer, module, true);
+    this.#memory = memory;
     this.#f32 = f32;
-    layer.pack(f32);
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.#memory } });
-    const exports = instance.exports as unknown as GemmExports;
-    const linear = linearOn(exports.gemm);
-    const act = exports.act;
     this.#linear = linear;
     this.#act = act;
     // A blocking caller is participant 0 of `threads`: the first slice of each map's panels.

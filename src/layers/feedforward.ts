@@ -16,7 +16,7 @@ import type { ActivationName } from "../kernels/activation";
 import { JsFeedForwardKernel } from "../kernels/js-feedforward";
 import type { FeedForwardKernel, KernelName, RawWeights } from "../kernels/kernel";
 import { type WeightSource, rawSource, seededSource } from "../kernels/source";
-import { WasmFeedForwardKernel, threadedLayer } from "../kernels/wasm-feedforward";
+import { WasmKernel, feedForwardLayer } from "../kernels/wasm-feedforward";
 import { ThreadedWasmKernel } from "../kernels/wasm-threaded";
 import type { ThreadHost } from "../threads/platform";
 import { gemmModule, gemmModuleSync } from "../kernels/wasm/module";
@@ -207,7 +207,7 @@ function parseOptions(options: unknown, where: string) {
 function makeKernel(spec: Build): FeedForwardKernel {
   const { kernel: name, dModel, dHidden, source } = spec;
   if (name === "wasm" && spec.host !== null) {
-    const layer = threadedLayer(dModel, dHidden, source);
+    const layer = feedForwardLayer(dModel, dHidden, source, true);
     return new ThreadedWasmKernel(
       layer,
       gemmModuleSync(true),
@@ -218,7 +218,11 @@ function makeKernel(spec: Build): FeedForwardKernel {
   }
   if (name === "wasm") {
     const module = gemmModuleSync(false);
-    return new WasmFeedForwardKernel(dModel, dHidden, source, module, spec.activation);
+    return new WasmKernel(
+      feedForwardLayer(dModel, dHidden, source, false),
+      module,
+      spec.activation,
+    );
   }
   try {
     return new JsFeedForwardKernel(dModel, dHidden, source, spec.activation);

@@ -25,7 +25,8 @@ import {
 import type { Matrix } from "../matrix";
 import { assertActivation } from "./activation-option";
 import { type GatedFeedForwardGradients, gatedBackward } from "./backward";
-import { WasmGatedKernel, threadedGatedLayer } from "../kernels/wasm-gated";
+import { WasmKernel } from "../kernels/wasm-feedforward";
+import { gatedLayer } from "../kernels/wasm-gated";
 import { ThreadedWasmKernel } from "../kernels/wasm-threaded";
 import { gemmModule, gemmModuleSync } from "../kernels/wasm/module";
 import type { ThreadHost } from "../threads/platform";
@@ -40,7 +41,8 @@ import { planThreads, resolveKernel } from "./kernel-option";
  */
 export type GatedKernelChoice = "auto" | "js" | "wasm";
 
-type GatedKernel = JsGatedKernel | WasmGatedKernel | ThreadedWasmKernel<GatedRawWeights>;
+type GatedKernel =
+  JsGatedKernel | WasmKernel<GatedRawWeights> | ThreadedWasmKernel<GatedRawWeights>;
 
 /**
  * Options of `new GatedFeedForward(options)`.
@@ -211,11 +213,15 @@ function adoptRaw(
 function makeKernel(spec: Build): GatedKernel {
   const { dModel, dHidden, source, activation } = spec;
   if (spec.kernel === "wasm" && spec.host !== null) {
-    const layer = threadedGatedLayer(dModel, dHidden, source);
+    const layer = gatedLayer(dModel, dHidden, source, true);
     return new ThreadedWasmKernel(layer, gemmModuleSync(true), spec.host, spec.threads, activation);
   }
   if (spec.kernel === "wasm") {
-    return new WasmGatedKernel(dModel, dHidden, source, activation, gemmModuleSync(false));
+    return new WasmKernel(
+      gatedLayer(dModel, dHidden, source, false),
+      gemmModuleSync(false),
+      activation,
+    );
   }
   try {
     return new JsGatedKernel(dModel, dHidden, source, activation);
