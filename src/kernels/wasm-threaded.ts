@@ -78,6 +78,22 @@ export class ThreadedWasmKernel<W = RawWeights> {
     };
   }
 
+  /** The whole layer on the calling thread alone, on its own scratch. */
+  #here(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
+    forwardHere(
+      this.#linear,
+      this.#act,
+      this.#f32,
+      this.#lay,
+      this.#activation,
+      x,
+      xOff,
+      rows,
+      out,
+      outOff,
+    );
+  }
+
   /** The pool, started on first use and started anew after a failure. */
   pool(): Pool {
     if (this.#pool === null || this.#pool.failure !== null) {
@@ -107,18 +123,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
     if (this.#busy || !this.#host.canBlock || rows === 0 || this.#unavailable !== null) {
-      forwardHere(
-        this.#linear,
-        this.#act,
-        this.#f32,
-        this.#lay,
-        this.#activation,
-        x,
-        xOff,
-        rows,
-        out,
-        outOff,
-      );
+      this.#here(x, xOff, rows, out, outOff);
       return;
     }
     const lay = this.#lay;
@@ -133,18 +138,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
         if (pool.started) throw e;
         // As in forwardAsync: workers that never started leave the layer on this thread.
         this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
-        forwardHere(
-          this.#linear,
-          this.#act,
-          this.#f32,
-          lay,
-          this.#activation,
-          x,
-          xOff + r0 * d,
-          rows - r0,
-          out,
-          outOff + r0 * d,
-        );
+        this.#here(x, xOff + r0 * d, rows - r0, out, outOff + r0 * d);
         return;
       }
       copyRows(this.#f32, lay.poolOut / 4, lay.dPad, out, outOff + r0 * d, d, n);
@@ -170,19 +164,7 @@ export class ThreadedWasmKernel<W = RawWeights> {
         for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
           const n = Math.min(BLOCK_ROWS, rows - r0);
           if (this.#unavailable !== null) {
-            const at = xOff + r0 * lay.dModel;
-            forwardHere(
-              this.#linear,
-              this.#act,
-              this.#f32,
-              lay,
-              this.#activation,
-              x,
-              at,
-              n,
-              out,
-              outOff + r0 * lay.dModel,
-            );
+            this.#here(x, xOff + r0 * lay.dModel, n, out, outOff + r0 * lay.dModel);
             continue;
           }
           const pool = this.pool();
