@@ -13,6 +13,7 @@
 // (safetensors/src/tensor.rs, read_metadata and Metadata::validate) is made, each before
 // anything is sized from the file, and each failure is a SafetensorsError naming the tensor.
 import { kindOf } from "../check";
+import { bf16ToFloatBits, halfToFloatBits } from "../dtype";
 import { ShapeError } from "../errors";
 
 /** The reference reader's limit on N, the header length. */
@@ -984,9 +985,8 @@ export function tensorToFloat32(tensor: SafetensorsTensor | SafetensorsTensorInp
     new Uint8Array(out.buffer).set(src);
     if (!LITTLE_ENDIAN) swapBytes(new Uint8Array(out.buffer), 4);
   } else if (t.dtype === "BF16") {
-    // bfloat16 is the high half of a float32.
     for (let i = 0; i < t.count; i++) {
-      bits[i] = (((src[2 * i + 1] as number) << 24) | ((src[2 * i] as number) << 16)) >>> 0;
+      bits[i] = bf16ToFloatBits((src[2 * i] as number) | ((src[2 * i + 1] as number) << 8));
     }
   } else if (t.dtype === "F16") {
     for (let i = 0; i < t.count; i++) {
@@ -1000,23 +1000,6 @@ export function tensorToFloat32(tensor: SafetensorsTensor | SafetensorsTensorInp
     );
   }
   return out;
-}
-
-/** The float32 bit pattern of an IEEE binary16 value, exact: NaN payloads move up with it. */
-export function halfToFloatBits(h: number): number {
-  const sign = (h & 0x8000) << 16;
-  const exp = (h >> 10) & 0x1f;
-  let mant = h & 0x3ff;
-  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0; // infinity, NaN
-  if (exp !== 0) return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0; // 127 - 15 = 112
-  if (mant === 0) return sign >>> 0; // ±0
-  // Subnormal: mant · 2^-24. Shift its leading 1 up to bit 10, counting the exponent down.
-  let e = 113; // the biased float32 exponent of 2^-14, the weight of bit 10
-  while ((mant & 0x400) === 0) {
-    mant <<= 1;
-    e--;
-  }
-  return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import {
   type SafetensorsDtype,
   type SafetensorsErrorCode,
 } from "../../src/index";
-import { halfToFloatBits, swapBytes } from "../../src/io/safetensors";
+import { halfToFloatBits } from "../../src/dtype";
+import { swapBytes } from "../../src/io/safetensors";
 
 const ALL_DTYPES: [SafetensorsDtype, number][] = [
   ["BOOL", 8],

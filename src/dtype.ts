@@ -1,0 +1,73 @@
+// Element types of weights and their conversions to and from float32, on bit patterns.
+//
+// Widening (bf16 or f16 to float32) is exact: every 16-bit value, NaN payloads included, has a
+// float32 that equals it. Narrowing (float32 to bf16 or f16) rounds to nearest, ties to even,
+// as IEEE 754's default rounding and PyTorch's `tensor.to(torch.bfloat16 / torch.float16)` do.
+// Kernels read these functions' results; io/ uses them for checkpoint tensors.
+
+/** The float32 bit pattern of an IEEE binary16 value, exact: NaN payloads move up with it. */
+export function halfToFloatBits(h: number): number {
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >> 10) & 0x1f;
+  let mant = h & 0x3ff;
+  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0; // infinity, NaN
+  if (exp !== 0) return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0; // 127 - 15 = 112
+  if (mant === 0) return sign >>> 0; // ±0
+  // Subnormal: mant · 2^-24. Shift its leading 1 up to bit 10, counting the exponent down.
+  let e = 113; // the biased float32 exponent of 2^-14, the weight of bit 10
+  while ((mant & 0x400) === 0) {
+    mant <<= 1;
+    e--;
+  }
+  return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
+}
+
+/** The float32 bit pattern of a bfloat16 value: its 16 bits are a float32's high half. */
+export function bf16ToFloatBits(h: number): number {
+  return (h << 16) >>> 0;
+}
+
+/**
+ * The bfloat16 nearest a float32 (given as bits), ties to even. A NaN stays a NaN of the same
+ * sign with its payload's high bits (the quiet bit set, so a payload that lived only in the low
+ * half cannot turn it into an infinity); values above bfloat16's largest finite value round to
+ * infinity exactly as IEEE rounding says.
+ */
+export function floatBitsToBf16(f: number): number {
+  f >>>= 0;
+  if ((f & 0x7fffffff) > 0x7f800000) return ((f >>> 16) | 0x0040) & 0xffff; // NaN, quieted
+  const rounded = f + 0x7fff + ((f >>> 16) & 1); // round to nearest, ties to even
+  return (rounded >>> 16) & 0xffff;
+}
+
+/**
+ * The IEEE binary16 nearest a float32 (given as bits), ties to even. Magnitudes of 65520 and
+ * above (65504 plus half an ulp) become infinity, as IEEE rounding says; below 2^-24 · 1/2 they
+ * become a signed zero; in between, subnormals round correctly. A NaN keeps its sign and the
+ * high bits of its payload, quieted.
+ */
+export function floatBitsToHalf(f: number): number {
+  f >>>= 0;
+  const sign = (f >>> 16) & 0x8000;
+  const abs = f & 0x7fffffff;
+  if (abs > 0x7f800000) return sign | 0x7e00 | ((abs >>> 13) & 0x3ff); // NaN, quieted
+  if (abs >= 0x477ff000) return sign | 0x7c00; // >= 65520: infinity (or it was one)
+  const exp = abs >>> 23;
+  if (exp >= 113) {
+    // Normal in binary16: drop 13 mantissa bits, rounding to nearest even; a carry into the
+    // exponent is the right result (and stays below infinity, checked above).
+    const m = abs - (112 << 23); // rebias the exponent from 127 to 15
+    const r = m + 0xfff + ((m >>> 13) & 1);
+    return sign | (r >>> 13);
+  }
+  if (exp < 102) return sign; // below 2^-25: rounds to zero (2^-25 itself is a tie, to even 0)
+  // Subnormal in binary16: the value is mant · 2^(exp - 150) with the implicit bit; in units of
+  // 2^-24 that is mant >> (126 - exp), rounded to nearest even.
+  const mant = (abs & 0x7fffff) | 0x800000;
+  const shift = 126 - exp; // 14 .. 24
+  const q = mant >>> shift;
+  const rest = mant - (q << shift);
+  const half = 1 << (shift - 1);
+  const up = rest > half || (rest === half && (q & 1) === 1) ? 1 : 0;
+  return sign | (q + up); // q + up may reach 0x400, the smallest normal: the right bits
+}
