@@ -2,8 +2,14 @@
 // JavaScript functions of src/kernels/activation.ts, compared bit for bit; NaN results count
 // apart (their payloads are nobody's contract). Takes minutes, so it is not part of `npm test`:
 // run it after changing either side, `npm run verify:activations [gelu|geluTanh|silu]`.
-import { ACTIVATIONS, type ActivationName, activateRange } from "../src/kernels/activation";
-import { type GemmExports, activatePanels, allocateMemory } from "../src/kernels/wasm-feedforward";
+import {
+  ACTIVATIONS,
+  ACTIVATION_WASM,
+  type ActivationName,
+  activateRange,
+} from "../src/kernels/activation";
+import { allocateMemory } from "../src/kernels/wasm/kernel";
+import { type GemmExports, activatePanels } from "../src/kernels/wasm/panels";
 import { layout } from "../src/kernels/wasm/layout";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
 
@@ -12,12 +18,12 @@ const asked = process.argv.slice(2) as ActivationName[];
 const names = asked.length > 0 ? asked : ACTIVATIONS.filter((a) => a !== "relu");
 
 // One token of dHidden = CHUNK: the hidden row is the buffer `act` works on.
-const lay = layout(1, CHUNK, false);
+const lay = layout(1, CHUNK, 1, false);
 const memory = allocateMemory(lay, false);
 const { act } = new WebAssembly.Instance(gemmModuleSync(false), { env: { memory } })
   .exports as unknown as GemmExports;
-const wasm = new Float32Array(memory.buffer, lay.hidden, CHUNK);
-const wasmBits = new Uint32Array(memory.buffer, lay.hidden, CHUNK);
+const wasm = new Float32Array(memory.buffer, lay.hidden[0] as number, CHUNK);
+const wasmBits = new Uint32Array(memory.buffer, lay.hidden[0] as number, CHUNK);
 const js = new Float32Array(CHUNK);
 const jsBits = new Uint32Array(js.buffer);
 
@@ -30,7 +36,7 @@ for (const name of names) {
     for (let i = 0; i < CHUNK; i++) jsBits[i] = base + i;
     wasmBits.set(jsBits);
     activateRange(js, 0, CHUNK, name);
-    activatePanels(act, lay, lay.hidden, 1, 0, lay.p1, name);
+    activatePanels(act, lay, lay.hidden[0] as number, 1, 0, lay.p1, ACTIVATION_WASM[name]);
     for (let i = 0; i < CHUNK; i++) {
       if (jsBits[i] === wasmBits[i]) continue;
       if (Number.isNaN(js[i]) && Number.isNaN(wasm[i])) nan++;

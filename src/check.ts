@@ -18,6 +18,10 @@ export function assertFloat32Array(value: unknown, where: string, name: string):
   throw new TypeError(`${where}: ${name} must be a Float32Array, got ${kindOf(value)}`);
 }
 
+function isSize(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
 /** A dimension: a non-negative safe integer. */
 export function assertSize(value: unknown, where: string, name: string): number {
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
@@ -36,21 +40,31 @@ export function assertPositiveSize(value: unknown, where: string, name: string):
 /** True when `value` has the shape of a {@link Matrix}: integer sizes and matching data. */
 export function isMatrixShaped(value: unknown): value is Matrix {
   if (typeof value !== "object" || value === null) return false;
-  const m = value as Partial<Matrix>;
+  const { rows, cols, data } = value as Partial<Matrix>;
   return (
-    typeof m.rows === "number" &&
-    Number.isSafeInteger(m.rows) &&
-    m.rows >= 0 &&
-    typeof m.cols === "number" &&
-    Number.isSafeInteger(m.cols) &&
-    m.cols >= 0 &&
-    m.data instanceof Float32Array &&
-    m.data.length === m.rows * m.cols
+    typeof rows === "number" &&
+    Number.isSafeInteger(rows) &&
+    rows >= 0 &&
+    typeof cols === "number" &&
+    Number.isSafeInteger(cols) &&
+    cols >= 0 &&
+    data instanceof Float32Array &&
+    data.length === rows * cols
   );
 }
 
-export function assertMatrix(value: unknown, where: string, name: string): Matrix {
-  if (isMatrixShaped(value)) return value;
+/** A matrix's fields, writable: the scratch readMatrix fills. */
+interface Parts {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+/**
+ * A matrix argument, its fields read once each (a getter that answers differently the second
+ * time changes nothing), checked, into `dst`.
+ */
+function readMatrix(value: unknown, where: string, name: string, dst: Parts): Matrix {
   if (
     typeof value !== "object" ||
     value === null ||
@@ -61,14 +75,28 @@ export function assertMatrix(value: unknown, where: string, name: string): Matri
       `${where}: ${name} must be a matrix { rows, cols, data: Float32Array }, got ${kindOf(value)}`,
     );
   }
-  const m = value as { rows?: unknown; cols?: unknown; data?: unknown };
-  assertSize(m.rows, where, `${name}.rows`);
-  assertSize(m.cols, where, `${name}.cols`);
-  const data = assertFloat32Array(m.data, where, `${name}.data`);
-  throw new ShapeError(
-    `${where}: ${name}.data has length ${data.length}, expected rows * cols = ${m.rows as number} * ${m.cols as number} = ${(m.rows as number) * (m.cols as number)}`,
-  );
+  const { rows, cols, data } = value as { rows?: unknown; cols?: unknown; data?: unknown };
+  // The names are built only on failure: a forward call with an out argument allocates nothing.
+  const r = isSize(rows) ? rows : assertSize(rows, where, `${name}.rows`);
+  const c = isSize(cols) ? cols : assertSize(cols, where, `${name}.cols`);
+  const d = data instanceof Float32Array ? data : assertFloat32Array(data, where, `${name}.data`);
+  if (d.length !== r * c) {
+    throw new ShapeError(
+      `${where}: ${name}.data has length ${d.length}, expected rows * cols = ${r} * ${c} = ${r * c}`,
+    );
+  }
+  dst.rows = r;
+  dst.cols = c;
+  dst.data = d;
+  return dst;
 }
+
+/** A matrix argument, checked: a new { rows, cols, data } of the fields read once each. */
+export function assertMatrix(value: unknown, where: string, name: string): Matrix {
+  return readMatrix(value, where, name, { rows: 0, cols: 0, data: EMPTY });
+}
+
+const EMPTY = new Float32Array(0);
 
 /** A matrix whose shape must be exactly (rows, cols). */
 export function assertShape(
@@ -133,19 +161,47 @@ export function assertBoolean(value: unknown, where: string, name: string): bool
 // The checks every token-wise layer makes on its inputs: a batch of tokens (and an optional
 // output for it), one token (and an optional output), a batch with its output gradient.
 
-/** A batch x of (tokens, dModel) and its output: `out` checked, or a new matrix. */
-export function assertBatch(where: string, x: unknown, out: unknown, dModel: number): Matrix {
-  const xm = assertMatrix(x, where, "x");
+/** A batch call's arguments, each field read once: see {@link readBatch}. */
+export interface BatchArgs {
+  rows: number;
+  x: Float32Array;
+  out: Float32Array;
+  /** What the call returns: the caller's `out` object, or a new matrix. */
+  result: Matrix;
+}
+
+// readBatch's scratch: reused, so a forward call with an out argument allocates nothing. Its
+// fields are copied out by the caller before anything else can run.
+const X: Parts = { rows: 0, cols: 0, data: EMPTY };
+const O: Parts = { rows: 0, cols: 0, data: EMPTY };
+const BATCH: BatchArgs = { rows: 0, x: EMPTY, out: EMPTY, result: X };
+
+/**
+ * A batch x of (tokens, dModel) and its output: `out` checked, or a new matrix. Each field of x
+ * and out is read once, so the sizes checked are the sizes used. The object returned is
+ * reused by the next call: copy its fields at once.
+ */
+export function readBatch(where: string, x: unknown, out: unknown, dModel: number): BatchArgs {
+  const xm = readMatrix(x, where, "x", X);
   if (xm.cols !== dModel) {
     throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${dModel}`);
   }
   if (out === undefined) {
-    return { rows: xm.rows, cols: dModel, data: new Float32Array(xm.rows * dModel) };
+    const result = { rows: xm.rows, cols: dModel, data: new Float32Array(xm.rows * dModel) };
+    return fill(xm.rows, xm.data, result.data, result);
   }
-  const target = assertMatrix(out, where, "out");
+  const target = readMatrix(out, where, "out", O);
   assertShape(target, xm.rows, dModel, where, "out", "(x.rows, dModel)");
   assertNoOverlap(target.data, xm.data, where, "out", "x");
-  return target;
+  return fill(xm.rows, xm.data, target.data, out as Matrix);
+}
+
+function fill(rows: number, x: Float32Array, out: Float32Array, result: Matrix): BatchArgs {
+  BATCH.rows = rows;
+  BATCH.x = x;
+  BATCH.out = out;
+  BATCH.result = result;
+  return BATCH;
 }
 
 /** One token of dModel values and its output: `out` checked, or a new array. */
@@ -168,13 +224,18 @@ export function assertToken(
   return target;
 }
 
-/** A backward pass's x (tokens, dModel) and dY of the same shape. */
-export function assertGradientPair(where: string, x: unknown, dY: unknown, dModel: number): Matrix {
+/** A backward pass's x (tokens, dModel) and dY of the same shape, each field read once. */
+export function assertGradientPair(
+  where: string,
+  x: unknown,
+  dY: unknown,
+  dModel: number,
+): { x: Matrix; dY: Matrix } {
   const xm = assertMatrix(x, where, "x");
   const dy = assertMatrix(dY, where, "dY");
   if (xm.cols !== dModel) {
     throw new ShapeError(`${where}: x has ${xm.cols} columns, expected dModel = ${dModel}`);
   }
   assertShape(dy, xm.rows, dModel, where, "dY", "(x.rows, dModel)");
-  return xm;
+  return { x: xm, dY: dy };
 }

@@ -27,8 +27,10 @@ export {
   type FromWeightsOptions,
   type FromJSONOptions,
   type CreateFromWeightsOptions,
-  type KernelChoice,
 } from "./layers/feedforward";
+export { Layer } from "./layers/core";
+export type { WeightLayout } from "./layers/spec";
+export type { KernelChoice } from "./layers/options";
 export type { KernelName } from "./kernels/kernel";
 export type { ActivationName } from "./kernels/activation";
 export type { FeedForwardGradients, GatedFeedForwardGradients } from "./layers/backward";

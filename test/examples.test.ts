@@ -45,7 +45,7 @@ function examplesOf(file: string): Example[] {
       .map((l) => l.replace(/^\s*\*( |$)/, "").replace(/\s*\*\/$/, ""));
     const after = text.slice(at + comment.length, at + comment.length + 200);
     const symbol =
-      /^\s*(?:export\s+)?(?:static\s+)?(?:async\s+)?(?:function|class|get|interface|const)?\s*(\w+)/.exec(
+      /^\s*(?:export\s+)?(?:abstract\s+)?(?:static\s+)?(?:async\s+)?(?:function|class|get|interface|const)?\s*(\w+)/.exec(
         after,
       )?.[1];
     const line = text.slice(0, at + start).split("\n").length;

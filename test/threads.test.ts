@@ -12,8 +12,7 @@ import {
   matrix,
   type Matrix,
 } from "../src/index";
-import { kernelOf } from "../src/layers/feedforward";
-import { gatedKernelOf } from "../src/layers/gated";
+import { kernelOf } from "../src/layers/core";
 import type { Pool } from "../src/threads/pool";
 import { seededFloats } from "./helpers/arbitraries";
 import { expectSameMatrix } from "./helpers/bits";
@@ -244,7 +243,7 @@ describe("workers that cannot start", () => {
   // forbids blob: workers): the layer computes on the calling thread from then on, gives the
   // same bits, and says why in threadsFallback.
   it("forwardAsync falls back to the calling thread, for good, and says why", async () => {
-    const { ThreadedWasmKernel } = await import("../src/kernels/wasm-threaded");
+    const { ThreadedWasmKernel } = await import("../src/kernels/wasm/threaded");
     const { gemmModuleSync } = await import("../src/kernels/wasm/module");
     const { seededSource } = await import("../src/kernels/source");
     const host = {
@@ -266,9 +265,14 @@ describe("workers that cannot start", () => {
         };
       },
     };
-    const { feedForwardLayer } = await import("../src/kernels/wasm-feedforward");
-    const spec = feedForwardLayer(D, H, seededSource(5, D, H), true);
-    const kernel = new ThreadedWasmKernel(spec, gemmModuleSync(true), host, 2, "relu");
+    const shape = { dModel: D, dHidden: H, expand: 1, hasBias: true, activation: "relu" } as const;
+    const kernel = new ThreadedWasmKernel(
+      shape,
+      seededSource(5, shape),
+      gemmModuleSync(true),
+      host,
+      2,
+    );
     const x = batch(7, 21);
     const want = (await layer(1)).forward(x);
     const out = new Float32Array(7 * D);
@@ -354,7 +358,7 @@ describe("GatedFeedForward on threads", () => {
     const two = await gated(2, "silu", false);
     const x = batch(5, 3);
     const want = two.forward(x);
-    const kernel = gatedKernelOf(two) as unknown as { pool(): Pool };
+    const kernel = kernelOf(two) as unknown as { pool(): Pool };
     kernel.pool().injectFault(0, "throw");
     expect(() => two.forward(x)).toThrow("worker 0 threw: fault injected by a test");
     expectSameMatrix(two.forward(x), want);

@@ -4,8 +4,9 @@
 // every branch point of erf's series and continued fraction and of exp's range, and values of
 // the size hidden activations have.
 import { describe, expect, it } from "vitest";
-import { ACTIVATIONS, activateRange } from "../src/kernels/activation";
-import { type GemmExports, activatePanels, allocateMemory } from "../src/kernels/wasm-feedforward";
+import { ACTIVATIONS, ACTIVATION_WASM, activateRange } from "../src/kernels/activation";
+import { allocateMemory } from "../src/kernels/wasm/kernel";
+import { type GemmExports, activatePanels } from "../src/kernels/wasm/panels";
 import { layout } from "../src/kernels/wasm/layout";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
 import { Random } from "../src/index";
@@ -41,14 +42,22 @@ function inputs(rng: Random): Float32Array {
 describe.each(ACTIVATIONS.filter((a) => a !== "relu"))("%s", (activation) => {
   it("act in the kernel gives the JavaScript function's bits", () => {
     // A layout whose hidden rows hold N floats: one token, dHidden = N.
-    const lay = layout(1, N, false);
+    const lay = layout(1, N, 1, false);
     const memory = allocateMemory(lay, false);
     const exports = new WebAssembly.Instance(gemmModuleSync(false), { env: { memory } })
       .exports as unknown as GemmExports;
     const x = inputs(new Random(ACTIVATIONS.indexOf(activation) + 1));
-    const hidden = new Float32Array(memory.buffer, lay.hidden, N);
+    const hidden = new Float32Array(memory.buffer, lay.hidden[0] as number, N);
     hidden.set(x);
-    activatePanels(exports.act, lay, lay.hidden, 1, 0, lay.p1, activation);
+    activatePanels(
+      exports.act,
+      lay,
+      lay.hidden[0] as number,
+      1,
+      0,
+      lay.p1,
+      ACTIVATION_WASM[activation],
+    );
     const want = x.slice();
     activateRange(want, 0, N, activation);
     expectSameBits(hidden, want, activation);

@@ -319,7 +319,37 @@ export function siluGrad64(x: number): number {
   return s + x / (2 + e + 1 / e);
 }
 
-// ---- by name ------------------------------------------------------------------------------
+// ---- by name: the one table -----------------------------------------------------------------
+
+/** What a layer needs of an activation, in every kernel and in the backward pass. */
+interface ActivationEntry {
+  /** The float32 function: a float32 in, its image rounded once to float32. */
+  scalar(v: number): number;
+  /** The float64 derivative, for backward. */
+  grad64(x: number): number;
+  /**
+   * The float64 function on R[0] in place, for activateRange (null for relu, which needs no
+   * float64 and no tiny-input rule).
+   */
+  r: (() => void) | null;
+  /**
+   * Its code in gemm.wat's `act` (0: relu, which the gemm fuses into its epilogue instead).
+   * scripts/build-wasm.mjs writes these codes into the module, and `act` traps on any other.
+   */
+  wasm: number;
+}
+
+/**
+ * Every activation, in a fixed order: the JavaScript dispatch (activateRange), the WebAssembly
+ * dispatch (its codes), the backward pass and the option check all read this table, so an
+ * activation is added here (with its wasm code in gemm.wat) or nowhere.
+ */
+export const ACTIVATION_TABLE = {
+  relu: { scalar: reluScalar, grad64: reluGrad64, r: null, wasm: 0 },
+  gelu: { scalar: geluScalar, grad64: geluGrad64, r: gelu64R, wasm: 1 },
+  geluTanh: { scalar: geluTanhScalar, grad64: geluTanhGrad64, r: geluTanh64R, wasm: 2 },
+  silu: { scalar: siluScalar, grad64: siluGrad64, r: silu64R, wasm: 3 },
+} as const satisfies Record<string, ActivationEntry>;
 
 /**
  * The activations a layer can apply after its first linear map (or to its gate): `"relu"`,
@@ -328,18 +358,29 @@ export function siluGrad64(x: number): number {
  *
  * @category Activations
  */
-export type ActivationName = "relu" | "gelu" | "geluTanh" | "silu";
+export type ActivationName = keyof typeof ACTIVATION_TABLE;
 
-/** Every {@link ActivationName}, in a fixed order. */
-export const ACTIVATIONS: readonly ActivationName[] = ["relu", "gelu", "geluTanh", "silu"];
+/** Every {@link ActivationName}, in the table's order. */
+export const ACTIVATIONS = Object.keys(ACTIVATION_TABLE) as readonly ActivationName[];
 
 /** The float32 scalar function of each activation. */
-export const ACTIVATION_SCALAR: Readonly<Record<ActivationName, (v: number) => number>> = {
-  relu: reluScalar,
-  gelu: geluScalar,
-  geluTanh: geluTanhScalar,
-  silu: siluScalar,
-};
+export const ACTIVATION_SCALAR: Readonly<Record<ActivationName, (v: number) => number>> = mapTable(
+  (e) => e.scalar,
+);
+
+/** The float64 derivative of each activation. */
+export const ACTIVATION_GRAD: Readonly<Record<ActivationName, (v: number) => number>> = mapTable(
+  (e) => e.grad64,
+);
+
+/** Each activation's code in the WebAssembly kernel's `act`. */
+export const ACTIVATION_WASM: Readonly<Record<ActivationName, number>> = mapTable((e) => e.wasm);
+
+function mapTable<T>(f: (e: ActivationEntry) => T): Record<ActivationName, T> {
+  const out = {} as Record<ActivationName, T>;
+  for (const name of ACTIVATIONS) out[name] = f(ACTIVATION_TABLE[name]);
+  return out;
+}
 
 /**
  * Applies an activation in place to buf[from .. to-1], the same bits as its scalar function
@@ -352,11 +393,11 @@ export function activateRange(
   to: number,
   activation: ActivationName,
 ): void {
-  if (activation === "relu") {
+  const f = ACTIVATION_TABLE[activation].r;
+  if (f === null) {
     for (let i = from; i < to; i++) buf[i] = reluScalar(buf[i] as number);
     return;
   }
-  const f = activation === "gelu" ? gelu64R : activation === "silu" ? silu64R : geluTanh64R;
   for (let i = from; i < to; i++) {
     const v = buf[i] as number;
     R[0] = v;
@@ -366,10 +407,32 @@ export function activateRange(
   }
 }
 
-/** The float64 derivative of each activation. */
-export const ACTIVATION_GRAD: Readonly<Record<ActivationName, (v: number) => number>> = {
-  relu: reluGrad64,
-  gelu: geluGrad64,
-  geluTanh: geluTanhGrad64,
-  silu: siluGrad64,
+/**
+ * The numbers the WebAssembly kernel's activations share with these functions, by the names
+ * gemm.wat uses for them: scripts/build-wasm.mjs writes each one into the module (exp's
+ * coefficients, the activations' constants, and the codes of `act`), so the two cannot drift.
+ */
+export const WASM_CONSTANTS: Readonly<Record<string, number>> = {
+  LOG2E,
+  LN2_HI,
+  LN2_LO,
+  E2,
+  E3,
+  E4,
+  E5,
+  E6,
+  E7,
+  E8,
+  E9,
+  E10,
+  E11,
+  E12,
+  E13,
+  SQRT1_2,
+  SQRT_2_OVER_PI,
+  GELU_TANH_K,
+  ONE_OVER_SQRT_PI,
+  TINY,
+  SUBNORMAL_ULP,
+  ...Object.fromEntries(ACTIVATIONS.map((a) => [`ACT_${a}`, ACTIVATION_TABLE[a].wasm])),
 };

@@ -7,7 +7,9 @@
 // the order of one element's sum, so a token's row is the same bits whatever batch it is in.
 
 import { type ActivationName, activateRange } from "./activation";
+import { type Kernel, type LayerShape, type MapTensors, mapDims } from "./kernel";
 import type { Epilogue } from "./reference";
+import { type WeightSource, packMap, unpackRows } from "./source";
 
 /** Columns per panel: the micro-kernel computes 2 rows x NR columns at a time. */
 export const NR = 4;
@@ -117,4 +119,93 @@ const OTHER = 2;
  */
 function epi(v: number, mode: number): number {
   return mode === RELU && v < 0 ? 0 : v;
+}
+
+// Tokens per block: the hidden values of one block are computed, then condensed, so the
+// scratch is ROW_BLOCK x dHidden (per expanding map) whatever the batch, and each weight panel
+// is read once per block. The block size changes which rows share a pass over the weights,
+// never one element's sum.
+const ROW_BLOCK = 32;
+
+/**
+ * The plain JavaScript kernel of any layer shape: each map is linearJs (a float64 sum over k
+ * in increasing order, plus the bias, rounded once to float32), the activation is applied to
+ * that float32 value as the standalone op applies it, and each further expanding map's values
+ * multiply the hidden ones with one float32 multiplication. Nothing depends on which rows
+ * share a block, so a token's row is the same bits in any batch.
+ */
+export class JsKernel implements Kernel {
+  readonly name = "js" as const;
+  readonly threadsInUse = 1;
+  readonly unavailable = null;
+  readonly #shape: LayerShape;
+  readonly #w: Float32Array[]; // packed panels of each map
+  readonly #b: (Float32Array | null)[];
+  readonly #hidden: Float32Array[]; // ROW_BLOCK x dHidden for each expanding map
+
+  constructor(shape: LayerShape, source: WeightSource) {
+    this.#shape = shape;
+    this.#w = [];
+    this.#b = [];
+    for (let i = 0; i <= shape.expand; i++) {
+      const { rows, cols } = mapDims(shape, i);
+      const w = new Float32Array(packedLength(rows, cols));
+      packMap(source, shape, i, NR, w, 0);
+      this.#w.push(w);
+      const b = shape.hasBias ? new Float32Array(cols) : null;
+      if (b !== null) source.bias(i, b);
+      this.#b.push(b);
+    }
+    this.#hidden = [];
+    for (let i = 0; i < shape.expand; i++)
+      this.#hidden.push(new Float32Array(ROW_BLOCK * shape.dHidden));
+  }
+
+  forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
+    const { dModel: d, dHidden: h, expand, activation } = this.#shape;
+    const ph = Math.ceil(h / NR);
+    const pd = Math.ceil(d / NR);
+    const w = this.#w;
+    const b = this.#b;
+    const hidden = this.#hidden;
+    const main = hidden[0] as Float32Array;
+    for (let r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+      const n = Math.min(ROW_BLOCK, rows - r0);
+      const xo = xOff + r0 * d;
+      for (let i = 0; i < expand; i++) {
+        const dst = hidden[i] as Float32Array;
+        const epilogue = i === 0 ? activation : "none";
+        linearJs(x, xo, n, d, w[i] as Float32Array, 0, h, b[i] ?? null, epilogue, dst, 0, 0, ph);
+        if (i > 0)
+          for (let e = 0; e < n * h; e++) main[e] = (main[e] as number) * (dst[e] as number);
+      }
+      const down = w[expand] as Float32Array;
+      linearJs(main, 0, n, h, down, 0, d, b[expand] ?? null, "none", out, outOff + r0 * d, 0, pd);
+    }
+  }
+
+  forwardAsync(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number) {
+    this.forward(x, xOff, rows, out, outOff);
+    return Promise.resolve();
+  }
+
+  unpack(): MapTensors[] {
+    return this.#w.map((w, i) => {
+      const { rows, cols } = mapDims(this.#shape, i);
+      const b = this.#b[i] ?? null;
+      return { w: unpackRows(w, 0, rows, cols, NR), b: b === null ? null : b.slice() };
+    });
+  }
+
+  dispose(): void {}
+}
+
+/** Bytes the js kernel allocates for a shape: its packed weights, biases and hidden blocks. */
+export function jsKernelBytes(shape: LayerShape): number {
+  let floats = 0;
+  for (let i = 0; i <= shape.expand; i++) {
+    const { rows, cols } = mapDims(shape, i);
+    floats += packedLength(rows, cols) + (shape.hasBias ? cols : 0);
+  }
+  return 4 * (floats + shape.expand * ROW_BLOCK * shape.dHidden);
 }

@@ -1,35 +1,65 @@
-// The one interface every FeedForward kernel implements. A kernel owns the layer's weights in
-// whatever packed layout it computes from; the layer above it checks every argument first.
+// The one interface every kernel implements, for every layer. A layer is described to a kernel
+// by its shape (LayerShape): one or two maps into the hidden width, combined as act(m0) or
+// act(m0) · m1, then one map back. A kernel owns the weights in whatever packed layout it
+// computes from; the layer above it checks every argument first.
+import type { ActivationName } from "./activation";
 
 /** The kernels tokenwise has. */
 export type KernelName = "js" | "wasm";
 
-/** The layer's parameters in tokenwise's layout: w1 is (dModel, dHidden), w2 is (dHidden, dModel). */
-export interface RawWeights {
-  w1: Float32Array;
-  b1: Float32Array | null;
-  w2: Float32Array;
-  b2: Float32Array | null;
+/**
+ * What a kernel computes, for a layer of maps m_0 .. m_expand (each x · W + b, biases all
+ * present or all absent): m_0 .. m_{expand-1} take dModel to dHidden, and
+ * hidden = act(m_0) · m_1 · ... (one float32 product per extra map); the last map takes hidden
+ * back to dModel. FeedForward has expand = 1, GatedFeedForward expand = 2 (gate, up).
+ */
+export interface LayerShape {
+  readonly dModel: number;
+  readonly dHidden: number;
+  readonly expand: number;
+  readonly hasBias: boolean;
+  readonly activation: ActivationName;
 }
 
-export interface FeedForwardKernel {
+/** One map's parameters in tokenwise's layout: w is (in, out) row-major, b has `out` values. */
+export interface MapTensors {
+  w: Float32Array;
+  b: Float32Array | null;
+}
+
+/** Rows: (in, out) of map i of a shape. */
+export function mapDims(shape: LayerShape, i: number): { rows: number; cols: number } {
+  return i < shape.expand
+    ? { rows: shape.dModel, cols: shape.dHidden }
+    : { rows: shape.dHidden, cols: shape.dModel };
+}
+
+/**
+ * A layer's kernel. Every kernel has `forwardAsync`; those that can compute without waiting
+ * for anything (on the calling thread, or blocking it on threads) also have `forward`.
+ */
+export interface Kernel {
   readonly name: KernelName;
   /**
-   * out rows = relu(x rows · W1 + b1) · W2 + b2.
-   * x holds `rows` tokens of dModel from xOff, out receives `rows` tokens of dModel from outOff.
-   * Trusts its arguments: sizes fit and out does not overlap x.
+   * out rows = the layer of x rows: x holds `rows` tokens of dModel from xOff, out receives
+   * `rows` tokens of dModel from outOff. Trusts its arguments: sizes fit and out does not
+   * overlap x.
    */
-  forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void;
-  /** As forward, without blocking the calling thread (kernels with threads have it). */
-  forwardAsync?(
+  forward?(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void;
+  /** As forward, without blocking the calling thread. A rejected call writes nothing to out. */
+  forwardAsync(
     x: Float32Array,
     xOff: number,
     rows: number,
     out: Float32Array,
     outOff: number,
   ): Promise<void>;
-  /** A fresh copy of the weights, unpacked to tokenwise's layout. */
-  unpack(): RawWeights;
-  /** Frees what the kernel holds outside the JS heap. */
+  /** A fresh copy of each map's weights, unpacked to tokenwise's layout, in map order. */
+  unpack(): MapTensors[];
+  /** Threads computing: the number asked for, or 1 once the threads turned out unable to run. */
+  readonly threadsInUse: number;
+  /** Why the kernel runs on one thread after all, or null. */
+  readonly unavailable: string | null;
+  /** Frees what the kernel holds outside the JS heap (its memory, its threads). */
   dispose(): void;
 }

@@ -1,46 +1,55 @@
 // Where a kernel's weights come from. A kernel reads them row by row, in one fixed order,
 // straight into its packed layout, so no full unpacked copy of the weights is ever held: the
-// seeded initialisation draws each row as it is packed.
+// seeded initialisation draws each row as it is packed, and weights given in PyTorch's
+// (out, in) layout are read a column at a time.
 import { Random } from "../random";
-import type { RawWeights } from "./kernel";
+import { type LayerShape, type MapTensors, mapDims } from "./kernel";
 
 export interface WeightSource {
   readonly hasBias: boolean;
   /**
-   * The rows, in this order only: w1 rows k = 0 .. dModel-1 (each dHidden long), b1, w2 rows
-   * k = 0 .. dHidden-1 (each dModel long), b2. The biases are read only when hasBias.
+   * The rows, in this order only: for each map i in turn, its rows k = 0 .. in-1 (each `out`
+   * long, tokenwise's (in, out) layout), then its bias (read only when hasBias).
    */
-  w1Row(k: number, dst: Float32Array): void;
-  b1(dst: Float32Array): void;
-  w2Row(k: number, dst: Float32Array): void;
-  b2(dst: Float32Array): void;
+  row(map: number, k: number, dst: Float32Array): void;
+  bias(map: number, dst: Float32Array): void;
 }
 
-/** Rows copied out of existing arrays (tokenwise layout). */
-export function rawSource(raw: RawWeights, dModel: number, dHidden: number): WeightSource {
+/**
+ * Rows copied out of existing arrays: each map's w in tokenwise's (in, out) layout, or with
+ * `transposed` in nn.Linear's (out, in) layout, read a column at a time.
+ */
+export function rawSource(
+  shape: LayerShape,
+  maps: readonly MapTensors[],
+  transposed = false,
+): WeightSource {
   return {
-    hasBias: raw.b1 !== null,
-    w1Row: (k, dst) => dst.set(raw.w1.subarray(k * dHidden, (k + 1) * dHidden)),
-    b1: (dst) => dst.set(raw.b1 as Float32Array),
-    w2Row: (k, dst) => dst.set(raw.w2.subarray(k * dModel, (k + 1) * dModel)),
-    b2: (dst) => dst.set(raw.b2 as Float32Array),
+    hasBias: shape.hasBias,
+    row(i, k, dst) {
+      const w = (maps[i] as MapTensors).w;
+      const { rows, cols } = mapDims(shape, i);
+      if (!transposed) {
+        dst.set(w.subarray(k * cols, (k + 1) * cols));
+        return;
+      }
+      for (let j = 0; j < cols; j++) dst[j] = w[j * rows + k] as number;
+    },
+    bias: (i, dst) => dst.set((maps[i] as MapTensors).b as Float32Array),
   };
 }
 
 /**
  * PyTorch's nn.Linear default initialisation, drawn from Random(seed) in the source order:
- * w1 and b1 uniform in ±1/sqrt(dModel), w2 and b2 uniform in ±1/sqrt(dHidden).
+ * each map's weights and bias uniform in ±1/sqrt(in).
  */
-export function seededSource(seed: number, dModel: number, dHidden: number): WeightSource {
+export function seededSource(seed: number, shape: LayerShape): WeightSource {
   const rng = new Random(seed);
-  const bound1 = 1 / Math.sqrt(dModel);
-  const bound2 = 1 / Math.sqrt(dHidden);
+  const bound = (i: number) => 1 / Math.sqrt(mapDims(shape, i).rows);
   return {
-    hasBias: true,
-    w1Row: (_k, dst) => rng.fillUniform(dst, bound1),
-    b1: (dst) => rng.fillUniform(dst, bound1),
-    w2Row: (_k, dst) => rng.fillUniform(dst, bound2),
-    b2: (dst) => rng.fillUniform(dst, bound2),
+    hasBias: shape.hasBias,
+    row: (i, _k, dst) => void rng.fillUniform(dst, bound(i)),
+    bias: (i, dst) => void rng.fillUniform(dst, bound(i)),
   };
 }
 
@@ -64,6 +73,19 @@ export function packRows(
       out[outOff + Math.floor(j / nr) * K * nr + k * nr + (j % nr)] = scratch[j] as number;
     }
   }
+}
+
+/** Map i of a source into panels of `nr` columns (see {@link packRows}). */
+export function packMap(
+  source: WeightSource,
+  shape: LayerShape,
+  i: number,
+  nr: number,
+  out: Float32Array,
+  outOff: number,
+): void {
+  const { rows, cols } = mapDims(shape, i);
+  packRows(rows, cols, nr, (k, dst) => source.row(i, k, dst), out, outOff);
 }
 
 /** Inverse of {@link packRows}: the (K, N) matrix, row-major, in a new array. */

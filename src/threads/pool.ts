@@ -1,4 +1,4 @@
-import type { ActivationName } from "../kernels/activation";
+import { ACTIVATION_WASM, type ActivationName } from "../kernels/activation";
 import { CTRL_BYTES, CTRL_SLOTS, type Layout } from "../kernels/wasm/layout";
 import * as P from "./protocol";
 import type { ThreadHost, WorkerHandle } from "./platform";
@@ -50,7 +50,7 @@ export class Pool {
       w.unref();
       w.onMessage((data) => this.#onMessage(data));
       w.onFailure((e) => this.#fail(new Error(`worker ${id} failed: ${e.message}`)));
-      w.post({ module, memory, id, n: size, L, activation });
+      w.post({ module, memory, id, n: size, L, kind: ACTIVATION_WASM[activation] });
       this.#workers.push(w);
     }
   }

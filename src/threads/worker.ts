@@ -6,9 +6,8 @@
 // The two halves of a job are the very functions the calling thread runs (expandPanels,
 // condensePanels: the gemm, the activation, a gated layer's product), so both give the same
 // bits.
-import type { ActivationName } from "../kernels/activation";
-import { type Act, type Linear, condensePanels, expandPanels } from "../kernels/wasm-feedforward";
-import type { Layout } from "../kernels/wasm/layout";
+import { type Layout, panelBytes, shareStart } from "../kernels/wasm/layout";
+import { type Act, type Linear, condensePanels, expandPanels } from "../kernels/wasm/panels";
 import * as P from "./protocol";
 
 /** What the pool posts to a new worker. */
@@ -18,7 +17,8 @@ interface Init {
   id: number;
   n: number;
   L: Layout;
-  activation: ActivationName;
+  /** The activation's code in the kernel (activation.ts's ACTIVATION_WASM; 0 is relu). */
+  kind: number;
 }
 
 type Gemm = (...args: number[]) => void;
@@ -41,7 +41,7 @@ port.onmessage = (e) => {
 };
 
 function start(init: Init): void {
-  const { module, memory, id, n, L, activation } = init;
+  const { module, memory, id, n, L, kind } = init;
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const gemm = exports.gemm as Gemm;
   const act = exports.act as Act;
@@ -54,15 +54,14 @@ function start(init: Init): void {
   const linear: Linear = (x, lda, rows, K, w, p0, p1, bias, relu, out, ldo, pair) => {
     for (let p = p0; p < p1; p += CHUNK) {
       const p2 = Math.min(p1, p + CHUNK);
-      gemm(x, lda, rows, K, w, K * 64, p, p2, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
+      gemm(x, lda, rows, K, w, panelBytes(K), p, p2, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
       Atomics.add(c, P.HEART, 1);
     }
   };
-  // Participant p of n takes panels [floor(P p / n), floor(P (p + 1) / n)): output columns,
-  // never k. In a job run by a blocking caller, the caller is participant 0 and worker w is
-  // participant w + 1 (SHIFT = 1), so the last worker sits it out; otherwise worker w is w.
-  const lo = (panels: number, p: number) => Math.floor((panels * p) / n);
-  const hi = (panels: number, p: number) => Math.floor((panels * (p + 1)) / n);
+  // Participant p of n takes its share of each map's panels (layout.ts's shareStart, as the
+  // calling thread does): output columns, never k. In a job run by a blocking caller, the
+  // caller is participant 0 and worker w is participant w + 1 (SHIFT = 1), so the last worker
+  // sits it out; otherwise worker w is w.
   // ARRIVE only ever grows (wrapping at 2^32): job g's barrier is at 2n(g-1) + n and it is
   // done at 2n g, so no one resets a counter that a slow worker may still be reading.
   const reached = (v: number, target: number) => ((v - target) | 0) >= 0;
@@ -114,19 +113,9 @@ function start(init: Init): void {
       if (c[P.FAULT] === -(id + 1)) quit();
       if (c[P.FAULT] === id + 1) throw new Error("fault injected by a test");
       // This worker's hidden columns: act(x · W1 + b1), times the up projection's if gated.
-      expandPanels(
-        linear,
-        act,
-        f32,
-        L,
-        L.poolX,
-        L.poolHidden,
-        L.poolUp,
-        rows,
-        lo(L.p1, p),
-        hi(L.p1, p),
-        activation,
-      );
+      const lo = shareStart(L.p1, p, n);
+      const hi = shareStart(L.p1, p + 1, n);
+      expandPanels(linear, act, f32, L, L.poolX, L.poolHidden, rows, lo, hi, kind);
       Atomics.add(c, P.HEART, 1);
     } catch (e) {
       failed = true;
@@ -135,8 +124,9 @@ function start(init: Init): void {
     barrier(half);
     if (Atomics.load(c, P.CMD) === P.EXIT) return; // the pool was retired while we waited
     try {
-      if (!failed)
-        condensePanels(linear, L, L.poolHidden, L.poolOut, rows, lo(L.p2, p), hi(L.p2, p));
+      const lo = shareStart(L.p2, p, n);
+      const hi = shareStart(L.p2, p + 1, n);
+      if (!failed) condensePanels(linear, L, L.poolHidden[0] as number, L.poolOut, rows, lo, hi);
     } catch (e) {
       fail(e);
     }

@@ -77,7 +77,7 @@ describe("new FeedForward rejects bad options", () => {
       call: ctor({ dModel: 4, dHidden: 8, sed: 1 }),
       error: TypeError,
       message:
-        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, kernel, threads, activation",
+        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, bias, activation, kernel, threads",
     },
     ...sizeCases("dModel"),
     ...sizeCases("dHidden"),
@@ -130,7 +130,7 @@ describe("new FeedForward rejects bad options", () => {
       call: ctor({ dModel: 2 ** 26, dHidden: 2 ** 26, kernel: "js" }),
       error: RangeError,
       message:
-        "FeedForward: cannot allocate the weights of dModel = 67108864, dHidden = 67108864 (34359738368.0 MiB)",
+        "FeedForward: dModel = 67108864, dHidden = 67108864 needs 34359747072.0 MiB for the js kernel, over its 4 GiB limit",
     },
     {
       what: "threads above 1 in the synchronous constructor",
@@ -214,7 +214,7 @@ describe("FeedForward.fromWeights rejects bad weights and options", () => {
       what: "w2 is w1's shape, not its transpose",
       call: call({ ...g, w2: zeros(2, 3) }),
       error: ShapeError,
-      message: `${W}: weights.w2 is 2 x 3, expected (w1.cols, w1.rows) = 3 x 2`,
+      message: `${W}: weights.w2 is 2 x 3, expected (w1.cols, w1.rows) = 3 x 2; its transpose would fit (every matrix must be in the same layout, tokenwise's (in, out) unless { layout: "linear" } is given)`,
     },
     {
       what: "w1 has no rows",
@@ -268,7 +268,7 @@ describe("FeedForward.fromWeights rejects bad weights and options", () => {
       what: "an unknown option",
       call: call(g, { kernel: "js", seed: 1 }),
       error: TypeError,
-      message: `${W}: unknown option options.seed; known options are kernel, activation`,
+      message: `${W}: unknown option options.seed; known options are kernel, activation, layout`,
     },
     {
       what: "options is a string",

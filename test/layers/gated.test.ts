@@ -89,7 +89,7 @@ describe("construction", () => {
     [
       { dModel: 4, dHidden: 4, dropout: 0.1 },
       TypeError,
-      "GatedFeedForward: unknown option options.dropout; known options are dModel, dHidden, seed, activation, bias, kernel, threads",
+      "GatedFeedForward: unknown option options.dropout; known options are dModel, dHidden, seed, bias, activation, kernel, threads",
     ],
     [
       { dModel: 4.5, dHidden: 4 },
@@ -163,7 +163,7 @@ describe("fromWeights", () => {
       "a missing weights object",
       undefined,
       TypeError,
-      "GatedFeedForward.fromWeights: weights { wGate, wUp, wDown } are required",
+      "GatedFeedForward.fromWeights: weights { wGate, bGate, wUp, bUp, wDown, bDown } are required",
     ],
     [
       "an unknown key",
@@ -175,13 +175,13 @@ describe("fromWeights", () => {
       "wUp of the wrong shape",
       { ...base(), wUp: zeros(H, D) },
       ShapeError,
-      "GatedFeedForward.fromWeights: weights.wUp is 5 x 3, expected (wGate.rows, wGate.cols) = 3 x 5",
+      'GatedFeedForward.fromWeights: weights.wUp is 5 x 3, expected (wGate.rows, wGate.cols) = 3 x 5; its transpose would fit (every matrix must be in the same layout, tokenwise\'s (in, out) unless { layout: "linear" } is given)',
     ],
     [
       "wDown not transposed",
       { ...base(), wDown: zeros(D, H) },
       ShapeError,
-      "GatedFeedForward.fromWeights: weights.wDown is 3 x 5, expected (wGate.cols, wGate.rows) = 5 x 3",
+      'GatedFeedForward.fromWeights: weights.wDown is 3 x 5, expected (wGate.cols, wGate.rows) = 5 x 3; its transpose would fit (every matrix must be in the same layout, tokenwise\'s (in, out) unless { layout: "linear" } is given)',
     ],
     [
       "an empty wGate",
@@ -226,7 +226,7 @@ describe("fromWeights", () => {
     expectThrows(
       () => GatedFeedForward.fromWeights(base(), { seed: 1 } as never),
       TypeError,
-      "GatedFeedForward.fromWeights: unknown option options.seed; known options are activation, kernel",
+      "GatedFeedForward.fromWeights: unknown option options.seed; known options are kernel, activation, layout",
     );
   });
 });

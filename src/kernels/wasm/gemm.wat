@@ -1,5 +1,8 @@
 ;; tokenwise GEMM kernel, WebAssembly SIMD128. This file is the source: scripts/build-wasm.mjs
-;; assembles it and embeds the bytes in src/kernels/wasm/gemm.wasm.ts.
+;; assembles it and embeds the bytes in src/kernels/wasm/gemm.wasm.ts. Each name in double braces is a
+;; constant the build takes from src/kernels/activation.ts (exp's coefficients, the
+;; activations' constants and codes), so the JavaScript and WebAssembly activations share one
+;; source for every number they both use.
 ;;
 ;; gemm: out[r, j] = act(sum_k x[r, k] * w[k, j] + bias[j]), for the 16 columns of each
 ;;   panel p0 .. p1-1. x: `rows` rows of K floats in pairs: rows 2i and 2i+1 interleaved from
@@ -262,27 +265,27 @@
     (local $y v128) (local $fl v128) (local $k v128) (local $r v128) (local $p v128)
     (local $ki v128) (local $big v128) (local $small v128) (local $e1 v128) (local $e2 v128)
     (local $res v128)
-    (local.set $y (f64x2.mul (local.get $x) (f64x2.splat (f64.const 1.4426950408889634))))
+    (local.set $y (f64x2.mul (local.get $x) (f64x2.splat (f64.const {{LOG2E}}))))
     ;; Math.round: ties go up. y - floor(y) is exact here.
     (local.set $fl (f64x2.floor (local.get $y)))
     (local.set $k (f64x2.add (local.get $fl)
       (v128.and (f64x2.ge (f64x2.sub (local.get $y) (local.get $fl)) (f64x2.splat (f64.const 0.5)))
                 (f64x2.splat (f64.const 1)))))
     (local.set $r (f64x2.sub
-      (f64x2.sub (local.get $x) (f64x2.mul (local.get $k) (f64x2.splat (f64.const 0.69314718036912382))))
-      (f64x2.mul (local.get $k) (f64x2.splat (f64.const 1.9082149292705877e-10)))))
-    (local.set $p (f64x2.add (f64x2.mul (f64x2.splat (f64.const 1.6059043836821613e-10)) (local.get $r))
-                             (f64x2.splat (f64.const 2.0876756987868100e-9))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 2.5052108385441720e-8))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 2.7557319223985888e-7))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.0000027557319223985893))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.000024801587301587302))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.00019841269841269841))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.0013888888888888889))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.0083333333333333332))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.041666666666666664))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.16666666666666666))))
-    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 0.5))))
+      (f64x2.sub (local.get $x) (f64x2.mul (local.get $k) (f64x2.splat (f64.const {{LN2_HI}}))))
+      (f64x2.mul (local.get $k) (f64x2.splat (f64.const {{LN2_LO}})))))
+    (local.set $p (f64x2.add (f64x2.mul (f64x2.splat (f64.const {{E13}})) (local.get $r))
+                             (f64x2.splat (f64.const {{E12}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E11}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E10}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E9}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E8}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E7}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E6}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E5}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E4}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E3}}))))
+    (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const {{E2}}))))
     (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 1))))
     (local.set $p (f64x2.add (f64x2.mul (local.get $p) (local.get $r)) (f64x2.splat (f64.const 1))))
     ;; p · 2^k, or (p · 2^1023) · 2^(k-1023) above 1023, (p · 2^-1022) · 2^(k+1022) below -1022;
@@ -314,9 +317,9 @@
   ;; x / (1 + e^(-2z)), z = sqrt(2/pi) (x + k x^3)
   (func $geluTanh (param $x v128) (result v128)
     (local $z v128)
-    (local.set $z (f64x2.mul (f64x2.splat (f64.const 0.79788456080286541))
+    (local.set $z (f64x2.mul (f64x2.splat (f64.const {{SQRT_2_OVER_PI}}))
       (f64x2.add (local.get $x)
-        (f64x2.mul (f64x2.mul (f64x2.mul (f64x2.splat (f64.const 0.044714999999999998)) (local.get $x))
+        (f64x2.mul (f64x2.mul (f64x2.mul (f64x2.splat (f64.const {{GELU_TANH_K}})) (local.get $x))
                               (local.get $x)) (local.get $x)))))
     (f64x2.div (local.get $x)
       (f64x2.add (f64x2.splat (f64.const 1))
@@ -379,7 +382,7 @@
       (f64x2.mul
         (f64x2.mul (f64x2.mul (f64x2.splat (f64.const 2)) (local.get $a))
                    (call $exp (f64x2.mul (f64x2.neg (local.get $a)) (local.get $a))))
-        (f64x2.splat (f64.const 0.56418958354775628)))
+        (f64x2.splat (f64.const {{ONE_OVER_SQRT_PI}})))
       (local.get $f)))
     (v128.bitselect (f64x2.splat (f64.const 0)) (local.get $res)
       (f64x2.gt (local.get $a) (f64x2.splat (f64.const 27)))))
@@ -388,7 +391,7 @@
   (func $gelu (param $x v128) (param $tab i32) (result v128)
     (local $a v128) (local $low v128) (local $neg v128) (local $e v128) (local $c v128)
     (local $lo v128) (local $hi v128)
-    (local.set $a (f64x2.mul (f64x2.abs (local.get $x)) (f64x2.splat (f64.const 0.70710678118654757))))
+    (local.set $a (f64x2.mul (f64x2.abs (local.get $x)) (f64x2.splat (f64.const {{SQRT1_2}}))))
     (local.set $low (f64x2.lt (local.get $a) (f64x2.splat (f64.const 2))))
     (local.set $neg (f64x2.lt (local.get $x) (f64x2.splat (f64.const 0))))
     (if (v128.any_true (local.get $low)) (then
@@ -408,23 +411,26 @@
         (local.get $neg)))))
     (v128.bitselect (local.get $lo) (local.get $hi) (local.get $low)))
 
-  ;; One f64x2 of float32 inputs through the activation `kind` (1 gelu, 2 geluTanh, 3 silu),
-  ;; or, below 2^-125 in size, x/2 rounded up to float32 (see activation.ts).
+  ;; One f64x2 of float32 inputs through the activation `kind` (its code in activation.ts's
+  ;; table; any other code traps), or, below 2^-125 in size, x/2 rounded up to float32 (see
+  ;; activation.ts).
   (func $one (param $x v128) (param $kind i32) (param $tab i32) (result v128)
     (local $h v128) (local $f v128) (local $res v128) (local $tiny v128)
-    (local.set $tiny (f64x2.lt (f64x2.abs (local.get $x)) (f64x2.splat (f64.const 2.3509887016445750e-38))))
+    (local.set $tiny (f64x2.lt (f64x2.abs (local.get $x)) (f64x2.splat (f64.const {{TINY}}))))
     (if (i32.eqz (i64x2.all_true (local.get $tiny))) (then
-      (if (i32.eq (local.get $kind) (i32.const 1))
+      (if (i32.eq (local.get $kind) (i32.const {{ACT_gelu}}))
         (then (local.set $res (call $gelu (local.get $x) (local.get $tab))))
-        (else (if (i32.eq (local.get $kind) (i32.const 2))
+        (else (if (i32.eq (local.get $kind) (i32.const {{ACT_geluTanh}}))
           (then (local.set $res (call $geluTanh (local.get $x))))
-          (else (local.set $res (call $silu (local.get $x)))))))))
+          (else (if (i32.eq (local.get $kind) (i32.const {{ACT_silu}}))
+            (then (local.set $res (call $silu (local.get $x))))
+            (else unreachable))))))))
     (if (v128.any_true (local.get $tiny)) (then
       (local.set $h (f64x2.mul (f64x2.splat (f64.const 0.5)) (local.get $x)))
       (local.set $f (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (local.get $h))))
       (local.set $res (v128.bitselect
         (v128.bitselect (local.get $f)
-          (f64x2.add (local.get $f) (f64x2.splat (f64.const 1.4012984643248171e-45)))
+          (f64x2.add (local.get $f) (f64x2.splat (f64.const {{SUBNORMAL_ULP}})))
           (f64x2.ge (local.get $f) (local.get $h)))
         (local.get $res)
         (local.get $tiny)))))

@@ -11,36 +11,40 @@ const PAGE = 65536;
 /** wasm32's ceiling: 65536 pages of 64 KiB. */
 export const MAX_PAGES = 65536;
 
+/** One linear map's weights in the memory: K rows packed into panels of PANEL columns. */
+export interface MapRegion {
+  /** Byte offset of the packed weights, and of the bias (0: none). */
+  w: number;
+  b: number;
+  /** Its inner dimension and its panels. */
+  K: number;
+  panels: number;
+  /** Bytes of one weight element (4: float32). */
+  elem: number;
+}
+
 export interface Layout {
   dModel: number;
   dHidden: number;
-  /** Panels of W1 (hidden columns) and of W2 (model columns). */
+  /** Maps into the hidden width (1: FeedForward; 2: a gated layer's gate and up). */
+  expand: number;
+  /** Panels of the maps into dHidden (p1) and of the last map, into dModel (p2). */
   p1: number;
   p2: number;
   /** dHidden and dModel rounded up to whole panels. */
   hPad: number;
   dPad: number;
-  w1: number;
-  b1: number;
-  w2: number;
-  b2: number;
-  /**
-   * A gated layer's up projection (dModel → dHidden, panels as W1's) and its bias; W1 and b1
-   * are then the gate's, W2 and b2 the down projection's. 0 for a FeedForward layer.
-   */
-  wUp: number;
-  bUp: number;
+  /** The maps, in the layer's order: `expand` maps dModel → dHidden, then dHidden → dModel. */
+  maps: MapRegion[];
   /** erf's series coefficients (float64), for the kernel's activations (see activation.ts). */
   erf: number;
-  /** Scratch of the calling thread (up: gated layers only; else 0). */
+  /** Scratch of the calling thread: x, one hidden block per expanding map, out. */
   x: number;
-  hidden: number;
-  up: number;
+  hidden: number[];
   out: number;
-  /** Scratch of the worker pool, and its control block (threaded layers only; else 0). */
+  /** Scratch of the worker pool, and its control blocks (threaded layers only; else 0, []). */
   poolX: number;
-  poolHidden: number;
-  poolUp: number;
+  poolHidden: number[];
   poolOut: number;
   ctrl: number;
   bytes: number;
@@ -79,58 +83,67 @@ export function regions() {
   };
 }
 
+/** Bytes of one panel of a map with inner dimension K: K rows of PANEL elements. */
+export function panelBytes(K: number, elem = 4): number {
+  return K * PANEL * elem;
+}
+
 /**
- * A layer's regions: FeedForward's (W1, b1, W2, b2), or with `gated` a GatedFeedForward's
- * (gate as W1, up, down as W2); with `threaded` the pool's scratch and control blocks too.
+ * Where participant p of n starts in a map of `panels` panels: it takes panels
+ * [shareStart(p), shareStart(p + 1)), output columns, never the inner dimension, so every
+ * element is summed as on one thread. The calling thread and every worker find their share
+ * with this one function (which returns a number, so a job allocates nothing).
+ */
+export function shareStart(panels: number, p: number, n: number): number {
+  return Math.floor((panels * p) / n);
+}
+
+/**
+ * A layer's regions: its maps' weights and biases in order, the activations' table, the
+ * calling thread's scratch, and with `threaded` the pool's scratch and control blocks.
  */
 export function layout(
   dModel: number,
   dHidden: number,
+  expand: number,
   hasBias: boolean,
   threaded = false,
-  gated = false,
 ): Layout {
   const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
   const { take, end } = regions();
-  const w1 = take(p1 * dModel * PANEL * 4);
-  const b1 = hasBias ? take(hPad * 4) : 0;
-  const wUp = gated ? take(p1 * dModel * PANEL * 4) : 0;
-  const bUp = gated && hasBias ? take(hPad * 4) : 0;
-  const w2 = take(p2 * dHidden * PANEL * 4);
-  const b2 = hasBias ? take(dPad * 4) : 0;
+  const maps: MapRegion[] = [];
+  for (let i = 0; i <= expand; i++) {
+    const [K, n, pad] = i < expand ? [dModel, p1, hPad] : [dHidden, p2, dPad];
+    const w = take(n * panelBytes(K));
+    maps.push({ w, b: hasBias ? take(pad * 4) : 0, K, panels: n, elem: 4 });
+  }
   const erf = take(ERF_TERMS * 8);
+  const blocks = (n: number, bytes: number) => Array.from({ length: n }, () => take(bytes));
   const x = take(BLOCK_ROWS * dModel * 4);
-  const hidden = take(BLOCK_ROWS * hPad * 4);
-  const up = gated ? take(BLOCK_ROWS * hPad * 4) : 0;
+  const hidden = blocks(expand, BLOCK_ROWS * hPad * 4);
   const out = take(BLOCK_ROWS * dPad * 4);
   const poolX = threaded ? take(BLOCK_ROWS * dModel * 4) : 0;
-  const poolHidden = threaded ? take(BLOCK_ROWS * hPad * 4) : 0;
-  const poolUp = threaded && gated ? take(BLOCK_ROWS * hPad * 4) : 0;
+  const poolHidden = blocks(threaded ? expand : 0, BLOCK_ROWS * hPad * 4);
   const poolOut = threaded ? take(BLOCK_ROWS * dPad * 4) : 0;
   const ctrl = threaded ? take(CTRL_BYTES * CTRL_SLOTS) : 0;
+  const used = end();
   return {
     dModel,
     dHidden,
+    expand,
     p1,
     p2,
     hPad,
     dPad,
-    w1,
-    b1,
-    w2,
-    b2,
-    wUp,
-    bUp,
+    maps,
     erf,
     x,
     hidden,
-    up,
     out,
     poolX,
     poolHidden,
-    poolUp,
     poolOut,
     ctrl,
-    ...end(),
+    ...used,
   };
 }

@@ -1,32 +1,33 @@
-import type { ThreadHost } from "../threads/platform";
-import type { ActivationName } from "./activation";
-import { type CallerShare, Pool } from "../threads/pool";
-import type { RawWeights } from "./kernel";
+// The WebAssembly kernel on several threads, for every layer shape.
+import { ACTIVATION_WASM, type ActivationName } from "../activation";
+import type { Kernel, LayerShape, MapTensors } from "../kernel";
+import type { WeightSource } from "../source";
+import { type CallerShare, Pool } from "../../threads/pool";
+import type { ThreadHost } from "../../threads/platform";
+import { forwardHere, instantiate, layoutOf, unpackLayout } from "./kernel";
+import { BLOCK_ROWS, type Layout, shareStart } from "./layout";
 import {
   type Act,
   type Linear,
-  type WasmLayer,
   condensePanels,
   copyPairsIn,
   copyRows,
   expandPanels,
-  forwardHere,
-  instantiate,
-} from "./wasm-feedforward";
-import { BLOCK_ROWS, type Layout } from "./wasm/layout";
+} from "./panels";
 
 /**
- * The WebAssembly kernel on several threads, for a FeedForward layer (W = RawWeights) or a
- * gated one. The packed weights live once, in a shared memory that every worker maps. Work is
- * split over output columns (panels), never over the inner dimension, so the result is the
- * same bits as one thread's.
+ * The WebAssembly kernel on several threads. The packed weights live once, in a shared memory
+ * that every worker maps. Work is split over output columns (panels), never over the inner
+ * dimension, so the result is the same bits as one thread's.
  *
  * A call that may block (Node's main thread, any worker) runs on the pool and waits with
  * Atomics.wait; `forwardAsync` runs on the pool and resolves when it is done. A blocking call
  * made while an async one is in flight, or from a thread that may not block (a browser's main
- * thread), runs on the calling thread alone, on scratch of its own.
+ * thread), runs on the calling thread alone, on scratch of its own. A call of more than one
+ * block that fails (a worker fault, the layer disposed before its turn) writes nothing to out:
+ * its blocks go to a buffer of its own and are copied out at the end.
  */
-export class ThreadedWasmKernel<W = RawWeights> {
+export class ThreadedWasmKernel implements Kernel {
   readonly name = "wasm" as const;
   readonly threads: number;
   readonly #host: ThreadHost;
@@ -36,7 +37,6 @@ export class ThreadedWasmKernel<W = RawWeights> {
   readonly #f32: Float32Array;
   readonly #linear: Linear;
   readonly #act: Act;
-  readonly #unpack: WasmLayer<W>["unpack"];
   readonly #share: CallerShare;
   readonly #activation: ActivationName;
   #pool: Pool | null = null;
@@ -48,33 +48,32 @@ export class ThreadedWasmKernel<W = RawWeights> {
   #disposed = false;
 
   constructor(
-    layer: WasmLayer<W>,
+    shape: LayerShape,
+    source: WeightSource,
     module: WebAssembly.Module,
     host: ThreadHost,
     threads: number,
-    activation: ActivationName,
   ) {
     this.threads = threads;
-    this.#activation = activation;
+    this.#activation = shape.activation;
     this.#host = host;
     this.#module = module;
-    const lay = layer.lay;
+    const lay = layoutOf(shape, true);
     this.#lay = lay;
-    this.#unpack = layer.unpack;
-    const { memory, f32, linear, act } = instantiate(layer, module, true);
+    const { memory, f32, linear, act } = instantiate(shape, lay, source, module, true);
     this.#memory = memory;
     this.#f32 = f32;
     this.#linear = linear;
     this.#act = act;
-    // A blocking caller is participant 0 of `threads`: the first slice of each map's panels.
-    // Made once, so a blocking forward allocates nothing.
-    const end1 = Math.floor(lay.p1 / threads);
-    const end2 = Math.floor(lay.p2 / threads);
-    const { poolX, poolHidden, poolUp, poolOut } = lay;
+    // A blocking caller is participant 0 of `threads`: its share of each map's panels. Made
+    // once, so a blocking forward allocates nothing.
+    const [lo1, hi1] = [shareStart(lay.p1, 0, threads), shareStart(lay.p1, 1, threads)];
+    const [lo2, hi2] = [shareStart(lay.p2, 0, threads), shareStart(lay.p2, 1, threads)];
+    const { poolX, poolHidden, poolOut } = lay;
+    const kind = ACTIVATION_WASM[shape.activation];
     this.#share = {
-      expand: (n) =>
-        expandPanels(linear, act, f32, lay, poolX, poolHidden, poolUp, n, 0, end1, activation),
-      condense: (n) => condensePanels(linear, lay, poolHidden, poolOut, n, 0, end2),
+      expand: (n) => expandPanels(linear, act, f32, lay, poolX, poolHidden, n, lo1, hi1, kind),
+      condense: (n) => condensePanels(linear, lay, poolHidden[0] as number, poolOut, n, lo2, hi2),
     };
   }
 
@@ -111,14 +110,19 @@ export class ThreadedWasmKernel<W = RawWeights> {
     return this.#pool;
   }
 
-  /** Threads in use: `threads`, or 1 once the workers turned out unable to start. */
   get threadsInUse(): number {
     return this.#unavailable === null ? this.threads : 1;
   }
 
-  /** Why the layer computes on one thread after all, or null. */
   get unavailable(): string | null {
     return this.#unavailable;
+  }
+
+  #cannotStart(e: unknown): void {
+    // Workers that never started (a Content-Security-Policy without blob: workers, no worker
+    // support after all) are not a fault of this call: compute it here, and every call after
+    // it, on this thread, and say why.
+    this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
   }
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
@@ -129,6 +133,10 @@ export class ThreadedWasmKernel<W = RawWeights> {
     const lay = this.#lay;
     const d = lay.dModel;
     const pool = this.pool();
+    // More than one block: stage, so that a fault in a later block leaves out as it was.
+    const staged = rows > BLOCK_ROWS;
+    const dst = staged ? new Float32Array(rows * d) : out;
+    const dstOff = staged ? 0 : outOff;
     for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
       const n = Math.min(BLOCK_ROWS, rows - r0);
       copyPairsIn(x, xOff + r0 * d, d, this.#f32, lay.poolX / 4, n);
@@ -136,13 +144,13 @@ export class ThreadedWasmKernel<W = RawWeights> {
         pool.runSync(n, this.#share);
       } catch (e) {
         if (pool.started) throw e;
-        // As in forwardAsync: workers that never started leave the layer on this thread.
-        this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
-        this.#here(x, xOff + r0 * d, rows - r0, out, outOff + r0 * d);
-        return;
+        this.#cannotStart(e);
+        this.#here(x, xOff + r0 * d, rows - r0, dst, dstOff + r0 * d);
+        break;
       }
-      copyRows(this.#f32, lay.poolOut / 4, lay.dPad, out, outOff + r0 * d, d, n);
+      copyRows(this.#f32, lay.poolOut / 4, lay.dPad, dst, dstOff + r0 * d, d, n);
     }
+    if (staged) out.set(dst, outOff);
   }
 
   /**
@@ -159,48 +167,43 @@ export class ThreadedWasmKernel<W = RawWeights> {
     const run = async () => {
       if (this.#disposed) throw new Error("forwardAsync: the layer was disposed");
       const lay = this.#lay;
+      const d = lay.dModel;
+      const staged = rows > BLOCK_ROWS;
+      const dst = staged ? new Float32Array(rows * d) : out;
+      const dstOff = staged ? 0 : outOff;
       this.#busy = true;
       try {
         for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
           const n = Math.min(BLOCK_ROWS, rows - r0);
           if (this.#unavailable !== null) {
-            this.#here(x, xOff + r0 * lay.dModel, n, out, outOff + r0 * lay.dModel);
+            this.#here(x, xOff + r0 * d, n, dst, dstOff + r0 * d);
             continue;
           }
+          if (this.#disposed) throw new Error("forwardAsync: the layer was disposed");
           const pool = this.pool();
-          copyPairsIn(x, xOff + r0 * lay.dModel, lay.dModel, this.#f32, lay.poolX / 4, n);
+          copyPairsIn(x, xOff + r0 * d, d, this.#f32, lay.poolX / 4, n);
           try {
             await pool.runAsync(n);
           } catch (e) {
-            // Workers that never started (a Content-Security-Policy without blob: workers, no
-            // worker support after all) are not a fault of this call: compute it here, and
-            // every call after it, on this thread, and say why.
             if (pool.started) throw e;
-            this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
+            this.#cannotStart(e);
             r0 -= BLOCK_ROWS;
             continue;
           }
-          copyRows(
-            this.#f32,
-            lay.poolOut / 4,
-            lay.dPad,
-            out,
-            outOff + r0 * lay.dModel,
-            lay.dModel,
-            n,
-          );
+          copyRows(this.#f32, lay.poolOut / 4, lay.dPad, dst, dstOff + r0 * d, d, n);
         }
       } finally {
         this.#busy = false;
       }
+      if (staged) out.set(dst, outOff);
     };
     const turn = this.#queue.then(run, run);
     this.#queue = turn.catch(() => undefined);
     return turn;
   }
 
-  unpack(): W {
-    return this.#unpack(this.#f32, this.#lay);
+  unpack(): MapTensors[] {
+    return unpackLayout(this.#f32, this.#lay);
   }
 
   dispose(): void {

@@ -1,0 +1,100 @@
+// The kernels, by name: the one place that names them. A layer asks the registry for a kernel
+// for its shape and plan; it never names a kernel class itself. A new kernel is one entry here
+// (and its name in KernelName).
+import type { ThreadHost } from "../threads/platform";
+import { type Kernel, type KernelName, type LayerShape } from "./kernel";
+import { JsKernel, jsKernelBytes } from "./js";
+import type { WeightSource } from "./source";
+import { WasmKernel, layoutOf } from "./wasm/kernel";
+import { type Availability, gemmModule, gemmModuleSync, wasmAvailability } from "./wasm/module";
+import { tooLarge } from "./wasm/panels";
+import { ThreadedWasmKernel } from "./wasm/threaded";
+
+/** How many threads a layer computes on, and the host that starts them (null: one thread). */
+export interface ThreadPlan {
+  threads: number;
+  host: ThreadHost | null;
+}
+
+interface KernelEntry {
+  readonly name: KernelName;
+  /** Whether it runs on a pool of threads (a plan with a host picks such an entry). */
+  readonly threaded: boolean;
+  /** Whether this engine can run it, and if not, why. */
+  available(): Availability;
+  /** Why a shape is too large for it, or null: checked before anything is allocated. */
+  tooLarge(shape: LayerShape): string | null;
+  /** Compiles what it needs ahead of time, asynchronously (as browsers prefer). */
+  prepare(): Promise<unknown>;
+  create(shape: LayerShape, source: WeightSource, plan: ThreadPlan): Kernel;
+}
+
+/** The js kernel holds at most this much per layer, as the wasm kernel's wasm32 memory does. */
+const JS_MAX_BYTES = 2 ** 32;
+
+const ALWAYS: Availability = { ok: true };
+
+const REGISTRY = {
+  js: {
+    name: "js",
+    threaded: false,
+    available: () => ALWAYS,
+    tooLarge(shape) {
+      const bytes = jsKernelBytes(shape);
+      if (bytes <= JS_MAX_BYTES) return null;
+      return `needs ${(bytes / 2 ** 20).toFixed(1)} MiB for the js kernel, over its 4 GiB limit`;
+    },
+    prepare: () => Promise.resolve(),
+    create: (shape, source) => new JsKernel(shape, source),
+  },
+  wasm: {
+    name: "wasm",
+    threaded: false,
+    available: wasmAvailability,
+    tooLarge: (shape) => tooLarge(layoutOf(shape, false)),
+    prepare: () => gemmModule(false),
+    create: (shape, source) => new WasmKernel(shape, source, gemmModuleSync(false)),
+  },
+  "wasm-threads": {
+    name: "wasm",
+    threaded: true,
+    available: wasmAvailability,
+    tooLarge: (shape) => tooLarge(layoutOf(shape, true)),
+    prepare: () => gemmModule(true),
+    create: (shape, source, plan) =>
+      new ThreadedWasmKernel(
+        shape,
+        source,
+        gemmModuleSync(true),
+        plan.host as ThreadHost,
+        plan.threads,
+      ),
+  },
+} as const satisfies Record<string, KernelEntry>;
+
+export type KernelId = keyof typeof REGISTRY;
+
+/** The kernels that run on threads, by name (the threads option needs one of them). */
+export function threadedKernel(name: KernelName): KernelId | null {
+  for (const id of Object.keys(REGISTRY) as KernelId[]) {
+    const e = REGISTRY[id];
+    if (e.name === name && e.threaded) return id;
+  }
+  return null;
+}
+
+/** The kernel a choice resolves to here, or a clear error if the one asked for cannot run. */
+export function resolveKernel(choice: "auto" | KernelName, where: string): KernelName {
+  if (choice !== "auto") {
+    const a = REGISTRY[choice].available();
+    if (a.ok) return choice;
+    throw new Error(`${where}: kernel "${choice}" is not available: ${a.reason}`);
+  }
+  return REGISTRY.wasm.available().ok ? "wasm" : "js";
+}
+
+/** The entry for a kernel name and a plan: the threaded one where the plan has a host. */
+export function entryFor(name: KernelName, plan: ThreadPlan): KernelEntry {
+  const threaded = plan.host === null ? null : threadedKernel(name);
+  return threaded === null ? REGISTRY[name] : REGISTRY[threaded];
+}

@@ -1,0 +1,206 @@
+// The wasm kernels' building blocks, on the calling thread and in the workers alike: the two
+// halves of a layer over a range of panels (expandPanels, condensePanels), and the copies in
+// and out of the kernel's memory. A worker computing its share runs these very functions, so
+// every element gets the same operations whoever computes it.
+import { type Layout, MAX_PAGES, panelBytes } from "./layout";
+
+export interface GemmExports {
+  gemm(
+    x: number,
+    lda: number,
+    rows: number,
+    K: number,
+    w: number,
+    ldw: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    relu: number,
+    pair: number,
+    out: number,
+    ldo: number,
+  ): void;
+  /** The `count` float32 values from byte `at` through activation `kind`, in place. */
+  act(at: number, count: number, kind: number, erf: number): void;
+}
+
+/** The kernel's activation export. */
+export type Act = GemmExports["act"];
+
+/**
+ * out = act(x · w + bias) for panels p0 .. p1-1. Addresses in bytes: x holds rows of lda bytes
+ * in pairs (see {@link copyPairsIn}), w is a packed (K, 16·panels) matrix, out has rows of ldo
+ * bytes, written in the same pairs when `pair` (to be the next map's x) or plain.
+ */
+export type Linear = (
+  x: number,
+  lda: number,
+  rows: number,
+  K: number,
+  w: number,
+  p0: number,
+  p1: number,
+  bias: number,
+  relu: boolean,
+  out: number,
+  ldo: number,
+  pair: boolean,
+) => void;
+
+/** A {@link Linear} on an instance's gemm. */
+export function linearOn(gemm: GemmExports["gemm"]): Linear {
+  return (x, lda, rows, K, w, p0, p1, bias, relu, out, ldo, pair) =>
+    gemm(x, lda, rows, K, w, panelBytes(K), p0, p1, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
+}
+
+/**
+ * The first half of a layer for n rows of x (bytes, in pairs), hidden columns in panels
+ * [p0, p1) only: hidden[0] = act(x · W0 + b0) (`kind`, the activation's code in the kernel:
+ * activation.ts's ACTIVATION_WASM, whose 0 is relu), then for each further expanding map i,
+ * hidden[i] = x · Wi + bi and hidden[0] = hidden[0] ⊙ hidden[i]. relu is fused into the gemm;
+ * any other activation runs over the float32 values the gemm wrote (the kernel's `act`, the
+ * same bits as the standalone op), and the products in JavaScript. The caller's whole width on
+ * one thread, or a thread's own columns: every element gets the same operations either way.
+ */
+export function expandPanels(
+  linear: Linear,
+  act: Act,
+  f32: Float32Array,
+  lay: Layout,
+  x: number,
+  hidden: readonly number[],
+  n: number,
+  p0: number,
+  p1: number,
+  kind: number,
+): void {
+  const { dModel: d, hPad } = lay;
+  const relu = kind === 0;
+  const main = hidden[0] as number;
+  for (let i = 0; i < lay.expand; i++) {
+    const m = lay.maps[i] as Layout["maps"][number];
+    const dst = hidden[i] as number;
+    linear(x, d * 4, n, d, m.w, p0, p1, m.b, i === 0 && relu, dst, hPad * 4, true);
+    if (i === 0 && !relu) activatePanels(act, lay, dst, n, p0, p1, kind);
+    if (i > 0) multiplyPanels(f32, main / 4, dst / 4, hPad, n, p0, p1);
+  }
+}
+
+/** The second half: out = hidden · W + b for the last map, output panels [p0, p1), plain rows. */
+export function condensePanels(
+  linear: Linear,
+  lay: Layout,
+  hidden: number,
+  out: number,
+  n: number,
+  p0: number,
+  p1: number,
+): void {
+  const m = lay.maps[lay.expand] as Layout["maps"][number];
+  linear(hidden, lay.hPad * 4, n, lay.dHidden, m.w, p0, p1, m.b, false, out, lay.dPad * 4, false);
+}
+
+/**
+ * Applies an activation (not relu) in place to panels [p0, p1) of n hidden rows from byte
+ * `at`, in the kernel's pair layout (rows 2i and 2i+1 interleaved, panel p at float 32p of a
+ * pair of rows of stride lay.hPad; an odd last row plain, panel p at float 16p): a thread's own
+ * columns, or all of them (p0 = 0, p1 = the map's panels).
+ */
+export function activatePanels(
+  act: Act,
+  lay: Layout,
+  at: number,
+  n: number,
+  p0: number,
+  p1: number,
+  kind: number,
+): void {
+  for (let r = 0; r < n; r += 2) {
+    const width = r + 2 <= n ? 32 : 16; // a pair of rows interleaved, or the odd last row
+    act(at + 4 * (r * lay.hPad + width * p0), width * (p1 - p0), kind, lay.erf);
+  }
+}
+
+/**
+ * buf[a] = buf[a] · buf[b] for the elements of panels [p0, p1) of n rows in the pair layout
+ * (see {@link activatePanels}), a at float offset `off` and b at `upOff`: one float32
+ * multiplication per element.
+ */
+export function multiplyPanels(
+  buf: Float32Array,
+  off: number,
+  upOff: number,
+  pad: number,
+  n: number,
+  p0: number,
+  p1: number,
+): void {
+  let r = 0;
+  for (; r + 2 <= n; r += 2) {
+    const o = r * pad;
+    for (let j = o + 32 * p0; j < o + 32 * p1; j++) {
+      buf[off + j] = (buf[off + j] as number) * (buf[upOff + j] as number);
+    }
+  }
+  if (r < n) {
+    const o = r * pad;
+    for (let j = o + 16 * p0; j < o + 16 * p1; j++) {
+      buf[off + j] = (buf[off + j] as number) * (buf[upOff + j] as number);
+    }
+  }
+}
+
+/**
+ * Copies n rows of width d into the kernel's input layout: rows 2i and 2i+1 interleaved
+ * element by element from dst[dstOff + 2i·d] (so the 2-row tile reads both with one pointer),
+ * an odd last row plain after them.
+ */
+export function copyPairsIn(
+  src: Float32Array,
+  srcOff: number,
+  d: number,
+  dst: Float32Array,
+  dstOff: number,
+  n: number,
+): void {
+  let r = 0;
+  for (; r + 2 <= n; r += 2) {
+    const a = srcOff + r * d;
+    const b = a + d;
+    const o = dstOff + r * d;
+    for (let k = 0; k < d; k++) {
+      dst[o + 2 * k] = src[a + k] as number;
+      dst[o + 2 * k + 1] = src[b + k] as number;
+    }
+  }
+  if (r < n) {
+    const a = srcOff + r * d;
+    const o = dstOff + r * d;
+    for (let k = 0; k < d; k++) dst[o + k] = src[a + k] as number;
+  }
+}
+
+/** Copies n rows of width d from a padded buffer (row stride pad) into out (row stride d). */
+export function copyRows(
+  src: Float32Array,
+  srcOff: number,
+  pad: number,
+  out: Float32Array,
+  outOff: number,
+  d: number,
+  n: number,
+): void {
+  // Element loops rather than set(subarray(...)): a subarray is a new object, and a forward
+  // call with an out argument allocates nothing (test/allocation.test.ts).
+  for (let i = 0; i < n; i++) {
+    const s = srcOff + i * pad;
+    const o = outOff + i * d;
+    for (let j = 0; j < d; j++) out[o + j] = src[s + j] as number;
+  }
+}
+
+/** Why a layout cannot have its memory here, or null: over wasm32's 4 GiB. */
+export function tooLarge(lay: Pick<Layout, "pages" | "bytes">): string | null {
+  if (lay.pages <= MAX_PAGES) return null;
+  return `needs ${(lay.bytes / 2 ** 20).toFixed(1)} MiB of WebAssembly memory, over wasm32's 4 GiB`;
+}

@@ -1,0 +1,357 @@
+// Properties of every layer on every kernel, from one table: per-token independence, batch
+// invariance and permutation equivariance bit for bit (on small values, and on values whose
+// sums change with their order even in float64: see `cancelling`), forward(x, out), and agreement
+// with a float64 model within the derived forward-error bound (test/support/layer64.ts).
+//
+// Sizes reach every loop of every kernel: dimensions 1..17 and primes (each tail of the js
+// kernel's 2 x 4 tiles and the wasm kernel's 16-column panels), 64..97 (two and more passes of
+// the wasm 1 x 32 decode tile, and a partial one), batches past 32 (the js kernel's block) and
+// past 128 (the wasm kernel's block, and so a second job for the threads).
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type ActivationName,
+  FeedForward,
+  GatedFeedForward,
+  type Matrix,
+  gelu,
+  geluTanh,
+  matmul,
+  relu,
+  row,
+  silu,
+} from "../../src/index";
+import { ACTIVATIONS } from "../../src/kernels/activation";
+import { feedForwardReference } from "../../src/kernels/reference";
+import { seededFloats } from "../helpers/arbitraries";
+import { expectSameBits, expectSameMatrix } from "../helpers/bits";
+import { KERNELS, type TestKernel, kernelName } from "../kernels";
+import { type Model64, feedForward64, gated64, outside } from "../support/layer64";
+
+type AnyLayer = FeedForward | GatedFeedForward;
+type Weights = Record<string, Matrix | Float32Array>;
+
+const OP: Record<ActivationName, (x: Matrix) => Matrix> = { relu, gelu, geluTanh, silu };
+
+/** What the properties need of a layer: how to make one, and its float64 model. */
+interface LayerCase {
+  name: string;
+  /** Weight names in order: [weight, bias] of each map; maps into dHidden first. */
+  maps: [string, string][];
+  expand: number;
+  make(w: Weights, activation: ActivationName, kernel: TestKernel): Promise<AnyLayer>;
+  model(
+    w: Weights,
+    activation: ActivationName,
+    x: Float32Array,
+    rows: number,
+    f32: boolean,
+  ): Model64;
+  /** The layer as ops: matmul (which sums in float64, as the js kernel does), the activation. */
+  ops(w: Weights, activation: ActivationName, x: Matrix): Matrix;
+}
+
+const mat = (w: Weights, k: string) => w[k] as Matrix;
+const vec = (w: Weights, k: string) => (w[k] as Float32Array | undefined) ?? null;
+
+const LAYERS: LayerCase[] = [
+  {
+    name: "FeedForward",
+    maps: [
+      ["w1", "b1"],
+      ["w2", "b2"],
+    ],
+    expand: 1,
+    make: (w, activation, kernel) =>
+      FeedForward.create({
+        weights: w as never,
+        activation,
+        kernel: kernelName(kernel),
+        threads: kernel === "wasm-2t" ? 2 : 1,
+      }),
+    model: (w, activation, x, rows, f32) =>
+      feedForward64(
+        {
+          dModel: mat(w, "w1").rows,
+          dHidden: mat(w, "w1").cols,
+          activation,
+          w1: mat(w, "w1").data,
+          b1: vec(w, "b1"),
+          w2: mat(w, "w2").data,
+          b2: vec(w, "b2"),
+        },
+        x,
+        rows,
+        f32 ? "f32" : "f64",
+      ),
+    ops: (w, activation, x) => matmul(OP[activation](matmul(x, mat(w, "w1"))), mat(w, "w2")),
+  },
+  {
+    name: "GatedFeedForward",
+    maps: [
+      ["wGate", "bGate"],
+      ["wUp", "bUp"],
+      ["wDown", "bDown"],
+    ],
+    expand: 2,
+    make: (w, activation, kernel) =>
+      GatedFeedForward.create({
+        weights: w as never,
+        activation,
+        kernel: kernelName(kernel),
+        threads: kernel === "wasm-2t" ? 2 : 1,
+      }),
+    model: (w, activation, x, rows, f32) =>
+      gated64(
+        {
+          dModel: mat(w, "wGate").rows,
+          dHidden: mat(w, "wGate").cols,
+          activation,
+          wGate: mat(w, "wGate").data,
+          bGate: vec(w, "bGate"),
+          wUp: mat(w, "wUp").data,
+          bUp: vec(w, "bUp"),
+          wDown: mat(w, "wDown").data,
+          bDown: vec(w, "bDown"),
+        },
+        x,
+        rows,
+        f32 ? "f32" : "f64",
+      ),
+    ops: (w, activation, x) => {
+      const a = OP[activation](matmul(x, mat(w, "wGate")));
+      const u = matmul(x, mat(w, "wUp"));
+      const m = { ...a, data: a.data.map((v, i) => v * (u.data[i] as number)) };
+      return matmul(m, mat(w, "wDown"));
+    },
+  },
+];
+
+/** A layer dimension: small and awkward (every tile tail), or past the 1 x 32 decode tile. */
+const dim = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 17 }) },
+  { weight: 2, arbitrary: fc.constantFrom(19, 23, 29, 31, 37) },
+  { weight: 1, arbitrary: fc.constantFrom(64, 65, 81, 97) },
+);
+/** Tokens: none, a few, around the js kernel's 32-token block and the wasm kernel's 128. */
+const batch = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 9 }) },
+  { weight: 2, arbitrary: fc.constantFrom(31, 32, 33, 64, 65) },
+  { weight: 1, arbitrary: fc.constantFrom(127, 128, 129, 131, 257) },
+);
+
+/**
+ * Values whose sums depend on their order, even in float64: small integers (in [-2, 2]), and in
+ * every column of a weight matrix one entry of +2^60 and one of -2^60. When a token's inputs at
+ * those two rows are equal (often, for small integers) the big products cancel, and what is
+ * left is the small terms summed on one side of them: added to a partial sum of 2^60 a small
+ * integer is lost, so summing k forwards keeps those after the pair and summing backwards
+ * those before it. A kernel that changes one element's order for some rows, tokens or threads
+ * fails the bitwise properties on these (the hidden values of such a layer are small integers,
+ * zeros or huge, so the second map's pairs cancel often too).
+ */
+function cancelling(rows: number, cols: number, seed: number): Float32Array {
+  const u = seededFloats(rows * cols + 2 * cols, seed);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows * cols; i++) out[i] = Math.round((u[i] as number) * 2);
+  if (rows < 2) return out;
+  for (let j = 0; j < cols; j++) {
+    const k1 = Math.floor(((u[rows * cols + 2 * j] as number) * 0.5 + 0.5) * rows) % rows;
+    const k2 =
+      (k1 +
+        1 +
+        (Math.floor(((u[rows * cols + 2 * j + 1] as number) * 0.5 + 0.5) * (rows - 1)) %
+          (rows - 1))) %
+      rows;
+    out[k1 * cols + j] = 2 ** 60;
+    out[k2 * cols + j] = -(2 ** 60);
+  }
+  return out;
+}
+
+type Values = "small" | "cancelling";
+const values = fc.constantFrom<Values>("small", "cancelling");
+/** n values of a kind: a (rows, cols) matrix's, or a vector's (rows 1). */
+const floats = (kind: Values, rows: number, cols: number, seed: number, scale: number) =>
+  kind === "cancelling" ? cancelling(rows, cols, seed) : seededFloats(rows * cols, seed, scale);
+/** Tokens of a kind: small integers for "cancelling" (no pairs: the weights have them). */
+const tokens = (kind: Values, n: number, seed: number, scale: number) =>
+  kind === "cancelling" ? cancelling(1, n, seed) : seededFloats(n, seed, scale);
+
+/** Weights of a layer case: seeded, with or without biases, of small or wide values. */
+function weightsOf(c: LayerCase, D: number, H: number, bias: boolean, kind: Values, seed: number) {
+  const w: Weights = {};
+  c.maps.forEach(([wk, bk], i) => {
+    const [rows, cols] = i < c.expand ? [D, H] : [H, D];
+    w[wk] = { rows, cols, data: floats(kind, rows, cols, seed + 2 * i + 1, 1) };
+    if (bias) w[bk] = tokens(kind, cols, seed + 2 * i + 2, 1);
+  });
+  return w;
+}
+
+const caseArb = fc.record({
+  D: dim,
+  H: dim,
+  T: batch,
+  bias: fc.boolean(),
+  activation: fc.constantFrom(...ACTIVATIONS),
+  kind: values,
+  seed: fc.integer({ min: 1, max: 2 ** 30 }),
+});
+
+/** Rows a per-row property checks: all of a small batch, a spread of a large one. */
+function rowsToCheck(T: number): number[] {
+  if (T <= 40) return Array.from({ length: T }, (_, i) => i);
+  return [0, 1, 2, 31, 32, 33, 127, 128, T - 2, T - 1].filter((i) => i < T);
+}
+
+const RUNS = { numRuns: 40 };
+
+/** Layers made by the property run in progress: disposed (threads ended) when the next starts. */
+const live: AnyLayer[] = [];
+afterEach(() => {
+  for (const l of live.splice(0)) l.dispose();
+});
+
+describe.each(LAYERS)("$name", (c) => {
+  describe.each(KERNELS)("on the %s kernel", (kernel) => {
+    const layer = async (w: Weights, activation: ActivationName) => {
+      for (const l of live.splice(0)) l.dispose();
+      const l = await c.make(w, activation, kernel);
+      live.push(l);
+      if (kernel === "wasm-2t" && l.threads !== 2)
+        throw new Error(`no threads: ${l.threadsFallback}`);
+      return l;
+    };
+
+    it("row i of forward(X) is forwardToken(X[i]), and is unchanged when every other row changes", async () => {
+      await fc.assert(
+        fc.asyncProperty(caseArb, async (k) => {
+          const l = await layer(weightsOf(c, k.D, k.H, k.bias, k.kind, k.seed), k.activation);
+          const x: Matrix = {
+            rows: k.T,
+            cols: k.D,
+            data: tokens(k.kind, k.T * k.D, k.seed + 50, 3),
+          };
+          const y = l.forward(x);
+          // Every other row replaced by values of another scale (and kind).
+          const other = seededFloats(k.T * k.D, k.seed + 51, 1e3);
+          for (const i of rowsToCheck(k.T)) {
+            expectSameBits(l.forwardToken(row(x, i)), row(y, i), `forwardToken row ${i}`);
+            const x2 = { rows: k.T, cols: k.D, data: other.slice() };
+            x2.data.set(row(x, i), i * k.D);
+            expectSameBits(row(l.forward(x2), i), row(y, i), `row ${i} among other rows`);
+          }
+        }),
+        RUNS,
+      );
+    });
+
+    it("forward([A; B]) is [forward(A); forward(B)], and forward(x, out) returns out", async () => {
+      await fc.assert(
+        fc.asyncProperty(caseArb, batch, async (k, TB) => {
+          const l = await layer(weightsOf(c, k.D, k.H, k.bias, k.kind, k.seed), k.activation);
+          const a = tokens(k.kind, k.T * k.D, k.seed + 60, 3);
+          const b = tokens(k.kind, TB * k.D, k.seed + 61, 3);
+          const ab = new Float32Array(a.length + b.length);
+          ab.set(a);
+          ab.set(b, a.length);
+          const out: Matrix = {
+            rows: k.T + TB,
+            cols: k.D,
+            data: new Float32Array(ab.length).fill(NaN),
+          };
+          expect(l.forward({ rows: k.T + TB, cols: k.D, data: ab }, out)).toBe(out);
+          const ya = l.forward({ rows: k.T, cols: k.D, data: a }).data;
+          const yb = (await l.forwardAsync({ rows: TB, cols: k.D, data: b })).data;
+          expectSameBits(out.data.subarray(0, a.length), ya, "[A; B] rows of A");
+          expectSameBits(out.data.subarray(a.length), yb, "[A; B] rows of B (forwardAsync)");
+        }),
+        RUNS,
+      );
+    });
+
+    it("forward(P·X) is P·forward(X) for every permutation P", async () => {
+      const arb = caseArb.chain((k) =>
+        fc
+          .shuffledSubarray([...Array(Math.min(k.T, 70)).keys()], { minLength: Math.min(k.T, 70) })
+          .map((perm) => ({ ...k, T: perm.length, perm })),
+      );
+      await fc.assert(
+        fc.asyncProperty(arb, async (k) => {
+          const l = await layer(weightsOf(c, k.D, k.H, k.bias, k.kind, k.seed), k.activation);
+          const d = k.D;
+          const x: Matrix = { rows: k.T, cols: d, data: tokens(k.kind, k.T * d, k.seed + 70, 3) };
+          const px: Matrix = { rows: k.T, cols: d, data: new Float32Array(x.data.length) };
+          k.perm.forEach((from, to) => px.data.set(row(x, from), to * d));
+          const y = l.forward(x);
+          const py = l.forward(px);
+          k.perm.forEach((from, to) => expectSameBits(row(py, to), row(y, from), `row ${to}`));
+        }),
+        RUNS,
+      );
+    });
+
+    it("agrees with the float64 model within the derived forward-error bound", async () => {
+      const small = caseArb.map((k) => ({ ...k, kind: "small" as const }));
+      await fc.assert(
+        fc.asyncProperty(small, async (k) => {
+          const w = weightsOf(c, k.D, k.H, k.bias, "small", k.seed);
+          const l = await layer(w, k.activation);
+          const x = seededFloats(k.T * k.D, k.seed + 80, 4);
+          const got = l.forward({ rows: k.T, cols: k.D, data: x }).data;
+          const model = c.model(w, k.activation, x, k.T, kernel !== "js");
+          expect(outside(got, model.y, model.bound)).toEqual([]);
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    // matmul sums in float64 as the js kernel does: a layer without biases is its ops, bit for
+    // bit. (The wasm kernel's float32 sums are held to the bound above instead.)
+    if (kernel === "js")
+      it("a layer without biases is matmul, the activation op, (the product,) matmul", async () => {
+        await fc.assert(
+          fc.asyncProperty(caseArb, async (k) => {
+            const w = weightsOf(c, k.D, k.H, false, k.kind, k.seed);
+            const l = await layer(w, k.activation);
+            const x: Matrix = {
+              rows: k.T,
+              cols: k.D,
+              data: tokens(k.kind, k.T * k.D, k.seed + 90, 3),
+            };
+            expectSameMatrix(l.forward(x), c.ops(w, k.activation, x));
+          }),
+          RUNS,
+        );
+      });
+  });
+});
+
+describe("the JS kernel is the oracle of src/kernels/reference.ts, bit for bit", () => {
+  it("for any weights and inputs, small, wide, with and without biases, every activation", async () => {
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (k) => {
+        const w = weightsOf(LAYERS[0] as LayerCase, k.D, k.H, k.bias, k.kind, k.seed);
+        const ffn = FeedForward.fromWeights(w as never, { kernel: "js", activation: k.activation });
+        const x = tokens(k.kind, k.T * k.D, k.seed + 100, 3);
+        const want = new Float32Array(k.T * k.D);
+        const [w1, w2] = [mat(w, "w1"), mat(w, "w2")];
+        feedForwardReference(
+          x,
+          k.T,
+          k.D,
+          k.H,
+          w1.data,
+          vec(w, "b1"),
+          w2.data,
+          vec(w, "b2"),
+          want,
+          k.activation,
+        );
+        expectSameBits(ffn.forward({ rows: k.T, cols: k.D, data: x }).data, want);
+      }),
+      RUNS,
+    );
+  });
+});
