@@ -87,11 +87,8 @@ function assertLayout(value: unknown, where: string): WeightLayout {
   );
 }
 
-/** A layer from given weights on one thread (fromWeights). */
-export function buildFromWeights(spec: LayerSpec, weights: unknown, options: unknown): Built {
-  const where = `${spec.name}.fromWeights`;
-  const opts = assertOptions<WeightOptions>(options, FROM_WEIGHTS, where);
-  const choice = assertKernel(opts.kernel, where);
+/** Options of a layer from weights, checked, and the weights with them, as a source. */
+function fromWeights(spec: LayerSpec, weights: unknown, opts: WeightOptions, where: string) {
   const activation = assertActivation(
     opts.activation,
     where,
@@ -100,12 +97,17 @@ export function buildFromWeights(spec: LayerSpec, weights: unknown, options: unk
   );
   const layout = assertLayout(opts.layout, where);
   const { shape, maps } = checkWeights(spec, weights, where, layout, activation);
-  const source = rawSource(shape, maps, layout === "linear");
-  return {
-    shape,
-    kernel: makeKernel(spec, shape, source, resolveKernel(choice, where), ONE_THREAD),
-    fallback: null,
-  };
+  return { shape, source: rawSource(shape, maps, layout === "linear") };
+}
+
+/** A layer from given weights on one thread (fromWeights). */
+export function buildFromWeights(spec: LayerSpec, weights: unknown, options: unknown): Built {
+  const where = `${spec.name}.fromWeights`;
+  const opts = assertOptions<WeightOptions>(options, FROM_WEIGHTS, where);
+  const choice = assertKernel(opts.kernel, where);
+  const { shape, source } = fromWeights(spec, weights, opts, where);
+  const kernel = makeKernel(spec, shape, source, resolveKernel(choice, where), ONE_THREAD);
+  return { shape, kernel, fallback: null };
 }
 
 /** A layer from JSON on one thread (fromJSON). */
@@ -136,16 +138,7 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
   let threads: number | undefined;
   if (typeof options === "object" && options !== null && "weights" in options) {
     const opts = assertOptions<WeightOptions>(options, CREATE_FROM_WEIGHTS, where);
-    const activation = assertActivation(
-      opts.activation,
-      where,
-      "options.activation",
-      spec.defaults.activation,
-    );
-    const layout = assertLayout(opts.layout, where);
-    const checked = checkWeights(spec, opts.weights, where, layout, activation);
-    shape = checked.shape;
-    source = rawSource(shape, checked.maps, layout === "linear");
+    ({ shape, source } = fromWeights(spec, opts.weights, opts, where));
     choice = assertKernel(opts.kernel, where);
     threads = assertThreads(opts.threads, where);
   } else {

@@ -1,5 +1,5 @@
 // The WebAssembly SIMD kernel on the calling thread, for every layer shape.
-import { ACTIVATION_WASM, type ActivationName, ERF_C } from "../activation";
+import { ACTIVATION_WASM, ERF_C } from "../activation";
 import type { Kernel, LayerShape, MapTensors } from "../kernel";
 import { type WeightSource, packMap, unpackRows } from "../source";
 import { BLOCK_ROWS, type Layout, PANEL, layout } from "./layout";
@@ -26,6 +26,17 @@ export function allocateMemory(lay: Layout, shared: boolean): WebAssembly.Memory
   return memory;
 }
 
+/** A kernel instance on its memory: what every wasm forward path computes with. */
+export interface Instance {
+  memory: WebAssembly.Memory;
+  f32: Float32Array;
+  lay: Layout;
+  linear: Linear;
+  act: Act;
+  /** The layer's activation's code in the module (ACTIVATION_WASM). */
+  kind: number;
+}
+
 /**
  * A new memory for a layout, the source's weights packed into it map by map, and the kernel
  * instantiated on it.
@@ -36,7 +47,7 @@ export function instantiate(
   source: WeightSource,
   module: WebAssembly.Module,
   shared: boolean,
-) {
+): Instance {
   const memory = allocateMemory(lay, shared);
   const f32 = new Float32Array(memory.buffer);
   lay.maps.forEach((m, i) => {
@@ -46,7 +57,8 @@ export function instantiate(
   });
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
-  return { memory, f32, linear: linearOn(exports.gemm), act: exports.act };
+  const kind = ACTIVATION_WASM[shape.activation];
+  return { memory, f32, lay, linear: linearOn(exports.gemm), act: exports.act, kind };
 }
 
 /** Each map's weights in tokenwise's layout, unpacked from a layout's panels. */
@@ -65,20 +77,16 @@ export function unpackLayout(f32: Float32Array, lay: Layout): MapTensors[] {
  * hidden, out): the one-thread path of every wasm kernel.
  */
 export function forwardHere(
-  linear: Linear,
-  act: Act,
-  f32: Float32Array,
-  lay: Layout,
-  activation: ActivationName,
+  inst: Instance,
   x: Float32Array,
   xOff: number,
   rows: number,
   out: Float32Array,
   outOff: number,
 ): void {
+  const { linear, act, f32, lay, kind } = inst;
   const d = lay.dModel;
   const hidden = lay.hidden[0] as number;
-  const kind = ACTIVATION_WASM[activation];
   for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
     const n = Math.min(BLOCK_ROWS, rows - r0);
     copyPairsIn(x, xOff + r0 * d, d, f32, lay.x / 4, n);
@@ -98,35 +106,14 @@ export class WasmKernel implements Kernel {
   readonly name = "wasm" as const;
   readonly threadsInUse = 1;
   readonly unavailable = null;
-  readonly #lay: Layout;
-  readonly #f32: Float32Array;
-  readonly #linear: Linear;
-  readonly #act: Act;
-  readonly #activation: ActivationName;
+  readonly #inst: Instance;
 
   constructor(shape: LayerShape, source: WeightSource, module: WebAssembly.Module) {
-    this.#lay = layoutOf(shape, false);
-    this.#activation = shape.activation;
-    ({
-      f32: this.#f32,
-      linear: this.#linear,
-      act: this.#act,
-    } = instantiate(shape, this.#lay, source, module, false));
+    this.#inst = instantiate(shape, layoutOf(shape, false), source, module, false);
   }
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    forwardHere(
-      this.#linear,
-      this.#act,
-      this.#f32,
-      this.#lay,
-      this.#activation,
-      x,
-      xOff,
-      rows,
-      out,
-      outOff,
-    );
+    forwardHere(this.#inst, x, xOff, rows, out, outOff);
   }
 
   forwardAsync(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number) {
@@ -135,7 +122,7 @@ export class WasmKernel implements Kernel {
   }
 
   unpack(): MapTensors[] {
-    return unpackLayout(this.#f32, this.#lay);
+    return unpackLayout(this.#inst.f32, this.#inst.lay);
   }
 
   dispose(): void {}

@@ -1,19 +1,12 @@
 // The WebAssembly kernel on several threads, for every layer shape.
-import { ACTIVATION_WASM, type ActivationName } from "../activation";
+import type { ActivationName } from "../activation";
 import type { Kernel, LayerShape, MapTensors } from "../kernel";
 import type { WeightSource } from "../source";
 import { type CallerShare, Pool } from "../../threads/pool";
 import type { ThreadHost } from "../../threads/platform";
-import { forwardHere, instantiate, layoutOf, unpackLayout } from "./kernel";
+import { type Instance, forwardHere, instantiate, layoutOf, unpackLayout } from "./kernel";
 import { BLOCK_ROWS, type Layout, shareStart } from "./layout";
-import {
-  type Act,
-  type Linear,
-  condensePanels,
-  copyPairsIn,
-  copyRows,
-  expandPanels,
-} from "./panels";
+import { condensePanels, copyPairsIn, copyRows, expandPanels } from "./panels";
 
 /**
  * The WebAssembly kernel on several threads. The packed weights live once, in a shared memory
@@ -32,11 +25,9 @@ export class ThreadedWasmKernel implements Kernel {
   readonly threads: number;
   readonly #host: ThreadHost;
   readonly #module: WebAssembly.Module;
-  readonly #memory: WebAssembly.Memory;
+  readonly #inst: Instance;
   readonly #lay: Layout;
   readonly #f32: Float32Array;
-  readonly #linear: Linear;
-  readonly #act: Act;
   readonly #share: CallerShare;
   readonly #activation: ActivationName;
   #pool: Pool | null = null;
@@ -60,17 +51,15 @@ export class ThreadedWasmKernel implements Kernel {
     this.#module = module;
     const lay = layoutOf(shape, true);
     this.#lay = lay;
-    const { memory, f32, linear, act } = instantiate(shape, lay, source, module, true);
-    this.#memory = memory;
+    const inst = instantiate(shape, lay, source, module, true);
+    const { f32, linear, act, kind } = inst;
+    this.#inst = inst;
     this.#f32 = f32;
-    this.#linear = linear;
-    this.#act = act;
     // A blocking caller is participant 0 of `threads`: its share of each map's panels. Made
     // once, so a blocking forward allocates nothing.
     const [lo1, hi1] = [shareStart(lay.p1, 0, threads), shareStart(lay.p1, 1, threads)];
     const [lo2, hi2] = [shareStart(lay.p2, 0, threads), shareStart(lay.p2, 1, threads)];
     const { poolX, poolHidden, poolOut } = lay;
-    const kind = ACTIVATION_WASM[shape.activation];
     this.#share = {
       expand: (n) => expandPanels(linear, act, f32, lay, poolX, poolHidden, n, lo1, hi1, kind),
       condense: (n) => condensePanels(linear, lay, poolHidden[0] as number, poolOut, n, lo2, hi2),
@@ -79,18 +68,7 @@ export class ThreadedWasmKernel implements Kernel {
 
   /** The whole layer on the calling thread alone, on its own scratch. */
   #here(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    forwardHere(
-      this.#linear,
-      this.#act,
-      this.#f32,
-      this.#lay,
-      this.#activation,
-      x,
-      xOff,
-      rows,
-      out,
-      outOff,
-    );
+    forwardHere(this.#inst, x, xOff, rows, out, outOff);
   }
 
   /** The pool, started on first use and started anew after a failure. */
@@ -101,7 +79,7 @@ export class ThreadedWasmKernel implements Kernel {
         this.#host,
         this.threads,
         this.#module,
-        this.#memory,
+        this.#inst.memory,
         this.#lay,
         epoch,
         this.#activation,
