@@ -128,7 +128,13 @@ const FEEDFORWARD: LayerSpec<FeedForwardGradients> = {
   ],
   expand: 1,
   defaults: { bias: true, activation: "relu" },
-  json: { format: "tokenwise.FeedForward", version: 2, oldest: 1, activationSince: 2 },
+  json: {
+    format: "tokenwise.FeedForward",
+    version: 3,
+    oldest: 1,
+    activationSince: 2,
+    dtypeSince: 3,
+  },
   backward: (shape, [m1, m2], x, rows, dY) =>
     feedForwardBackward({ ...shape, w1: m1!.w, b1: m1!.b, w2: m2!.w, b2: m2!.b }, x, rows, dY),
 };

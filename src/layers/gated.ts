@@ -134,7 +134,13 @@ const GATED: LayerSpec<GatedFeedForwardGradients> = {
   ],
   expand: 2,
   defaults: { bias: false, activation: "silu" },
-  json: { format: "tokenwise.GatedFeedForward", version: 1, oldest: 1, activationSince: 1 },
+  json: {
+    format: "tokenwise.GatedFeedForward",
+    version: 2,
+    oldest: 1,
+    activationSince: 1,
+    dtypeSince: 2,
+  },
   backward: (shape, [g, u, d], x, rows, dY) =>
     gatedBackward(
       { ...shape, wGate: g!.w, bGate: g!.b, wUp: u!.w, bUp: u!.b, wDown: d!.w, bDown: d!.b },
