@@ -94,21 +94,29 @@ export function linearOn(
     const ldw = panelBytes(K, m.elem);
     const r = relu ? 1 : 0;
     const pr = pair ? 1 : 0;
-    if (code === WEIGHT_CODE.f32 || (rows === 1 && !(process.env.TWOPASS && code === 3))) {
+    if (code === WEIGHT_CODE.f32) {
       for (let p = p0; p < p1; p += chunk) {
-        const p2 = Math.min(p1, p + chunk);
-        if (code === WEIGHT_CODE.f32) ex.gemm(x, lda, rows, K, w, ldw, p, p2, b, r, pr, out, ldo);
-        else ex.gemv16(x, K, w, ldw, p, p2, b, r, out, code, scratch);
+        ex.gemm(x, lda, rows, K, w, ldw, p, Math.min(p1, p + chunk), b, r, pr, out, ldo);
         beat();
       }
       return;
     }
+    let from = p0;
+    if (rows === 1) {
+      // gemv16 declines a token before its first panel, or not at all: then the panels widen.
+      for (; from < p1; from += chunk) {
+        const to = Math.min(p1, from + chunk);
+        if (ex.gemv16(x, K, w, ldw, from, to, b, r, out, code, scratch) === 0) break;
+        beat();
+      }
+      if (from >= p1) return;
+    }
     const ldf = panelBytes(K);
-    for (let p = p0; p < p1; p++) {
+    for (let p = from; p < p1; p++) {
       ex.widen(w + p * ldw, scratch, K, code);
       // gemm finds panel p at w + p * ldw: the scratch, here (i32 arithmetic wraps).
       ex.gemm(x, lda, rows, K, (scratch - p * ldf) | 0, ldf, p, p + 1, b, r, pr, out, ldo);
-      if ((p - p0) % chunk === chunk - 1 || p === p1 - 1) beat();
+      if ((p - from) % chunk === chunk - 1 || p === p1 - 1) beat();
     }
   };
 }
