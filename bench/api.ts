@@ -7,6 +7,7 @@ import type { Contender, Unavailable } from "./contender";
 import { type CustomKernel, customContender, loadCustomModule } from "./custom";
 import { type HarnessSettings, runHarness } from "./harness";
 import { type ActivationName, type LayerKind, describeVariant, parseVariant } from "./layer";
+import { parseDtypes } from "./dtype";
 import { describeMachine } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
@@ -42,6 +43,12 @@ export interface BenchmarkOptions {
   naive?: boolean;
   /** Thread counts for contenders that take one; default [1]. */
   threads?: readonly number[];
+  /**
+   * tokenwise's rows once per weight type ("f32", "bf16", "f16"); default ["f32"]. With a
+   * 16-bit type the weights are rounded to values both 16-bit types hold, for every contender
+   * (bench/dtype.ts).
+   */
+  dtypes?: readonly string[];
   /** Your kernels: objects, or { module } paths whose default export is a kernel or an array. */
   contenders?: readonly (CustomKernel | { module: string })[];
   reps?: number;
@@ -84,7 +91,11 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   const date = new Date().toISOString();
   const log = options.log ?? (() => {});
   const quick = options.quick === true;
-  const variant = parseVariant(options.layer, options.activation);
+  const dtypes = parseDtypes(options.dtypes ?? ["f32"]);
+  const variant = {
+    ...parseVariant(options.layer, options.activation),
+    ...(dtypes.some((d) => d !== "f32") ? { exact16: true } : {}),
+  };
   const presets = quick ? QUICK_SHAPES : variant.layer === "gated" ? GATED_SHAPES : SHAPES;
   const shapes = (options.shapes ?? presets).map((s) =>
     typeof s === "string" ? parseShape(s) : s,
@@ -107,7 +118,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
 
   log(`layer: ${describeVariant(variant)}`);
   const contenders: (Contender | Unavailable)[] = [
-    ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant)),
+    ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant, dtypes)),
   ];
   for (const c of options.contenders ?? []) {
     if ("module" in c && typeof c.module === "string" && !("name" in c)) {

@@ -1,4 +1,5 @@
 // What the harness times: a contender turns a problem's weights into a forward function.
+import type { WeightDtype } from "../src/dtype";
 import type { LayerWeights } from "./problem";
 import type { Shape } from "./shapes";
 
@@ -21,7 +22,7 @@ export type Group = "tokenwise" | "peer" | "floor" | "custom";
 
 /** How a child process rebuilds the same contender (memory probes, isolated peers). */
 export type HostKey =
-  | { kind: "tokenwise"; kernel: string; threads: number }
+  | { kind: "tokenwise"; kernel: string; threads: number; dtype?: WeightDtype }
   | { kind: "peer"; name: string; threads: number }
   | { kind: "naive" }
   | { kind: "custom"; module: string; index: number }

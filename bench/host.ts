@@ -44,6 +44,7 @@ export async function contenderFromKey(
         findTokenwiseEntry(key.kernel, variant.layer),
         key.threads,
         variant.activation,
+        key.dtype,
       );
     case "peer":
       return findPeer(key.name).load({ dir: peersDir }, key.threads, variant);

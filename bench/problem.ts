@@ -1,6 +1,7 @@
 // The data of one benchmark case: the layer's weights and the input tokens, drawn from a seed so
 // that every process (the main harness, a hosted peer, a memory probe) builds the same bits.
 import { Random } from "../src/random";
+import { exactIn16 } from "./dtype";
 import { FFN_RELU, type Variant } from "./layer";
 import type { Shape } from "./shapes";
 
@@ -73,5 +74,6 @@ export function makeProblem(shape: Shape, seed: number, variant: Variant = FFN_R
           b2: rng.fillUniform(new Float32Array(dModel), bound2),
         };
   const x = rng.fillUniform(new Float32Array(tokens * dModel), 1);
+  if (variant.exact16 === true) for (const w of Object.values(weights)) exactIn16(w);
   return { shape, seed, variant, weights, x };
 }

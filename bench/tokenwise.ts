@@ -6,7 +6,9 @@ import {
   type GatedFeedForwardWeights,
   type Matrix,
 } from "../src/index";
+import type { WeightDtype } from "../src/dtype";
 import type { Contender, Instance, Unavailable } from "./contender";
+import { dtypeSuffix } from "./dtype";
 import type { ActivationName, LayerKind, Variant } from "./layer";
 import { type LayerWeights, ffnWeights, gatedWeights, makeProblem } from "./problem";
 import type { Shape } from "./shapes";
@@ -29,12 +31,13 @@ export interface TokenwiseEntry {
   kernel: string;
   /** Thread counts it can run with; "any" takes every count given with `--threads`. */
   threads: readonly number[] | "any";
-  /** Builds the layer from the bench's weights (copied by the layer). */
+  /** Builds the layer from the bench's weights (copied by the layer), kept as `dtype`. */
   make(
     weights: LayerWeights,
     shape: Shape,
     threads: number,
     activation: ActivationName,
+    dtype?: WeightDtype,
   ): TokenwiseLayer | Promise<TokenwiseLayer>;
   /** Time `await layer.forwardAsync(x, out)` instead of `layer.forward(x, out)`. */
   async?: boolean;
@@ -69,34 +72,41 @@ export const TOKENWISE: readonly TokenwiseEntry[] = [
     layer: "ffn",
     kernel: "wasm",
     threads: "any",
-    make: (w, s, t, activation) =>
-      FeedForward.create({ weights: asWeights(s, w), kernel: "wasm", threads: t, activation }),
+    make: (w, s, t, activation, dtype) =>
+      FeedForward.create({
+        weights: asWeights(s, w),
+        kernel: "wasm",
+        threads: t,
+        activation,
+        dtype,
+      }),
   },
   {
     layer: "ffn",
     kernel: "js",
     threads: [1],
-    make: (w, s, _t, activation) =>
-      FeedForward.fromWeights(asWeights(s, w), { kernel: "js", activation }),
+    make: (w, s, _t, activation, dtype) =>
+      FeedForward.fromWeights(asWeights(s, w), { kernel: "js", activation, dtype }),
   },
   {
     layer: "gated",
     kernel: "wasm",
     threads: "any",
-    make: (w, s, t, activation) =>
+    make: (w, s, t, activation, dtype) =>
       GatedFeedForward.create({
         weights: asGatedWeights(s, w),
         kernel: "wasm",
         threads: t,
         activation,
+        dtype,
       }),
   },
   {
     layer: "gated",
     kernel: "js",
     threads: [1],
-    make: (w, s, _t, activation) =>
-      GatedFeedForward.fromWeights(asGatedWeights(s, w), { kernel: "js", activation }),
+    make: (w, s, _t, activation, dtype) =>
+      GatedFeedForward.fromWeights(asGatedWeights(s, w), { kernel: "js", activation, dtype }),
   },
 ];
 
@@ -112,12 +122,17 @@ export function threadCounts(
   return both.length > 0 ? both : [supported[0] as number];
 }
 
-function ids(entry: TokenwiseEntry, threads: number): { id: string; label: string } {
+function ids(
+  entry: TokenwiseEntry,
+  threads: number,
+  dtype: WeightDtype = "f32",
+): { id: string; label: string } {
   const multi = entry.threads === "any" || entry.threads.length > 1;
   const suffix = multi ? `@${threads}t` : "";
-  const name = entry.layer === "gated" ? `gated ${entry.kernel}` : entry.kernel;
+  const name =
+    (entry.layer === "gated" ? `gated ${entry.kernel}` : entry.kernel) + dtypeSuffix(dtype);
   return {
-    id: `tokenwise-${name.replace(" ", "-")}${suffix}`,
+    id: `tokenwise-${name.replaceAll(" ", "-")}${suffix}`,
     label: `tokenwise ${name}${suffix}`,
   };
 }
@@ -126,18 +141,24 @@ export function tokenwiseContender(
   entry: TokenwiseEntry,
   threads: number,
   activation: ActivationName,
+  dtype: WeightDtype = "f32",
 ): Contender {
   return {
-    ...ids(entry, threads),
+    ...ids(entry, threads, dtype),
     group: "tokenwise",
     threads,
     library: "tokenwise (this repository)",
-    host: { kind: "tokenwise", kernel: entry.kernel, threads },
+    host: {
+      kind: "tokenwise",
+      kernel: entry.kernel,
+      threads,
+      ...(dtype === "f32" ? {} : { dtype }),
+    },
     // Worker threads poll for a while after each call: in a process of their own they take no
     // core from the contender timed next.
     isolate: threads > 1,
     async setup(shape, weights): Promise<Instance> {
-      const layer = await entry.make(weights, shape, threads, activation);
+      const layer = await entry.make(weights, shape, threads, activation, dtype);
       const out: Matrix = {
         rows: shape.tokens,
         cols: shape.dModel,
@@ -197,6 +218,7 @@ export async function tokenwiseContenders(
   kernels: readonly string[] | "all",
   threads: readonly number[],
   variant: Variant,
+  dtypes: readonly WeightDtype[] = ["f32"],
 ): Promise<(Contender | Unavailable)[]> {
   const list: (Contender | Unavailable)[] = [];
   if (kernels !== "all") {
@@ -219,8 +241,10 @@ export async function tokenwiseContenders(
     if (kernels !== "all" && !kernels.includes(entry.kernel)) continue;
     for (const t of threadCounts(entry.threads, threads)) {
       const reason = await threadsRefused(entry, t, variant);
-      if (reason === null) list.push(tokenwiseContender(entry, t, variant.activation));
-      else list.push({ ...ids(entry, t), group: "tokenwise", threads: t, reason });
+      for (const d of dtypes) {
+        if (reason === null) list.push(tokenwiseContender(entry, t, variant.activation, d));
+        else list.push({ ...ids(entry, t, d), group: "tokenwise", threads: t, reason });
+      }
     }
   }
   return list;

@@ -27,7 +27,7 @@ import type { LayerShape } from "../../src/kernels/kernel";
 import { jsKernelBytes } from "../../src/kernels/js";
 import { entryFor } from "../../src/kernels/registry";
 import { type MapTensors16, type WeightSource, raw16Source } from "../../src/kernels/source";
-import { layout } from "../../src/kernels/wasm/layout";
+import { READ_AHEAD, layout } from "../../src/kernels/wasm/layout";
 import { threadHost } from "../../src/threads/platform";
 import { seededFloats } from "../helpers/arbitraries";
 import { bitsOf, expectSameBits } from "../helpers/bits";
@@ -452,6 +452,23 @@ describe("memory", () => {
     // At LLaMA-7B's widths the 16-bit layer's memory is within 1.1x of its weights' bytes.
     const big = layout(4096, 11008, 2, false, false, "bf16");
     expect(big.bytes / (3 * 4096 * 11008 * 2)).toBeLessThan(1.1);
+  });
+
+  it("keeps more than the kernel's read-ahead after the last weights, so its reads stay inside", () => {
+    for (const [D, H, expand, threaded] of [
+      [1, 1, 1, false],
+      [1, 1, 2, true],
+      [3, 17, 1, false],
+      [4096, 16, 2, true],
+    ] as const) {
+      for (const dtype of ["bf16", "f16"] as const) {
+        const lay = layout(D, H, expand, false, threaded, dtype, 2);
+        const last = lay.maps[expand]!;
+        const end = last.w + last.panels * 16 * last.K * 2;
+        expect(lay.pages * 65536).toBeGreaterThanOrEqual(end + READ_AHEAD + 4);
+        expect(lay.x).toBeGreaterThanOrEqual(end); // the blocks after it are the margin
+      }
+    }
   });
 
   it("the js kernel counts 2 bytes a weight", () => {

@@ -281,12 +281,14 @@
   ;; w = m * 2^102, exactly ({{DT_f16s}}). Any other f16 map ({{DT_f16}}: an infinity, a NaN, a
   ;; weight of 64 or more) takes $half, slower: it gives infinities and NaN their exponent.
   ;;
-  ;; Reading ahead: the loops that stream 16-bit weights load a word 2048 bytes ahead of each
-  ;; stream and drop it. Widening fills the out-of-order window with arithmetic, so fewer of the
-  ;; stream's cache misses overlapped: bf16 decode from main memory went from 0.21 to 0.12-0.15
-  ;; ns a weight with it (the float32 tile, which has no such arithmetic, measured slower with it;
-  ;; see docs/kernels.md). A layout keeps at least 2048 bytes after its last weights
-  ;; (layout.ts), so the word read is always inside the memory.
+  ;; Reading ahead: the loops that stream 16-bit weights load a word 8 KiB ahead of each stream
+  ;; and drop it. Widening fills the out-of-order window with arithmetic, so fewer of a stream's
+  ;; cache misses overlapped: one token through LLaMA-7B's MLP (G1, weights from memory) went
+  ;; from 1.4x to 1.8x the float32 layer's speed for bf16, and from 0.7x to 1.35x-1.6x for f16,
+  ;; with the word read 8 KiB ahead (2 KiB gave 1.4x for f16, 16 KiB no more than 8; same runs,
+  ;; a shared machine). The float32 tile measured slower with such loads (docs/kernels.md), so
+  ;; it has none. A layout keeps more than 8 KiB after its last weights (layout.ts, READ_AHEAD),
+  ;; so the word is always inside the memory.
 
   ;; A half in the high 16 bits of each lane (any low bits), widened: any value, infinities and
   ;; NaN (payload kept) included.
@@ -312,7 +314,7 @@
       (block $wb_done
         (loop $wb_next
         (br_if $wb_done (i32.ge_u (local.get $src) (local.get $end)))
-        (drop (i32.load offset=2048 (local.get $src)))
+        (drop (i32.load offset=8192 (local.get $src)))
         (local.set $v (v128.load (local.get $src)))
         (v128.store offset=0 (local.get $dst) (i32x4.shl (local.get $v) (i32.const 16)))
         (v128.store offset=16 (local.get $dst) (v128.and (local.get $v) (local.get $hm)))
@@ -327,7 +329,7 @@
       (block $ws_done
         (loop $ws_next
         (br_if $ws_done (i32.ge_u (local.get $src) (local.get $end)))
-        (drop (i32.load offset=2048 (local.get $src)))
+        (drop (i32.load offset=8192 (local.get $src)))
         (local.set $v (v128.load (local.get $src)))
         (v128.store offset=0 (local.get $dst) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
         (v128.store offset=16 (local.get $dst) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)) (local.get $fs)))
@@ -342,7 +344,7 @@
     (block $wh_done
       (loop $wh_next
       (br_if $wh_done (i32.ge_u (local.get $src) (local.get $end)))
-      (drop (i32.load offset=2048 (local.get $src)))
+      (drop (i32.load offset=8192 (local.get $src)))
       (local.set $v (v128.load (local.get $src)))
       (v128.store offset=0 (local.get $dst) (call $half (i32x4.shl (local.get $v) (i32.const 16))))
       (v128.store offset=16 (local.get $dst) (call $half (local.get $v)))
@@ -418,8 +420,8 @@
             (loop $kb32_next
             (br_if $kb32_done (i32.ge_u (local.get $xa) (local.get $xend)))
             (local.set $a (v128.load32_splat (local.get $xa)))
-            (drop (i32.load offset=2048 (local.get $wq)))
-            (drop (i32.load offset=2048 (local.get $wq2)))
+            (drop (i32.load offset=8192 (local.get $wq)))
+            (drop (i32.load offset=8192 (local.get $wq2)))
             (local.set $v (v128.load (local.get $wq)))
             (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
             (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
@@ -443,8 +445,8 @@
             (loop $ks32_next
             (br_if $ks32_done (i32.ge_u (local.get $xa) (local.get $xend)))
             (local.set $a (v128.load32_splat (local.get $xa)))
-            (drop (i32.load offset=2048 (local.get $wq)))
-            (drop (i32.load offset=2048 (local.get $wq2)))
+            (drop (i32.load offset=8192 (local.get $wq)))
+            (drop (i32.load offset=8192 (local.get $wq2)))
             (local.set $v (v128.load (local.get $wq)))
             (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
             (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))

@@ -84,13 +84,16 @@ function fitsF16s(u16: Uint16Array, at: number, count: number): boolean {
 
 /**
  * Multiplies `count` binary16 values from u16[at] by 2^shift in place (shift may be negative),
- * exactly: each nonzero value through float32 (where it is a normal number, so adding to its
- * exponent is the multiplication) and back. The caller knows every result is an f16 value.
+ * exactly: a normal value whose result is normal by adding to its exponent field, any other
+ * nonzero one through float32 (where it is a normal number, so adding to the exponent is the
+ * multiplication) and back. The caller knows every result is an f16 value.
  */
 function scaleHalves(u16: Uint16Array, at: number, count: number, shift: number): void {
   for (let i = at; i < at + count; i++) {
     const h = u16[i] as number;
-    if ((h & 0x7fff) !== 0) u16[i] = floatBitsToHalf(halfToFloatBits(h) + (shift << 23));
+    const e = (h >> 10) & 0x1f;
+    if (e !== 0 && e + shift >= 1 && e + shift <= 30) u16[i] = h + (shift << 10);
+    else if ((h & 0x7fff) !== 0) u16[i] = floatBitsToHalf(halfToFloatBits(h) + (shift << 23));
   }
 }
 

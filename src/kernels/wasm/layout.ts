@@ -31,10 +31,10 @@ export const WASM_DTYPE_CONSTANTS: Record<string, number> = {
 export const F16S_SHIFT = 10;
 
 /**
- * Bytes the kernel's 16-bit loops read past a stream (a word 2048 bytes ahead, dropped: see
- * gemm.wat); a layout keeps at least this many bytes after its last weights.
+ * Bytes the kernel's 16-bit loops read past a stream (a word this far ahead, dropped: see
+ * gemm.wat's `offset=8192`); a layout keeps more than this after its last weights.
  */
-export const READ_AHEAD = 2048;
+export const READ_AHEAD = 8192;
 
 /**
  * Where column c (0..15) of a panel sits in a 16-bit panel's row: the 32-bit lane i of its first
@@ -168,8 +168,8 @@ export function layout(
   }
   const erf = take(ERF_TERMS * 8);
   const blocks = (n: number, bytes: number) => Array.from({ length: n }, () => take(bytes));
-  // The 16-bit loops read up to READ_AHEAD bytes past the weights: the erf table and the
-  // hidden blocks (at least BLOCK_ROWS x 16 floats each) always come after them.
+  // The 16-bit loops read up to READ_AHEAD bytes past the weights: the erf table, the x block
+  // and the hidden blocks (BLOCK_ROWS x 16 floats, 8 KiB, at the least) come after them.
   const scratchPanels = dtype === "f32" ? 0 : threaded ? 1 + threads : 1;
   const widen = blocks(scratchPanels, panelBytes(Math.max(dModel, dHidden)));
   const x = take(BLOCK_ROWS * dModel * 4);
