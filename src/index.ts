@@ -7,6 +7,7 @@
 export { ShapeError } from "./errors";
 export { matrix, zeros, fromRows, toRows, row, isMatrix, type Matrix } from "./matrix";
 export { matmul, matmulInto, type MatmulOptions } from "./ops/matmul";
+export { transpose, transposeInto } from "./ops/transpose";
 export { addBias, addBiasInto, relu, reluInto } from "./ops/elementwise";
 export {
   gelu,
