@@ -54,6 +54,7 @@ export {
   parseSafetensors,
   serializeSafetensors,
   tensorToFloat32,
+  tensorToMatrix,
   parseShardedSafetensors,
   SafetensorsError,
   type SafetensorsDtype,
