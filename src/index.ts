@@ -44,13 +44,6 @@ export {
   type GatedKernelChoice,
 } from "./layers/gated";
 export {
-  GATED_CHECKPOINT_NAMES,
-  gatedCheckpointNames,
-  gatedWeightsFromCheckpoint,
-  type GatedCheckpointFamily,
-  type GatedCheckpointNames,
-} from "./layers/gated-names";
-export {
   parseSafetensors,
   serializeSafetensors,
   tensorToFloat32,
@@ -70,8 +63,30 @@ export {
   feedForwardWeightsFromCheckpoint,
   feedForwardTensors,
   feedForwardToSafetensors,
+  gatedFeedForwardFromCheckpoint,
+  gatedFeedForwardWeightsFromCheckpoint,
+  gatedFeedForwardTensors,
+  gatedFeedForwardToSafetensors,
+  type CheckpointLayout,
+  type CheckpointLayerNames,
+  type CheckpointTensors,
+  type FeedForwardTensorNames,
+  type GatedFeedForwardTensorNames,
+} from "./io/checkpoint";
+export {
   optFeedForwardNames,
   t5FeedForwardNames,
-  type CheckpointLayout,
-  type FeedForwardTensorNames,
-} from "./io/checkpoint";
+  gpt2FeedForwardNames,
+  bertFeedForwardNames,
+  robertaFeedForwardNames,
+  llamaFeedForwardNames,
+  mistralFeedForwardNames,
+  qwen2FeedForwardNames,
+  gemmaFeedForwardNames,
+  t5GatedFeedForwardNames,
+  GATED_CHECKPOINT_NAMES,
+  gatedCheckpointNames,
+  gatedWeightsFromCheckpoint,
+  type GatedCheckpointFamily,
+  type GatedCheckpointNames,
+} from "./io/names";
