@@ -7,6 +7,7 @@
 export { ShapeError } from "./errors";
 export { matrix, zeros, fromRows, toRows, row, isMatrix, type Matrix } from "./matrix";
 export { matmul, matmulInto, type MatmulOptions } from "./ops/matmul";
+export { transpose, transposeInto } from "./ops/transpose";
 export { addBias, addBiasInto, relu, reluInto } from "./ops/elementwise";
 export {
   gelu,
@@ -45,16 +46,10 @@ export {
   type GatedKernelChoice,
 } from "./layers/gated";
 export {
-  GATED_CHECKPOINT_NAMES,
-  gatedCheckpointNames,
-  gatedWeightsFromCheckpoint,
-  type GatedCheckpointFamily,
-  type GatedCheckpointNames,
-} from "./layers/gated-names";
-export {
   parseSafetensors,
   serializeSafetensors,
   tensorToFloat32,
+  tensorToMatrix,
   parseShardedSafetensors,
   SafetensorsError,
   type SafetensorsDtype,
@@ -70,8 +65,30 @@ export {
   feedForwardWeightsFromCheckpoint,
   feedForwardTensors,
   feedForwardToSafetensors,
+  gatedFeedForwardFromCheckpoint,
+  gatedFeedForwardWeightsFromCheckpoint,
+  gatedFeedForwardTensors,
+  gatedFeedForwardToSafetensors,
+  type CheckpointLayout,
+  type CheckpointLayerNames,
+  type CheckpointTensors,
+  type FeedForwardTensorNames,
+  type GatedFeedForwardTensorNames,
+} from "./io/checkpoint";
+export {
   optFeedForwardNames,
   t5FeedForwardNames,
-  type CheckpointLayout,
-  type FeedForwardTensorNames,
-} from "./io/checkpoint";
+  gpt2FeedForwardNames,
+  bertFeedForwardNames,
+  robertaFeedForwardNames,
+  llamaFeedForwardNames,
+  mistralFeedForwardNames,
+  qwen2FeedForwardNames,
+  gemmaFeedForwardNames,
+  t5GatedFeedForwardNames,
+  GATED_CHECKPOINT_NAMES,
+  gatedCheckpointNames,
+  gatedWeightsFromCheckpoint,
+  type GatedCheckpointFamily,
+  type GatedCheckpointNames,
+} from "./io/names";

@@ -22,6 +22,15 @@ const MATMUL_OPTIONS = ["transposeB"] as const;
 // nothing in steady state.
 let panel = new Float32Array(0);
 
+/** When `b` read the other way would fit `a`, what to pass instead; else nothing. */
+function transposedHint(k: number, b: Matrix, transposeB: boolean): string {
+  const other = transposeB ? b.rows : b.cols;
+  if (other !== k) return "";
+  return transposeB
+    ? `; b is ${b.rows} x ${b.cols}, which fits as (k, n) without transposeB`
+    : `; b is ${b.rows} x ${b.cols}, which fits as (n, k): pass { transposeB: true } (nn.Linear stores its weight so, out x in)`;
+}
+
 function checkMatmul(where: string, a: unknown, b: unknown, options: unknown) {
   const opts = assertOptions<MatmulOptions>(options, MATMUL_OPTIONS, where);
   const transposeB =
@@ -33,7 +42,7 @@ function checkMatmul(where: string, a: unknown, b: unknown, options: unknown) {
   const inner = transposeB ? bm.cols : bm.rows;
   if (inner !== am.cols) {
     throw new ShapeError(
-      `${where}: b has ${inner} ${transposeB ? "columns (transposeB)" : "rows"}, expected a.cols = ${am.cols}`,
+      `${where}: b has ${inner} ${transposeB ? "columns (transposeB)" : "rows"}, expected a.cols = ${am.cols}${transposedHint(am.cols, bm, transposeB)}`,
     );
   }
   return { am, bm, transposeB, n: transposeB ? bm.rows : bm.cols };
