@@ -4,11 +4,12 @@
 //   npm run build && node scripts/demo.mjs [--tokens=64] [--kernel=auto]
 //
 // Exits with status 1 if a token's output depends on the rest of its batch.
-import { existsSync } from "node:fs";
+import { distProblem } from "./built.mjs";
 
 const dist = new URL("../dist/index.js", import.meta.url);
-if (!existsSync(dist)) {
-  console.error("dist/index.js is missing: run `npm run build` first (npm run demo does).");
+const problem = distProblem();
+if (problem !== null) {
+  console.error(`${problem}: run \`npm run build\` first (npm run demo does).`);
   process.exit(2);
 }
 const { FeedForward, Random, matrix, row } = await import(dist.href);

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { assertDistFresh } from "../scripts/built.mjs";
 import {
   type ActivationName,
   FeedForward,
@@ -210,6 +211,7 @@ describe("lifecycle", () => {
 
   it("an idle pool does not keep a Node process alive", () => {
     // A script that computes on two threads and never disposes: it must end by itself.
+    assertDistFresh("threads test (an idle pool)");
     const script = `
       import { FeedForward, matrix } from ${JSON.stringify(join(ROOT, "dist/index.js"))};
       const ffn = await FeedForward.create({ dModel: 8, dHidden: 32, threads: 2 });
