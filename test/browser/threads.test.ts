@@ -82,6 +82,42 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
   );
 }
 
+/**
+ * On a layer made with `threads: 2`: a synchronous forward first (the page's main thread may not
+ * block, so it must compute there), then forwardAsync (on the workers), then forward again.
+ */
+async function runBlockingThenAsync(page: Page, kernel: KernelName, c: Case) {
+  return page.evaluate(
+    async ({ kernel, c }) => {
+      await window.pageTask(); // run as the page's own code, under its policy
+      const { FeedForward, GatedFeedForward, matrix } = window.tokenwise;
+      const toBits = (m: { data: Float32Array }) =>
+        Array.from(new Uint32Array(m.data.buffer, m.data.byteOffset, m.data.length));
+      const x = matrix(c.tokens, c.dModel, new Float32Array(Uint32Array.from(c.x).buffer));
+      const options = {
+        dModel: c.dModel,
+        dHidden: c.dHidden,
+        seed: c.seed,
+        kernel,
+        threads: 2,
+        activation: c.activation ?? "relu",
+      };
+      const Layer = c.gated === true ? GatedFeedForward : FeedForward;
+      const ffn = await Layer.create(options);
+      const state = () => ({ threads: ffn.threads, threadsFallback: ffn.threadsFallback });
+      const first = toBits(ffn.forward(x));
+      const afterFirst = state();
+      const async = toBits(await ffn.forwardAsync(x));
+      const afterAsync = state();
+      const again = toBits(ffn.forward(x));
+      const result = { first, afterFirst, async, afterAsync, again, end: state() };
+      ffn.dispose();
+      return result;
+    },
+    { kernel, c },
+  );
+}
+
 describe.each(KERNELS)("threads, kernel %s", (kernel) => {
   const label = (c: Case) => `${c.gated === true ? "gated " : ""}${c.activation ?? "relu"}`;
   it.each(THREAD_CASES.map((c) => [c.tokens, label(c), c] as const))(
@@ -92,6 +128,19 @@ describe.each(KERNELS)("threads, kernel %s", (kernel) => {
       const node = await nodeForward(kernel, c);
       expectSameBits(r.y, node, c.dModel, `2 threads (${kernel}) vs Node`);
       expectSameBits(r.out, node, c.dModel, `2 threads into out (${kernel}) vs Node`);
+    },
+  );
+
+  it.each(THREAD_CASES.map((c) => [c.tokens, label(c), c] as const))(
+    "isolated page, %i tokens, %s: a blocking forward on the main thread computes there, with Node's bits, and the layer stays on 2 threads",
+    async (_, __, c) => {
+      const r = await runBlockingThenAsync(pages.isolated, kernel, c);
+      const onTwo = { threads: 2, threadsFallback: null };
+      expect([r.afterFirst, r.afterAsync, r.end]).toEqual([onTwo, onTwo, onTwo]);
+      const node = await nodeForward(kernel, c);
+      expectSameBits(r.first, node, c.dModel, `forward before any worker ran (${kernel}) vs Node`);
+      expectSameBits(r.async, node, c.dModel, `forwardAsync after it (${kernel}) vs Node`);
+      expectSameBits(r.again, node, c.dModel, `forward after the workers ran (${kernel}) vs Node`);
     },
   );
 
