@@ -4,7 +4,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KernelName } from "../../src/index";
 import { openHarness, openSession, type Session } from "./browser";
-import { expectSameBits, makeCase, nodeForward, type Case } from "./cases";
+import { expectSameBits, expectWithinModel, makeCase, nodeForward, type Case } from "./cases";
 import type { Mode } from "./server";
 
 // Threads run the WebAssembly kernel (a js layer says so in threadsFallback).
@@ -121,13 +121,14 @@ async function runBlockingThenAsync(page: Page, kernel: KernelName, c: Case) {
 describe.each(KERNELS)("threads, kernel %s", (kernel) => {
   const label = (c: Case) => `${c.gated === true ? "gated " : ""}${c.activation ?? "relu"}`;
   it.each(THREAD_CASES.map((c) => [c.tokens, label(c), c] as const))(
-    "isolated page, %i tokens, %s: 2 threads, Node's bits",
+    "isolated page, %i tokens, %s: 2 threads, Node's bits, within a float64 model's bound",
     async (_, __, c) => {
       const r = await runThreaded(pages.isolated, kernel, c);
       expect(r).toMatchObject({ kernel, threads: 2, threadsFallback: null, returnsOut: true });
       const node = await nodeForward(kernel, c);
       expectSameBits(r.y, node, c.dModel, `2 threads (${kernel}) vs Node`);
       expectSameBits(r.out, node, c.dModel, `2 threads into out (${kernel}) vs Node`);
+      await expectWithinModel(r.y, kernel, c, `2 threads (${kernel}) vs float64`);
     },
   );
 
@@ -145,12 +146,13 @@ describe.each(KERNELS)("threads, kernel %s", (kernel) => {
   );
 
   it.each(THREAD_CASES.map((c) => [c.tokens, c] as const))(
-    "plain page, %i tokens: falls back to 1 thread, says why, Node's bits",
+    "plain page, %i tokens: falls back to 1 thread, says why, Node's bits, within a float64 model's bound",
     async (_, c) => {
       const r = await runThreaded(pages.plain, kernel, c);
       expect(r).toMatchObject({ kernel, threads: 1, returnsOut: true });
       expect(r.threadsFallback).toMatch(/SharedArrayBuffer|cross-origin/i);
       expectSameBits(r.y, await nodeForward(kernel, c), c.dModel, `fallback (${kernel}) vs Node`);
+      await expectWithinModel(r.y, kernel, c, `fallback (${kernel}) vs float64`);
     },
   );
 

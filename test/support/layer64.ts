@@ -186,15 +186,23 @@ export interface FeedForward64 {
   b2: Vec | null;
 }
 
-/** act(x W1 + b1) W2 + b2 in float64, with the JS kernel's bound per element. */
-export function feedForward64(p: FeedForward64, x: Vec, rows: number): Model64 {
+/**
+ * act(x W1 + b1) W2 + b2 in float64, with the bound per element of the JS kernel ("f64") or of
+ * the WebAssembly kernel ("f32").
+ */
+export function feedForward64(
+  p: FeedForward64,
+  x: Vec,
+  rows: number,
+  acc: Accumulation = "f64",
+): Model64 {
   const { dModel: D, dHidden: H } = p;
   const y = new Float64Array(rows * D);
   const bound = new Float64Array(rows * D);
   const modelBound = new Float64Array(rows * D);
   for (let t = 0; t < rows; t++) {
-    const pre = linear64(x, t * D, D, p.w1, H, p.b1);
-    output64(activate(pre, p.activation), H, p.w2, D, p.b2, y, bound, modelBound, t * D);
+    const pre = linear64(x, t * D, D, p.w1, H, p.b1, acc);
+    output64(activate(pre, p.activation), H, p.w2, D, p.b2, y, bound, modelBound, t * D, acc);
   }
   return { y, bound, modelBound };
 }
