@@ -6,9 +6,9 @@
 // keeps a one-off allocation, such as a function being compiled again on a busy machine,
 // from tipping a young generation the warm-up left nearly full.)
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { assertDistFresh } from "../scripts/built.mjs";
 import { ACTIVATIONS } from "../src/kernels/activation";
 
 const DIST = fileURLToPath(new URL("../dist/index.js", import.meta.url));
@@ -32,7 +32,7 @@ function gcLinesWhile(
   options: object,
   calls: number,
 ): { activation: string; ran: number; gcs: string[] }[] {
-  if (!existsSync(DIST)) throw new Error("dist/index.js is missing: run `npm run build` first");
+  assertDistFresh("allocation test");
   // Inputs of both signs and up to about 5 in size: the activations' every branch (gelu's series
   // and its continued fraction, exp's reduction) runs.
   const script = `
