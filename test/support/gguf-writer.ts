@@ -89,11 +89,12 @@ export interface GgufSpec {
   kvCount?: number | bigint;
 }
 
-/** Little-endian bytes, appended. */
+/** Little-endian bytes, appended; where each u32 and u64 went is kept, for the fuzz test. */
 export class ByteWriter {
   #buf = new Uint8Array(256);
   #view = new DataView(this.#buf.buffer);
   length = 0;
+  readonly fields: { at: number; size: 4 | 8 }[] = [];
 
   #grow(n: number): number {
     const at = this.length;
@@ -129,6 +130,7 @@ export class ByteWriter {
   }
   u32(v: number): this {
     const at = this.#grow(4);
+    this.fields.push({ at, size: 4 });
     this.#view.setUint32(at, v, true);
     return this;
   }
@@ -149,6 +151,7 @@ export class ByteWriter {
   }
   u64(v: number | bigint): this {
     const at = this.#grow(8);
+    this.fields.push({ at, size: 8 });
     this.#view.setBigUint64(at, BigInt.asUintN(64, BigInt(v)), true);
     return this;
   }
@@ -246,6 +249,11 @@ export function tensorBytes(type: string, shape: number[]): number {
 
 /** A GGUF file from a spec; with nothing overridden, a valid file. */
 export function ggufBytes(spec: GgufSpec): Uint8Array {
+  return ggufLayout(spec).bytes;
+}
+
+/** A GGUF file from a spec, and where each of its u32 and u64 fields is. */
+export function ggufLayout(spec: GgufSpec): { bytes: Uint8Array; fields: ByteWriter["fields"] } {
   const alignment = spec.alignment ?? 32;
   const metadata = spec.metadata ?? [];
   const tensors = spec.tensors ?? [];
@@ -278,5 +286,5 @@ export function ggufBytes(spec: GgufSpec): Uint8Array {
     w.bytes(t.data);
     w.zeros(alignUp(t.data.length, alignment) - t.data.length);
   });
-  return w.result();
+  return { bytes: w.result(), fields: w.fields };
 }
