@@ -14,15 +14,9 @@ import { gguf, type GGUFParseOutput, type GGUFTypedMetadata } from "@huggingface
 import { describe, expect, it } from "vitest";
 import { parseGguf, type GgufFile, type GgufValue } from "../../src/index";
 import { ggufFileArb } from "../support/gguf-arbitrary";
-import { VALUE_TYPES } from "../support/gguf-writer";
+import { GGML, VALUE_TYPES } from "../support/gguf-writer";
 
 const DIR = new URL("../fixtures/gguf/", import.meta.url);
-const GGML_IDS: Record<string, number> = {
-  F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q8_1: 9, Q2_K: 10, Q3_K: 11,
-  Q4_K: 12, Q5_K: 13, Q6_K: 14, Q8_K: 15, IQ4_NL: 20, I8: 24, I16: 25, I32: 26, I64: 27,
-  F64: 28, BF16: 30, MXFP4: 39,
-}; // prettier-ignore
-
 async function hfParse(
   bytes: Uint8Array,
 ): Promise<GGUFParseOutput & { typedMetadata: GGUFTypedMetadata }> {
@@ -73,7 +67,7 @@ async function expectAgreement(bytes: Uint8Array): Promise<void> {
   expect(hf.tensorInfos.map((t) => t.name)).toEqual([...ours.tensors.keys()]);
   hf.tensorInfos.forEach((t, i) => {
     const mine = [...ours.tensors.values()][i]!;
-    expect(t.dtype, t.name).toBe(GGML_IDS[mine.type]);
+    expect(t.dtype, t.name).toBe(GGML[mine.type]![0]);
     expect(t.n_dims, t.name).toBe(mine.shape.length);
     expect(t.shape.map(Number).reverse(), t.name).toEqual(mine.shape);
     expect(Number(hf.tensorDataOffset + t.offset), t.name).toBe(mine.offset);

@@ -23,29 +23,46 @@ export const VALUE_TYPES = [
 ] as const;
 export type ValueTypeName = (typeof VALUE_TYPES)[number];
 
-/** The ggml types the tests write: number, weights per block, bytes per block. */
+/**
+ * Every ggml type of the format: number, weights per block, bytes per block, from the block
+ * structs of ggml-common.h (sizeof of each, as its static_asserts spell them out).
+ */
 export const GGML: Record<string, [id: number, block: number, bytes: number]> = {
   F32: [0, 1, 4],
   F16: [1, 1, 2],
-  Q4_0: [2, 32, 18],
-  Q4_1: [3, 32, 20],
-  Q5_0: [6, 32, 22],
-  Q5_1: [7, 32, 24],
-  Q8_0: [8, 32, 34],
-  Q8_1: [9, 32, 36],
-  Q2_K: [10, 256, 84],
-  Q3_K: [11, 256, 110],
-  Q4_K: [12, 256, 144],
-  Q5_K: [13, 256, 176],
-  Q6_K: [14, 256, 210],
-  IQ4_NL: [20, 32, 18],
+  Q4_0: [2, 32, 2 + 16],
+  Q4_1: [3, 32, 2 + 2 + 16],
+  Q5_0: [6, 32, 2 + 4 + 16],
+  Q5_1: [7, 32, 2 + 2 + 4 + 16],
+  Q8_0: [8, 32, 2 + 32],
+  Q8_1: [9, 32, 2 + 2 + 32],
+  Q2_K: [10, 256, 16 + 64 + 2 + 2],
+  Q3_K: [11, 256, 32 + 64 + 12 + 2],
+  Q4_K: [12, 256, 2 + 2 + 12 + 128],
+  Q5_K: [13, 256, 2 + 2 + 12 + 32 + 128],
+  Q6_K: [14, 256, 128 + 64 + 16 + 2],
+  Q8_K: [15, 256, 4 + 256 + 32],
+  IQ2_XXS: [16, 256, 2 + 64],
+  IQ2_XS: [17, 256, 2 + 64 + 8],
+  IQ3_XXS: [18, 256, 2 + 96],
+  IQ1_S: [19, 256, 2 + 32 + 16],
+  IQ4_NL: [20, 32, 2 + 16],
+  IQ3_S: [21, 256, 2 + 64 + 8 + 32 + 4],
+  IQ2_S: [22, 256, 2 + 64 + 8 + 8],
+  IQ4_XS: [23, 256, 2 + 2 + 4 + 128],
   I8: [24, 1, 1],
   I16: [25, 1, 2],
   I32: [26, 1, 4],
   I64: [27, 1, 8],
   F64: [28, 1, 8],
+  IQ1_M: [29, 256, 32 + 16 + 8],
   BF16: [30, 1, 2],
-  MXFP4: [39, 32, 17],
+  TQ1_0: [34, 256, 48 + 4 + 2],
+  TQ2_0: [35, 256, 64 + 2],
+  MXFP4: [39, 32, 1 + 16],
+  NVFP4: [40, 64, 4 + 32],
+  Q1_0: [41, 128, 2 + 16],
+  Q2_0: [42, 64, 2 + 16],
 };
 
 /**
