@@ -348,7 +348,10 @@ export interface GgufFile {
   readonly metadata: ReadonlyMap<string, GgufValue>;
   /** Each key's type as the file declares it. */
   readonly metadataTypes: ReadonlyMap<string, GgufMetadataType>;
-  /** Every tensor of the file, in file order, without data. */
+  /**
+   * Every tensor of the file, in file order: its info (from {@link parseGguf}, the very
+   * objects of `tensors`, data included).
+   */
   readonly tensorInfos: ReadonlyMap<string, GgufTensorInfo>;
   /**
    * The tensors with their data, in file order: all of them from {@link parseGguf}, those
