@@ -92,3 +92,26 @@ export {
   type GatedCheckpointFamily,
   type GatedCheckpointNames,
 } from "./io/names";
+export { quantizeQ8_0, quantizeQ4_0, type GgmlBlockType } from "./quant";
+export {
+  parseGguf,
+  ggufTensorToFloat32,
+  GgufError,
+  type GgmlType,
+  type GgufArray,
+  type GgufErrorCode,
+  type GgufFile,
+  type GgufMetadataType,
+  type GgufTensor,
+  type GgufTensorInfo,
+  type GgufTensorInput,
+  type GgufValue,
+  type GgufValueType,
+} from "./io/gguf";
+export {
+  GGUF_FEEDFORWARD_ACTIVATIONS,
+  ggufFeedForward,
+  ggufFeedForwardNames,
+  type GgufFeedForward,
+  type GgufFeedForwardNames,
+} from "./io/gguf-feedforward";
