@@ -298,13 +298,15 @@ function storedShape(map: MapIo, dims: Record<Dim, number>, layout: CheckpointLa
 /**
  * A layer's weights from a model's tensors: every named tensor found and checked (its kind,
  * dtype, rank, and that its shape fits the first weight's) before any is converted; then each
- * converted to float32 and, for "linear", transposed into tokenwise's (in, out).
+ * converted to float32 and, for "linear", transposed into tokenwise's (in, out), unless
+ * `keepLayout` (for a layer, which reads the (out, in) tensors as they are).
  */
 function readWeights(
   io: LayerIo<unknown>,
   tensors: unknown,
   names: unknown,
   where: string,
+  keepLayout = false,
 ): { weights: Record<string, Matrix | Float32Array>; names: Names } {
   const map = tensorMap(tensors, where);
   const n = checkNames(io, names, where);
@@ -342,12 +344,13 @@ function readWeights(
     const rows = dims[m.from];
     const cols = dims[m.to];
     const stored = float32Of(found[i] as CheckedTensor, where, weightName(m));
-    let data = stored;
-    if (n.layout === "linear") {
-      data = new Float32Array(stored.length);
+    if (n.layout !== "linear") weights[m.weight] = { rows, cols, data: stored };
+    else if (keepLayout) weights[m.weight] = { rows: cols, cols: rows, data: stored };
+    else {
+      const data = new Float32Array(stored.length);
       transposeKernel(stored, cols, rows, data);
+      weights[m.weight] = { rows, cols, data };
     }
-    weights[m.weight] = { rows, cols, data };
     const bias = biases[i];
     if (bias !== undefined) weights[m.bias] = float32Of(bias, where, n.tensors[m.bias]);
   });
@@ -370,8 +373,15 @@ function loadLayer<L>(
   options: unknown,
   where: string,
 ): L {
-  const { weights, names: n } = readWeights(io, tensors, names, where);
-  return io.fromWeights(weights, withActivation(options, n.activation));
+  // The layer reads nn.Linear's (out, in) tensors as they are ({ layout: "linear" }): no
+  // transposed copy of the weights is made on the way to the kernel's packing.
+  const { weights, names: n } = readWeights(io, tensors, names, where, true);
+  const opts = withActivation(options, n.activation);
+  const plain = typeof opts === "object" && opts !== null && !Array.isArray(opts);
+  return io.fromWeights(
+    weights,
+    n.layout === "linear" && plain ? { ...opts, layout: "linear" } : opts,
+  );
 }
 
 /** A layer's weights as F32 tensors under the names, in the names' layout. */
