@@ -74,11 +74,11 @@ function checkMatmul(where: string, a: unknown, b: unknown, options: unknown) {
  */
 export function matmulInto(out: Matrix, a: Matrix, b: Matrix, options?: MatmulOptions): Matrix {
   const { am, bm, transposeB, n } = checkMatmul("matmulInto", a, b, options);
-  assertMatrix(out, "matmulInto", "out");
-  assertShape(out, am.rows, n, "matmulInto", "out", "(a.rows, n)");
-  assertNoOverlap(out.data, am.data, "matmulInto", "out", "a");
-  assertNoOverlap(out.data, bm.data, "matmulInto", "out", "b");
-  gemm(am, bm, transposeB, n, out);
+  const om = assertMatrix(out, "matmulInto", "out");
+  assertShape(om, am.rows, n, "matmulInto", "out", "(a.rows, n)");
+  assertNoOverlap(om.data, am.data, "matmulInto", "out", "a");
+  assertNoOverlap(om.data, bm.data, "matmulInto", "out", "b");
+  gemm(am, bm, transposeB, n, om);
   return out;
 }
 

@@ -6,6 +6,7 @@ import {
   addBiasInto,
   geluInto,
   geluTanhInto,
+  matmulInto,
   matrix,
   reluInto,
   sigmoidInto,
@@ -32,6 +33,7 @@ const OPS: [string, (out: Matrix, x: Matrix) => Matrix][] = [
   ["siluInto", siluInto],
   ["sigmoidInto", sigmoidInto],
   ["addBiasInto", (out, x) => addBiasInto(out, x, new Float32Array(3))],
+  ["matmulInto", (out, x) => matmulInto(out, x, matrix(3, 3, new Float32Array(9).fill(0.5)))],
 ];
 
 describe.each(OPS)("%s", (_, op) => {
