@@ -251,12 +251,13 @@ describe("ShapeError", () => {
   });
 });
 
-describe("sizes no Float32Array (or no plain array) can hold are refused before anything is allocated", () => {
+describe("sizes beyond what a matrix or toRows may hold are refused before any allocation", () => {
   // 65,537 rows of one 65,536-float view (256 KiB): 2^32 + 2^16 elements, which fromRows once
   // read one by one (2^32 checks) before allocating.
   const wide = new Float32Array(2 ** 16);
   const tall = Array.from({ length: 2 ** 16 + 1 }, () => wide);
   const over = "is over 2^32, the most elements a matrix may have";
+  const tallMessage = `fromRows: 65537 rows of 65536 values are ${over.slice(3)}`;
   const cases: ThrowCase[] = [
     ...(
       [
@@ -284,14 +285,14 @@ describe("sizes no Float32Array (or no plain array) can hold are refused before 
       what: "fromRows: 2^16 + 1 rows of 2^16 values",
       call: () => fromRows(tall),
       error: RangeError,
-      message: `fromRows: 65537 rows of 65536 values are over 2^32, the most elements a matrix may have`,
+      message: tallMessage,
       buffers: [wide],
     },
     {
       what: "fromRows: 2^16 + 1 rows of 2^16 values, cols given",
       call: () => fromRows(tall, 2 ** 16),
       error: RangeError,
-      message: `fromRows: 65537 rows of 65536 values are over 2^32, the most elements a matrix may have`,
+      message: tallMessage,
       buffers: [wide],
     },
     ...(

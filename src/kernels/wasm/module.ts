@@ -96,19 +96,23 @@ const TAB = ACT + 4 * ACT_N;
 const ACT_KINDS = [1, 2, 3];
 const ACT_VALUES = Float32Array.from({ length: ACT_N }, (_, i) => (i - ACT_N / 2) / 8);
 
-// A batch runs BATCH_MS (a coarse page clock ticks every 0.1 ms); a function counts as warm
-// when FLAT batches in a row were not GAIN times faster than its best before; BUDGET_MS caps it.
-// MAX_CALLS and MAX_BATCHES end it too where the clock stands still (a test's fake timers).
+// A batch runs BATCH_MS (a coarse page clock ticks every 0.1 ms), or MAX_CALLS calls. A function
+// counts as warm once FLAT batches in a row were not GAIN times faster than its best before,
+// and it runs FASTER times its first batch's speed (optimized code: gemm 3x in both engines,
+// act 2x to 3x), or PATIENCE_MS have passed (an engine without a baseline tier never gets
+// faster, nor does a module that is warm already). BUDGET_MS and MAX_BATCHES cap it all.
 const BATCH_MS = 1;
+const MAX_CALLS = 1000;
 const GAIN = 1.25;
 const FLAT = 3;
+const FASTER = 1.5;
+const PATIENCE_MS = 60;
 const BUDGET_MS = 200;
-const MAX_CALLS = 1000;
 const MAX_BATCHES = 100;
 
 const now = (): number => (typeof performance === "object" ? performance.now() : Date.now());
 
-/** A new task: a MessageChannel's message, which fake timers leave alone (setTimeout they do not). */
+/** A new task, from a MessageChannel: fake timers leave those alone (setTimeout they fake). */
 function nextTask(): Promise<void> {
   if (typeof MessageChannel !== "function") return new Promise((resolve) => setTimeout(resolve, 0));
   return new Promise((resolve) => {
@@ -121,7 +125,10 @@ function nextTask(): Promise<void> {
   });
 }
 
-/** Runs `step` for BATCH_MS (or MAX_CALLS times); its rate, in steps per millisecond. */
+/**
+ * Runs `step` for BATCH_MS (or MAX_CALLS times); its rate, in steps per millisecond, or NaN when
+ * the clock did not move (a test's fake timers): then nothing can be timed.
+ */
 function rate(step: () => void): number {
   const t0 = now();
   let n = 0;
@@ -131,7 +138,7 @@ function rate(step: () => void): number {
     n++;
     t = now();
   } while (t - t0 < BATCH_MS && n < MAX_CALLS);
-  return n / Math.max(t - t0, BATCH_MS);
+  return t > t0 ? n / Math.max(t - t0, BATCH_MS) : NaN;
 }
 
 /**
@@ -139,14 +146,15 @@ function rate(step: () => void): number {
  * Chromium) runs a wasm function first as baseline code (Liftoff) and optimizes it (TurboFan)
  * only once it has run for a while; a call in progress keeps its code, so a layer's first
  * forward pass ran its first product, a single long call, as baseline code: at 128 tokens of
- * 768 x 3072 on one thread, 72 ms against 29 ms for the calls after it (2.5x, Node 20; 2.5x to
- * 3.7x in Chromium 156). Neither engine lets a page ask for the optimizing tier at compile time
- * (V8's flags for it are for the command line). So: gemm and act run on a small scratch
- * memory, in timed batches, until their speed levels off (after the 3x step, about 100 calls
- * in), yielding between batches so a background compiler gets the core. The optimized code
- * belongs to the module: every instance, and every worker it is sent to, runs it. Then the
- * first forward pass took 33 ms (1.15x) in Node. It costs about 20 ms once per process, gives up
- * after BUDGET_MS, and ignores any failure: the kernel's results are the same either way.
+ * 768 x 3072 on one thread it took 2.5x the median of the calls after it (Node 20; 2.5x to 3.7x
+ * in Chromium 156). Neither engine lets a page ask for the optimizing tier at compile time
+ * (V8's flags for it, --no-liftoff, are for the command line; its compilation-hints section is
+ * experimental). So: gemm and act run on a small scratch memory, in timed batches, until their
+ * speed levels off after the step up (gemm's comes about 100 calls in), yielding between
+ * batches so a background compiler gets a core. The optimized code belongs to the module: every
+ * instance, and every worker it is sent to, runs it. Then the first forward pass took 1.13x to
+ * 1.16x the median in Node (medians over 15 process starts, a busy machine). It costs about 20
+ * ms once per process, 200 at most, and ignores any failure: the results are the same anyway.
  */
 async function warmUp(module: WebAssembly.Module, shared: boolean): Promise<void> {
   try {
@@ -168,15 +176,22 @@ async function warmUp(module: WebAssembly.Module, shared: boolean): Promise<void
     ];
     for (const step of steps) step(); // the first call compiles it (V8 compiles lazily)
     const start = now();
-    let warming = steps.map((step) => ({ step, best: rate(step), flat: 0 }));
+    let warming = steps.map((step) => {
+      const first = rate(step);
+      return { step, first, best: first, flat: 0 };
+    });
     for (let b = 0; warming.length > 0 && b < MAX_BATCHES && now() - start < BUDGET_MS; b++) {
       await nextTask();
       for (const w of warming) {
         const r = rate(w.step);
+        if (Number.isNaN(r) || Number.isNaN(w.first)) return;
         w.flat = r > GAIN * w.best ? 0 : w.flat + 1;
         w.best = Math.max(w.best, r);
       }
-      warming = warming.filter((w) => w.flat < FLAT);
+      const waited = now() - start;
+      warming = warming.filter(
+        (w) => w.flat < FLAT || (w.best < FASTER * w.first && waited < PATIENCE_MS),
+      );
     }
   } catch {
     // No scratch memory (a shared one, say, where the page may not have it): the layer works
