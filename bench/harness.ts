@@ -1,22 +1,33 @@
-// The measuring loop. For each shape: build the problem, compute the float64 reference, set up
-// every contender (weights loaded, untimed), check each one's first output against the reference,
-// warm up, then time interleaved repetitions (A B C A B C ...) so drift hits every contender alike.
-// Afterwards, optionally, measure each contender's peak resident memory in a process of its own.
-import type { Contender, Group, Unavailable } from "./contender";
-import { HostedRunner, measureMemory } from "./hosted";
+// The measuring loop. For each shape: build the problem, compute the float64 reference, and
+// build the exact problem (exact.ts). For every contender: set it up on the exact problem and
+// require the exact output, bit for bit; then set it up on the problem (weights loaded, untimed,
+// once per layer of the shape, the layers chained), check its first output against the
+// float64 reference within the forward-error bound; warm up, then time interleaved repetitions
+// (A B C A B C ...) so drift hits every contender alike. Afterwards, optionally, measure each
+// contender's peak resident memory in a process of its own.
+import {
+  type Contender,
+  type Group,
+  type Unavailable,
+  chain,
+  runEach,
+  setupLayers,
+} from "./contender";
+import { type ExactCheck, type ExactProblem, checkExact, makeExactProblem } from "./exact";
+import { HostedRunner, exactOutputs, measureMemory } from "./hosted";
 import type { MemoryReading } from "./host";
 import type { PeerStatus } from "./peers/index";
 import { type Variant, flopsFormula, matricesOf } from "./layer";
 import { makeProblem } from "./problem";
 import { type CheckResult, checkOutput, chooseRows, computeReference } from "./reference";
 import { RoofProbe, type ShapeRoof } from "./roof";
-import { LocalRunner, type Runner } from "./runner";
-import { type Shape, describeShape, flopsOf, weightBytesOf } from "./shapes";
+import { LocalRunner, type RepTiming, type Runner } from "./runner";
+import { type Shape, describeShape, flopsOf, layersOf, weightBytesOf } from "./shapes";
 import { quantile } from "./stats";
 
 /** Quiet time before each timed repetition, ms (see the interleaved loop). */
 const SETTLE_MS = 20;
-/** Each of the roof's two probes runs this long a round (less with a shorter minRepMs). */
+/** Each of the roof's probes runs this long a round (less with a shorter minRepMs). */
 const ROOF_REP_MS = 100;
 
 export interface HarnessSettings {
@@ -38,6 +49,8 @@ export interface HarnessSettings {
   variant: Variant;
   /** Measure each shape's one-thread roof in its rounds (bench/roof.ts); default true. */
   roof?: boolean;
+  /** The roof's main-memory buffer, bytes (default: roof.ts's defaultMemoryBytes()). */
+  roofMemoryBytes?: number;
 }
 
 export interface TimingResult {
@@ -45,6 +58,8 @@ export interface TimingResult {
   callsPerRep: number;
   /** Milliseconds per call of each repetition, in the order they ran. */
   samplesMs: number[];
+  /** Every timed call's own milliseconds, per repetition (rounded to 0.1 µs). */
+  callsMs: number[][];
   medianMs: number;
   minMs: number;
   maxMs: number;
@@ -88,7 +103,13 @@ export interface ContenderResult {
   status: Status;
   reason?: string;
   setupMs?: number;
+  /** The first forward after setup (the layer's create), ms: it also gives the checked output. */
   firstCallMs?: number;
+  /** firstCallMs over the median time of a call. */
+  firstCallOverMedian?: number;
+  /** The exact check (exact.ts): every correct kernel returns these outputs bit for bit. */
+  exact?: ExactCheck;
+  /** The forward-error bound check against the float64 reference. */
   check?: CheckResult;
   timing?: TimingResult;
   ratio?: Ratio;
@@ -103,7 +124,16 @@ export interface ShapeReport extends Shape {
   flopsFormula: string;
   gflopPerForward: number;
   weightBytes: number;
+  /** Layers in turn (D1); 1 for one layer. */
+  layers: number;
   reference: { rows: number[]; rowsChecked: number; totalRows: number; ms: number };
+  /**
+   * The exact problem: its checked rows and largest sum of term magnitudes (below 2^24), or why
+   * there is none at this shape (too large for float32 to stay exact).
+   */
+  exactProblem:
+    | { rows: number[]; rowsChecked: number; totalRows: number; largestSum: number; ms: number }
+    | { error: string };
   baselineMemory?: MemoryReading | { error: string };
   results: ContenderResult[];
   /** The one-thread roof, measured in the same rounds as the contenders. */
@@ -162,12 +192,33 @@ async function runShape(
       shape.dHidden,
       s.checkBudget,
       4,
-      matricesOf(variant.layer),
+      matricesOf(variant.layer) * layersOf(shape),
     ),
   );
-  log(
-    `${tag} float64 reference: ${ref.rows.length === shape.tokens ? "all" : `${ref.rows.length} of`} ${shape.tokens} rows, ${fmtMs(ref.ms)}`,
-  );
+  const rowsText = (rows: number[]) =>
+    `${rows.length === shape.tokens ? "all" : `${rows.length} of`} ${shape.tokens} rows`;
+  log(`${tag} float64 reference: ${rowsText(ref.rows)}, ${fmtMs(ref.ms)}`);
+  // Released before timing: at G1 it is 541 MB.
+  let exact: ExactProblem | null = null;
+  let exactProblem: ShapeReport["exactProblem"];
+  try {
+    const start = performance.now();
+    exact = makeExactProblem(shape, s.seed, variant, s.checkBudget);
+    const rows = exact.layers[0]?.rows ?? [];
+    exactProblem = {
+      rows,
+      rowsChecked: rows.length,
+      totalRows: shape.tokens,
+      largestSum: exact.largestSum,
+      ms: performance.now() - start,
+    };
+    log(
+      `${tag} exact problem: ${rowsText(rows)}${layersOf(shape) > 1 ? ` of each of ${layersOf(shape)} layers` : ""}, sums up to ${exact.largestSum} units (< 2^24), ${fmtMs(exactProblem.ms)}`,
+    );
+  } catch (e) {
+    exactProblem = { error: message(e) };
+    log(`${tag} no exact check: ${message(e)}`);
+  }
 
   const results: ContenderResult[] = [];
   const live: Live[] = [];
@@ -186,13 +237,41 @@ async function runShape(
     }
     const result: ContenderResult = { ...base, status: "failed" };
     results.push(result);
+    if (exact !== null) {
+      // The exact check first, on instances of its own: they are gone before the timed ones
+      // are made, so a large layer is never held twice.
+      try {
+        const outputs =
+          c.isolate && c.host !== undefined
+            ? await exactOutputs(c.host, shape, s.seed, s.peersDir, variant, s.checkBudget)
+            : await runEach(
+                await setupLayers(
+                  c,
+                  shape,
+                  exact.layers.map((l) => l.weights),
+                ),
+                exact.layers.map((l) => l.x),
+              );
+        result.exact = checkExact(outputs, exact);
+      } catch (e) {
+        result.reason = `exact check failed to run: ${message(e)}`;
+        log(`${tag} ${c.label}: ${result.reason}`);
+        continue;
+      }
+      if (!result.exact.ok) {
+        result.status = "wrong";
+        result.reason = result.exact.reason ?? "not the exact output";
+        log(`${tag} ${c.label}: WRONG, not timed: ${result.reason}`);
+        continue;
+      }
+    }
     let runner: Runner;
     try {
       const start = performance.now();
       if (c.isolate && c.host !== undefined) {
         runner = await HostedRunner.start(c.host, shape, s.seed, s.peersDir, variant);
       } else {
-        runner = new LocalRunner(await c.setup(shape, problem.weights), problem.x);
+        runner = new LocalRunner(chain(await setupLayers(c, shape, problem.layers)), problem.x);
       }
       result.setupMs = performance.now() - start;
     } catch (e) {
@@ -218,8 +297,10 @@ async function runShape(
       continue;
     }
     result.status = "ok";
+    const exactText =
+      result.exact === undefined ? "" : `exact on ${result.exact.compared} outputs, `;
     log(
-      `${tag} ${c.label}: correct (worst error ${fmtRatio(result.check.worstRatio)} of the bound), setup ${fmtMs(result.setupMs ?? 0)}, first call ${fmtMs(result.firstCallMs ?? 0)}`,
+      `${tag} ${c.label}: correct (${exactText}worst error ${fmtRatio(result.check.worstRatio)} of the bound), setup ${fmtMs(result.setupMs ?? 0)}, first call ${fmtMs(result.firstCallMs ?? 0)}`,
     );
     live.push({
       contender: c,
@@ -239,7 +320,7 @@ async function runShape(
       let spent = 0;
       let n = 0;
       do {
-        l.perCallMs = await l.runner.time(1);
+        l.perCallMs = (await l.runner.time(1)).msPerCall;
         spent += l.perCallMs;
         n++;
       } while (spent < s.warmupMs && n < 1000);
@@ -263,9 +344,12 @@ async function runShape(
 
   // Interleaved repetitions. A contender with fewer reps takes part in rounds spread evenly.
   // The roof takes a repetition in every round too, so it is measured under the same load.
+  exact = null;
   const probe =
-    s.roof === false ? undefined : await RoofProbe.create(weightBytesOf(shape, variant.layer));
-  const samples = new Map<Live, number[]>(live.map((l) => [l, []]));
+    s.roof === false
+      ? undefined
+      : await RoofProbe.create(weightBytesOf(shape, variant.layer), s.roofMemoryBytes);
+  const samples = new Map<Live, RepTiming[]>(live.map((l) => [l, []]));
   for (let r = 0; r < s.reps; r++) {
     const start = performance.now();
     if (probe !== undefined) {
@@ -291,14 +375,18 @@ async function runShape(
   }
   for (const l of live) {
     await l.runner.dispose().catch(() => {});
-    const ms = samples.get(l) ?? [];
-    if (l.result.status !== "ok" || ms.length === 0) continue;
+    const reps = samples.get(l) ?? [];
+    if (l.result.status !== "ok" || reps.length === 0) continue;
+    const ms = reps.map((t) => t.msPerCall);
     const sorted = [...ms].sort((a, b) => a - b);
     const median = quantile(sorted, 0.5);
+    if (l.result.firstCallMs !== undefined)
+      l.result.firstCallOverMedian = l.result.firstCallMs / median;
     l.result.timing = {
       reps: ms.length,
       callsPerRep: l.calls,
       samplesMs: ms,
+      callsMs: reps.map((t) => t.callsMs.map((v) => Math.round(v * 1e4) / 1e4)),
       medianMs: median,
       minMs: sorted[0] as number,
       maxMs: sorted[sorted.length - 1] as number,
@@ -348,6 +436,8 @@ async function runShape(
     flopsFormula: flopsFormula(variant.layer),
     gflopPerForward: flops / 1e9,
     weightBytes: weightBytesOf(shape, variant.layer),
+    layers: layersOf(shape),
+    exactProblem,
     ...(probe === undefined ? {} : { roof: probe.result(flops / 1e9) }),
     reference: {
       rows: ref.rows,

@@ -3,7 +3,8 @@
 // resident memory of one contender alone. It rebuilds the problem from the seed, so it computes
 // on the same bits as the parent. Spoken to over IPC by hosted.ts.
 import { readFileSync, writeFileSync } from "node:fs";
-import type { Contender, HostKey } from "./contender";
+import { type Contender, type HostKey, chain, runEach, setupLayers } from "./contender";
+import { makeExactProblem } from "./exact";
 import type { Variant } from "./layer";
 import { customContender, loadCustomModule } from "./custom";
 import { naiveContender } from "./naive";
@@ -15,6 +16,15 @@ import { findTokenwiseEntry, tokenwiseContender } from "./tokenwise";
 
 export type HostRequest =
   | { op: "setup"; key: HostKey; shape: Shape; seed: number; peersDir: string; variant: Variant }
+  | {
+      op: "exact";
+      key: HostKey;
+      shape: Shape;
+      seed: number;
+      peersDir: string;
+      variant: Variant;
+      budget: number;
+    }
   | { op: "first" }
   | { op: "time"; calls: number }
   | { op: "memory"; calls: number }
@@ -116,8 +126,28 @@ async function main(): Promise<void> {
           x = problem.x;
           const start = performance.now();
           if (contender !== null)
-            runner = new LocalRunner(await contender.setup(req.shape, problem.weights), x);
+            runner = new LocalRunner(
+              chain(await setupLayers(contender, req.shape, problem.layers)),
+              x,
+            );
           reply({ ok: true, setupMs: performance.now() - start });
+          break;
+        }
+        case "exact": {
+          // The exact check (exact.ts) in this process: the same problem, drawn from the seed.
+          const contender = await contenderFromKey(req.key, req.peersDir, req.variant);
+          if (contender === null) throw new Error("host: no contender");
+          const exact = makeExactProblem(req.shape, req.seed, req.variant, req.budget);
+          const instances = await setupLayers(
+            contender,
+            req.shape,
+            exact.layers.map((l) => l.weights),
+          );
+          const outputs = await runEach(
+            instances,
+            exact.layers.map((l) => l.x),
+          );
+          reply({ ok: true, outputs });
           break;
         }
         case "first": {
@@ -128,7 +158,7 @@ async function main(): Promise<void> {
         }
         case "time": {
           if (runner === null) throw new Error("host: no contender");
-          reply({ ok: true, ms: await runner.time(req.calls) });
+          reply({ ok: true, timing: await runner.time(req.calls) });
           break;
         }
         case "memory": {

@@ -1,10 +1,9 @@
 // The bench's own parts that a wrong result could hide behind: the float64 reference and its
-// bound, the row choice, shape parsing, the ONNX model encoder, and the roof.
+// bound, the row choice, shape parsing and the ONNX model encoder (the roof: bench-roof.test.ts).
 import { describe, expect, it } from "vitest";
 import { feedForwardModel, varint } from "../bench/peers/onnx-model";
 import { ffnWeights, makeProblem } from "../bench/problem";
 import { checkOutput, chooseRows, computeReference, gamma } from "../bench/reference";
-import { RoofProbe, shapeRoof } from "../bench/roof";
 import { parseShape } from "../bench/shapes";
 import { FeedForward } from "../src/index";
 
@@ -68,6 +67,33 @@ describe("reference and bound", () => {
     expect(checkOutput(undefined, problem, ref).reason).toBe(
       "returned undefined, expected a Float32Array",
     );
+  });
+
+  it("follows a chain of layers: tokenwise's three layers in turn pass, one off by twice its bound fails", async () => {
+    const { chain, setupLayers } = await import("../bench/contender");
+    const { TOKENWISE, tokenwiseContender } = await import("../bench/tokenwise");
+    for (const variant of [
+      { layer: "ffn", activation: "gelu" },
+      { layer: "gated", activation: "silu" },
+    ] as const) {
+      const chained = { name: "c", tokens: 2, dModel: 11, dHidden: 19, layers: 3 };
+      const p = makeProblem(chained, 5, variant);
+      expect(p.layers).toHaveLength(3);
+      const r = computeReference(p, [0, 1]);
+      for (const e of TOKENWISE.filter((t) => t.layer === variant.layer)) {
+        const c = tokenwiseContender(e, 1, variant.activation);
+        const inst = chain(await setupLayers(c, chained, p.layers));
+        const y = (await inst.forward(p.x)).slice();
+        const check = checkOutput(y, p, r);
+        expect(check.ok, `${c.label}: ${check.reason}`).toBe(true);
+        // The output of one layer alone (the first) is not the chain's.
+        const one = chain(await setupLayers(c, chained, p.layers.slice(0, 1)));
+        expect(checkOutput((await one.forward(p.x)).slice(), p, r).ok).toBe(false);
+        const b = r.bound[13] as number;
+        y[13] = (r.expected[13] as number) + 2 * b;
+        expect(checkOutput(y, p, r).ok).toBe(false);
+      }
+    }
   });
 
   it("checks every row while affordable, else four spread over the batch", () => {
@@ -176,35 +202,5 @@ describe("ONNX model encoder", () => {
     };
     expect(dims(sub(graph, 11)[0] as Uint8Array)).toEqual([3, 17]);
     expect(dims(sub(graph, 12)[0] as Uint8Array)).toEqual([3, 17]);
-  });
-});
-
-describe("the one-thread roof", () => {
-  const rate = (median: number) => ({ median, slowest: median, fastest: median });
-
-  it("is the memory bound where reading the weights once takes longer than the flops", () => {
-    // 4·1·500·2000 flops = 0.004 GFLOP over 8 MB at 80 GB/s (0.1 ms): 40 GFLOP/s < 60.
-    expect(shapeRoof(rate(60), rate(80), 0.004, 8e6)).toMatchObject({
-      gflops: 40,
-      bound: "memory",
-      memoryGflops: 40,
-    });
-    // 32 tokens: 0.128 GFLOP in the same 0.1 ms would be 1280 GFLOP/s: the peak bounds it.
-    const r = shapeRoof(rate(60), rate(80), 0.128, 8e6);
-    expect(r.bound).toBe("compute");
-    expect(r.gflops).toBe(60);
-    expect(r.memoryGflops).toBeCloseTo(1280, 9);
-  });
-
-  it("measures a finite peak and stream rate, one sample per repetition", async () => {
-    const probe = await RoofProbe.create(1 << 20);
-    for (let i = 0; i < 3; i++) probe.repetition(1);
-    const r = probe.result(0.001);
-    for (const x of [r.peak, r.stream]) {
-      expect(Number.isFinite(x.median) && x.median > 0).toBe(true);
-      expect(x.slowest).toBeLessThanOrEqual(x.median);
-      expect(x.median).toBeLessThanOrEqual(x.fastest);
-    }
-    expect(r.gflops).toBe(Math.min(r.peak.median, r.memoryGflops));
   });
 });
