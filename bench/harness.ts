@@ -5,21 +5,26 @@
 // float64 reference within the forward-error bound; warm up, then time interleaved repetitions
 // (A B C A B C ...) so drift hits every contender alike. Afterwards, optionally, measure each
 // contender's peak resident memory in a process of its own.
+import { type Contender, type Group, type Unavailable, runEach, setupLayers } from "./contender";
 import {
-  type Contender,
-  type Group,
-  type Unavailable,
-  chain,
-  runEach,
-  setupLayers,
-} from "./contender";
-import { type ExactCheck, type ExactProblem, checkExact, makeExactProblem } from "./exact";
+  type ExactCheck,
+  type ExactProblem,
+  checkExact,
+  makeExactProblem,
+  outputTrouble,
+} from "./exact";
 import { HostedRunner, exactOutputs, measureMemory } from "./hosted";
 import type { MemoryReading } from "./host";
 import type { PeerStatus } from "./peers/index";
 import { type Variant, flopsFormula, matricesOf } from "./layer";
-import { makeProblem } from "./problem";
-import { type CheckResult, checkOutput, chooseRows, computeReference } from "./reference";
+import { type Problem, makeProblem } from "./problem";
+import {
+  type CheckResult,
+  type Reference,
+  checkOutput,
+  chooseRows,
+  computeReference,
+} from "./reference";
 import { RoofProbe, type ShapeRoof } from "./roof";
 import { LocalRunner, type RepTiming, type Runner } from "./runner";
 import { type Shape, describeShape, flopsOf, layersOf, weightBytesOf } from "./shapes";
@@ -165,6 +170,42 @@ interface Live {
   warmupCalls: number;
 }
 
+/**
+ * The bound check of a shape of several layers: the chain's output must be a finite
+ * Float32Array of the right length, and each layer's instance alone on the input must pass that
+ * layer's reference. The worst ratio is the worst layer's; the reason names the layer.
+ */
+function checkLayers(
+  chained: unknown,
+  outputs: readonly unknown[],
+  problem: Problem,
+  refs: readonly Reference[],
+): CheckResult {
+  const first = refs[0] as Reference;
+  const base = {
+    ok: false,
+    rowsChecked: first.rows.length,
+    totalRows: problem.shape.tokens,
+    maxAbsError: NaN,
+    worstRatio: NaN,
+  };
+  const trouble = outputTrouble(chained, problem.shape.tokens, problem.shape.dModel);
+  if (trouble !== null) return { ...base, reason: `the layers in turn: ${trouble}` };
+  let maxAbsError = 0;
+  let worstRatio = 0;
+  let reason: string | undefined;
+  refs.forEach((ref, l) => {
+    const c = checkOutput(outputs[l], problem, ref);
+    maxAbsError = Math.max(maxAbsError, c.maxAbsError);
+    worstRatio = Math.max(worstRatio, c.worstRatio);
+    if (!c.ok && reason === undefined)
+      reason = `layer ${l + 1}: ${c.reason ?? "outside the bound"}`;
+  });
+  return reason === undefined
+    ? { ...base, ok: true, maxAbsError, worstRatio }
+    : { ...base, maxAbsError, worstRatio, reason };
+}
+
 function fmtRatio(v: number): string {
   return v >= 0.01 || v === 0 ? v.toFixed(2) : v.toExponential(1);
 }
@@ -184,20 +225,23 @@ async function runShape(
   const tag = `[${shape.name}]`;
   log(`${describeShape(shape)}: ${(flops / 1e9).toFixed(3)} GFLOP per forward`);
   const problem = makeProblem(shape, s.seed, variant);
-  const ref = computeReference(
-    problem,
-    chooseRows(
-      shape.tokens,
-      shape.dModel,
-      shape.dHidden,
-      s.checkBudget,
-      4,
-      matricesOf(variant.layer) * layersOf(shape),
-    ),
+  const refRows = chooseRows(
+    shape.tokens,
+    shape.dModel,
+    shape.dHidden,
+    s.checkBudget,
+    4,
+    matricesOf(variant.layer) * layersOf(shape),
   );
+  // One reference per layer, each on the problem's input: a shape of several layers is checked
+  // layer by layer (reference.ts says why).
+  const refs = problem.layers.map((_, l) => computeReference(problem, refRows, l));
+  const refMs = refs.reduce((a, r) => a + r.ms, 0);
   const rowsText = (rows: number[]) =>
     `${rows.length === shape.tokens ? "all" : `${rows.length} of`} ${shape.tokens} rows`;
-  log(`${tag} float64 reference: ${rowsText(ref.rows)}, ${fmtMs(ref.ms)}`);
+  log(
+    `${tag} float64 reference: ${rowsText(refRows)}${refs.length > 1 ? ` of each of ${refs.length} layers` : ""}, ${fmtMs(refMs)}`,
+  );
   // Released before timing: at G1 it is 541 MB.
   let exact: ExactProblem | null = null;
   let exactProblem: ShapeReport["exactProblem"];
@@ -271,7 +315,7 @@ async function runShape(
       if (c.isolate && c.host !== undefined) {
         runner = await HostedRunner.start(c.host, shape, s.seed, s.peersDir, variant);
       } else {
-        runner = new LocalRunner(chain(await setupLayers(c, shape, problem.layers)), problem.x);
+        runner = new LocalRunner(await setupLayers(c, shape, problem.layers), problem.x);
       }
       result.setupMs = performance.now() - start;
     } catch (e) {
@@ -282,7 +326,10 @@ async function runShape(
     try {
       const { output, ms } = await runner.first();
       result.firstCallMs = ms;
-      result.check = checkOutput(output, problem, ref);
+      result.check =
+        refs.length === 1
+          ? checkOutput(output, problem, refs[0] as Reference)
+          : checkLayers(output, await runner.each(), problem, refs);
     } catch (e) {
       result.reason = `forward failed: ${message(e)}`;
       log(`${tag} ${c.label}: ${result.reason}`);
@@ -440,10 +487,10 @@ async function runShape(
     exactProblem,
     ...(probe === undefined ? {} : { roof: probe.result(flops / 1e9) }),
     reference: {
-      rows: ref.rows,
-      rowsChecked: ref.rows.length,
+      rows: refRows,
+      rowsChecked: refRows.length,
       totalRows: shape.tokens,
-      ms: ref.ms,
+      ms: refMs,
     },
     results: results.sort((a, b) => ORDER[a.group] - ORDER[b.group]),
   };

@@ -3,7 +3,7 @@
 // resident memory of one contender alone. It rebuilds the problem from the seed, so it computes
 // on the same bits as the parent. Spoken to over IPC by hosted.ts.
 import { readFileSync, writeFileSync } from "node:fs";
-import { type Contender, type HostKey, chain, runEach, setupLayers } from "./contender";
+import { type Contender, type HostKey, runEach, setupLayers } from "./contender";
 import { makeExactProblem } from "./exact";
 import type { Variant } from "./layer";
 import { customContender, loadCustomModule } from "./custom";
@@ -26,6 +26,7 @@ export type HostRequest =
       budget: number;
     }
   | { op: "first" }
+  | { op: "each" }
   | { op: "time"; calls: number }
   | { op: "memory"; calls: number }
   | { op: "exit" };
@@ -126,10 +127,7 @@ async function main(): Promise<void> {
           x = problem.x;
           const start = performance.now();
           if (contender !== null)
-            runner = new LocalRunner(
-              chain(await setupLayers(contender, req.shape, problem.layers)),
-              x,
-            );
+            runner = new LocalRunner(await setupLayers(contender, req.shape, problem.layers), x);
           reply({ ok: true, setupMs: performance.now() - start });
           break;
         }
@@ -154,6 +152,11 @@ async function main(): Promise<void> {
           if (runner === null) throw new Error("host: no contender");
           const { output, ms } = await runner.first();
           reply({ ok: true, output, ms });
+          break;
+        }
+        case "each": {
+          if (runner === null) throw new Error("host: no contender");
+          reply({ ok: true, outputs: await runner.each() });
           break;
         }
         case "time": {

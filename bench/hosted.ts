@@ -128,6 +128,10 @@ export class HostedRunner implements Runner {
     return { output: r.output, ms: r.ms as number };
   }
 
+  async each(): Promise<unknown[]> {
+    return (await this.#host.request({ op: "each" })).outputs as unknown[];
+  }
+
   async time(calls: number): Promise<RepTiming> {
     return (await this.#host.request({ op: "time", calls })).timing as RepTiming;
   }

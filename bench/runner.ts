@@ -1,6 +1,6 @@
 // Runs a contender's forward function: once for the check, then in timed batches. The same code
 // times an in-process contender and, inside a host process, an isolated one.
-import type { Instance } from "./contender";
+import { type Instance, chain } from "./contender";
 
 /** One timed repetition. */
 export interface RepTiming {
@@ -14,6 +14,11 @@ export interface RepTiming {
 export interface Runner {
   /** One call, returning its output for the check (the first call also warms up). */
   first(): Promise<{ output: unknown; ms: number }>;
+  /**
+   * Each layer's instance alone on the input, returning copies of the outputs (a shape of
+   * several layers is checked layer by layer).
+   */
+  each(): Promise<unknown[]>;
   /**
    * `calls` calls back to back; returns milliseconds per call over the whole repetition, and each
    * call's own time. GC and beforeRep run untimed first.
@@ -29,12 +34,25 @@ function isPromise(v: unknown): v is Promise<unknown> {
 const gc = (globalThis as { gc?: () => void }).gc;
 
 export class LocalRunner implements Runner {
+  readonly #layers: readonly Instance[];
   readonly #instance: Instance;
   readonly #x: Float32Array;
 
-  constructor(instance: Instance, x: Float32Array) {
-    this.#instance = instance;
+  /** The layers' instances, run in turn on x. */
+  constructor(layers: readonly Instance[], x: Float32Array) {
+    this.#layers = layers;
+    this.#instance = chain(layers);
     this.#x = x;
+  }
+
+  async each(): Promise<unknown[]> {
+    const outputs: unknown[] = [];
+    for (const layer of this.#layers) {
+      await layer.beforeRep?.();
+      const y: unknown = await layer.forward(this.#x);
+      outputs.push(y instanceof Float32Array ? y.slice() : y);
+    }
+    return outputs;
   }
 
   async first(): Promise<{ output: unknown; ms: number }> {
