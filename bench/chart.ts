@@ -75,6 +75,43 @@ function fmt(v: number): string {
         : v.toPrecision(2);
 }
 
+/** Words of `text` in lines of at most `max` characters. */
+function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(line);
+  return lines;
+}
+
+/**
+ * The title and the subtitle lines (date, machine, commit; then `note`), from y = 28; returns
+ * the y below them.
+ */
+function heading(o: string[], report: Report, title: string, note: string, left: number): number {
+  o.push(
+    `<text x="${left}" y="28" font-size="18" font-weight="600" fill="#212529">${esc(title)}</text>`,
+  );
+  const git = report.provenance?.git;
+  const commit =
+    git === null || git === undefined
+      ? ""
+      : `, commit ${git.commit.slice(0, 12)}${git.dirty ? " (dirty)" : ""}`;
+  const lines = [
+    ...wrap(`${report.date.slice(0, 10)}, ${machineLine(report.machine)}${commit}`, 140),
+    ...wrap(note, 140),
+  ];
+  lines.forEach((l, i) =>
+    o.push(`<text x="${left}" y="${48 + 16 * i}" font-size="12" fill="#495057">${esc(l)}</text>`),
+  );
+  return 48 + 16 * (lines.length - 1) + 10;
+}
+
 /** Roughly how wide a text is, px, at a font size (for legends and labels). */
 function textWidth(text: string, size: number): number {
   return text.length * size * 0.58;
@@ -227,7 +264,15 @@ export function toSvg(report: Report): string {
 
   const width = 980;
   const untimed = untimedLines(report);
-  const margin = { left: 78, right: 24, top: 74, bottom: 0 };
+  const head: string[] = [];
+  const below = heading(
+    head,
+    report,
+    `${describeVariant(report.settings.variant)} forward pass: GFLOP/s (higher is better, log scale)`,
+    `Median of ${report.settings.reps} interleaved repetitions; whiskers: slowest to fastest. Threads: 1 unless the name says.${shapes.some((s) => s.roof !== undefined) ? " Dashed red: the one-thread roof, with its value and what bounds it." : ""}`,
+    78,
+  );
+  const margin = { left: 78, right: 24, top: below + 10, bottom: 0 };
   const plotW0 = width - margin.left - margin.right;
   margin.bottom =
     66 +
@@ -250,9 +295,7 @@ export function toSvg(report: Report): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" role="img" aria-labelledby="title">`,
     `<title id="title">${esc(describeVariant(report.settings.variant))} forward pass, GFLOP/s per shape and contender</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${margin.left}" y="28" font-size="18" font-weight="600" fill="#212529">${esc(describeVariant(report.settings.variant))} forward pass: GFLOP/s (higher is better, log scale)</text>`,
-    `<text x="${margin.left}" y="48" font-size="12" fill="#495057">${esc(`${report.date.slice(0, 10)}, ${machineLine(report.machine)}`)}</text>`,
-    `<text x="${margin.left}" y="64" font-size="12" fill="#495057">${esc(`Median of ${report.settings.reps} interleaved repetitions; whiskers: slowest to fastest. Threads: 1 unless the name says.${shapes.some((s) => s.roof !== undefined) ? " Dashed red: the one-thread roof." : ""}`)}</text>`,
+    ...head,
   );
   // Grid and y axis.
   yGrid(o, lo, hi, y, margin.left, width - margin.right);
@@ -334,7 +377,15 @@ export function toSweepSvg(report: Report): string {
           series.push({ id: r.id, label: r.label, group: r.group });
   const color = colors(series);
   const width = 980;
-  const margin = { left: 78, right: 24, top: 74 };
+  const head: string[] = [];
+  const below = heading(
+    head,
+    report,
+    `${describeVariant(report.settings.variant)}: GFLOP/s against tokens (log-log)`,
+    `Median of ${report.settings.reps} interleaved repetitions per point. Threads: 1 unless the name says. Dashed red: the one-thread roof.`,
+    78,
+  );
+  const margin = { left: 78, right: 24, top: below };
   const plotW = width - margin.left - margin.right;
   const plotH = 320;
   const panelH = plotH + 70;
@@ -353,9 +404,7 @@ export function toSweepSvg(report: Report): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" role="img" aria-labelledby="title">`,
     `<title id="title">${esc(describeVariant(report.settings.variant))}: GFLOP/s against tokens per contender</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${margin.left}" y="28" font-size="18" font-weight="600" fill="#212529">${esc(describeVariant(report.settings.variant))}: GFLOP/s against tokens (log-log)</text>`,
-    `<text x="${margin.left}" y="48" font-size="12" fill="#495057">${esc(`${report.date.slice(0, 10)}, ${machineLine(report.machine)}`)}</text>`,
-    `<text x="${margin.left}" y="64" font-size="12" fill="#495057">${esc(`Median of ${report.settings.reps} interleaved repetitions per point. Threads: 1 unless the name says. Dashed red: the one-thread roof.`)}</text>`,
+    ...head,
   );
   groups.forEach((g, gi) => {
     const top = margin.top + gi * panelH;

@@ -21,7 +21,14 @@ export type Group = "tokenwise" | "peer" | "floor" | "custom";
 
 /** How a child process rebuilds the same contender (memory probes, isolated peers). */
 export type HostKey =
-  | { kind: "tokenwise"; kernel: string; threads: number }
+  | {
+      kind: "tokenwise";
+      kernel: string;
+      threads: number;
+      /** A row made by withLayerOptions: its tag and the options every layer gets. */
+      tag?: string;
+      options?: Record<string, unknown>;
+    }
   | { kind: "peer"; name: string; threads: number }
   | { kind: "naive" }
   | { kind: "custom"; module: string; index: number }

@@ -12,7 +12,7 @@ import { findPeer } from "./peers/index";
 import { makeProblem } from "./problem";
 import { LocalRunner } from "./runner";
 import type { Shape } from "./shapes";
-import { findTokenwiseEntry, tokenwiseContender } from "./tokenwise";
+import { findTokenwiseEntry, tokenwiseContender, withLayerOptions } from "./tokenwise";
 
 export type HostRequest =
   | { op: "setup"; key: HostKey; shape: Shape; seed: number; peersDir: string; variant: Variant }
@@ -50,12 +50,14 @@ export async function contenderFromKey(
       return null;
     case "naive":
       return naiveContender(variant);
-    case "tokenwise":
+    case "tokenwise": {
+      const entry = findTokenwiseEntry(key.kernel, variant.layer);
       return tokenwiseContender(
-        findTokenwiseEntry(key.kernel, variant.layer),
+        key.tag === undefined ? entry : withLayerOptions(entry, key.tag, key.options ?? {}),
         key.threads,
         variant.activation,
       );
+    }
     case "peer":
       return findPeer(key.name).load({ dir: peersDir }, key.threads, variant);
     case "custom": {

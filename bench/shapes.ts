@@ -125,14 +125,14 @@ export function parseShape(text: string): Shape {
   };
 }
 
-/** The shape with other token counts (a sweep): "S1@T32" is S1's widths and layers at 32 tokens. */
+/** A point of a token sweep: "S1@T32" is S1's widths and layers at 32 tokens. */
 export function withTokens(shape: Shape, tokens: number): Shape {
-  if (tokens === shape.tokens) return shape;
   return {
     ...shape,
     name: `${shape.name}@T${tokens}`,
     tokens,
     note: `${shape.name} at ${tokens} tokens`,
+    base: shape.name,
   };
 }
 

@@ -209,3 +209,35 @@ describe("ONNX model encoder", () => {
     expect(dims(sub(graph, 12)[0] as Uint8Array)).toEqual([3, 17]);
   });
 });
+
+describe("tokenwise rows with layer options", () => {
+  it("carry their tag in the id and label, and give their options to every layer built", async () => {
+    const { TOKENWISE, tokenwiseContender, withLayerOptions } = await import("../bench/tokenwise");
+    const { setupLayers } = await import("../bench/contender");
+    const base = TOKENWISE.find((e) => e.layer === "ffn" && e.kernel === "js");
+    if (base === undefined) throw new Error("no js row");
+    const seen: unknown[] = [];
+    const recording = {
+      ...base,
+      make: (...args: Parameters<typeof base.make>) => {
+        seen.push(args[4]);
+        return base.make(...args);
+      },
+    };
+    const row = withLayerOptions(recording, "probe", { kernel: "js" });
+    const c = tokenwiseContender(row, 1, "relu");
+    expect(c.id).toBe("tokenwise-js-probe");
+    expect(c.label).toBe("tokenwise js probe");
+    expect(c.host).toEqual({
+      kind: "tokenwise",
+      kernel: "js",
+      threads: 1,
+      tag: "probe",
+      options: { kernel: "js" },
+    });
+    const chained = { name: "c", tokens: 1, dModel: 4, dHidden: 6, layers: 3 };
+    await setupLayers(c, chained, makeProblem(chained, 1).layers);
+    expect(seen).toEqual([{ kernel: "js" }, { kernel: "js" }, { kernel: "js" }]);
+    expect(() => withLayerOptions(base, "no spaces", {})).toThrow(/tag "no spaces"/);
+  });
+});

@@ -279,6 +279,52 @@ describe("npm run bench -- --quick", () => {
   });
 });
 
+describe("npm run bench -- --tokens (a token sweep)", () => {
+  it("runs the shape at each token count and draws GFLOP/s against tokens", () => {
+    const out = join(dir, "sweep");
+    const run = spawnSync(
+      "npm",
+      [
+        "run",
+        "--silent",
+        "bench",
+        "--",
+        "--quick",
+        "--tokens",
+        "1,2,4",
+        "--shape",
+        "1x16x40",
+        "--kernels",
+        "js",
+        "--peers",
+        "none",
+        "--no-naive",
+        "--no-memory",
+        "--out",
+        out,
+        "--name",
+        "sweep",
+      ],
+      { cwd: ROOT, encoding: "utf8", timeout: 110_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const r = JSON.parse(readFileSync(join(out, "sweep.json"), "utf8")) as Report;
+    expect(r.settings.tokens).toEqual([1, 2, 4]);
+    expect(r.shapes.map((s) => [s.name, s.tokens, s.base])).toEqual([
+      ["1x16x40@T1", 1, "1x16x40"],
+      ["1x16x40@T2", 2, "1x16x40"],
+      ["1x16x40@T4", 4, "1x16x40"],
+    ]);
+    const svg = readFileSync(join(out, "sweep.sweep.svg"), "utf8");
+    expect(svg).toMatch(
+      /<polyline class="series" points="([\d.]+,[\d.]+ ?){3}"[^>]*><title>tokenwise js<\/title>/,
+    );
+    expect(svg).toMatch(/<polyline class="roof" points="([\d.]+,[\d.]+ ?){3}"/);
+    expect(svg).toMatch(/<text class="roof-label" [^>]*>roof [\d.]+, /);
+    expect(svg).not.toMatch(/NaN|undefined|Infinity/);
+  }, 120_000);
+});
+
 describe("where a run's report goes", () => {
   const git = { commit: "0123456789abcdef0123456789abcdef01234567", dirty: false, changes: [] };
   const date = new Date("2026-12-03T09:36:48.123Z");
