@@ -5,7 +5,7 @@
 // let it through.
 import { describe, expect, it } from "vitest";
 import { type Contender, runEach, setupLayers } from "../bench/contender";
-import { customContender } from "../bench/custom";
+import { type GemmKernel, customContender } from "../bench/custom";
 import { checkExact, makeExactProblem } from "../bench/exact";
 import { ACTIVATIONS, type Variant } from "../bench/layer";
 import { naiveContender } from "../bench/naive";
@@ -17,6 +17,30 @@ import fourRowGemm from "../docs/examples/custom-kernel";
 import { ffnNearMisses, gatedNearMisses } from "./fixtures/bench-near-miss-kernels";
 
 const RELU: Variant = { layer: "ffn", activation: "relu" };
+
+/**
+ * A gemm kernel with an untimed prepare: each weight matrix transposed once, so gemm reads b
+ * column by column (float64 sums). prepare must run once per matrix, before any call.
+ */
+const prepared: { calls: number } = { calls: 0 };
+const transposingGemm: GemmKernel<{ t: Float32Array; k: number; n: number }> = {
+  name: "transposing gemm (test)",
+  prepare(w, k, n) {
+    prepared.calls++;
+    const t = new Float32Array(k * n);
+    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) t[j * k + i] = w[i * n + j] as number;
+    return { t, k, n };
+  },
+  gemm(out, a, b, m, k, n) {
+    if (b.k !== k || b.n !== n) throw new Error("prepared for another shape");
+    for (let r = 0; r < m; r++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let i = 0; i < k; i++) s += (a[r * k + i] as number) * (b.t[j * k + i] as number);
+        out[r * n + j] = s;
+      }
+  },
+};
 const SWIGLU: Variant = { layer: "gated", activation: "silu" };
 
 /** Outputs of a contender on the exact problem, each layer's instance on its own input. */
