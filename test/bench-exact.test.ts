@@ -166,12 +166,15 @@ describe("every correct kernel returns the exact output", () => {
           ),
           naiveContender(v),
           contender(fourRowGemm, v),
+          contender(transposingGemm, v),
         ];
         for (const c of list) {
+          prepared.calls = 0;
           const { exact, outputs } = await exactOutputs(c, shape, v);
           const check = checkExact(outputs, exact);
           expect(check.ok, `${c.label} at ${name}: ${check.reason}`).toBe(true);
           expect(check.compared).toBe(shape.tokens * shape.dModel * layersOf(shape));
+          if (c.label.startsWith("transposing")) expect(prepared.calls).toBe(2 * layersOf(shape));
         }
       }
     },
@@ -189,11 +192,14 @@ describe("every correct kernel returns the exact output", () => {
           ),
           naiveContender(v),
           contender(fourRowGemm, v),
+          contender(transposingGemm, v),
         ];
         for (const c of list) {
+          prepared.calls = 0;
           const { exact, outputs } = await exactOutputs(c, shape, v);
           const check = checkExact(outputs, exact);
           expect(check.ok, `${c.label} at ${name}: ${check.reason}`).toBe(true);
+          if (c.label.startsWith("transposing")) expect(prepared.calls).toBe(3 * layersOf(shape));
         }
       }
     },
