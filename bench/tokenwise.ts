@@ -1,7 +1,9 @@
 // tokenwise's own contenders: one line per layer, kernel (and thread setting) in TOKENWISE below.
 import {
+  type CreateFromWeightsOptions,
   FeedForward,
   type FeedForwardWeights,
+  type GatedCreateFromWeightsOptions,
   GatedFeedForward,
   type GatedFeedForwardWeights,
   type Matrix,
@@ -22,6 +24,14 @@ export interface TokenwiseLayer {
   dispose(): void;
 }
 
+/**
+ * Options a tokenwise row passes on to every layer it builds, beside the weights, kernel,
+ * threads and activation the bench gives: whatever FeedForward.create and
+ * GatedFeedForward.create take (a weight type, a sparsity, when they take them).
+ */
+export type LayerOptions = Partial<Omit<CreateFromWeightsOptions, "weights">> &
+  Partial<Omit<GatedCreateFromWeightsOptions, "weights">>;
+
 export interface TokenwiseEntry {
   /** The layer it computes: "ffn" (FeedForward) or "gated" (GatedFeedForward). */
   layer: LayerKind;
@@ -29,15 +39,43 @@ export interface TokenwiseEntry {
   kernel: string;
   /** Thread counts it can run with; "any" takes every count given with `--threads`. */
   threads: readonly number[] | "any";
-  /** Builds the layer from the bench's weights (copied by the layer). */
+  /**
+   * Builds the layer from the bench's weights (copied by the layer); `options` (from
+   * withLayerOptions) go to the layer's create call beside the bench's own.
+   */
   make(
     weights: LayerWeights,
     shape: Shape,
     threads: number,
     activation: ActivationName,
+    options?: LayerOptions,
   ): TokenwiseLayer | Promise<TokenwiseLayer>;
   /** Time `await layer.forwardAsync(x, out)` instead of `layer.forward(x, out)`. */
   async?: boolean;
+  /** A word naming the options of a row made by withLayerOptions ("bf16"), in its id and label. */
+  tag?: string;
+  /** Those options, given to make for every layer (each of D1's twelve, say). */
+  options?: LayerOptions;
+}
+
+/**
+ * The same tokenwise row with extra options for every layer it builds, as its own contender:
+ * `withLayerOptions(entry, "bf16", { weightType: "bf16" })` would time "tokenwise wasm bf16" beside
+ * "tokenwise wasm" (the option's name is the layer's; this one is an example). At a shape of
+ * several layers (D1) every layer gets them.
+ */
+export function withLayerOptions(
+  entry: TokenwiseEntry,
+  tag: string,
+  options: LayerOptions,
+): TokenwiseEntry {
+  if (!/^[\w.-]+$/.test(tag))
+    throw new RangeError(`withLayerOptions: tag "${tag}" must be letters, digits, ".", "_" or "-"`);
+  return {
+    ...entry,
+    tag: entry.tag === undefined ? tag : `${entry.tag} ${tag}`,
+    options: { ...entry.options, ...options },
+  };
 }
 
 function asWeights(shape: Shape, weights: LayerWeights): FeedForwardWeights {
@@ -69,22 +107,35 @@ export const TOKENWISE: readonly TokenwiseEntry[] = [
     layer: "ffn",
     kernel: "wasm",
     threads: "any",
-    make: (w, s, t, activation) =>
-      FeedForward.create({ weights: asWeights(s, w), kernel: "wasm", threads: t, activation }),
+    make: (w, s, t, activation, options) =>
+      FeedForward.create({
+        ...options,
+        weights: asWeights(s, w),
+        kernel: "wasm",
+        threads: t,
+        activation,
+      }),
   },
   {
     layer: "ffn",
     kernel: "js",
     threads: [1],
-    make: (w, s, _t, activation) =>
-      FeedForward.fromWeights(asWeights(s, w), { kernel: "js", activation }),
+    make: (w, s, _t, activation, options) =>
+      FeedForward.create({
+        ...options,
+        weights: asWeights(s, w),
+        kernel: "js",
+        threads: 1,
+        activation,
+      }),
   },
   {
     layer: "gated",
     kernel: "wasm",
     threads: "any",
-    make: (w, s, t, activation) =>
+    make: (w, s, t, activation, options) =>
       GatedFeedForward.create({
+        ...options,
         weights: asGatedWeights(s, w),
         kernel: "wasm",
         threads: t,
@@ -95,8 +146,14 @@ export const TOKENWISE: readonly TokenwiseEntry[] = [
     layer: "gated",
     kernel: "js",
     threads: [1],
-    make: (w, s, _t, activation) =>
-      GatedFeedForward.fromWeights(asGatedWeights(s, w), { kernel: "js", activation }),
+    make: (w, s, _t, activation, options) =>
+      GatedFeedForward.create({
+        ...options,
+        weights: asGatedWeights(s, w),
+        kernel: "js",
+        threads: 1,
+        activation,
+      }),
   },
 ];
 
@@ -115,9 +172,10 @@ export function threadCounts(
 function ids(entry: TokenwiseEntry, threads: number): { id: string; label: string } {
   const multi = entry.threads === "any" || entry.threads.length > 1;
   const suffix = multi ? `@${threads}t` : "";
-  const name = entry.layer === "gated" ? `gated ${entry.kernel}` : entry.kernel;
+  const kernel = entry.tag === undefined ? entry.kernel : `${entry.kernel} ${entry.tag}`;
+  const name = entry.layer === "gated" ? `gated ${kernel}` : kernel;
   return {
-    id: `tokenwise-${name.replace(" ", "-")}${suffix}`,
+    id: `tokenwise-${name.replace(/ /g, "-")}${suffix}`,
     label: `tokenwise ${name}${suffix}`,
   };
 }
@@ -132,12 +190,17 @@ export function tokenwiseContender(
     group: "tokenwise",
     threads,
     library: "tokenwise (this repository)",
-    host: { kind: "tokenwise", kernel: entry.kernel, threads },
+    host: {
+      kind: "tokenwise",
+      kernel: entry.kernel,
+      threads,
+      ...(entry.tag === undefined ? {} : { tag: entry.tag, options: entry.options ?? {} }),
+    },
     // Worker threads poll for a while after each call: in a process of their own they take no
     // core from the contender timed next.
     isolate: threads > 1,
     async setup(shape, weights): Promise<Instance> {
-      const layer = await entry.make(weights, shape, threads, activation);
+      const layer = await entry.make(weights, shape, threads, activation, entry.options);
       const out: Matrix = {
         rows: shape.tokens,
         cols: shape.dModel,
@@ -177,6 +240,7 @@ async function threadsRefused(
       tiny,
       threads,
       variant.activation,
+      entry.options,
     );
     const got = layer.threads ?? 1;
     const why = layer.threadsFallback ?? null;
