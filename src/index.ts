@@ -75,3 +75,17 @@ export {
   type CheckpointLayout,
   type FeedForwardTensorNames,
 } from "./io/checkpoint";
+export { MixtureOfExperts } from "./layers/moe";
+export type { Scoring } from "./layers/moe-route";
+export type {
+  RoutingOptions,
+  MixtureOfExpertsOptions,
+  MixtureOfExpertsWeights,
+  MoEFromWeightsOptions,
+  MoECreateFromWeightsOptions,
+  MoEFromJSONOptions,
+  ExpertJSON,
+  MixtureOfExpertsJSON,
+  Routes,
+  MixtureOfExpertsGradients,
+} from "./layers/moe-types";
