@@ -89,3 +89,9 @@ export type {
   Routes,
   MixtureOfExpertsGradients,
 } from "./layers/moe-types";
+export {
+  MOE_CHECKPOINT_NAMES,
+  moeFromCheckpoint,
+  type MoECheckpointFamily,
+  type MoECheckpointNames,
+} from "./io/moe-names";
