@@ -8,7 +8,7 @@
 //   sigmoid: dL/dl_e = s_e (1 − s_e) · dL/ds_e for a chosen e, 0 for the others.
 // The selection bias chooses the experts and has no gradient. Each expert's gradients are a
 // gated layer's (backward.ts) on the tokens that chose it, with upstream gradient
-// fl32(w_e · dY); the shared expert's with fl32(g · dY), g = sigmoid(x · sharedGate), whose
+// w_e · dY (exact in float64); the shared expert's with g · dY, g = sigmoid(x · sharedGate), whose
 // logit gets c · g (1 − g). dX of a token is one float64 sum, rounded once: its experts' dX in
 // increasing index, the shared expert's, the router's (Σ_e dL/dl_e · router[:, e]), the
 // shared gate's. Weight gradients sum over the tokens in increasing order.
@@ -38,7 +38,7 @@ function expert(
   const d = shape.dModel;
   const n = tokens.length;
   const xe = new Float32Array(n * d);
-  const dYe = new Float32Array(n * d);
+  const dYe = new Float64Array(n * d); // w · dY, exact: two float32 factors
   tokens.forEach((t, r) => {
     xe.set(x.subarray(t * d, (t + 1) * d), r * d);
     for (let j = 0; j < d; j++) dYe[r * d + j] = (scale[r] as number) * (dY[t * d + j] as number);
