@@ -163,6 +163,13 @@ function seededParts(options: unknown, where: string) {
   const kernel = assertKernel(o.kernel, where);
   const threads = assertThreads(o.threads, where);
   const routing = parseRouting(o, where, E);
+  // Before a list of E shapes exists: the weights alone must fit the largest kernel.
+  const bytes = 4 * (E + 1) * (3 * dModel * Math.max(dHidden, sharedHidden) + dModel);
+  if (bytes > JS_MAX_TOTAL) {
+    throw new RangeError(
+      `${where}: ${E} experts of dModel = ${dModel}, dHidden = ${dHidden} need ${(bytes / 2 ** 30).toFixed(1)} GiB, over any kernel's limit (64 GiB)`,
+    );
+  }
   const shape = (h: number): LayerShape => ({ dModel, dHidden: h, expand: 2, hasBias, activation });
   const shapes = Array.from({ length: E }, () => shape(dHidden));
   if (sharedHidden > 0) shapes.push(shape(sharedHidden));

@@ -452,6 +452,16 @@ describe("errors name the parameter and write nothing", () => {
     );
   });
 
+  it("too many experts for any kernel: a RangeError before a list of them is made", () => {
+    const t0 = performance.now();
+    expectThrows(
+      () => new MixtureOfExperts({ dModel: 1000, dHidden: 1000, experts: 1e9, topK: 1 }),
+      RangeError,
+      "MixtureOfExperts: 1000000000 experts of dModel = 1000, dHidden = 1000 need 11179596.2 GiB, over any kernel's limit (64 GiB)",
+    );
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
   it("too large for wasm32: a RangeError before anything is allocated", () => {
     expectThrows(
       () => new MixtureOfExperts({ dModel: 4096, dHidden: 14336, experts: 8, topK: 2 }),
