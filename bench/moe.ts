@@ -5,6 +5,7 @@
 // thread's output, and a report in bench/results/moe.md. Peers composing the same layer from
 // their matmuls are not here yet.
 import { writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { GatedFeedForward, type Matrix, MixtureOfExperts, matrix } from "../src/index";
 import { expertsLayout } from "../src/kernels/wasm/experts";
@@ -84,6 +85,8 @@ function tokens(T: number, d: number, seed: number): Matrix {
 export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
   const rows: string[] = [];
   let broken = 0;
+  const load = loadavg().map((v) => v.toFixed(1));
+  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), load average ${load.join(", ")} at the start (a busy machine slows every row, and two threads most)`;
   for (const s of o.quick ? QUICK : SHAPES) {
     const { dModel: d, dHidden: h, experts: E, topK: k } = s;
     const weightBytes = 4 * (E * 3 * d * h + d * E);
@@ -152,6 +155,8 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
     "# Mixture of experts",
     "",
     `\`npm run bench -- --layer moe${o.quick ? " --quick" : ""}\`, seed ${o.seed}, ${o.reps} repetitions of at least ${o.minRepMs} ms, medians. GFLOP/s count the chosen experts' 6·T·dModel·dHidden·k and the router's 2·T·dModel·E. The last column is the time against the dense gated layer of the active size.`,
+    "",
+    `Machine: ${machine}, Node ${process.version}.`,
     "",
     "| shape | tokens | contender | ms / call | GFLOP/s | vs dense |",
     "| --- | --- | --- | --- | --- | --- |",
