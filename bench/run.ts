@@ -96,7 +96,6 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const log = (line: string) => process.stderr.write(`${line}\n`);
   if (values.layer === "moe") {
     const { runMoEBench } = await import("./moe");
     return runMoEBench({
@@ -106,9 +105,10 @@ async function main(): Promise<number> {
       minRepMs: number(values["min-rep-ms"], "min-rep-ms") ?? (values.quick ? 1 : 250),
       seed: number(values.seed, "seed") ?? 1,
       out: values.out === undefined ? join(BENCH, "results") : resolve(CWD, values.out),
-      log,
+      log: (line: string) => process.stderr.write(`${line}\n`),
     });
   }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
   const peersDir = values["peers-dir"] === undefined ? BENCH : resolve(CWD, values["peers-dir"]);
   const peers = list(values.peers);
   const wantsPeers = peers === undefined || (peers.length > 0 && !peers.includes("none"));
