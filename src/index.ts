@@ -115,3 +115,23 @@ export {
   type GgufFeedForward,
   type GgufFeedForwardNames,
 } from "./io/gguf-feedforward";
+export { MixtureOfExperts } from "./layers/moe";
+export type { Scoring } from "./layers/moe-route";
+export type {
+  RoutingOptions,
+  MixtureOfExpertsOptions,
+  MixtureOfExpertsWeights,
+  MoEFromWeightsOptions,
+  MoECreateFromWeightsOptions,
+  MoEFromJSONOptions,
+  ExpertJSON,
+  MixtureOfExpertsJSON,
+  Routes,
+  MixtureOfExpertsGradients,
+} from "./layers/moe-types";
+export {
+  MOE_CHECKPOINT_NAMES,
+  moeFromCheckpoint,
+  type MoECheckpointFamily,
+  type MoECheckpointNames,
+} from "./io/moe-names";
