@@ -119,12 +119,11 @@ function textWidth(text: string, size: number): number {
 
 /** Short form of a roof's kind for a chart label. */
 function roofWord(bound: "compute" | "cache" | "memory"): string {
-  return bound === "compute"
-    ? "compute"
-    : bound === "cache"
-      ? "weights in cache"
-      : "weights from memory";
+  return bound;
 }
+
+/** A white outline under a label, so it stays legible over bars and lines. */
+const HALO = 'stroke="#ffffff" stroke-width="3" paint-order="stroke"';
 
 /** Legend layout: as many columns as the longest label allows, at most 4. */
 function legendColumns(labels: readonly string[], width: number): number {
@@ -269,7 +268,7 @@ export function toSvg(report: Report): string {
     head,
     report,
     `${describeVariant(report.settings.variant)} forward pass: GFLOP/s (higher is better, log scale)`,
-    `Median of ${report.settings.reps} interleaved repetitions; whiskers: slowest to fastest. Threads: 1 unless the name says.${shapes.some((s) => s.roof !== undefined) ? " Dashed red: the one-thread roof, with its value and what bounds it." : ""}`,
+    `Median of ${report.settings.reps} interleaved repetitions; whiskers: slowest to fastest. Threads: 1 unless the name says.${shapes.some((s) => s.roof !== undefined) ? " Dashed red: the one-thread roof, its value and what bounds it (compute; the weights read from a cache, or from memory)." : ""}`,
     78,
   );
   const margin = { left: 78, right: 24, top: below + 10, bottom: 0 };
@@ -332,7 +331,7 @@ export function toSvg(report: Report): string {
       const word = roofWord(s.roof.bound);
       o.push(
         `<line class="roof" x1="${(gx - 4).toFixed(1)}" x2="${(gx + inner + 4).toFixed(1)}" y1="${ry.toFixed(1)}" y2="${ry.toFixed(1)}" stroke="#c92a2a" stroke-width="1.5" stroke-dasharray="5 3"><title>${esc(`one-thread roof at ${s.name}: ${fmt(s.roof.gflops)} GFLOP/s (${word})`)}</title></line>`,
-        `<text class="roof-label" x="${(gx - 2).toFixed(1)}" y="${(ry - 4).toFixed(1)}" font-size="10" fill="#c92a2a">${esc(`roof ${fmt(s.roof.gflops)}, ${word}`)}</text>`,
+        `<text class="roof-label" x="${(gx + inner / 2).toFixed(1)}" y="${(ry - 4).toFixed(1)}" font-size="10" font-weight="600" fill="#c92a2a" text-anchor="middle" ${HALO}>${esc(`roof ${fmt(s.roof.gflops)}, ${word}`)}</text>`,
       );
     }
     const cx = margin.left + gi * groupW + groupW / 2;
@@ -382,7 +381,7 @@ export function toSweepSvg(report: Report): string {
     head,
     report,
     `${describeVariant(report.settings.variant)}: GFLOP/s against tokens (log-log)`,
-    `Median of ${report.settings.reps} interleaved repetitions per point. Threads: 1 unless the name says. Dashed red: the one-thread roof.`,
+    `Median of ${report.settings.reps} interleaved repetitions per point. Threads: 1 unless the name says. Dashed red: the one-thread roof (compute; the weights read from a cache, or from memory).`,
     78,
   );
   const margin = { left: 78, right: 24, top: below };
@@ -443,7 +442,7 @@ export function toSweepSvg(report: Report): string {
       );
       const last = roof[roof.length - 1] as ShapeReport;
       o.push(
-        `<text class="roof-label" x="${(x(last.tokens) - 4).toFixed(1)}" y="${(y(last.roof?.gflops ?? 1) - 6).toFixed(1)}" font-size="10" fill="#c92a2a" text-anchor="end">${esc(`roof ${fmt(last.roof?.gflops ?? 0)}, ${roofWord(last.roof?.bound ?? "compute")}`)}</text>`,
+        `<text class="roof-label" x="${(x(last.tokens) - 4).toFixed(1)}" y="${(y(last.roof?.gflops ?? 1) - 6).toFixed(1)}" font-size="10" font-weight="600" fill="#c92a2a" text-anchor="end" ${HALO}>${esc(`roof ${fmt(last.roof?.gflops ?? 0)}, ${roofWord(last.roof?.bound ?? "compute")}`)}</text>`,
       );
     }
     for (const c of series) {

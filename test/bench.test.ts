@@ -262,7 +262,7 @@ describe("npm run bench -- --quick", () => {
     expect(svg.match(/<line class="roof" [^>]*><title>one-thread roof at Q\d: /g)).toHaveLength(3);
     expect(
       svg.match(
-        /<text class="roof-label" [^>]*>roof [\d.]+, (compute|weights in cache|weights from memory)<\/text>/g,
+        /<text class="roof-label" [^>]*>roof [\d.]+, (compute|cache|memory)<\/text>/g,
       ),
     ).toHaveLength(3);
     expect(svg).not.toMatch(/NaN|undefined|Infinity/);
