@@ -4,7 +4,13 @@ export default defineConfig({
   // "node" is the Node-only entry (tokenwise/node); "index" must stay free of Node built-ins.
   entry: { index: "src/index.ts", node: "src/node.ts" },
   format: ["esm", "cjs"],
-  dts: true,
+  dts: {
+    // The types use Symbol.dispose (the layers are Disposable), which TypeScript declares in its
+    // esnext.disposable lib: a consumer whose lib stops at ES2022 would fail with TS2550 on our
+    // d.ts files. This directive brings that lib in for them. tsup's bundler drops a
+    // `/// <reference lib>` written in src/, so it goes at the top of every d.ts file here.
+    banner: '/// <reference lib="esnext.disposable" />',
+  },
   sourcemap: true,
   clean: true,
   target: "es2022",

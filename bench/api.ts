@@ -2,20 +2,21 @@
 // your own kernels beside tokenwise's and the peers'. See docs/benchmarking.md.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { toSvg } from "./chart";
+import { fileURLToPath } from "node:url";
+import { hasSweep, toSvg, toSweepSvg } from "./chart";
 import type { Contender, Unavailable } from "./contender";
 import { type CustomKernel, customContender, loadCustomModule } from "./custom";
 import { type HarnessSettings, runHarness } from "./harness";
 import { type ActivationName, type LayerKind, describeVariant, parseVariant } from "./layer";
 import { parseDtypes } from "./dtype";
-import { describeMachine } from "./machine";
+import { describeMachine, gitState, loadAverage } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
-import { type Report, toMarkdown } from "./report";
-import { GATED_SHAPES, QUICK_SHAPES, SHAPES, type Shape, parseShape } from "./shapes";
+import { type Report, reportWarnings, toCsv, toJson, toMarkdown } from "./report";
+import { GATED_SHAPES, QUICK_SHAPES, SHAPES, type Shape, parseShape, withTokens } from "./shapes";
 import { tokenwiseContenders } from "./tokenwise";
 
-export type { CustomKernel, ForwardKernel, GemmKernel } from "./custom";
+export type { CustomKernel, ForwardKernel, GatedForwardKernel, GemmKernel } from "./custom";
 export type { ForwardFn } from "./contender";
 export type { GatedProblemWeights, LayerWeights, ProblemWeights } from "./problem";
 export type { ActivationName, LayerKind, Variant } from "./layer";
@@ -23,12 +24,19 @@ export type { Report } from "./report";
 export type { ContenderResult, ShapeReport } from "./harness";
 export { SHAPES, GATED_SHAPES, QUICK_SHAPES, type Shape } from "./shapes";
 
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
 export interface BenchmarkOptions {
   /**
-   * Shape names (S1..S5, G1, G2, Q1, Q2), "TxDxH" strings or Shape objects; default S1..S5 for
-   * the FeedForward, G1, G2 for the gated layer (Q1, Q2 with quick).
+   * Shape names (S1..S5, D1, G1, G2, Q1..Q3), "TxDxH" or "TxDxHxN" strings, or Shape objects;
+   * default S1..S5 and D1 for the FeedForward, G1, G2 for the gated layer (Q1..Q3 with quick).
    */
   shapes?: readonly (string | Shape)[];
+  /**
+   * A token sweep: each shape (default S1 alone) at each of these token counts, drawn as GFLOP/s
+   * against tokens (the SVG's sweep chart).
+   */
+  tokens?: readonly number[];
   /** The layer: "ffn" (FeedForward, the default) or "gated" (GatedFeedForward, no biases). */
   layer?: LayerKind;
   /** Its activation: default "relu" for ffn, "silu" for gated (SwiGLU). */
@@ -64,11 +72,13 @@ export interface BenchmarkOptions {
    * default true.
    */
   roof?: boolean;
+  /** The roof's main-memory buffer, bytes (default: 256 MiB or twice the last-level cache). */
+  roofMemoryBytes?: number;
   /** The folder whose node_modules holds the peers; default bench/. */
   peersDir?: string;
   /** Progress lines; default silent. */
   log?: (line: string) => void;
-  /** Recorded in the report. */
+  /** Recorded in the report: the command line as typed. */
   command?: string;
 }
 
@@ -89,6 +99,8 @@ function positiveInt(value: number, name: string): number {
 export async function benchmark(options: BenchmarkOptions = {}): Promise<Report> {
   const started = performance.now();
   const date = new Date().toISOString();
+  const loadBefore = loadAverage();
+  const git = gitState(ROOT);
   const log = options.log ?? (() => {});
   const quick = options.quick === true;
   const dtypes = parseDtypes(options.dtypes ?? ["f32"]);
@@ -96,10 +108,21 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     ...parseVariant(options.layer, options.activation),
     ...(dtypes.some((d) => d !== "f32") ? { exact16: true } : {}),
   };
-  const presets = quick ? QUICK_SHAPES : variant.layer === "gated" ? GATED_SHAPES : SHAPES;
-  const shapes = (options.shapes ?? presets).map((s) =>
-    typeof s === "string" ? parseShape(s) : s,
-  );
+  const tokens =
+    options.tokens === undefined
+      ? undefined
+      : [...new Set(options.tokens.map((t) => positiveInt(t, "tokens")))];
+  const presets =
+    tokens !== undefined
+      ? [SHAPES[0] as Shape]
+      : quick
+        ? QUICK_SHAPES
+        : variant.layer === "gated"
+          ? GATED_SHAPES
+          : SHAPES;
+  const named = (options.shapes ?? presets).map((s) => (typeof s === "string" ? parseShape(s) : s));
+  const shapes =
+    tokens === undefined ? named : named.flatMap((s) => tokens.map((t) => withTokens(s, t)));
   const threads = [...new Set((options.threads ?? [1]).map((t) => positiveInt(t, "threads")))];
   const settings: HarnessSettings = {
     reps: positiveInt(options.reps ?? (quick ? 1 : 7), "reps"),
@@ -113,6 +136,11 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     checkBudget: 1.2e9,
     variant,
     roof: options.roof ?? true,
+    ...(options.roofMemoryBytes === undefined
+      ? quick
+        ? { roofMemoryBytes: 16 * 2 ** 20 }
+        : {}
+      : { roofMemoryBytes: positiveInt(options.roofMemoryBytes, "roofMemoryBytes") }),
   };
   settings.minReps = Math.min(settings.minReps, settings.reps);
 
@@ -144,32 +172,62 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   if (options.naive ?? true) contenders.push(naiveContender(variant));
 
   const result = await runHarness(shapes, contenders, peers.status, settings, log);
-  return {
-    schema: "tokenwise-bench/1",
+  const command = options.command ?? "benchmark()";
+  const report: Report = {
+    schema: "tokenwise-bench/2",
     date,
-    command: options.command ?? "benchmark()",
+    command,
     durationMs: performance.now() - started,
     machine: describeMachine(),
-    settings: { ...settings, threads, quick },
+    provenance: {
+      git,
+      loadBefore,
+      loadAfter: loadAverage(),
+      command,
+      argv: process.argv.slice(2),
+      execArgv: process.execArgv,
+      cwd: process.env.INIT_CWD ?? process.cwd(),
+    },
+    settings: { ...settings, threads, quick, ...(tokens === undefined ? {} : { tokens }) },
     tokenwise: { version: tokenwiseVersion() },
     peers: result.peers,
     shapes: result.shapes,
+    warnings: [],
   };
+  report.warnings = reportWarnings(report);
+  for (const w of report.warnings) log(`warning: ${w}`);
+  return report;
 }
 
-/** Writes latest.json, latest.md and latest.svg into `dir`; returns their paths. */
-export function writeReport(
-  report: Report,
-  dir: string,
-): { json: string; md: string; svg: string } {
+/** The files writeReport writes. */
+export interface ReportPaths {
+  json: string;
+  md: string;
+  svg: string;
+  csv: string;
+  /** The token sweep's chart, when the run swept tokens. */
+  sweepSvg?: string;
+}
+
+/**
+ * Writes `<name>.json` (everything), `.md` (the tables), `.svg` (the chart) and `.csv` (one row per
+ * contender and shape) into `dir`, and `<name>.sweep.svg` for a token sweep; returns their paths.
+ */
+export function writeReport(report: Report, dir: string, name = "report"): ReportPaths {
   mkdirSync(dir, { recursive: true });
-  const paths = {
-    json: join(dir, "latest.json"),
-    md: join(dir, "latest.md"),
-    svg: join(dir, "latest.svg"),
+  const paths: ReportPaths = {
+    json: join(dir, `${name}.json`),
+    md: join(dir, `${name}.md`),
+    svg: join(dir, `${name}.svg`),
+    csv: join(dir, `${name}.csv`),
   };
-  writeFileSync(paths.json, JSON.stringify(report, null, 2) + "\n");
+  writeFileSync(paths.json, toJson(report));
   writeFileSync(paths.md, toMarkdown(report));
   writeFileSync(paths.svg, toSvg(report));
+  writeFileSync(paths.csv, toCsv(report));
+  if (hasSweep(report)) {
+    paths.sweepSvg = join(dir, `${name}.sweep.svg`);
+    writeFileSync(paths.sweepSvg, toSweepSvg(report));
+  }
   return paths;
 }

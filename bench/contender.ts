@@ -1,7 +1,6 @@
 // What the harness times: a contender turns a problem's weights into a forward function.
-import type { WeightDtype } from "../src/dtype";
 import type { LayerWeights } from "./problem";
-import type { Shape } from "./shapes";
+import { type Shape, layerShape } from "./shapes";
 
 /**
  * One forward pass: x is (tokens, dModel) row-major; the result is (tokens, dModel) as a
@@ -22,7 +21,14 @@ export type Group = "tokenwise" | "peer" | "floor" | "custom";
 
 /** How a child process rebuilds the same contender (memory probes, isolated peers). */
 export type HostKey =
-  | { kind: "tokenwise"; kernel: string; threads: number; dtype?: WeightDtype }
+  | {
+      kind: "tokenwise";
+      kernel: string;
+      threads: number;
+      /** A row made by withLayerOptions: its tag and the options every layer gets. */
+      tag?: string;
+      options?: Record<string, unknown>;
+    }
   | { kind: "peer"; name: string; threads: number }
   | { kind: "naive" }
   | { kind: "custom"; module: string; index: number }
@@ -54,4 +60,83 @@ export interface Unavailable {
   group: Group;
   threads: number;
   reason: string;
+}
+
+function isPromise(v: unknown): v is Promise<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+/**
+ * Sets the contender up once per layer, each with that layer's weights, in order (untimed). A
+ * layer that fails disposes the ones already made.
+ */
+export async function setupLayers(
+  contender: Contender,
+  shape: Shape,
+  layers: readonly LayerWeights[],
+): Promise<Instance[]> {
+  const instances: Instance[] = [];
+  try {
+    for (const w of layers) instances.push(await contender.setup(layerShape(shape), w));
+  } catch (e) {
+    await disposeAll(instances);
+    throw e;
+  }
+  return instances;
+}
+
+async function disposeAll(instances: readonly Instance[]): Promise<void> {
+  for (const i of instances) await Promise.resolve(i.dispose?.()).catch(() => {});
+}
+
+/**
+ * The layers in turn as one instance: each layer's output is the next one's input (D1: one token
+ * through every layer). One layer is returned as it is; a chain of synchronous forwards stays
+ * synchronous.
+ */
+export function chain(instances: readonly Instance[]): Instance {
+  if (instances.length === 1) return instances[0] as Instance;
+  const forwards = instances.map((i) => i.forward);
+  const rest = async (y: Float32Array, from: number): Promise<Float32Array> => {
+    for (let l = from; l < forwards.length; l++) y = await (forwards[l] as ForwardFn)(y);
+    return y;
+  };
+  return {
+    forward(x) {
+      let y = x;
+      for (let l = 0; l < forwards.length; l++) {
+        const r = (forwards[l] as ForwardFn)(y);
+        if (isPromise(r)) return r.then((v) => rest(v, l + 1));
+        y = r;
+      }
+      return y;
+    },
+    async beforeRep() {
+      for (const i of instances) await i.beforeRep?.();
+    },
+    dispose: () => disposeAll(instances),
+  };
+}
+
+/**
+ * Each layer's instance run once on its own input (the exact check: see exact.ts), returning
+ * copies of the outputs; the instances are disposed after.
+ */
+export async function runEach(
+  instances: readonly Instance[],
+  inputs: readonly Float32Array[],
+): Promise<unknown[]> {
+  const outputs: unknown[] = [];
+  try {
+    for (let l = 0; l < instances.length; l++) {
+      const inst = instances[l] as Instance;
+      await inst.beforeRep?.();
+      const y: unknown = await inst.forward(inputs[l] as Float32Array);
+      // A contender may hand back its own buffer, reused by its next call.
+      outputs.push(y instanceof Float32Array ? y.slice() : y);
+    }
+  } finally {
+    await disposeAll(instances);
+  }
+  return outputs;
 }

@@ -2,27 +2,55 @@
 //
 //   { name, gemm(out, a, b, m, k, n) }   out (m x n) = a (m x k) · b (k x n), row-major float32;
 //                                        the harness builds the run's layer around it (biases
-//                                        and activation, or the gated layer's three products)
+//                                        and activation, or the gated layer's three products);
+//                                        an optional prepare(b, k, n) turns each weight matrix
+//                                        into the kernel's own form once, untimed, and gemm
+//                                        gets that as b
 //   { name, setup(weights, shape) }      returns a whole forward function x → y, for the layer
-//                                        and activation it says it computes (default ffn, relu)
+//                                        and activation it says it computes (default ffn with
+//                                        relu; layer: "gated" takes wGate, wUp, wDown, silu)
 //
 // Either may be async. A module given to `--custom` exports one as default, or an array of them.
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ACTIVATION_SCALAR } from "../src/kernels/activation";
 import type { Contender, ForwardFn, Unavailable } from "./contender";
-import { ACTIVATIONS, type ActivationName, type Variant, describeVariant } from "./layer";
-import { type LayerWeights, type ProblemWeights, ffnWeights, isGated } from "./problem";
+import {
+  ACTIVATIONS,
+  type ActivationName,
+  LAYERS,
+  type LayerKind,
+  type Variant,
+  defaultActivation,
+  describeVariant,
+} from "./layer";
+import {
+  type GatedProblemWeights,
+  type LayerWeights,
+  type ProblemWeights,
+  ffnWeights,
+  gatedWeights,
+  isGated,
+} from "./problem";
 import type { Shape } from "./shapes";
 
-export interface GemmKernel {
+/**
+ * A GEMM: out (m x n) = a (m x k) · b (k x n), row-major float32. `P` is what prepare makes of a
+ * weight matrix (the matrix itself without prepare).
+ */
+export interface GemmKernel<P = Float32Array> {
   name: string;
   /** Threads it uses, for the report and the ratio to peers at the same count; default 1. */
   threads?: number;
+  /**
+   * Turns a weight matrix w (k x n, row-major) into the kernel's own form (packed, transposed,
+   * uploaded), once per matrix at setup, untimed; gemm then gets that as `b`.
+   */
+  prepare?(w: Float32Array, k: number, n: number): P | Promise<P>;
   gemm(
     out: Float32Array,
     a: Float32Array,
-    b: Float32Array,
+    b: P,
     m: number,
     k: number,
     n: number,
@@ -32,6 +60,8 @@ export interface GemmKernel {
 export interface ForwardKernel {
   name: string;
   threads?: number;
+  /** The FeedForward (the default); a gated kernel says `layer: "gated"` (GatedForwardKernel). */
+  layer?: "ffn";
   /**
    * The activation its FeedForward applies; default "relu". It runs only in a bench of that
    * activation (`--activation`), and never in one of the gated layer: elsewhere it is listed as
@@ -42,7 +72,27 @@ export interface ForwardKernel {
   setup(weights: ProblemWeights, shape: Shape): ForwardFn | Promise<ForwardFn>;
 }
 
-export type CustomKernel = GemmKernel | ForwardKernel;
+/** A whole gated layer, y = (act(x·Wgate) ⊙ (x·Wup))·Wdown: runs in `--layer gated` benches. */
+export interface GatedForwardKernel {
+  name: string;
+  threads?: number;
+  layer: "gated";
+  /** The activation of its gate; default "silu" (SwiGLU). */
+  activation?: ActivationName;
+  /** Loads the weights (untimed) and returns the forward function that is timed. */
+  setup(weights: GatedProblemWeights, shape: Shape): ForwardFn | Promise<ForwardFn>;
+}
+
+// Any P: gemm's b is whatever that kernel's own prepare made.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type CustomKernel = GemmKernel<any> | ForwardKernel | GatedForwardKernel;
+
+type AnyGemm = GemmKernel<unknown>;
+
+/** The weight matrices in the kernel's form: prepare's result, or the matrices themselves. */
+async function prepared(kernel: AnyGemm, w: Float32Array, k: number, n: number): Promise<unknown> {
+  return kernel.prepare === undefined ? w : await kernel.prepare(w, k, n);
+}
 
 function isPromise(v: unknown): v is Promise<unknown> {
   return typeof (v as { then?: unknown } | null)?.then === "function";
@@ -52,36 +102,41 @@ function isPromise(v: unknown): v is Promise<unknown> {
  * The gated layer around a GEMM: g = x·Wgate, v = x·Wup, p = act(g) ⊙ v in float32 (tokenwise's
  * float32 activation), then y = p·Wdown.
  */
-function gatedGemmForward(
-  kernel: GemmKernel,
+async function gatedGemmForward(
+  kernel: AnyGemm,
   shape: Shape,
   w: LayerWeights,
   variant: Variant,
-): ForwardFn {
+): Promise<ForwardFn> {
   if (!isGated(w)) throw new TypeError(`custom kernel "${kernel.name}": expected gated weights`);
   const { tokens: T, dModel: D, dHidden: H } = shape;
   const act = ACTIVATION_SCALAR[variant.activation];
+  const wGate = await prepared(kernel, w.wGate, D, H);
+  const wUp = await prepared(kernel, w.wUp, D, H);
+  const wDown = await prepared(kernel, w.wDown, H, D);
   const g = new Float32Array(T * H);
   const v = new Float32Array(T * H);
   const y = new Float32Array(T * D);
   return async (x) => {
-    await kernel.gemm(g, x, w.wGate, T, D, H);
-    await kernel.gemm(v, x, w.wUp, T, D, H);
+    await kernel.gemm(g, x, wGate, T, D, H);
+    await kernel.gemm(v, x, wUp, T, D, H);
     for (let i = 0; i < g.length; i++) g[i] = act(g[i] as number) * (v[i] as number);
-    await kernel.gemm(y, g, w.wDown, T, H, D);
+    await kernel.gemm(y, g, wDown, T, H, D);
     return y;
   };
 }
 
 /** The forward pass around a GEMM: h = act(x·W1 + b1) in float32, then y = h·W2 + b2. */
-function gemmForward(
-  kernel: GemmKernel,
+async function gemmForward(
+  kernel: AnyGemm,
   shape: Shape,
   w: ProblemWeights,
   activation: ActivationName,
-): ForwardFn {
+): Promise<ForwardFn> {
   const { tokens: T, dModel: D, dHidden: H } = shape;
   const act = ACTIVATION_SCALAR[activation];
+  const w1 = await prepared(kernel, w.w1, D, H);
+  const w2 = await prepared(kernel, w.w2, H, D);
   const h = new Float32Array(T * H);
   const y = new Float32Array(T * D);
   const second = (): Float32Array | Promise<Float32Array> => {
@@ -90,7 +145,7 @@ function gemmForward(
         h[r * H + i] = act(Math.fround((h[r * H + i] as number) + (w.b1[i] as number)));
       }
     }
-    const done = kernel.gemm(y, h, w.w2, T, H, D);
+    const done = kernel.gemm(y, h, w2, T, H, D);
     const finish = () => {
       for (let r = 0; r < T; r++)
         for (let j = 0; j < D; j++) y[r * D + j] = (y[r * D + j] as number) + (w.b2[j] as number);
@@ -99,13 +154,21 @@ function gemmForward(
     return isPromise(done) ? done.then(finish) : finish();
   };
   return (x) => {
-    const done = kernel.gemm(h, x, w.w1, T, D, H);
+    const done = kernel.gemm(h, x, w1, T, D, H);
     return isPromise(done) ? done.then(second) : second();
   };
 }
 
 function checkKernel(value: unknown, where: string): CustomKernel {
-  const k = value as Partial<GemmKernel & ForwardKernel> | null;
+  const k = value as {
+    name?: unknown;
+    gemm?: unknown;
+    prepare?: unknown;
+    setup?: unknown;
+    layer?: unknown;
+    activation?: unknown;
+    threads?: unknown;
+  } | null;
   if (k === null || typeof k !== "object" || typeof k.name !== "string" || k.name === "") {
     throw new TypeError(`${where}: a custom kernel is an object with a non-empty string name`);
   }
@@ -119,10 +182,18 @@ function checkKernel(value: unknown, where: string): CustomKernel {
       `${where}: custom kernel "${k.name}": activation must be one of ${ACTIVATIONS.join(", ")}`,
     );
   }
-  if (k.threads !== undefined && !(Number.isInteger(k.threads) && k.threads >= 1)) {
+  if (k.prepare !== undefined && typeof k.prepare !== "function") {
+    throw new TypeError(`${where}: custom kernel "${k.name}": prepare must be a function`);
+  }
+  if (k.layer !== undefined && !(LAYERS as readonly unknown[]).includes(k.layer)) {
+    throw new TypeError(
+      `${where}: custom kernel "${k.name}": layer must be one of ${LAYERS.join(", ")}`,
+    );
+  }
+  if (k.threads !== undefined && !(Number.isInteger(k.threads) && (k.threads as number) >= 1)) {
     throw new TypeError(`${where}: custom kernel "${k.name}": threads must be a positive integer`);
   }
-  return k as CustomKernel;
+  return k as unknown as CustomKernel;
 }
 
 function slug(name: string): string {
@@ -145,12 +216,14 @@ export function customContender(
   const names = { id: `custom:${slug(k.name)}`, label: k.name, group: "custom" as const };
   const threads = k.threads ?? 1;
   if (!("gemm" in k && typeof k.gemm === "function")) {
-    const own = (k as ForwardKernel).activation ?? "relu";
-    if (variant.layer !== "ffn" || own !== variant.activation) {
+    const f = k as ForwardKernel | GatedForwardKernel;
+    const layer: LayerKind = f.layer ?? "ffn";
+    const own = f.activation ?? defaultActivation(layer);
+    if (variant.layer !== layer || own !== variant.activation) {
       return {
         ...names,
         threads,
-        reason: `a forward kernel of the FeedForward with ${own}; this run benches the ${describeVariant(variant)} layer (give a gemm kernel to run in every layer)`,
+        reason: `a forward kernel of the ${describeVariant({ layer, activation: own })} layer; this run benches the ${describeVariant(variant)} layer (give a gemm kernel to run in every layer)`,
       };
     }
   }
@@ -161,12 +234,17 @@ export function customContender(
     ...(source === undefined ? {} : { host: { kind: "custom" as const, ...source } }),
     async setup(shape, weights) {
       if ("gemm" in k && typeof k.gemm === "function") {
+        const g = k as AnyGemm;
         return {
           forward:
             variant.layer === "gated"
-              ? gatedGemmForward(k, shape, weights, variant)
-              : gemmForward(k, shape, ffnWeights(weights, k.name), variant.activation),
+              ? await gatedGemmForward(g, shape, weights, variant)
+              : await gemmForward(g, shape, ffnWeights(weights, k.name), variant.activation),
         };
+      }
+      const f = k as ForwardKernel | GatedForwardKernel;
+      if (f.layer === "gated") {
+        return { forward: await f.setup(gatedWeights(weights, k.name), shape) };
       }
       return {
         forward: await (k as ForwardKernel).setup(ffnWeights(weights, k.name), shape),

@@ -1,22 +1,38 @@
-// The measuring loop. For each shape: build the problem, compute the float64 reference, set up
-// every contender (weights loaded, untimed), check each one's first output against the reference,
-// warm up, then time interleaved repetitions (A B C A B C ...) so drift hits every contender alike.
-// Afterwards, optionally, measure each contender's peak resident memory in a process of its own.
-import type { Contender, Group, Unavailable } from "./contender";
-import { HostedRunner, measureMemory } from "./hosted";
+// The measuring loop. For each shape: build the problem, compute the float64 reference, and
+// build the exact problem (exact.ts). For every contender: set it up on the exact problem and
+// require the exact output, bit for bit; then set it up on the problem (weights loaded, untimed,
+// once per layer of the shape, the layers chained), check its first output against the
+// float64 reference within the forward-error bound; warm up, then time interleaved repetitions
+// (A B C A B C ...) so drift hits every contender alike. Afterwards, optionally, measure each
+// contender's peak resident memory in a process of its own.
+import { type Contender, type Group, type Unavailable, runEach, setupLayers } from "./contender";
+import {
+  type ExactCheck,
+  type ExactProblem,
+  checkExact,
+  makeExactProblem,
+  outputTrouble,
+} from "./exact";
+import { HostedRunner, exactOutputs, measureMemory } from "./hosted";
 import type { MemoryReading } from "./host";
 import type { PeerStatus } from "./peers/index";
 import { type Variant, flopsFormula, matricesOf } from "./layer";
-import { makeProblem } from "./problem";
-import { type CheckResult, checkOutput, chooseRows, computeReference } from "./reference";
+import { type Problem, makeProblem } from "./problem";
+import {
+  type CheckResult,
+  type Reference,
+  checkOutput,
+  chooseRows,
+  computeReference,
+} from "./reference";
 import { RoofProbe, type ShapeRoof } from "./roof";
-import { LocalRunner, type Runner } from "./runner";
-import { type Shape, describeShape, flopsOf, weightBytesOf } from "./shapes";
+import { LocalRunner, type RepTiming, type Runner } from "./runner";
+import { type Shape, describeShape, flopsOf, layersOf, weightBytesOf } from "./shapes";
 import { quantile } from "./stats";
 
 /** Quiet time before each timed repetition, ms (see the interleaved loop). */
 const SETTLE_MS = 20;
-/** Each of the roof's two probes runs this long a round (less with a shorter minRepMs). */
+/** Each of the roof's probes runs this long a round (less with a shorter minRepMs). */
 const ROOF_REP_MS = 100;
 
 export interface HarnessSettings {
@@ -38,6 +54,8 @@ export interface HarnessSettings {
   variant: Variant;
   /** Measure each shape's one-thread roof in its rounds (bench/roof.ts); default true. */
   roof?: boolean;
+  /** The roof's main-memory buffer, bytes (default: roof.ts's defaultMemoryBytes()). */
+  roofMemoryBytes?: number;
 }
 
 export interface TimingResult {
@@ -45,6 +63,8 @@ export interface TimingResult {
   callsPerRep: number;
   /** Milliseconds per call of each repetition, in the order they ran. */
   samplesMs: number[];
+  /** Every timed call's own milliseconds, per repetition (rounded to 0.1 µs). */
+  callsMs: number[][];
   medianMs: number;
   minMs: number;
   maxMs: number;
@@ -88,7 +108,13 @@ export interface ContenderResult {
   status: Status;
   reason?: string;
   setupMs?: number;
+  /** The first forward after setup (the layer's create), ms: it also gives the checked output. */
   firstCallMs?: number;
+  /** firstCallMs over the median time of a call. */
+  firstCallOverMedian?: number;
+  /** The exact check (exact.ts): every correct kernel returns these outputs bit for bit. */
+  exact?: ExactCheck;
+  /** The forward-error bound check against the float64 reference. */
   check?: CheckResult;
   timing?: TimingResult;
   ratio?: Ratio;
@@ -103,7 +129,16 @@ export interface ShapeReport extends Shape {
   flopsFormula: string;
   gflopPerForward: number;
   weightBytes: number;
+  /** Layers in turn (D1); 1 for one layer. */
+  layers: number;
   reference: { rows: number[]; rowsChecked: number; totalRows: number; ms: number };
+  /**
+   * The exact problem: its checked rows and largest sum of term magnitudes (below 2^24), or why
+   * there is none at this shape (too large for float32 to stay exact).
+   */
+  exactProblem:
+    | { rows: number[]; rowsChecked: number; totalRows: number; largestSum: number; ms: number }
+    | { error: string };
   baselineMemory?: MemoryReading | { error: string };
   results: ContenderResult[];
   /** The one-thread roof, measured in the same rounds as the contenders. */
@@ -135,6 +170,42 @@ interface Live {
   warmupCalls: number;
 }
 
+/**
+ * The bound check of a shape of several layers: the chain's output must be a finite
+ * Float32Array of the right length, and each layer's instance alone on the input must pass that
+ * layer's reference. The worst ratio is the worst layer's; the reason names the layer.
+ */
+function checkLayers(
+  chained: unknown,
+  outputs: readonly unknown[],
+  problem: Problem,
+  refs: readonly Reference[],
+): CheckResult {
+  const first = refs[0] as Reference;
+  const base = {
+    ok: false,
+    rowsChecked: first.rows.length,
+    totalRows: problem.shape.tokens,
+    maxAbsError: NaN,
+    worstRatio: NaN,
+  };
+  const trouble = outputTrouble(chained, problem.shape.tokens, problem.shape.dModel);
+  if (trouble !== null) return { ...base, reason: `the layers in turn: ${trouble}` };
+  let maxAbsError = 0;
+  let worstRatio = 0;
+  let reason: string | undefined;
+  refs.forEach((ref, l) => {
+    const c = checkOutput(outputs[l], problem, ref);
+    maxAbsError = Math.max(maxAbsError, c.maxAbsError);
+    worstRatio = Math.max(worstRatio, c.worstRatio);
+    if (!c.ok && reason === undefined)
+      reason = `layer ${l + 1}: ${c.reason ?? "outside the bound"}`;
+  });
+  return reason === undefined
+    ? { ...base, ok: true, maxAbsError, worstRatio }
+    : { ...base, maxAbsError, worstRatio, reason };
+}
+
 function fmtRatio(v: number): string {
   return v >= 0.01 || v === 0 ? v.toFixed(2) : v.toExponential(1);
 }
@@ -154,20 +225,44 @@ async function runShape(
   const tag = `[${shape.name}]`;
   log(`${describeShape(shape)}: ${(flops / 1e9).toFixed(3)} GFLOP per forward`);
   const problem = makeProblem(shape, s.seed, variant);
-  const ref = computeReference(
-    problem,
-    chooseRows(
-      shape.tokens,
-      shape.dModel,
-      shape.dHidden,
-      s.checkBudget,
-      4,
-      matricesOf(variant.layer),
-    ),
+  const refRows = chooseRows(
+    shape.tokens,
+    shape.dModel,
+    shape.dHidden,
+    s.checkBudget,
+    4,
+    matricesOf(variant.layer) * layersOf(shape),
   );
+  // One reference per layer, each on the problem's input: a shape of several layers is checked
+  // layer by layer (reference.ts says why).
+  const refs = problem.layers.map((_, l) => computeReference(problem, refRows, l));
+  const refMs = refs.reduce((a, r) => a + r.ms, 0);
+  const rowsText = (rows: number[]) =>
+    `${rows.length === shape.tokens ? "all" : `${rows.length} of`} ${shape.tokens} rows`;
   log(
-    `${tag} float64 reference: ${ref.rows.length === shape.tokens ? "all" : `${ref.rows.length} of`} ${shape.tokens} rows, ${fmtMs(ref.ms)}`,
+    `${tag} float64 reference: ${rowsText(refRows)}${refs.length > 1 ? ` of each of ${refs.length} layers` : ""}, ${fmtMs(refMs)}`,
   );
+  // Released before timing: at G1 it is 541 MB.
+  let exact: ExactProblem | null = null;
+  let exactProblem: ShapeReport["exactProblem"];
+  try {
+    const start = performance.now();
+    exact = makeExactProblem(shape, s.seed, variant, s.checkBudget);
+    const rows = exact.layers[0]?.rows ?? [];
+    exactProblem = {
+      rows,
+      rowsChecked: rows.length,
+      totalRows: shape.tokens,
+      largestSum: exact.largestSum,
+      ms: performance.now() - start,
+    };
+    log(
+      `${tag} exact problem: ${rowsText(rows)}${layersOf(shape) > 1 ? ` of each of ${layersOf(shape)} layers` : ""}, sums up to ${exact.largestSum} units (< 2^24), ${fmtMs(exactProblem.ms)}`,
+    );
+  } catch (e) {
+    exactProblem = { error: message(e) };
+    log(`${tag} no exact check: ${message(e)}`);
+  }
 
   const results: ContenderResult[] = [];
   const live: Live[] = [];
@@ -186,13 +281,41 @@ async function runShape(
     }
     const result: ContenderResult = { ...base, status: "failed" };
     results.push(result);
+    if (exact !== null) {
+      // The exact check first, on instances of its own: they are gone before the timed ones
+      // are made, so a large layer is never held twice.
+      try {
+        const outputs =
+          c.isolate && c.host !== undefined
+            ? await exactOutputs(c.host, shape, s.seed, s.peersDir, variant, s.checkBudget)
+            : await runEach(
+                await setupLayers(
+                  c,
+                  shape,
+                  exact.layers.map((l) => l.weights),
+                ),
+                exact.layers.map((l) => l.x),
+              );
+        result.exact = checkExact(outputs, exact);
+      } catch (e) {
+        result.reason = `exact check failed to run: ${message(e)}`;
+        log(`${tag} ${c.label}: ${result.reason}`);
+        continue;
+      }
+      if (!result.exact.ok) {
+        result.status = "wrong";
+        result.reason = result.exact.reason ?? "not the exact output";
+        log(`${tag} ${c.label}: WRONG, not timed: ${result.reason}`);
+        continue;
+      }
+    }
     let runner: Runner;
     try {
       const start = performance.now();
       if (c.isolate && c.host !== undefined) {
         runner = await HostedRunner.start(c.host, shape, s.seed, s.peersDir, variant);
       } else {
-        runner = new LocalRunner(await c.setup(shape, problem.weights), problem.x);
+        runner = new LocalRunner(await setupLayers(c, shape, problem.layers), problem.x);
       }
       result.setupMs = performance.now() - start;
     } catch (e) {
@@ -203,7 +326,10 @@ async function runShape(
     try {
       const { output, ms } = await runner.first();
       result.firstCallMs = ms;
-      result.check = checkOutput(output, problem, ref);
+      result.check =
+        refs.length === 1
+          ? checkOutput(output, problem, refs[0] as Reference)
+          : checkLayers(output, await runner.each(), problem, refs);
     } catch (e) {
       result.reason = `forward failed: ${message(e)}`;
       log(`${tag} ${c.label}: ${result.reason}`);
@@ -218,8 +344,10 @@ async function runShape(
       continue;
     }
     result.status = "ok";
+    const exactText =
+      result.exact === undefined ? "" : `exact on ${result.exact.compared} outputs, `;
     log(
-      `${tag} ${c.label}: correct (worst error ${fmtRatio(result.check.worstRatio)} of the bound), setup ${fmtMs(result.setupMs ?? 0)}, first call ${fmtMs(result.firstCallMs ?? 0)}`,
+      `${tag} ${c.label}: correct (${exactText}worst error ${fmtRatio(result.check.worstRatio)} of the bound), setup ${fmtMs(result.setupMs ?? 0)}, first call ${fmtMs(result.firstCallMs ?? 0)}`,
     );
     live.push({
       contender: c,
@@ -239,7 +367,7 @@ async function runShape(
       let spent = 0;
       let n = 0;
       do {
-        l.perCallMs = await l.runner.time(1);
+        l.perCallMs = (await l.runner.time(1)).msPerCall;
         spent += l.perCallMs;
         n++;
       } while (spent < s.warmupMs && n < 1000);
@@ -263,9 +391,12 @@ async function runShape(
 
   // Interleaved repetitions. A contender with fewer reps takes part in rounds spread evenly.
   // The roof takes a repetition in every round too, so it is measured under the same load.
+  exact = null;
   const probe =
-    s.roof === false ? undefined : await RoofProbe.create(weightBytesOf(shape, variant.layer));
-  const samples = new Map<Live, number[]>(live.map((l) => [l, []]));
+    s.roof === false
+      ? undefined
+      : await RoofProbe.create(weightBytesOf(shape, variant.layer), s.roofMemoryBytes);
+  const samples = new Map<Live, RepTiming[]>(live.map((l) => [l, []]));
   for (let r = 0; r < s.reps; r++) {
     const start = performance.now();
     if (probe !== undefined) {
@@ -291,14 +422,18 @@ async function runShape(
   }
   for (const l of live) {
     await l.runner.dispose().catch(() => {});
-    const ms = samples.get(l) ?? [];
-    if (l.result.status !== "ok" || ms.length === 0) continue;
+    const reps = samples.get(l) ?? [];
+    if (l.result.status !== "ok" || reps.length === 0) continue;
+    const ms = reps.map((t) => t.msPerCall);
     const sorted = [...ms].sort((a, b) => a - b);
     const median = quantile(sorted, 0.5);
+    if (l.result.firstCallMs !== undefined)
+      l.result.firstCallOverMedian = l.result.firstCallMs / median;
     l.result.timing = {
       reps: ms.length,
       callsPerRep: l.calls,
       samplesMs: ms,
+      callsMs: reps.map((t) => t.callsMs.map((v) => Math.round(v * 1e4) / 1e4)),
       medianMs: median,
       minMs: sorted[0] as number,
       maxMs: sorted[sorted.length - 1] as number,
@@ -348,12 +483,14 @@ async function runShape(
     flopsFormula: flopsFormula(variant.layer),
     gflopPerForward: flops / 1e9,
     weightBytes: weightBytesOf(shape, variant.layer),
+    layers: layersOf(shape),
+    exactProblem,
     ...(probe === undefined ? {} : { roof: probe.result(flops / 1e9) }),
     reference: {
-      rows: ref.rows,
-      rowsChecked: ref.rows.length,
+      rows: refRows,
+      rowsChecked: refRows.length,
       totalRows: shape.tokens,
-      ms: ref.ms,
+      ms: refMs,
     },
     results: results.sort((a, b) => ORDER[a.group] - ORDER[b.group]),
   };

@@ -3,7 +3,8 @@
 // resident memory of one contender alone. It rebuilds the problem from the seed, so it computes
 // on the same bits as the parent. Spoken to over IPC by hosted.ts.
 import { readFileSync, writeFileSync } from "node:fs";
-import type { Contender, HostKey } from "./contender";
+import { type Contender, type HostKey, runEach, setupLayers } from "./contender";
+import { makeExactProblem } from "./exact";
 import type { Variant } from "./layer";
 import { customContender, loadCustomModule } from "./custom";
 import { naiveContender } from "./naive";
@@ -11,11 +12,21 @@ import { findPeer } from "./peers/index";
 import { makeProblem } from "./problem";
 import { LocalRunner } from "./runner";
 import type { Shape } from "./shapes";
-import { findTokenwiseEntry, tokenwiseContender } from "./tokenwise";
+import { findTokenwiseEntry, tokenwiseContender, withLayerOptions } from "./tokenwise";
 
 export type HostRequest =
   | { op: "setup"; key: HostKey; shape: Shape; seed: number; peersDir: string; variant: Variant }
+  | {
+      op: "exact";
+      key: HostKey;
+      shape: Shape;
+      seed: number;
+      peersDir: string;
+      variant: Variant;
+      budget: number;
+    }
   | { op: "first" }
+  | { op: "each" }
   | { op: "time"; calls: number }
   | { op: "memory"; calls: number }
   | { op: "exit" };
@@ -39,13 +50,14 @@ export async function contenderFromKey(
       return null;
     case "naive":
       return naiveContender(variant);
-    case "tokenwise":
+    case "tokenwise": {
+      const entry = findTokenwiseEntry(key.kernel, variant.layer);
       return tokenwiseContender(
-        findTokenwiseEntry(key.kernel, variant.layer),
+        key.tag === undefined ? entry : withLayerOptions(entry, key.tag, key.options ?? {}),
         key.threads,
         variant.activation,
-        key.dtype,
       );
+    }
     case "peer":
       return findPeer(key.name).load({ dir: peersDir }, key.threads, variant);
     case "custom": {
@@ -117,8 +129,25 @@ async function main(): Promise<void> {
           x = problem.x;
           const start = performance.now();
           if (contender !== null)
-            runner = new LocalRunner(await contender.setup(req.shape, problem.weights), x);
+            runner = new LocalRunner(await setupLayers(contender, req.shape, problem.layers), x);
           reply({ ok: true, setupMs: performance.now() - start });
+          break;
+        }
+        case "exact": {
+          // The exact check (exact.ts) in this process: the same problem, drawn from the seed.
+          const contender = await contenderFromKey(req.key, req.peersDir, req.variant);
+          if (contender === null) throw new Error("host: no contender");
+          const exact = makeExactProblem(req.shape, req.seed, req.variant, req.budget);
+          const instances = await setupLayers(
+            contender,
+            req.shape,
+            exact.layers.map((l) => l.weights),
+          );
+          const outputs = await runEach(
+            instances,
+            exact.layers.map((l) => l.x),
+          );
+          reply({ ok: true, outputs });
           break;
         }
         case "first": {
@@ -127,9 +156,14 @@ async function main(): Promise<void> {
           reply({ ok: true, output, ms });
           break;
         }
+        case "each": {
+          if (runner === null) throw new Error("host: no contender");
+          reply({ ok: true, outputs: await runner.each() });
+          break;
+        }
         case "time": {
           if (runner === null) throw new Error("host: no contender");
-          reply({ ok: true, ms: await runner.time(req.calls) });
+          reply({ ok: true, timing: await runner.time(req.calls) });
           break;
         }
         case "memory": {

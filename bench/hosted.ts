@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { HostKey } from "./contender";
 import type { HostRequest, MemoryReading } from "./host";
 import type { Variant } from "./layer";
-import type { Runner } from "./runner";
+import type { RepTiming, Runner } from "./runner";
 import type { Shape } from "./shapes";
 
 const HOST = fileURLToPath(new URL("./host.ts", import.meta.url));
@@ -128,12 +128,37 @@ export class HostedRunner implements Runner {
     return { output: r.output, ms: r.ms as number };
   }
 
-  async time(calls: number): Promise<number> {
-    return (await this.#host.request({ op: "time", calls })).ms as number;
+  async each(): Promise<unknown[]> {
+    return (await this.#host.request({ op: "each" })).outputs as unknown[];
+  }
+
+  async time(calls: number): Promise<RepTiming> {
+    return (await this.#host.request({ op: "time", calls })).timing as RepTiming;
   }
 
   dispose(): Promise<void> {
     return this.#host.close();
+  }
+}
+
+/**
+ * A contender's outputs on the exact problem (exact.ts), one per layer, computed in a process of
+ * its own (a contender timed in one: its thread count is fixed per process).
+ */
+export async function exactOutputs(
+  key: HostKey,
+  shape: Shape,
+  seed: number,
+  peersDir: string,
+  variant: Variant,
+  budget: number,
+): Promise<unknown[]> {
+  const host = new Host(false);
+  try {
+    return (await host.request({ op: "exact", key, shape, seed, peersDir, variant, budget }))
+      .outputs as unknown[];
+  } finally {
+    await host.close();
   }
 }
 

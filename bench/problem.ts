@@ -3,7 +3,7 @@
 import { Random } from "../src/random";
 import { exactIn16 } from "./dtype";
 import { FFN_RELU, type Variant } from "./layer";
-import type { Shape } from "./shapes";
+import { type Shape, layersOf } from "./shapes";
 
 /** Weights in tokenwise's layout, row-major: w1 is (dModel, dHidden), w2 is (dHidden, dModel). */
 export interface ProblemWeights {
@@ -46,6 +46,9 @@ export interface Problem {
   shape: Shape;
   seed: number;
   variant: Variant;
+  /** The weights of each layer the token goes through, in turn (one unless shape.layers says). */
+  layers: LayerWeights[];
+  /** The first (usually the only) layer's weights: layers[0]. */
   weights: LayerWeights;
   /** The input, (tokens, dModel) row-major. */
   x: Float32Array;
@@ -54,26 +57,34 @@ export interface Problem {
 /**
  * Weights drawn like PyTorch's nn.Linear default (uniform in ±1/sqrt(fan_in)), the input uniform in
  * [-1, 1]: activations of the size a trained layer sees, and about half the hidden units active.
+ * The layers are drawn in turn, then the input, from one generator: a one-layer problem has the
+ * bits it always had.
  */
 export function makeProblem(shape: Shape, seed: number, variant: Variant = FFN_RELU): Problem {
   const { tokens, dModel, dHidden } = shape;
   const rng = new Random(seed >>> 0);
   const bound1 = 1 / Math.sqrt(dModel);
   const bound2 = 1 / Math.sqrt(dHidden);
-  const weights: LayerWeights =
-    variant.layer === "gated"
-      ? {
-          wGate: rng.fillUniform(new Float32Array(dModel * dHidden), bound1),
-          wUp: rng.fillUniform(new Float32Array(dModel * dHidden), bound1),
-          wDown: rng.fillUniform(new Float32Array(dHidden * dModel), bound2),
-        }
-      : {
-          w1: rng.fillUniform(new Float32Array(dModel * dHidden), bound1),
-          b1: rng.fillUniform(new Float32Array(dHidden), bound1),
-          w2: rng.fillUniform(new Float32Array(dHidden * dModel), bound2),
-          b2: rng.fillUniform(new Float32Array(dModel), bound2),
-        };
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < layersOf(shape); l++) {
+    layers.push(
+      variant.layer === "gated"
+        ? {
+            wGate: rng.fillUniform(new Float32Array(dModel * dHidden), bound1),
+            wUp: rng.fillUniform(new Float32Array(dModel * dHidden), bound1),
+            wDown: rng.fillUniform(new Float32Array(dHidden * dModel), bound2),
+          }
+        : {
+            w1: rng.fillUniform(new Float32Array(dModel * dHidden), bound1),
+            b1: rng.fillUniform(new Float32Array(dHidden), bound1),
+            w2: rng.fillUniform(new Float32Array(dHidden * dModel), bound2),
+            b2: rng.fillUniform(new Float32Array(dModel), bound2),
+          },
+    );
+  }
   const x = rng.fillUniform(new Float32Array(tokens * dModel), 1);
-  if (variant.exact16 === true) for (const w of Object.values(weights)) exactIn16(w);
-  return { shape, seed, variant, weights, x };
+  if (variant.exact16 === true) {
+    for (const l of layers) for (const w of Object.values(l) as Float32Array[]) exactIn16(w);
+  }
+  return { shape, seed, variant, layers, weights: layers[0] as LayerWeights, x };
 }

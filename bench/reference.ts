@@ -215,8 +215,13 @@ function outputRow(
   for (let j = 0; j < D; j++) bound[j] = g * (a2[j] as number) + (e2[j] as number);
 }
 
-/** The float64 reference and its bound for the given rows of the problem. */
-export function computeReference(problem: Problem, rows: number[]): Reference {
+/**
+ * The float64 reference and its bound for the given rows of one layer of the problem (the first
+ * unless `layer` says) applied to the problem's input. A shape of several layers in turn is
+ * checked layer by layer, each on that input: bounds compounded through a chain of twelve
+ * layers would be too wide to tell anything.
+ */
+export function computeReference(problem: Problem, rows: number[], layer = 0): Reference {
   const start = performance.now();
   const { dModel: D, dHidden: H } = problem.shape;
   const act = problem.variant.activation;
@@ -225,7 +230,8 @@ export function computeReference(problem: Problem, rows: number[]): Reference {
   const alpha32 = ALPHA32[act] * U32;
   const alpha64 = ALPHA64[act] * U64;
   const x = problem.x;
-  const w = problem.weights;
+  const w = problem.layers[layer];
+  if (w === undefined) throw new RangeError(`computeReference: the problem has no layer ${layer}`);
   const expected = new Float64Array(rows.length * D);
   const bound = new Float64Array(rows.length * D);
   const h = new Float64Array(H);

@@ -1,23 +1,40 @@
-// The report: its JSON shape, the terminal table and the markdown the README embeds.
+// The report: its JSON shape, the terminal table, the markdown the README quotes, and the CSV.
 import type { ContenderResult, HarnessSettings, ShapeReport } from "./harness";
-import { type Machine, machineLine } from "./machine";
+import { type GitState, type Machine, machineLine } from "./machine";
 import type { PeerStatus } from "./peers/index";
 import { describeVariant, flopsFormula } from "./layer";
-import type { Rate } from "./roof";
-import { describeShape } from "./shapes";
+import type { Rate, ShapeRoof, StreamRate } from "./roof";
+import { describeShape, dimsOf } from "./shapes";
+
+/** Where and from what a run came: enough to rerun it, and to judge its noise. */
+export interface Provenance {
+  /** The commit measured, and whether the work tree had changes (null without git). */
+  git: GitState | null;
+  /** os.loadavg() (1, 5, 15 minutes) when the run started and when it ended. */
+  loadBefore: [number, number, number];
+  loadAfter: [number, number, number];
+  /** The command line as typed, the process's arguments and Node flags, and where it ran. */
+  command: string;
+  argv: string[];
+  execArgv: string[];
+  cwd: string;
+}
 
 export interface Report {
-  schema: "tokenwise-bench/1";
+  schema: "tokenwise-bench/2";
   /** When the run started, ISO 8601. */
   date: string;
   /** The command line, for rerunning it. */
   command: string;
   durationMs: number;
   machine: Machine;
-  settings: HarnessSettings & { threads: number[]; quick: boolean };
+  provenance: Provenance;
+  settings: HarnessSettings & { threads: number[]; quick: boolean; tokens?: number[] };
   tokenwise: { version: string };
   peers: PeerStatus[];
   shapes: ShapeReport[];
+  /** What a reader must know before citing the numbers: shares over 100%, a busy machine. */
+  warnings: string[];
 }
 
 const MiB = 2 ** 20;
@@ -39,6 +56,10 @@ function checkRatio(v: number): string {
   return v >= 0.01 || v === 0 ? v.toFixed(2) : v.toExponential(0);
 }
 
+function mib(bytes: number): string {
+  return `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)} MiB`;
+}
+
 function memoryCell(r: ContenderResult): string {
   const m = r.memory;
   if (m === undefined) return "-";
@@ -52,11 +73,44 @@ function pad(cells: string[], widths: number[], right: boolean[]): string {
     .join("  ");
 }
 
+/** What bounds the roof, in words: "compute", "cache" (the weights fit in one) or "memory". */
+export function roofKind(roof: ShapeRoof): string {
+  return roof.bound === "compute"
+    ? "compute"
+    : roof.bound === "cache"
+      ? "weights from cache"
+      : "weights from memory";
+}
+
+/**
+ * A contender's share of its shape's one-thread roof: its GFLOP/s over the roof's, for one-thread
+ * contenders that are not native (a native peer's wider vectors are not bound by a SIMD128 peak).
+ */
+export function roofShare(shape: ShapeReport, r: ContenderResult): number | null {
+  if (shape.roof === undefined || r.timing === undefined || r.threads !== 1 || r.native)
+    return null;
+  return r.timing.gflops / shape.roof.gflops;
+}
+
+function streamText(s: StreamRate): string {
+  return `${num(s.rate.median, 2)} GB/s (${mib(s.bytes)}, ${s.streams} stream${s.streams > 1 ? "s" : ""})`;
+}
+
 /** One line on a shape's one-thread roof, or undefined without one. */
 export function roofLine(shape: ShapeReport): string | undefined {
   const r = shape.roof;
   if (r === undefined) return undefined;
-  return `one-thread roof ${num(r.gflops, 2)} GFLOP/s, ${r.bound}-bound (SIMD128 multiply-add peak ${num(r.peak.median, 2)} GFLOP/s; the weights stream at ${num(r.stream.median, 2)} GB/s, ${num(r.memoryGflops, 2)} GFLOP/s if read once)`;
+  const weights =
+    r.weights === null
+      ? `the weights (${mib(shape.weightBytes)}) are read at main memory's rate`
+      : `the weights' ${mib(shape.weightBytes)} read at ${streamText(r.weights)}, ${r.weightsFrom === "cache" ? "from a cache" : "as from memory"}`;
+  return `one-thread roof ${num(r.gflops, 2)} GFLOP/s, ${roofKind(r)} (SIMD128 multiply and add peak ${num(r.peak.median, 2)} GFLOP/s; ${weights}: ${num(r.memoryGflops, 2)} GFLOP/s if read once; main memory ${streamText(r.memory)})`;
+}
+
+/** The checks a contender passed, for tables: "exact, 0.01" (exact check, worst bound ratio). */
+function checkCell(r: ContenderResult): string {
+  const bound = checkRatio(r.check?.worstRatio ?? 0);
+  return r.exact === undefined ? `bound ${bound}` : `exact, bound ${bound}`;
 }
 
 /** The results of one shape as a plain-text table. */
@@ -73,21 +127,24 @@ export function formatShapeTable(shape: ShapeReport): string {
     "slowest-fastest",
     "median ms",
     "ms/token",
+    "1st/median",
     "x best peer",
     "x portable",
+    "roof",
     "MiB",
-    "check",
+    "checks",
   ];
-  const right = [false, true, true, true, true, true, true, true, true, false];
+  const right = [false, true, true, true, true, true, true, true, true, true, true, false];
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const r of shape.results) {
     const t = r.timing;
     if (r.status !== "ok" || t === undefined) {
-      rows.push([r.label, String(r.threads), "-", "-", "-", "-", "-", "-", "-", r.status]);
+      rows.push([r.label, String(r.threads), ...Array(9).fill("-"), r.status]);
       notes.push(`  ${r.label}: ${r.status}: ${r.reason ?? ""}`);
       continue;
     }
+    const share = roofShare(shape, r);
     rows.push([
       r.label,
       String(r.threads),
@@ -95,17 +152,23 @@ export function formatShapeTable(shape: ShapeReport): string {
       `${num(t.gflopsSlowest, 1)}-${num(t.gflopsFastest, 1)}`,
       num(t.medianMs, 3),
       num(t.msPerToken, 3),
+      r.firstCallOverMedian === undefined ? "-" : `${num(r.firstCallOverMedian, 1)}x`,
       ratio(r.ratio?.bestPeer),
       ratio(r.ratio?.bestPortable),
+      share === null ? "-" : `${(100 * share).toFixed(0)}%${share > 1 ? " !" : ""}`,
       memoryCell(r),
-      `ok ${checkRatio(r.check?.worstRatio ?? 0)}`,
+      checkCell(r),
     ]);
   }
   const widths = head.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => (r[i] as string).length)),
   );
+  const exactText =
+    "error" in shape.exactProblem
+      ? `no exact check (${shape.exactProblem.error})`
+      : "the exact problem checked";
   const lines = [
-    `${describeShape(shape)}, ${describeVariant(shape)}: ${shape.gflopPerForward.toFixed(3)} GFLOP per forward, ${checked} checked`,
+    `${describeShape(shape)}, ${describeVariant(shape)}: ${shape.gflopPerForward.toFixed(3)} GFLOP per forward, ${mib(shape.weightBytes)} of weights; ${checked} against the bound, ${exactText}`,
     pad(head, widths, right),
     widths.map((w) => "-".repeat(w)).join("  "),
     ...rows.map((r) => pad(r, widths, right)),
@@ -119,13 +182,46 @@ export function formatTable(report: Report): string {
   const parts = report.shapes.map(formatShapeTable);
   parts.push(
     [
-      `GFLOP/s = ${flopsFormula(report.settings.variant.layer)} / median time of a call; slowest-fastest over the repetitions;`,
+      `GFLOP/s = ${flopsFormula(report.settings.variant.layer)} (times the layers) / median time of a call; slowest-fastest over the repetitions;`,
+      "1st/median: the first call after setup over the median call;",
       "x best peer: over the fastest peer at the same thread count (x portable: leaving out native peers);",
+      "roof: share of the one-thread roof (! over 100%: the roof was no ceiling there);",
       "MiB: peak resident memory while running, over Node's baseline, each contender in its own process;",
-      "check: worst |error| / forward-error bound against the float64 reference (<= 1 passes).",
+      "checks: exact = the exact problem's output bit for bit; bound = worst |error| / forward-error bound against the float64 reference (<= 1 passes).",
     ].join("\n"),
   );
+  if (report.warnings.length > 0)
+    parts.push(["Warnings:", ...report.warnings.map((w) => `  ${w}`)].join("\n"));
   return parts.join("\n\n");
+}
+
+/**
+ * What a reader must know before citing the run: contenders over 100% of the one-thread roof
+ * (then the roof was not a ceiling), a machine already busy when the run started.
+ */
+export function reportWarnings(report: Report): string[] {
+  const out: string[] = [];
+  for (const s of report.shapes) {
+    for (const r of s.results) {
+      const share = roofShare(s, r);
+      if (share !== null && share > 1 && s.roof !== undefined) {
+        out.push(
+          `${s.name}: ${r.label} ran at ${(100 * share).toFixed(0)}% of the one-thread roof (${num(s.roof.gflops, 2)} GFLOP/s, ${roofKind(s.roof)}): the roof is not a ceiling there; compare with care`,
+        );
+      }
+    }
+  }
+  const cores = report.machine.availableParallelism;
+  const [before] = report.provenance.loadBefore;
+  const [after] = report.provenance.loadAfter;
+  if (before > 0.5 * cores || after > cores + 0.5) {
+    out.push(
+      `the machine was busy: load average ${before.toFixed(2)} when the run started and ${after.toFixed(2)} when it ended, on ${cores} cores; expect slower, more spread repetitions`,
+    );
+  }
+  if (report.provenance.git?.dirty)
+    out.push("the work tree had uncommitted changes: the commit alone does not reproduce the run");
+  return out;
 }
 
 function contenderRows(report: Report): { id: string; label: string; threads: number }[] {
@@ -140,12 +236,25 @@ function find(shape: ShapeReport, id: string): ContenderResult | undefined {
   return shape.results.find((r) => r.id === id);
 }
 
+function loadText(l: [number, number, number]): string {
+  return l.map((v) => v.toFixed(2)).join(", ");
+}
+
+/** "commit 1234abcd5678 (clean)" or "(dirty: 3 changed files)" or "no git". */
+export function gitText(git: GitState | null): string {
+  if (git === null) return "no git repository";
+  const state = git.dirty
+    ? `dirty: ${git.changes.length}${git.changes.length >= 20 ? "+" : ""} changed files`
+    : "clean";
+  return `commit ${git.commit.slice(0, 12)} (${state})`;
+}
+
 /** The report as markdown: GFLOP/s, ms per token, ratios and memory, one column per shape. */
 export function toMarkdown(report: Report): string {
   const shapes = report.shapes;
   const contenders = contenderRows(report);
   const header = (first: string) => [
-    `| ${first} | ${shapes.map((s) => `${s.name} <sub>${s.tokens}×${s.dModel}×${s.dHidden}</sub>`).join(" | ")} |`,
+    `| ${first} | ${shapes.map((s) => `${s.name} <sub>${dimsOf(s)}</sub>`).join(" | ")} |`,
     `|---|${shapes.map(() => "---:").join("|")}|`,
   ];
   const cell = (s: ShapeReport, id: string, f: (r: ContenderResult) => string) => {
@@ -156,14 +265,21 @@ export function toMarkdown(report: Report): string {
   };
   const out: string[] = [];
   const variant = report.settings.variant;
+  const p = report.provenance;
   out.push(
     `The ${describeVariant(variant)} layer, measured ${report.date.slice(0, 10)} on ${machineLine(report.machine)}.`,
+    "",
+    `Code: tokenwise ${report.tokenwise.version}, ${gitText(p.git)}. Load average (1, 5, 15 min) ${loadText(p.loadBefore)} before the run and ${loadText(p.loadAfter)} after it, on ${report.machine.availableParallelism} cores. Command: \`${report.command}\`.`,
+    "",
+    `Median of ${report.settings.reps} interleaved repetitions after warm-up (subscript: slowest–fastest repetition); threads per contender in the name or 1.`,
   );
+  if (report.warnings.length > 0) {
+    out.push("", "**Warnings**", "");
+    for (const w of report.warnings) out.push(`- ⚠ ${w}`);
+  }
   out.push(
     "",
-    `Median of ${report.settings.reps} interleaved repetitions after warm-up (subscript: slowest–fastest repetition); threads per contender in the name or 1. Command: \`${report.command}\`.`,
-    "",
-    `**GFLOP/s** (${flopsFormula(variant.layer)} per forward; higher is better)`,
+    `**GFLOP/s** (${flopsFormula(variant.layer)} per forward, times the layers in turn; higher is better)`,
     "",
     ...header("contender"),
   );
@@ -183,7 +299,7 @@ export function toMarkdown(report: Report): string {
   }
   if (shapes.some((s) => s.roof !== undefined)) {
     out.push(
-      `| *roof, one thread* | ${shapes.map((s) => (s.roof === undefined ? "" : `${num(s.roof.gflops, 2)} <sub>${s.roof.bound}</sub>`)).join(" | ")} |`,
+      `| *roof, one thread* | ${shapes.map((s) => (s.roof === undefined ? "" : `${num(s.roof.gflops, 2)} <sub>${roofKind(s.roof)}</sub>`)).join(" | ")} |`,
     );
   }
   out.push(
@@ -195,6 +311,17 @@ export function toMarkdown(report: Report): string {
   for (const c of contenders) {
     out.push(
       `| ${c.label} | ${shapes.map((s) => cell(s, c.id, (r) => (r.timing === undefined ? "" : num(r.timing.msPerToken, 3)))).join(" | ")} |`,
+    );
+  }
+  out.push(
+    "",
+    "**First call**: the first forward after setup (`await create(...)` for tokenwise), in multiples of the median call",
+    "",
+    ...header("contender"),
+  );
+  for (const c of contenders) {
+    out.push(
+      `| ${c.label} | ${shapes.map((s) => cell(s, c.id, (r) => (r.firstCallOverMedian === undefined ? "" : `${num(r.firstCallOverMedian, 1)}x`))).join(" | ")} |`,
     );
   }
   const own = contenders.filter((c) =>
@@ -217,29 +344,41 @@ export function toMarkdown(report: Report): string {
       );
     }
   }
-  const ownOne = own.filter((c) => c.threads === 1);
-  if (shapes.some((s) => s.roof !== undefined) && ownOne.length > 0) {
+  const shared = contenders.filter((c) =>
+    shapes.some((s) => {
+      const r = find(s, c.id);
+      return r !== undefined && roofShare(s, r) !== null;
+    }),
+  );
+  if (shapes.some((s) => s.roof !== undefined) && shared.length > 0) {
     const rate = (r: Rate | undefined) =>
       r === undefined
         ? ""
         : `${num(r.median, 2)} <sub>${num(r.slowest, 1)}–${num(r.fastest, 1)}</sub>`;
+    const stream = (r: StreamRate | null | undefined) =>
+      r === null || r === undefined
+        ? "="
+        : `${rate(r.rate)} <sub>×${r.streams}, ${mib(r.bytes)}</sub>`;
     out.push(
       "",
-      "**Share of the one-thread roof**: min(SIMD128 multiply-add peak, flops per forward / time to read the weights once), each measured on one thread in the shape's own rounds (a repetition of each per round, beside the contenders'); medians, the spread in subscript",
+      "**Share of the one-thread roof**: min(SIMD128 multiply and add peak, flops per forward / time to read the weights once), each measured on one thread in the shape's own rounds, beside the contenders. The weights are read at the rate of a buffer of their size, read again and again (a cache's rate where they fit in one); main memory is a buffer far beyond the last-level cache. Rates in GB/s with the fastest of 1, 2 or 4 read streams (×n) and the buffer's size; medians, the spread in subscript. Every one-thread contender that is not native; ⚠ marks a share over 100%, where the roof was no ceiling.",
       "",
       ...header(""),
       `| SIMD128 peak, GFLOP/s | ${shapes.map((s) => rate(s.roof?.peak)).join(" | ")} |`,
-      `| weights streamed, GB/s | ${shapes.map((s) => rate(s.roof?.stream)).join(" | ")} |`,
+      `| weights read, GB/s | ${shapes.map((s) => (s.roof === undefined ? "" : `${stream(s.roof.weights)} <sub>${s.roof.weightsFrom === "cache" ? "cache" : "memory"}</sub>`)).join(" | ")} |`,
+      `| main memory, GB/s | ${shapes.map((s) => stream(s.roof?.memory)).join(" | ")} |`,
     );
-    for (const c of ownOne) {
+    for (const c of shared) {
       out.push(
         `| ${c.label} | ${shapes
           .map((s) =>
-            cell(s, c.id, (r) =>
-              r.timing === undefined || s.roof === undefined
-                ? ""
-                : `${((100 * r.timing.gflops) / s.roof.gflops).toFixed(0)}%`,
-            ),
+            cell(s, c.id, (r) => {
+              const share = roofShare(s, r);
+              if (share === null) return "";
+              return share > 1
+                ? `**${(100 * share).toFixed(0)}% ⚠**`
+                : `${(100 * share).toFixed(0)}%`;
+            }),
           )
           .join(" | ")} |`,
       );
@@ -284,11 +423,12 @@ export function toMarkdown(report: Report): string {
     }
   }
   const partial = shapes.filter((s) => s.reference.rowsChecked < s.reference.totalRows);
+  const noExact = shapes.filter((s) => "error" in s.exactProblem);
   out.push(
     "",
-    `Every contender's output was checked against a float64 reference within a forward-error bound before it was timed${
+    `Every contender was checked twice before it was timed: on the exact problem (small integers times powers of two, where float32 arithmetic is exact in any summation order), its output had to be the exact one, bit for bit${noExact.length > 0 ? ` (not at ${noExact.map((s) => s.name).join(", ")}: too large to stay exact)` : ""}; on the timed problem, within a forward-error bound of a float64 reference${
       partial.length > 0
-        ? ` (${partial.map((s) => `${s.name}: ${s.reference.rowsChecked} of ${s.reference.totalRows} token rows`).join("; ")}, to keep the reference affordable)`
+        ? ` (${partial.map((s) => `${s.name}: ${s.reference.rowsChecked} of ${s.reference.totalRows} token rows`).join("; ")}, to keep the references affordable)`
         : ""
     }.`,
   );
@@ -310,4 +450,113 @@ export function toMarkdown(report: Report): string {
   if (versions.length > 0)
     out.push("", `Peers: ${[...new Set(versions.join(", ").split(", "))].join(", ")}.`);
   return out.join("\n") + "\n";
+}
+
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  const s = typeof v === "number" ? (Number.isFinite(v) ? String(v) : "") : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const CSV_COLUMNS = [
+  "shape",
+  "tokens",
+  "dModel",
+  "dHidden",
+  "layers",
+  "layer",
+  "activation",
+  "contender",
+  "label",
+  "group",
+  "threads",
+  "native",
+  "status",
+  "reason",
+  "gflops",
+  "gflops_slowest",
+  "gflops_fastest",
+  "median_ms",
+  "min_ms",
+  "max_ms",
+  "q1_ms",
+  "q3_ms",
+  "ms_per_token",
+  "reps",
+  "calls_per_rep",
+  "setup_ms",
+  "first_call_ms",
+  "first_call_over_median",
+  "ratio_best_peer",
+  "ratio_best_portable",
+  "over_one_thread",
+  "roof_gflops",
+  "roof_bound",
+  "roof_share",
+  "exact_outputs",
+  "bound_worst_ratio",
+  "memory_extra_mib",
+] as const;
+
+/** One row per contender and shape, the figures of the markdown tables and more. */
+export function toCsv(report: Report): string {
+  const lines = [CSV_COLUMNS.join(",")];
+  for (const s of report.shapes) {
+    for (const r of s.results) {
+      const t = r.timing;
+      const m = r.memory;
+      const row: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+        shape: s.name,
+        tokens: s.tokens,
+        dModel: s.dModel,
+        dHidden: s.dHidden,
+        layers: s.layers,
+        layer: s.layer,
+        activation: s.activation,
+        contender: r.id,
+        label: r.label,
+        group: r.group,
+        threads: r.threads,
+        native: r.native,
+        status: r.status,
+        reason: r.reason,
+        gflops: t?.gflops,
+        gflops_slowest: t?.gflopsSlowest,
+        gflops_fastest: t?.gflopsFastest,
+        median_ms: t?.medianMs,
+        min_ms: t?.minMs,
+        max_ms: t?.maxMs,
+        q1_ms: t?.q1Ms,
+        q3_ms: t?.q3Ms,
+        ms_per_token: t?.msPerToken,
+        reps: t?.reps,
+        calls_per_rep: t?.callsPerRep,
+        setup_ms: r.setupMs,
+        first_call_ms: r.firstCallMs,
+        first_call_over_median: r.firstCallOverMedian,
+        ratio_best_peer: r.ratio?.bestPeer,
+        ratio_best_portable: r.ratio?.bestPortable,
+        over_one_thread: r.ratio?.overOneThread,
+        roof_gflops: s.roof?.gflops,
+        roof_bound: s.roof?.bound,
+        roof_share: roofShare(s, r),
+        exact_outputs: r.exact?.ok ? r.exact.compared : undefined,
+        bound_worst_ratio: r.check?.worstRatio,
+        memory_extra_mib:
+          m !== undefined && !("error" in m) && m.extra !== null ? m.extra / MiB : undefined,
+      };
+      lines.push(CSV_COLUMNS.map((c) => csvField(row[c])).join(","));
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The report as JSON: indented, but each array of numbers on one line (the per-call times). */
+export function toJson(report: Report): string {
+  return (
+    JSON.stringify(report, null, 2).replace(
+      /\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]/g,
+      (_, body: string) => `[${body.replace(/\s+/g, "")}]`,
+    ) + "\n"
+  );
 }

@@ -1,7 +1,28 @@
 // The roof of one thread on this machine, measured in the bench's own process: how fast a core
-// multiplies and adds 128-bit vectors, and how fast it streams a layer's weights. A forward
-// needs 4·T·dModel·dHidden flops (6· for the gated layer) and must read every weight at least
-// once, so no one-thread kernel of 128-bit vectors can beat min(peak, flops / weight-read time).
+// multiplies and adds 128-bit vectors, and how fast it reads memory. A forward needs
+// 4·T·dModel·dHidden flops (6· for the gated layer) and must read every weight at least once,
+// so no one-thread kernel of 128-bit vectors can beat min(peak, flops / time to read the
+// weights).
+//
+// The peak. A loop of `acc += a * b` with the same a and b in every chain is not a peak: V8
+// computes a * b once (it is the same value in every chain, and the same in every iteration) and
+// times only the adds, so the loop did 1 multiply and 10 adds an iteration and was counted as 20
+// flops (`node --print-wasm-code`: one vmulps, ten vaddps). Here six chains multiply, m = m · a,
+// and six chains add, c = c + b: every operation depends on its own previous result, so none can
+// be hoisted, merged or folded, and the loop executes exactly the 6 vmulps and 6 vaddps it is
+// counted for (test/bench-roof.test.ts reads the machine code). Six chains of each keep two
+// multiply and two add ports busy through their latency, in 14 of the 15 vector registers V8
+// leaves free on x64. The operands come from memory, so the engine cannot know them; a = 1 and
+// b = 2^-20 keep the values finite.
+//
+// Memory. A kernel that reads its weights once per forward re-reads the same bytes every call:
+// where they fit in a cache, it reads them from there. So two buffers are streamed: one as
+// large as the shape's weights (what the kernel sees), and one far larger than the last-level
+// cache (main memory), each with 1, 2 and 4 read streams at once (the WebAssembly kernel reads
+// two panels at a time at one token; more streams read faster, up to a point), and the fastest
+// count is the rate. The weights' rate gives the roof; comparing it with main memory's tells
+// whether the weights were read from a cache.
+import { readdirSync, readFileSync } from "node:fs";
 import wabtInit from "wabt";
 import { quantile } from "./stats";
 
@@ -12,21 +33,57 @@ export interface Rate {
   fastest: number;
 }
 
-/** A shape's one-thread roof, measured in the shape's own rounds. */
-export interface ShapeRoof {
-  /** f32x4.mul then f32x4.add on ten independent register chains, one thread: GFLOP/s. */
-  peak: Rate;
-  /** A read of as many bytes as the layer's weights, 128-bit loads, one thread: GB/s. */
-  stream: Rate;
-  /** GFLOP/s if the weights were read once at the median stream rate. */
-  memoryGflops: number;
-  /** min(peak, memoryGflops), medians, and which of the two it is. */
-  gflops: number;
-  bound: "compute" | "memory";
+/** The read rate of one buffer, GB/s: per stream count, and the fastest. */
+export interface StreamRate {
+  /** The buffer's size, bytes. */
+  bytes: number;
+  /** Rate by number of concurrent read streams. */
+  byStreams: { streams: number; rate: Rate }[];
+  /** The stream count with the highest median, and its rate. */
+  streams: number;
+  rate: Rate;
 }
 
-const CHAINS = 10;
-const LOADS = 8;
+/** Where a shape's weights are read from, as the probe found: a cache, or main memory. */
+export type WeightsFrom = "cache" | "memory";
+
+/** A shape's one-thread roof, measured in the shape's own rounds. */
+export interface ShapeRoof {
+  /** f32x4.mul and f32x4.add on six independent chains each, one thread: GFLOP/s. */
+  peak: Rate;
+  /**
+   * A buffer as large as the weights, read again and again (as a kernel re-reads its weights);
+   * null when the weights are at least as large as the main-memory buffer (then main memory's
+   * rate is theirs).
+   */
+  weights: StreamRate | null;
+  /** A buffer far beyond the last-level cache: main memory. */
+  memory: StreamRate;
+  /**
+   * "cache" when the weights-sized buffer read at least 1.25 times as fast as main memory (the
+   * weights stay in a cache between calls), else "memory".
+   */
+  weightsFrom: WeightsFrom;
+  /** GB/s at which the weights can be read: the weights-sized buffer's median (or main memory's). */
+  weightsRate: number;
+  /** GFLOP/s if the weights were read once at weightsRate. */
+  memoryGflops: number;
+  /** min(peak, memoryGflops), medians. */
+  gflops: number;
+  /** What bounds it: the peak ("compute"), or reading the weights from a cache or from memory. */
+  bound: "compute" | WeightsFrom;
+}
+
+const MUL_CHAINS = 6;
+const ADD_CHAINS = 6;
+/** Flops one iteration of the peak loop executes: one f32x4 operation (4 flops) per chain. */
+export const PEAK_FLOPS_PER_STEP = 4 * (MUL_CHAINS + ADD_CHAINS);
+/** Concurrent read streams the memory probes try. */
+export const STREAM_COUNTS = [1, 2, 4] as const;
+/** Bytes each stream reads a step: four 128-bit loads, one cache line. */
+const STEP_BYTES = 64;
+/** The weights count as read from a cache when their buffer reads this much faster than memory. */
+const CACHE_RATIO = 1.25;
 
 const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `$${prefix}${i}`);
 /** (op (op $x0 $x1) $x2) ... as text. */
@@ -35,39 +92,62 @@ const fold = (op: string, locals: string[]) =>
 const each = (locals: string[], line: (l: string, i: number) => string) =>
   locals.map(line).join("\n      ");
 
-// Ten accumulators: more than the adds' latency times their throughput, so the loop runs at
-// the multiply and add ports' rate; the operands never leave registers.
-const ROOF_WAT = `(module
+function streamFunc(k: number): string {
+  const p = names("p", k);
+  const s = names("s", 4);
+  const loads = p.flatMap((pp) =>
+    s.map(
+      (acc, i) =>
+        `(local.set ${acc} (v128.or (local.get ${acc}) (v128.load offset=${16 * i} (local.get ${pp}))))`,
+    ),
+  );
+  return `
+  ;; ${k} stream(s): [base, base + k·len) as k consecutive parts of len bytes, read side by side.
+  (func (export "stream${k}") (param $base i32) (param $len i32) (result i32)
+    (local $end i32)
+    ${each(p, (v) => `(local ${v} i32)`)}
+    ${each(s, (v) => `(local ${v} v128)`)}
+    ${each(p, (v, i) => `(local.set ${v} (i32.add (local.get $base) (i32.mul (local.get $len) (i32.const ${i}))))`)}
+    (local.set $end (i32.add (local.get $base) (local.get $len)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get ${p[0]}) (local.get $end)))
+      ${loads.join("\n      ")}
+      ${each(p, (v) => `(local.set ${v} (i32.add (local.get ${v}) (i32.const ${STEP_BYTES})))`)}
+      (br $next)))
+    (i32x4.extract_lane 0 ${fold("v128.or", s)}))`;
+}
+
+const MUL = names("m", MUL_CHAINS);
+const ADD = names("c", ADD_CHAINS);
+
+/** The probes' module, as text (exported for the test that reads V8's code for it). */
+export const ROOF_WAT = `(module
   (import "env" "memory" (memory 1 65536))
+  ;; a at bytes 0..15, b at 16..31, the chains' starting values after them.
   (func (export "peak") (param $n i32) (result f32)
     (local $a v128) (local $b v128)
-    ${each(names("c", CHAINS), (c) => `(local ${c} v128)`)}
+    ${each([...MUL, ...ADD], (c) => `(local ${c} v128)`)}
     (local.set $a (v128.load (i32.const 0)))
     (local.set $b (v128.load (i32.const 16)))
+    ${each([...MUL, ...ADD], (c, i) => `(local.set ${c} (v128.load (i32.const ${32 + 16 * i})))`)}
     (block $done (loop $next
       (br_if $done (i32.eqz (local.get $n)))
-      ${each(names("c", CHAINS), (c) => `(local.set ${c} (f32x4.add (local.get ${c}) (f32x4.mul (local.get $a) (local.get $b))))`)}
+      ${each(MUL, (c) => `(local.set ${c} (f32x4.mul (local.get ${c}) (local.get $a)))`)}
+      ${each(ADD, (c) => `(local.set ${c} (f32x4.add (local.get ${c}) (local.get $b)))`)}
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
-    (f32x4.extract_lane 0 ${fold("f32x4.add", names("c", CHAINS))}))
-  ;; Eight loads a step, folded with v128.or (one cycle, no float latency) so that the loads,
-  ;; not the arithmetic, set the pace.
-  (func (export "stream") (param $p i32) (param $end i32) (result i32)
-    ${each(names("s", LOADS), (v) => `(local ${v} v128)`)}
-    (block $done (loop $next
-      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
-      ${each(names("s", LOADS), (v, i) => `(local.set ${v} (v128.or (local.get ${v}) (v128.load offset=${16 * i} (local.get $p))))`)}
-      (local.set $p (i32.add (local.get $p) (i32.const ${16 * LOADS})))
-      (br $next)))
-    (i32x4.extract_lane 0 ${fold("v128.or", names("s", LOADS))})))`;
+    (f32x4.extract_lane 0 ${fold("f32x4.add", [...MUL, ...ADD])}))
+  ${STREAM_COUNTS.map(streamFunc).join("\n")})`;
 
 interface RoofExports {
   peak(n: number): number;
-  stream(p: number, end: number): number;
+  [stream: `stream${number}`]: (base: number, len: number) => number;
 }
 
+type StreamFn = (base: number, len: number) => number;
+
 /** Median (as the contenders' timings take it), slowest and fastest of some samples. */
-function rate(samples: readonly number[]): Rate {
+export function rate(samples: readonly number[]): Rate {
   const s = [...samples].sort((a, b) => a - b);
   return { median: quantile(s, 0.5), slowest: s[0] as number, fastest: s[s.length - 1] as number };
 }
@@ -85,85 +165,213 @@ function timeRate(call: () => void, units: number, minMs: number): number {
   return (units * n) / ((t - t0) / 1000) / 1e9;
 }
 
-const ALIGN = 128;
+const BASE = 128;
 const PEAK_STEPS = 100_000;
+/** Warm-up of the probes' code before the first measurement, ms. */
+const WARM_MS = 30;
+const MiB = 2 ** 20;
 let compiled: WebAssembly.Module | undefined;
 
+/** The probes' module in binary (for the test that compiles it alone). */
+export async function roofBinary(): Promise<Uint8Array<ArrayBuffer>> {
+  const wabt = await wabtInit();
+  const module = wabt.parseWat("roof.wat", ROOF_WAT, { simd: true });
+  const bytes = new Uint8Array(module.toBinary({}).buffer).slice();
+  module.destroy();
+  return bytes;
+}
+
 async function roofModule(): Promise<WebAssembly.Module> {
-  if (compiled === undefined) {
-    const wabt = await wabtInit();
-    const module = wabt.parseWat("roof.wat", ROOF_WAT, { simd: true });
-    compiled = new WebAssembly.Module(new Uint8Array(module.toBinary({}).buffer));
-    module.destroy();
-  }
+  compiled ??= new WebAssembly.Module(await roofBinary());
   return compiled;
 }
 
 /**
+ * The largest cache of this machine, bytes, from Linux's sysfs (null elsewhere, or unreadable).
+ * A virtual machine may report its host's whole cache, more than it effectively gets.
+ */
+export function lastLevelCacheBytes(): number | null {
+  const dir = "/sys/devices/system/cpu/cpu0/cache";
+  try {
+    let best: number | null = null;
+    for (const entry of readdirSync(dir)) {
+      if (!entry.startsWith("index")) continue;
+      const text = readFileSync(`${dir}/${entry}/size`, "utf8").trim();
+      const m = /^(\d+)([KMG]?)$/i.exec(text);
+      if (m === null) continue;
+      const unit = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[(m[2] ?? "").toUpperCase()] ?? 1;
+      const bytes = Number(m[1]) * unit;
+      if (best === null || bytes > best) best = bytes;
+    }
+    return best;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The main-memory buffer's default size: at least 256 MiB and twice the last-level cache that
+ * sysfs reports, at most 2 GiB.
+ */
+export function defaultMemoryBytes(): number {
+  const llc = lastLevelCacheBytes() ?? 0;
+  return Math.min(2048 * MiB, Math.max(256 * MiB, 2 * llc));
+}
+
+/** A buffer in a memory of its own, written first (untouched pages all read one page of zeros). */
+class StreamBuffer {
+  readonly exports: RoofExports;
+  readonly bytes: number;
+  readonly samples = new Map<number, number[]>(STREAM_COUNTS.map((k) => [k, []]));
+
+  private constructor(exports: RoofExports, bytes: number) {
+    this.exports = exports;
+    this.bytes = bytes;
+  }
+
+  static async create(bytes: number): Promise<StreamBuffer> {
+    const whole = Math.ceil(bytes / (STEP_BYTES * 4)) * STEP_BYTES * 4;
+    const pages = Math.ceil((BASE + whole) / 65536);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    new Float32Array(memory.buffer).fill(1);
+    const f = new Float32Array(memory.buffer, 0, 8);
+    f.fill(1, 0, 4); // a = 1: m · a keeps m
+    f.fill(2 ** -20, 4, 8); // b: c + b grows slowly
+    const instance = new WebAssembly.Instance(await roofModule(), { env: { memory } });
+    return new StreamBuffer(instance.exports as unknown as RoofExports, whole);
+  }
+
+  read(k: number): void {
+    this.readSome(k, this.bytes);
+  }
+
+  /** Reads `bytes` of the buffer (at most all) with k streams. */
+  readSome(k: number, bytes: number): void {
+    const len = Math.floor(Math.min(bytes, this.bytes) / k / STEP_BYTES) * STEP_BYTES;
+    (this.exports[`stream${k}`] as StreamFn)(BASE, len);
+  }
+
+  /** One repetition of each stream count, each lasting at least minMs. */
+  repetition(minMs: number): void {
+    for (const k of STREAM_COUNTS) {
+      const len = Math.floor(this.bytes / k / STEP_BYTES) * STEP_BYTES;
+      this.samples.get(k)?.push(timeRate(() => this.read(k), len * k, minMs));
+    }
+  }
+
+  result(): StreamRate {
+    return streamsOf(this.bytes, this.samples);
+  }
+}
+
+const memoryBuffers = new Map<number, Promise<StreamBuffer>>();
+
+/**
  * The roof of one shape, measured a repetition at a time so that the bench can interleave it
- * with the contenders' repetitions. Its buffer, as large as the weights, is written first:
- * untouched pages would all read the kernel's one page of zeros.
+ * with the contenders' repetitions. The main-memory buffer is allocated once per size and
+ * process, and shared by the shapes; each shape's samples are its own.
  */
 export class RoofProbe {
   readonly #peak: RoofExports["peak"];
-  readonly #stream: RoofExports["stream"];
-  readonly #end: number;
+  readonly #weights: StreamBuffer | null;
+  readonly #memory: StreamBuffer;
+  readonly #memorySamples = new Map<number, number[]>(STREAM_COUNTS.map((k) => [k, []]));
   readonly #peaks: number[] = [];
-  readonly #streams: number[] = [];
 
   private constructor(
-    exports: RoofExports,
     readonly weightBytes: number,
-    end: number,
+    weights: StreamBuffer | null,
+    memory: StreamBuffer,
   ) {
-    this.#peak = exports.peak;
-    this.#stream = exports.stream;
-    this.#end = end;
+    this.#peak = memory.exports.peak;
+    this.#weights = weights;
+    this.#memory = memory;
   }
 
-  static async create(weightBytes: number): Promise<RoofProbe> {
-    // The buffer: [ALIGN, end), the weight bytes rounded up to whole steps of the read loop.
-    const end = ALIGN + Math.ceil(weightBytes / ALIGN) * ALIGN;
-    const pages = Math.ceil(end / 65536);
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    new Float32Array(memory.buffer).fill(1);
-    const instance = new WebAssembly.Instance(await roofModule(), { env: { memory } });
-    const probe = new RoofProbe(instance.exports as unknown as RoofExports, weightBytes, end);
-    probe.#peak(PEAK_STEPS);
-    probe.#stream(ALIGN, probe.#end);
+  /**
+   * @param weightBytes - the shape's weight bytes (all its layers)
+   * @param memoryBytes - the main-memory buffer's size (defaultMemoryBytes())
+   */
+  static async create(
+    weightBytes: number,
+    memoryBytes: number = defaultMemoryBytes(),
+  ): Promise<RoofProbe> {
+    let memory = memoryBuffers.get(memoryBytes);
+    if (memory === undefined) {
+      memory = StreamBuffer.create(memoryBytes);
+      memoryBuffers.set(memoryBytes, memory);
+    }
+    const main = await memory;
+    const weights = weightBytes < main.bytes ? await StreamBuffer.create(weightBytes) : null;
+    const probe = new RoofProbe(weightBytes, weights, main);
+    // Short calls until V8 has had time to tier the functions up from its baseline compiler
+    // (a call that is running keeps the code it started with), then one whole read of each.
+    const start = performance.now();
+    while (performance.now() - start < WARM_MS) {
+      probe.#peak(1000);
+      for (const k of STREAM_COUNTS) main.readSome(k, 1 << 16);
+    }
+    for (const k of STREAM_COUNTS) {
+      weights?.read(k);
+      main.read(k);
+    }
     return probe;
   }
 
   /** One repetition of each probe, each lasting at least minMs. */
   repetition(minMs: number): void {
-    this.#peaks.push(
-      timeRate(() => this.#peak(PEAK_STEPS), PEAK_STEPS * CHAINS * 8, Math.max(minMs, 1)),
-    );
-    this.#streams.push(
-      timeRate(() => this.#stream(ALIGN, this.#end), this.#end - ALIGN, Math.max(minMs, 1)),
-    );
+    const ms = Math.max(minMs, 1);
+    this.#peaks.push(timeRate(() => this.#peak(PEAK_STEPS), PEAK_STEPS * PEAK_FLOPS_PER_STEP, ms));
+    this.#weights?.repetition(ms);
+    // The main-memory buffer is shared: its samples are copied out, so each shape keeps its own.
+    const before = new Map([...this.#memory.samples].map(([k, v]) => [k, v.length]));
+    this.#memory.repetition(ms);
+    for (const [k, v] of this.#memory.samples)
+      this.#memorySamples.get(k)?.push(...v.slice(before.get(k) ?? 0));
   }
 
   /** The roof from the repetitions so far. */
   result(gflopPerForward: number): ShapeRoof {
-    return shapeRoof(rate(this.#peaks), rate(this.#streams), gflopPerForward, this.weightBytes);
+    const memory = streamsOf(this.#memory.bytes, this.#memorySamples);
+    const weights = this.#weights?.result() ?? null;
+    return shapeRoof(rate(this.#peaks), weights, memory, gflopPerForward, this.weightBytes);
   }
 }
 
-/** min(peak, flops per forward / time to read the weights once at the stream rate), medians. */
+/** A buffer's rates from its samples: per stream count, and the fastest count's. */
+function streamsOf(bytes: number, samples: Map<number, number[]>): StreamRate {
+  const byStreams = STREAM_COUNTS.map((streams) => ({
+    streams,
+    rate: rate(samples.get(streams) ?? []),
+  }));
+  const best = byStreams.reduce((a, b) => (b.rate.median > a.rate.median ? b : a));
+  return { bytes, byStreams, streams: best.streams, rate: best.rate };
+}
+
+/**
+ * min(peak, flops per forward / time to read the weights once), medians; the weights are read
+ * at their own buffer's rate (a cache's, where they fit in one) or, without one, main memory's.
+ */
 export function shapeRoof(
   peak: Rate,
-  stream: Rate,
+  weights: StreamRate | null,
+  memory: StreamRate,
   gflopPerForward: number,
   weightBytes: number,
 ): ShapeRoof {
-  const memoryGflops = (gflopPerForward * stream.median) / (weightBytes / 1e9);
-  const bound = memoryGflops < peak.median ? "memory" : "compute";
+  const weightsRate = (weights ?? memory).rate.median;
+  const weightsFrom: WeightsFrom =
+    weights !== null && weightsRate >= CACHE_RATIO * memory.rate.median ? "cache" : "memory";
+  const memoryGflops = (gflopPerForward * weightsRate) / (weightBytes / 1e9);
+  const bound = memoryGflops < peak.median ? weightsFrom : "compute";
   return {
     peak,
-    stream,
+    weights,
+    memory,
+    weightsFrom,
+    weightsRate,
     memoryGflops,
-    gflops: bound === "memory" ? memoryGflops : peak.median,
+    gflops: bound === "compute" ? peak.median : memoryGflops,
     bound,
   };
 }

@@ -1,6 +1,8 @@
 // `npm run bench`: the command line of the bench. See docs/benchmarking.md, or --help.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { gitState } from "./machine";
+import { outputPlan } from "./output";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -8,11 +10,18 @@ import type { ActivationName, LayerKind } from "./layer";
 
 const HELP = `npm run bench -- [options]
 
-  --quick               tiny shapes (Q1, Q2), one repetition: checks the harness, measures nothing
+  --quick               tiny shapes (Q1..Q3), one repetition: checks the harness, measures nothing
   --layer ffn|gated     the FeedForward (default), or the gated layer of LLaMA (SwiGLU, no biases)
+                        (--layer moe: the mixture of experts beside the dense gated layer of its
+                        active size, OLMoE-like and Mixtral-like shapes, bench/moe.ts; takes
+                        --quick, --threads, --reps, --min-rep-ms, --seed, --out)
   --activation gelu     relu, gelu, geluTanh, silu (default relu; silu for --layer gated)
-  --shapes S1,S3        shapes by name: S1..S5 (default all five), G1, G2 (default for gated), Q1, Q2
-  --shape 16x256x1024   a shape of your own, TxDxH (tokens, dModel, dHidden); repeatable
+  --shapes S1,S3        shapes by name: S1..S5 and D1 (the default), G1, G2 (default for gated),
+                        Q1..Q3
+  --shape 16x256x1024   a shape of your own, TxDxH (tokens, dModel, dHidden), or TxDxHxN for N
+                        layers in turn; repeatable
+  --tokens 1,2,4,8      a token sweep: each shape (default S1) at each token count, and a chart
+                        of GFLOP/s against tokens
   --kernels js          tokenwise kernels (default all; "none" for none)
   --peers a,b           peers: tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix
                         (default all; "none" for none)
@@ -28,8 +37,14 @@ const HELP = `npm run bench -- [options]
   --custom ./k.ts       a module whose default export is a kernel (or an array): see
                         docs/benchmarking.md; repeatable
   --no-memory           skip the per-contender memory probes
-  --no-roof             skip measuring the one-thread roof (SIMD128 peak, weight streaming)
-  --out DIR             where latest.json, latest.md, latest.svg go (default bench/results)
+  --no-roof             skip measuring the one-thread roof (SIMD128 peak, memory streams)
+  --roof-mib 1024       the roof's main-memory buffer, MiB (default: 256 or twice the
+                        last-level cache, at most 2048)
+  --update              write into bench/results/ (the committed results the README quotes)
+                        instead of a run folder of its own
+  --name latest         the report files' name: NAME.json, .md, .svg, .csv (default "report";
+                        "latest" with --update)
+  --out DIR             where the report goes (default bench/results/runs/<time>-<commit>/)
   --peers-dir DIR       the folder whose node_modules holds the peers (default bench/)
   --no-install          do not run "npm ci --prefix bench" when bench/node_modules is missing
 `;
@@ -64,6 +79,11 @@ function number(text: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** An argument as a shell would need it written. */
+function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -73,6 +93,7 @@ async function main(): Promise<number> {
       activation: { type: "string" },
       shapes: { type: "string" },
       shape: { type: "string", multiple: true },
+      tokens: { type: "string" },
       kernels: { type: "string" },
       peers: { type: "string" },
       "no-naive": { type: "boolean" },
@@ -86,6 +107,9 @@ async function main(): Promise<number> {
       custom: { type: "string", multiple: true },
       "no-memory": { type: "boolean" },
       "no-roof": { type: "boolean" },
+      "roof-mib": { type: "string" },
+      update: { type: "boolean" },
+      name: { type: "string" },
       out: { type: "string" },
       "peers-dir": { type: "string" },
       "no-install": { type: "boolean" },
@@ -96,7 +120,28 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (values.layer === "moe") {
+    const { runMoEBench } = await import("./moe");
+    return runMoEBench({
+      quick: values.quick === true,
+      threads: ints(values.threads, "threads") ?? [1, 2],
+      reps: ints(values.reps, "reps")?.[0] ?? (values.quick ? 1 : 5),
+      minRepMs: number(values["min-rep-ms"], "min-rep-ms") ?? (values.quick ? 1 : 250),
+      seed: number(values.seed, "seed") ?? 1,
+      out: values.out === undefined ? join(BENCH, "results") : resolve(CWD, values.out),
+      log: (line: string) => process.stderr.write(`${line}\n`),
+    });
+  }
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const { dir: outDir, name } = outputPlan(
+    {
+      update: values.update === true,
+      ...(values.out === undefined ? {} : { out: resolve(CWD, values.out) }),
+      ...(values.name === undefined ? {} : { name: values.name }),
+    },
+    new Date(),
+    gitState(BENCH),
+  );
   const peersDir = values["peers-dir"] === undefined ? BENCH : resolve(CWD, values["peers-dir"]);
   const peers = list(values.peers);
   const wantsPeers = peers === undefined || (peers.length > 0 && !peers.includes("none"));
@@ -129,6 +174,7 @@ async function main(): Promise<number> {
     ...(values.layer === undefined ? {} : { layer: values.layer as LayerKind }),
     ...(values.activation === undefined ? {} : { activation: values.activation as ActivationName }),
     ...(shapes.length > 0 ? { shapes } : {}),
+    ...(values.tokens === undefined ? {} : { tokens: ints(values.tokens, "tokens") }),
     ...(kernels === undefined ? {} : { kernels: kernels.includes("none") ? [] : kernels }),
     ...(peers === undefined ? {} : { peers: peers.includes("none") ? [] : peers }),
     naive: !values["no-naive"],
@@ -148,17 +194,19 @@ async function main(): Promise<number> {
     contenders: (values.custom ?? []).map((module) => ({ module: resolve(CWD, module) })),
     memory: !values["no-memory"],
     roof: !values["no-roof"],
+    ...(values["roof-mib"] === undefined
+      ? {}
+      : {
+          roofMemoryBytes: Math.round((number(values["roof-mib"], "roof-mib") as number) * 2 ** 20),
+        }),
     peersDir,
     log,
-    command: ["npm run bench --", ...process.argv.slice(2)].join(" "),
+    command: ["npm run bench --", ...process.argv.slice(2).map(quote)].join(" "),
   });
   process.stdout.write(`\n${formatTable(report)}\n\n`);
-  const paths = writeReport(
-    report,
-    values.out === undefined ? join(BENCH, "results") : resolve(CWD, values.out),
-  );
+  const paths = writeReport(report, outDir, name);
   log(
-    `wrote ${paths.json}, ${paths.md}, ${paths.svg} (${(report.durationMs / 1000).toFixed(0)} s)`,
+    `wrote ${Object.values(paths).join(", ")} (${(report.durationMs / 1000).toFixed(0)} s)${values.update ? "" : "; --update writes bench/results/ instead"}`,
   );
   const broken = report.shapes.flatMap((s) =>
     s.results.filter(

@@ -1,14 +1,15 @@
 // tokenwise's own contenders: one line per layer, kernel (and thread setting) in TOKENWISE below.
 import {
+  type CreateFromWeightsOptions,
   FeedForward,
   type FeedForwardWeights,
+  type GatedCreateFromWeightsOptions,
   GatedFeedForward,
   type GatedFeedForwardWeights,
   type Matrix,
 } from "../src/index";
 import type { WeightDtype } from "../src/dtype";
 import type { Contender, Instance, Unavailable } from "./contender";
-import { dtypeSuffix } from "./dtype";
 import type { ActivationName, LayerKind, Variant } from "./layer";
 import { type LayerWeights, ffnWeights, gatedWeights, makeProblem } from "./problem";
 import type { Shape } from "./shapes";
@@ -24,6 +25,14 @@ export interface TokenwiseLayer {
   dispose(): void;
 }
 
+/**
+ * Options a tokenwise row passes on to every layer it builds, beside the weights, kernel,
+ * threads and activation the bench gives: whatever FeedForward.create and
+ * GatedFeedForward.create take (a weight type, a sparsity, when they take them).
+ */
+export type LayerOptions = Partial<Omit<CreateFromWeightsOptions, "weights">> &
+  Partial<Omit<GatedCreateFromWeightsOptions, "weights">>;
+
 export interface TokenwiseEntry {
   /** The layer it computes: "ffn" (FeedForward) or "gated" (GatedFeedForward). */
   layer: LayerKind;
@@ -31,16 +40,43 @@ export interface TokenwiseEntry {
   kernel: string;
   /** Thread counts it can run with; "any" takes every count given with `--threads`. */
   threads: readonly number[] | "any";
-  /** Builds the layer from the bench's weights (copied by the layer), kept as `dtype`. */
+  /**
+   * Builds the layer from the bench's weights (copied by the layer); `options` (from
+   * withLayerOptions) go to the layer's create call beside the bench's own.
+   */
   make(
     weights: LayerWeights,
     shape: Shape,
     threads: number,
     activation: ActivationName,
-    dtype?: WeightDtype,
+    options?: LayerOptions,
   ): TokenwiseLayer | Promise<TokenwiseLayer>;
   /** Time `await layer.forwardAsync(x, out)` instead of `layer.forward(x, out)`. */
   async?: boolean;
+  /** A word naming the options of a row made by withLayerOptions ("bf16"), in its id and label. */
+  tag?: string;
+  /** Those options, given to make for every layer (each of D1's twelve, say). */
+  options?: LayerOptions;
+}
+
+/**
+ * The same tokenwise row with extra options for every layer it builds, as its own contender:
+ * `withLayerOptions(entry, "bf16", { weightType: "bf16" })` would time "tokenwise wasm bf16" beside
+ * "tokenwise wasm" (the option's name is the layer's; this one is an example). At a shape of
+ * several layers (D1) every layer gets them.
+ */
+export function withLayerOptions(
+  entry: TokenwiseEntry,
+  tag: string,
+  options: LayerOptions,
+): TokenwiseEntry {
+  if (!/^[\w.-]+$/.test(tag))
+    throw new RangeError(`withLayerOptions: tag "${tag}" must be letters, digits, ".", "_" or "-"`);
+  return {
+    ...entry,
+    tag: entry.tag === undefined ? tag : `${entry.tag} ${tag}`,
+    options: { ...entry.options, ...options },
+  };
 }
 
 function asWeights(shape: Shape, weights: LayerWeights): FeedForwardWeights {
@@ -72,41 +108,53 @@ export const TOKENWISE: readonly TokenwiseEntry[] = [
     layer: "ffn",
     kernel: "wasm",
     threads: "any",
-    make: (w, s, t, activation, dtype) =>
+    make: (w, s, t, activation, options) =>
       FeedForward.create({
+        ...options,
         weights: asWeights(s, w),
         kernel: "wasm",
         threads: t,
         activation,
-        dtype,
       }),
   },
   {
     layer: "ffn",
     kernel: "js",
     threads: [1],
-    make: (w, s, _t, activation, dtype) =>
-      FeedForward.fromWeights(asWeights(s, w), { kernel: "js", activation, dtype }),
+    make: (w, s, _t, activation, options) =>
+      FeedForward.create({
+        ...options,
+        weights: asWeights(s, w),
+        kernel: "js",
+        threads: 1,
+        activation,
+      }),
   },
   {
     layer: "gated",
     kernel: "wasm",
     threads: "any",
-    make: (w, s, t, activation, dtype) =>
+    make: (w, s, t, activation, options) =>
       GatedFeedForward.create({
+        ...options,
         weights: asGatedWeights(s, w),
         kernel: "wasm",
         threads: t,
         activation,
-        dtype,
       }),
   },
   {
     layer: "gated",
     kernel: "js",
     threads: [1],
-    make: (w, s, _t, activation, dtype) =>
-      GatedFeedForward.fromWeights(asGatedWeights(s, w), { kernel: "js", activation, dtype }),
+    make: (w, s, _t, activation, options) =>
+      GatedFeedForward.create({
+        ...options,
+        weights: asGatedWeights(s, w),
+        kernel: "js",
+        threads: 1,
+        activation,
+      }),
   },
 ];
 
@@ -122,17 +170,13 @@ export function threadCounts(
   return both.length > 0 ? both : [supported[0] as number];
 }
 
-function ids(
-  entry: TokenwiseEntry,
-  threads: number,
-  dtype: WeightDtype = "f32",
-): { id: string; label: string } {
+function ids(entry: TokenwiseEntry, threads: number): { id: string; label: string } {
   const multi = entry.threads === "any" || entry.threads.length > 1;
   const suffix = multi ? `@${threads}t` : "";
-  const name =
-    (entry.layer === "gated" ? `gated ${entry.kernel}` : entry.kernel) + dtypeSuffix(dtype);
+  const kernel = entry.tag === undefined ? entry.kernel : `${entry.kernel} ${entry.tag}`;
+  const name = entry.layer === "gated" ? `gated ${kernel}` : kernel;
   return {
-    id: `tokenwise-${name.replaceAll(" ", "-")}${suffix}`,
+    id: `tokenwise-${name.replace(/ /g, "-")}${suffix}`,
     label: `tokenwise ${name}${suffix}`,
   };
 }
@@ -141,10 +185,9 @@ export function tokenwiseContender(
   entry: TokenwiseEntry,
   threads: number,
   activation: ActivationName,
-  dtype: WeightDtype = "f32",
 ): Contender {
   return {
-    ...ids(entry, threads, dtype),
+    ...ids(entry, threads),
     group: "tokenwise",
     threads,
     library: "tokenwise (this repository)",
@@ -152,13 +195,13 @@ export function tokenwiseContender(
       kind: "tokenwise",
       kernel: entry.kernel,
       threads,
-      ...(dtype === "f32" ? {} : { dtype }),
+      ...(entry.tag === undefined ? {} : { tag: entry.tag, options: entry.options ?? {} }),
     },
     // Worker threads poll for a while after each call: in a process of their own they take no
     // core from the contender timed next.
     isolate: threads > 1,
     async setup(shape, weights): Promise<Instance> {
-      const layer = await entry.make(weights, shape, threads, activation, dtype);
+      const layer = await entry.make(weights, shape, threads, activation, entry.options);
       const out: Matrix = {
         rows: shape.tokens,
         cols: shape.dModel,
@@ -198,6 +241,7 @@ async function threadsRefused(
       tiny,
       threads,
       variant.activation,
+      entry.options,
     );
     const got = layer.threads ?? 1;
     const why = layer.threadsFallback ?? null;
@@ -241,9 +285,11 @@ export async function tokenwiseContenders(
     if (kernels !== "all" && !kernels.includes(entry.kernel)) continue;
     for (const t of threadCounts(entry.threads, threads)) {
       const reason = await threadsRefused(entry, t, variant);
+      // --dtype: a row per weight type; f32's keeps its name.
       for (const d of dtypes) {
-        if (reason === null) list.push(tokenwiseContender(entry, t, variant.activation, d));
-        else list.push({ ...ids(entry, t, d), group: "tokenwise", threads: t, reason });
+        const e = d === "f32" ? entry : withLayerOptions(entry, d, { dtype: d });
+        if (reason === null) list.push(tokenwiseContender(e, t, variant.activation));
+        else list.push({ ...ids(e, t), group: "tokenwise", threads: t, reason });
       }
     }
   }

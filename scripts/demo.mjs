@@ -4,11 +4,12 @@
 //   npm run build && node scripts/demo.mjs [--tokens=64] [--kernel=auto]
 //
 // Exits with status 1 if a token's output depends on the rest of its batch.
-import { existsSync } from "node:fs";
+import { distProblem } from "./built.mjs";
 
 const dist = new URL("../dist/index.js", import.meta.url);
-if (!existsSync(dist)) {
-  console.error("dist/index.js is missing: run `npm run build` first (npm run demo does).");
+const problem = distProblem();
+if (problem !== null) {
+  console.error(`${problem}: run \`npm run build\` first (npm run demo does).`);
   process.exit(2);
 }
 const { FeedForward, Random, matrix, row } = await import(dist.href);
@@ -35,15 +36,19 @@ const ffn =
 const rng = new Random(1);
 const x = matrix(tokens, dModel, rng.fillUniform(new Float32Array(tokens * dModel), 1));
 
-ffn.forward(x); // warm-up: the first call also compiles the kernel
-const runs = 3;
-let best = Infinity;
-let y;
+// The first call is timed on its own; the figures quoted are those of warm calls after it.
+let t0 = performance.now();
+let y = ffn.forward(x);
+const first = performance.now() - t0;
+const runs = 9;
+const times = [];
 for (let r = 0; r < runs; r++) {
-  const t0 = performance.now();
+  t0 = performance.now();
   y = ffn.forward(x);
-  best = Math.min(best, performance.now() - t0);
+  times.push(performance.now() - t0);
 }
+times.sort((a, b) => a - b);
+const median = times[(runs - 1) / 2];
 
 const sameBits = (a, b) => {
   const x32 = new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -81,8 +86,9 @@ console.log(
 console.log(`  input   ${x.rows} x ${x.cols} (${tokens} tokens)`);
 console.log(`  output  ${y.rows} x ${y.cols}`);
 console.log(
-  `  time    ${best.toFixed(1)} ms for the batch, ${(best / tokens).toFixed(2)} ms per token, ${(flops / best / 1e6).toFixed(2)} GFLOP/s (best of ${runs})`,
+  `  time    ${median.toFixed(1)} ms for the batch, ${(median / tokens).toFixed(2)} ms per token, ${(flops / median / 1e6).toFixed(1)} GFLOP/s: warm, the median of ${runs} calls (${times[0].toFixed(1)} to ${times[runs - 1].toFixed(1)} ms)`,
 );
+console.log(`          the first call, before them: ${first.toFixed(1)} ms`);
 console.log(`  each token on its own, bit for bit:`);
 const checks = [
   [`${picks.length} tokens alone (forwardToken) as in the batch`, alone],

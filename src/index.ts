@@ -7,6 +7,7 @@
 export { ShapeError } from "./errors";
 export { matrix, zeros, fromRows, toRows, row, isMatrix, type Matrix } from "./matrix";
 export { matmul, matmulInto, type MatmulOptions } from "./ops/matmul";
+export { transpose, transposeInto } from "./ops/transpose";
 export { addBias, addBiasInto, relu, reluInto } from "./ops/elementwise";
 export {
   gelu,
@@ -46,16 +47,10 @@ export {
   type GatedKernelChoice,
 } from "./layers/gated";
 export {
-  GATED_CHECKPOINT_NAMES,
-  gatedCheckpointNames,
-  gatedWeightsFromCheckpoint,
-  type GatedCheckpointFamily,
-  type GatedCheckpointNames,
-} from "./layers/gated-names";
-export {
   parseSafetensors,
   serializeSafetensors,
   tensorToFloat32,
+  tensorToMatrix,
   parseShardedSafetensors,
   SafetensorsError,
   type SafetensorsDtype,
@@ -71,8 +66,73 @@ export {
   feedForwardWeightsFromCheckpoint,
   feedForwardTensors,
   feedForwardToSafetensors,
+  gatedFeedForwardFromCheckpoint,
+  gatedFeedForwardWeightsFromCheckpoint,
+  gatedFeedForwardTensors,
+  gatedFeedForwardToSafetensors,
+  type CheckpointLayout,
+  type CheckpointLayerNames,
+  type CheckpointTensors,
+  type FeedForwardTensorNames,
+  type GatedFeedForwardTensorNames,
+} from "./io/checkpoint";
+export {
   optFeedForwardNames,
   t5FeedForwardNames,
-  type CheckpointLayout,
-  type FeedForwardTensorNames,
-} from "./io/checkpoint";
+  gpt2FeedForwardNames,
+  bertFeedForwardNames,
+  robertaFeedForwardNames,
+  llamaFeedForwardNames,
+  mistralFeedForwardNames,
+  qwen2FeedForwardNames,
+  gemmaFeedForwardNames,
+  t5GatedFeedForwardNames,
+  GATED_CHECKPOINT_NAMES,
+  gatedCheckpointNames,
+  gatedWeightsFromCheckpoint,
+  type GatedCheckpointFamily,
+  type GatedCheckpointNames,
+} from "./io/names";
+export { quantizeQ8_0, quantizeQ4_0, type GgmlBlockType } from "./quant";
+export {
+  parseGguf,
+  ggufTensorToFloat32,
+  GgufError,
+  type GgmlType,
+  type GgufArray,
+  type GgufErrorCode,
+  type GgufFile,
+  type GgufMetadataType,
+  type GgufTensor,
+  type GgufTensorInfo,
+  type GgufTensorInput,
+  type GgufValue,
+  type GgufValueType,
+} from "./io/gguf";
+export {
+  GGUF_FEEDFORWARD_ACTIVATIONS,
+  ggufFeedForward,
+  ggufFeedForwardNames,
+  type GgufFeedForward,
+  type GgufFeedForwardNames,
+} from "./io/gguf-feedforward";
+export { MixtureOfExperts } from "./layers/moe";
+export type { Scoring } from "./layers/moe-route";
+export type {
+  RoutingOptions,
+  MixtureOfExpertsOptions,
+  MixtureOfExpertsWeights,
+  MoEFromWeightsOptions,
+  MoECreateFromWeightsOptions,
+  MoEFromJSONOptions,
+  ExpertJSON,
+  MixtureOfExpertsJSON,
+  Routes,
+  MixtureOfExpertsGradients,
+} from "./layers/moe-types";
+export {
+  MOE_CHECKPOINT_NAMES,
+  moeFromCheckpoint,
+  type MoECheckpointFamily,
+  type MoECheckpointNames,
+} from "./io/moe-names";

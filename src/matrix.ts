@@ -1,6 +1,25 @@
 import { assertFloat32Array, assertMatrix, assertSize, isMatrixShaped, kindOf } from "./check";
 import { ShapeError } from "./errors";
 
+// The most elements a matrix tokenwise allocates may have: 2^32 (16 GiB), the longest
+// Float32Array of Node 20's V8 (Chromium 156 takes 2^33 but fails to allocate 2^32 + 1). A larger
+// one is refused by name before anything is allocated; a product rows * cols past 2^53 is not
+// even exact, and is over the limit too.
+const MAX_ELEMENTS = 2 ** 32;
+// toRows copies into plain Arrays: a V8 array longer than about 2^27 is a fatal error, not an
+// exception, and 2^26 numbers already take 512 MiB as float64. Larger matrices are read in place
+// (row, or data).
+const MAX_TO_ROWS = 2 ** 26;
+
+/** rows * cols, or a RangeError naming both when no Float32Array can hold that many. */
+function elements(rows: number, cols: number, where: string): number {
+  const n = rows * cols;
+  if (n <= MAX_ELEMENTS) return n;
+  throw new RangeError(
+    `${where}: rows * cols = ${rows} * ${cols} is over 2^32, the most elements a matrix may have`,
+  );
+}
+
 /**
  * A row-major float32 matrix: element (i, j) is `data[i * cols + j]`. In tokenwise a matrix of
  * activations holds one token per row.
@@ -26,6 +45,8 @@ export interface Matrix {
  * @returns the matrix
  * @throws TypeError if a size is not a non-negative integer or `data` is not a Float32Array
  * @throws {@link ShapeError} if `data.length` is not `rows * cols`
+ * @throws RangeError if, without `data`, `rows * cols` is over 2^32 (16 GiB), before anything is
+ *   allocated
  * @category Matrix
  * @example
  * ```ts
@@ -38,7 +59,8 @@ export interface Matrix {
 export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
   assertSize(rows, "matrix", "rows");
   assertSize(cols, "matrix", "cols");
-  if (data === undefined) return { rows, cols, data: new Float32Array(rows * cols) };
+  if (data === undefined)
+    return { rows, cols, data: new Float32Array(elements(rows, cols, "matrix")) };
   assertFloat32Array(data, "matrix", "data");
   if (data.length !== rows * cols) {
     throw new ShapeError(
@@ -55,6 +77,7 @@ export function matrix(rows: number, cols: number, data?: Float32Array): Matrix 
  * @param cols - number of columns, a non-negative integer
  * @returns a new matrix filled with `+0`
  * @throws TypeError if a size is not a non-negative integer
+ * @throws RangeError if `rows * cols` is over 2^32 (16 GiB), before anything is allocated
  * @category Matrix
  * @example
  * ```ts
@@ -66,7 +89,7 @@ export function matrix(rows: number, cols: number, data?: Float32Array): Matrix 
 export function zeros(rows: number, cols: number): Matrix {
   assertSize(rows, "zeros", "rows");
   assertSize(cols, "zeros", "cols");
-  return { rows, cols, data: new Float32Array(rows * cols) };
+  return { rows, cols, data: new Float32Array(elements(rows, cols, "zeros")) };
 }
 
 /**
@@ -77,6 +100,8 @@ export function zeros(rows: number, cols: number): Matrix {
  * @returns a new matrix
  * @throws TypeError if `rows` is not an array of arrays of numbers
  * @throws {@link ShapeError} if the rows differ in length, or differ from `cols`
+ * @throws RangeError if the matrix would have over 2^32 elements (16 GiB), before its elements
+ *   are read or anything is allocated
  * @category Matrix
  * @example
  * ```ts
@@ -100,8 +125,15 @@ export function fromRows(rows: readonly ArrayLike<number>[], cols?: number): Mat
         `fromRows: rows[${i}] has length ${n}, expected ${cols === undefined ? "rows[0].length" : "cols"} = ${width}`,
       );
     }
+  }
+  if (rows.length * width > MAX_ELEMENTS) {
+    throw new RangeError(
+      `fromRows: ${rows.length} rows of ${width} values are over 2^32, the most elements a matrix may have`,
+    );
+  }
+  for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as ArrayLike<number>;
-    for (let j = 0; j < n; j++) {
+    for (let j = 0; j < width; j++) {
       if (typeof row[j] !== "number") {
         throw new TypeError(`fromRows: rows[${i}][${j}] must be a number, got ${kindOf(row[j])}`);
       }
@@ -128,6 +160,8 @@ function rowLength(row: unknown, i: number): number {
  * @param m - the matrix
  * @returns `m.rows` arrays of `m.cols` numbers
  * @throws TypeError if `m` is not a matrix
+ * @throws RangeError if `m.rows + m.rows * m.cols` is over 2^26 (67,108,864): so many arrays and
+ *   numbers are refused before any is made (read a large matrix with {@link row} or `m.data`)
  * @category Matrix
  * @example
  * ```ts
@@ -138,6 +172,11 @@ function rowLength(row: unknown, i: number): number {
  */
 export function toRows(m: Matrix): number[][] {
   assertMatrix(m, "toRows", "m");
+  if (m.rows + m.rows * m.cols > MAX_TO_ROWS) {
+    throw new RangeError(
+      `toRows: m is ${m.rows} x ${m.cols}, over 2^26 arrays and numbers to copy out; read it with row(m, i) or m.data`,
+    );
+  }
   const out: number[][] = [];
   for (let i = 0; i < m.rows; i++)
     out.push(Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));

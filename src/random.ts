@@ -1,4 +1,7 @@
-import { assertSize } from "./check";
+import { assertFloat32Array, assertSize, kindOf } from "./check";
+
+/** The largest finite float32, 2^128 − 2^104. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * A seeded generator of uniform numbers: xoshiro128** (Blackman and Vigna), its 128-bit state
@@ -63,10 +66,29 @@ export class Random {
    * Fills `out` with uniform float32 values in [-bound, bound].
    *
    * @param out - the array to fill
-   * @param bound - half the width of the interval
+   * @param bound - half the width of the interval: a number from 0 to the largest float32
    * @returns `out`
+   * @throws TypeError if `out` is not a Float32Array or `bound` not a number
+   * @throws RangeError if `bound` is negative, NaN, or beyond float32's range (its values would
+   *   not all be finite float32 values within [-bound, bound])
+   * @example
+   * ```ts
+   * import { Random } from "tokenwise";
+   * const v = new Random(1).fillUniform(new Float32Array(1000), 0.5);
+   * console.log(v.every((x) => x >= -0.5 && x <= 0.5), v.some((x) => x < 0), v.some((x) => x > 0));
+   * // true true true
+   * ```
    */
   fillUniform(out: Float32Array, bound: number): Float32Array {
+    assertFloat32Array(out, "Random.fillUniform", "out");
+    if (typeof bound !== "number") {
+      throw new TypeError(`Random.fillUniform: bound must be a number, got ${kindOf(bound)}`);
+    }
+    if (!(bound >= 0 && bound <= FLOAT32_MAX)) {
+      throw new RangeError(
+        `Random.fillUniform: bound must be from 0 to the largest float32 (${FLOAT32_MAX}), got ${bound}`,
+      );
+    }
     for (let i = 0; i < out.length; i++) out[i] = (2 * this.float() - 1) * bound;
     return out;
   }

@@ -1,10 +1,9 @@
 // The bench's own parts that a wrong result could hide behind: the float64 reference and its
-// bound, the row choice, shape parsing, the ONNX model encoder, and the roof.
+// bound, the row choice, shape parsing and the ONNX model encoder (the roof: bench-roof.test.ts).
 import { describe, expect, it } from "vitest";
 import { feedForwardModel, varint } from "../bench/peers/onnx-model";
 import { ffnWeights, makeProblem } from "../bench/problem";
 import { checkOutput, chooseRows, computeReference, gamma } from "../bench/reference";
-import { RoofProbe, shapeRoof } from "../bench/roof";
 import { parseShape } from "../bench/shapes";
 import { FeedForward } from "../src/index";
 
@@ -68,6 +67,38 @@ describe("reference and bound", () => {
     expect(checkOutput(undefined, problem, ref).reason).toBe(
       "returned undefined, expected a Float32Array",
     );
+  });
+
+  it("checks a shape of several layers layer by layer, each on the input", async () => {
+    const { chain, setupLayers } = await import("../bench/contender");
+    const { TOKENWISE, tokenwiseContender } = await import("../bench/tokenwise");
+    for (const variant of [
+      { layer: "ffn", activation: "gelu" },
+      { layer: "gated", activation: "silu" },
+    ] as const) {
+      const chained = { name: "c", tokens: 2, dModel: 11, dHidden: 19, layers: 3 };
+      const p = makeProblem(chained, 5, variant);
+      expect(p.layers).toHaveLength(3);
+      expect(p.layers[1]).not.toEqual(p.layers[0]);
+      const refs = [0, 1, 2].map((l) => computeReference(p, [0, 1], l));
+      for (const e of TOKENWISE.filter((t) => t.layer === variant.layer)) {
+        const c = tokenwiseContender(e, 1, variant.activation);
+        const layers = await setupLayers(c, chained, p.layers);
+        for (let l = 0; l < 3; l++) {
+          const y = (
+            await (layers[l] as { forward: (x: Float32Array) => Float32Array }).forward(p.x)
+          ).slice();
+          expect(checkOutput(y, p, refs[l] as (typeof refs)[0]).ok).toBe(true);
+          // Each layer's output fails the other layers' references.
+          expect(checkOutput(y, p, refs[(l + 1) % 3] as (typeof refs)[0]).ok).toBe(false);
+        }
+        // The chain runs them in turn: its output is the third layer's on the second's on the first's.
+        const direct = (await chain(layers).forward(p.x)).slice();
+        let z = p.x;
+        for (const layer of layers) z = (await layer.forward(z)).slice();
+        expect(direct).toEqual(z);
+      }
+    }
   });
 
   it("checks every row while affordable, else four spread over the batch", () => {
@@ -179,32 +210,34 @@ describe("ONNX model encoder", () => {
   });
 });
 
-describe("the one-thread roof", () => {
-  const rate = (median: number) => ({ median, slowest: median, fastest: median });
-
-  it("is the memory bound where reading the weights once takes longer than the flops", () => {
-    // 4·1·500·2000 flops = 0.004 GFLOP over 8 MB at 80 GB/s (0.1 ms): 40 GFLOP/s < 60.
-    expect(shapeRoof(rate(60), rate(80), 0.004, 8e6)).toMatchObject({
-      gflops: 40,
-      bound: "memory",
-      memoryGflops: 40,
+describe("tokenwise rows with layer options", () => {
+  it("carry their tag in the id and label, and give their options to every layer built", async () => {
+    const { TOKENWISE, tokenwiseContender, withLayerOptions } = await import("../bench/tokenwise");
+    const { setupLayers } = await import("../bench/contender");
+    const base = TOKENWISE.find((e) => e.layer === "ffn" && e.kernel === "js");
+    if (base === undefined) throw new Error("no js row");
+    const seen: unknown[] = [];
+    const recording = {
+      ...base,
+      make: (...args: Parameters<typeof base.make>) => {
+        seen.push(args[4]);
+        return base.make(...args);
+      },
+    };
+    const row = withLayerOptions(recording, "probe", { kernel: "js" });
+    const c = tokenwiseContender(row, 1, "relu");
+    expect(c.id).toBe("tokenwise-js-probe");
+    expect(c.label).toBe("tokenwise js probe");
+    expect(c.host).toEqual({
+      kind: "tokenwise",
+      kernel: "js",
+      threads: 1,
+      tag: "probe",
+      options: { kernel: "js" },
     });
-    // 32 tokens: 0.128 GFLOP in the same 0.1 ms would be 1280 GFLOP/s: the peak bounds it.
-    const r = shapeRoof(rate(60), rate(80), 0.128, 8e6);
-    expect(r.bound).toBe("compute");
-    expect(r.gflops).toBe(60);
-    expect(r.memoryGflops).toBeCloseTo(1280, 9);
-  });
-
-  it("measures a finite peak and stream rate, one sample per repetition", async () => {
-    const probe = await RoofProbe.create(1 << 20);
-    for (let i = 0; i < 3; i++) probe.repetition(1);
-    const r = probe.result(0.001);
-    for (const x of [r.peak, r.stream]) {
-      expect(Number.isFinite(x.median) && x.median > 0).toBe(true);
-      expect(x.slowest).toBeLessThanOrEqual(x.median);
-      expect(x.median).toBeLessThanOrEqual(x.fastest);
-    }
-    expect(r.gflops).toBe(Math.min(r.peak.median, r.memoryGflops));
+    const chained = { name: "c", tokens: 1, dModel: 4, dHidden: 6, layers: 3 };
+    await setupLayers(c, chained, makeProblem(chained, 1).layers);
+    expect(seen).toEqual([{ kernel: "js" }, { kernel: "js" }, { kernel: "js" }]);
+    expect(() => withLayerOptions(base, "no spaces", {})).toThrow(/tag "no spaces"/);
   });
 });

@@ -3,7 +3,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { assertDistFresh } from "../scripts/built.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const budget = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).sizeBudget?.gzip;
@@ -17,6 +18,8 @@ function run(...args: string[]) {
 }
 
 describe("bundle size", () => {
+  beforeAll(() => assertDistFresh("bundle size test"));
+
   it("package.json sets a budget in bytes", () => {
     expect(Number.isSafeInteger(budget) && budget > 0).toBe(true);
   });

@@ -250,3 +250,70 @@ describe("ShapeError", () => {
     expect(String(e)).toBe("ShapeError: f: x is 1 x 2, expected 2 x 2");
   });
 });
+
+describe("sizes beyond what a matrix or toRows may hold are refused before any allocation", () => {
+  // 65,537 rows of one 65,536-float view (256 KiB): 2^32 + 2^16 elements, which fromRows once
+  // read one by one (2^32 checks) before allocating.
+  const wide = new Float32Array(2 ** 16);
+  const tall = Array.from({ length: 2 ** 16 + 1 }, () => wide);
+  const over = "is over 2^32, the most elements a matrix may have";
+  const tallMessage = `fromRows: 65537 rows of 65536 values are ${over.slice(3)}`;
+  const cases: ThrowCase[] = [
+    ...(
+      [
+        [2 ** 40, 1],
+        [1, 2 ** 32 + 1],
+        [2 ** 16, 2 ** 16 + 1],
+        [2 ** 30 + 1, 2 ** 30 + 3], // the product is not even exact
+        [2 ** 52, 2 ** 52],
+      ] as const
+    ).flatMap(([r, c]): ThrowCase[] => [
+      {
+        what: `zeros(${r}, ${c})`,
+        call: () => zeros(r, c),
+        error: RangeError,
+        message: `zeros: rows * cols = ${r} * ${c} ${over}`,
+      },
+      {
+        what: `matrix(${r}, ${c})`,
+        call: () => matrix(r, c),
+        error: RangeError,
+        message: `matrix: rows * cols = ${r} * ${c} ${over}`,
+      },
+    ]),
+    {
+      what: "fromRows: 2^16 + 1 rows of 2^16 values",
+      call: () => fromRows(tall),
+      error: RangeError,
+      message: tallMessage,
+      buffers: [wide],
+    },
+    {
+      what: "fromRows: 2^16 + 1 rows of 2^16 values, cols given",
+      call: () => fromRows(tall, 2 ** 16),
+      error: RangeError,
+      message: tallMessage,
+      buffers: [wide],
+    },
+    ...(
+      [
+        [2 ** 40, 0],
+        [2 ** 26 + 1, 0],
+        [2 ** 25 + 1, 1], // 2^26 + 2 arrays and numbers
+      ] as const
+    ).map(([r, c]): ThrowCase => ({
+      what: `toRows of a ${r} x ${c} matrix`,
+      call: () => toRows({ rows: r, cols: c, data: new Float32Array(r * c) }),
+      error: RangeError,
+      message: `toRows: m is ${r} x ${c}, over 2^26 arrays and numbers to copy out; read it with row(m, i) or m.data`,
+    })),
+  ];
+  it.each(cases)("$what", (c) => expectThrowsCleanly(c));
+
+  it("takes any shape of no elements, and toRows takes rows without columns", () => {
+    expect(zeros(0, 2 ** 52).data.length).toBe(0);
+    expect(matrix(2 ** 40, 0).rows).toBe(2 ** 40);
+    expect(fromRows([], 2 ** 40)).toEqual({ rows: 0, cols: 2 ** 40, data: new Float32Array(0) });
+    expect(toRows(zeros(1000, 0))).toEqual(Array.from({ length: 1000 }, () => []));
+  });
+});

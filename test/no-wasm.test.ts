@@ -2,14 +2,14 @@
 // JavaScript and says nothing, kernel "wasm" fails with a clear error that says why, and a
 // layer asked for threads runs on one and says why, for both layers.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
+import { assertDistFresh } from "../scripts/built.mjs";
 
 const DIST = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 
 it("without WebAssembly: auto is js, wasm says why, threads fall back with the reason", () => {
-  if (!existsSync(DIST)) throw new Error("dist/index.js is missing: run `npm run build` first");
+  assertDistFresh("no-wasm test");
   const script = `
     import { FeedForward, GatedFeedForward, matrix } from ${JSON.stringify(DIST)};
     const out = { webAssembly: typeof WebAssembly };

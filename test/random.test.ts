@@ -119,6 +119,65 @@ describe("Random", () => {
   });
 });
 
+describe("Random refuses arguments of the wrong kind or size, naming them, and changes nothing", () => {
+  const out = new Float32Array([1, 2, 3]);
+  const range = "bound must be from 0 to the largest float32 (3.4028234663852886e+38), got";
+  // fillUniform's arguments, the error, and its message after "Random.fillUniform: ".
+  const cases: [string, unknown[], typeof TypeError, string][] = [
+    ["out null", [null, 1], TypeError, "out must be a Float32Array, got null"],
+    ["out undefined", [undefined, 1], TypeError, "out must be a Float32Array, got undefined"],
+    ["out a plain array", [[0, 0], 1], TypeError, "out must be a Float32Array, got a plain Array"],
+    [
+      "out a Float64Array",
+      [new Float64Array(2), 1],
+      TypeError,
+      "out must be a Float32Array, got a Float64Array",
+    ],
+    ["out a number", [3, 1], TypeError, "out must be a Float32Array, got number 3"],
+    ["no bound", [out], TypeError, "bound must be a number, got undefined"],
+    ["bound a string", [out, "1"], TypeError, "bound must be a number, got string 1"],
+    ["bound null", [out, null], TypeError, "bound must be a number, got null"],
+    ["bound negative", [out, -1], RangeError, `${range} -1`],
+    ["bound NaN", [out, NaN], RangeError, `${range} NaN`],
+    ["bound Infinity", [out, Infinity], RangeError, `${range} Infinity`],
+    ["bound past float32", [out, 1e39], RangeError, `${range} 1e+39`],
+  ];
+
+  it.each(cases)("fillUniform: %s", (_, args, error, message) => {
+    const r = new Random(5);
+    expectThrowsCleanly({
+      what: "",
+      call: () => Reflect.apply(r.fillUniform, r, args),
+      error,
+      message: `Random.fillUniform: ${message}`,
+      buffers: [out],
+    });
+    // and the generator did not move: its next number is a fresh one's first
+    expect(r.uint32()).toBe(new Random(5).uint32());
+  });
+
+  it("takes the edges of bound: 0 (signed zeros) and the largest float32 (finite values)", () => {
+    const zeros = new Random(2).fillUniform(new Float32Array(64), 0);
+    expect(zeros.every((v) => v === 0)).toBe(true);
+    const wide = new Random(2).fillUniform(new Float32Array(4096), 3.4028234663852886e38);
+    expect(wide.every((v) => Number.isFinite(v))).toBe(true);
+  });
+
+  it.each([
+    [undefined, "Random: seed must be a non-negative integer, got undefined"],
+    [null, "Random: seed must be a non-negative integer, got null"],
+    [{}, "Random: seed must be a non-negative integer, got an object (Object)"],
+    [7n, "Random: seed must be a non-negative integer, got bigint 7"],
+  ])("new Random(%s) is a TypeError naming seed", (seed, message) => {
+    expectThrowsCleanly({
+      what: "",
+      call: () => new Random(seed as number),
+      error: TypeError,
+      message,
+    });
+  });
+});
+
 describe("FeedForward initialisation", () => {
   it("is PyTorch's nn.Linear default drawn from Random, as the BigInt implementation computes it", () => {
     fc.assert(

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { assertDistFresh } from "../scripts/built.mjs";
 import {
   type ActivationName,
   FeedForward,
@@ -119,10 +120,43 @@ describe("overlapping calls", () => {
     const want = (await layer(1)).forward(batch(100, 9));
     const x = batch(100, 9);
     const pending = [two.forwardAsync(x), two.forwardAsync(x), two.forwardAsync(x)];
-    const meanwhile = two.forward(x); // on the calling thread, on its own scratch
-    for (const y of await Promise.all(pending)) expectSameMatrix(y, want);
+    let settled = 0;
+    for (const p of pending) void p.then(() => settled++);
+    // Each call's turn starts in a microtask, and workers answer in a task: after a few
+    // microtasks the first call is running on the pool, and none can have finished.
+    for (let i = 0; i < 4; i++) await Promise.resolve();
+    expect(settled).toBe(0);
+    // A blocking call now would wait on a pool that is busy: it computes on the calling thread
+    // instead, on its own scratch, and returns (were it to wait on the pool, this test would
+    // time out, or hang: a blocked thread runs no timer).
+    const meanwhile = two.forward(x);
     expectSameMatrix(meanwhile, want);
-  });
+    for (const y of await Promise.all(pending)) expectSameMatrix(y, want);
+    expect(settled).toBe(3);
+    // and the layer still runs both kinds of call on its threads
+    expect([two.threads, two.threadsFallback]).toEqual([2, null]);
+    expectSameMatrix(two.forward(x), want);
+    expectSameMatrix(await two.forwardAsync(x), want);
+  }, 8_000);
+
+  it("a blocking call between the blocks of a long async call, and before any has started", async () => {
+    const two = await layer(2);
+    const x = batch(300, 10); // several blocks of rows, each a round trip to the workers
+    const want = (await layer(1)).forward(x);
+    const before = two.forward(x); // no async call yet: on the pool, blocking
+    const long = two.forwardAsync(x);
+    let done = false;
+    void long.then(() => (done = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    const results = [];
+    while (!done) {
+      results.push(two.forward(x)); // each while the async call is in flight
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    expect(results.length).toBeGreaterThan(0);
+    for (const y of [before, ...results, await long]) expectSameMatrix(y, want);
+  }, 8_000);
 });
 
 describe("faults", () => {
@@ -209,6 +243,7 @@ describe("lifecycle", () => {
 
   it("an idle pool does not keep a Node process alive", () => {
     // A script that computes on two threads and never disposes: it must end by itself.
+    assertDistFresh("threads test (an idle pool)");
     const script = `
       import { FeedForward, matrix } from ${JSON.stringify(join(ROOT, "dist/index.js"))};
       const ffn = await FeedForward.create({ dModel: 8, dHidden: 32, threads: 2 });

@@ -4,11 +4,13 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { assertDistFresh } from "../scripts/built.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 describe("docs/weights.md", () => {
   it("every sample runs and prints what the guide shows", () => {
+    assertDistFresh("weights guide test");
     let out: string;
     try {
       out = execFileSync(process.execPath, ["scripts/docs/run-samples.mjs", "docs/weights.md"], {
@@ -21,6 +23,6 @@ describe("docs/weights.md", () => {
       throw new Error(`run-samples failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
     }
     expect(out).toMatch(/^ok {3}docs\/weights\.md:\d+ \(browser\)$/m);
-    expect(out.trimEnd().split("\n").at(-1)).toBe("11 passed, 0 failed");
+    expect(out.trimEnd().split("\n").at(-1)).toBe("19 passed, 0 failed");
   });
 });

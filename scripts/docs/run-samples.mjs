@@ -15,9 +15,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -25,6 +23,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { distProblem } from "../built.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const fixtures = join(root, "test", "fixtures", "checkpoints");
@@ -33,16 +32,9 @@ if (files.length === 0) {
   console.error("usage: node scripts/docs/run-samples.mjs <guide.md>...");
   process.exit(2);
 }
-function newest(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
-  }
-  return t;
-}
-const built = join(root, "dist", "index.js");
-if (!existsSync(built) || statSync(built).mtimeMs < newest(join(root, "src"))) {
-  console.error("run-samples: dist/ is missing or older than src/: run `npm run build` first");
+const problem = distProblem();
+if (problem !== null) {
+  console.error(`run-samples: ${problem}: run \`npm run build\` first`);
   process.exit(2);
 }
 

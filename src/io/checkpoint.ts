@@ -1,15 +1,30 @@
-// From a model's own tensors to a FeedForward layer and back: which tensors, in which layout.
-import { assertOptions, kindOf } from "../check";
+// From a model's own tensors to a layer and back, for both layers by one mechanism: a names
+// spec says which tensor holds each weight, how the checkpoint lays its matrices out, and the
+// model's activation; a small table per layer (LayerIo) says which linear maps it has. Reading
+// and writing walk that table, so the plain and the gated layer share every line of it.
+import { assertMatrix, assertOptions, kindOf } from "../check";
 import { ShapeError } from "../errors";
+import { ACTIVATIONS, type ActivationName } from "../kernels/activation";
+import { assertActivation } from "../layers/options";
 import {
   FeedForward,
   type FeedForwardWeights,
   type FromWeightsOptions,
 } from "../layers/feedforward";
 import {
+  GatedFeedForward,
+  type GatedFeedForwardWeights,
+  type GatedFromWeightsOptions,
+} from "../layers/gated";
+import type { Matrix } from "../matrix";
+import { transposeKernel } from "../ops/transpose";
+import {
+  assertFloatDtype,
+  checkTensor,
+  float32Of,
   SafetensorsError,
   serializeSafetensors,
-  tensorToFloat32,
+  type CheckedTensor,
   type SafetensorsFile,
   type SafetensorsTensor,
   type SafetensorsTensorInput,
@@ -29,13 +44,31 @@ import {
 export type CheckpointLayout = "linear" | "conv1d";
 
 /**
- * Where a FeedForward layer's weights are in a checkpoint: the tensor names, and their layout.
- * `w1`/`b1` are the expansion (dModel to dHidden, before the ReLU), `w2`/`b2` the condensation.
- * The biases are both named or both absent.
+ * What every names spec says besides the tensor names: how the checkpoint lays out its
+ * matrices, and the model's activation. Loading a layer by its names gives the model's layer.
  *
  * @category Checkpoints
  */
-export interface FeedForwardTensorNames {
+export interface CheckpointLayerNames {
+  /** How the weights are stored. */
+  readonly layout: CheckpointLayout;
+  /**
+   * The model's activation (its `config.json`'s `hidden_act`, `activation_function` or
+   * `feed_forward_proj`): GPT-2's `gelu_new` is `"geluTanh"`, BERT's `gelu` is `"gelu"`.
+   * A loader's `options.activation` overrides it.
+   */
+  readonly activation: ActivationName;
+}
+
+/**
+ * Where a {@link FeedForward} layer's weights are in a checkpoint: `w1`/`b1` the expansion
+ * (dModel to dHidden, before the activation), `w2`/`b2` the condensation. The biases are both
+ * named or both absent. {@link optFeedForwardNames}, {@link gpt2FeedForwardNames} and their
+ * siblings make them.
+ *
+ * @category Checkpoints
+ */
+export interface FeedForwardTensorNames extends CheckpointLayerNames {
   /** The expansion's weight. */
   readonly w1: string;
   /** The expansion's bias, if the layer has biases. */
@@ -44,151 +77,376 @@ export interface FeedForwardTensorNames {
   readonly w2: string;
   /** The condensation's bias, if the layer has biases. */
   readonly b2?: string | undefined;
-  /** How `w1` and `w2` are stored. */
+}
+
+/**
+ * Where a {@link GatedFeedForward} layer's weights are in a checkpoint: the gate and up
+ * projections (dModel to dHidden) and the down projection (dHidden to dModel). The biases are
+ * all named or all absent (absent in every family tokenwise names). {@link llamaFeedForwardNames}
+ * and its siblings make them.
+ *
+ * @category Checkpoints
+ */
+export interface GatedFeedForwardTensorNames extends CheckpointLayerNames {
+  /** The gate projection's weight (LLaMA's `gate_proj`, T5 v1.1's `wi_0`). */
+  readonly wGate: string;
+  /** The gate projection's bias, if the layer has biases. */
+  readonly bGate?: string | undefined;
+  /** The up projection's weight (LLaMA's `up_proj`, T5 v1.1's `wi_1`). */
+  readonly wUp: string;
+  /** The up projection's bias, if the layer has biases. */
+  readonly bUp?: string | undefined;
+  /** The down projection's weight (LLaMA's `down_proj`, T5 v1.1's `wo`). */
+  readonly wDown: string;
+  /** The down projection's bias, if the layer has biases. */
+  readonly bDown?: string | undefined;
+}
+
+/**
+ * A model's tensors: a parsed file, a sharded one, or the `tensors` map of either.
+ *
+ * @category Checkpoints
+ */
+export type CheckpointTensors =
+  ReadonlyMap<string, SafetensorsTensor> | SafetensorsFile | ShardedSafetensors;
+
+// ---------------------------------------------------------------------------------------------
+// The mechanism. A layer's linear maps, each a weight key and a bias key (the same keys in
+// the names spec and in the layer's weights) and the dimensions it maps between.
+
+type Dim = "dModel" | "dHidden";
+
+interface MapIo {
+  readonly weight: string;
+  readonly bias: string;
+  readonly from: Dim;
+  readonly to: Dim;
+}
+
+/** What io/ needs of a layer class. */
+interface LayerIo<L> {
+  readonly maps: readonly MapIo[];
+  readonly className: string;
+  /** A weight key of the other layer, and what to call for it: names given to the wrong loader. */
+  readonly otherKey: string;
+  readonly otherFunctions: string;
+  isLayer(value: unknown): value is L;
+  fromWeights(weights: Record<string, unknown>, options: unknown): L;
+}
+
+interface LayerView {
+  readonly hasBias: boolean;
+  readonly activation: ActivationName;
+  readonly weights: object;
+}
+
+const FEEDFORWARD_IO: LayerIo<FeedForward> = {
+  maps: [
+    { weight: "w1", bias: "b1", from: "dModel", to: "dHidden" },
+    { weight: "w2", bias: "b2", from: "dHidden", to: "dModel" },
+  ],
+  className: "FeedForward",
+  otherKey: "wGate",
+  otherFunctions: "gatedFeedForwardFromCheckpoint and its siblings",
+  isLayer: (value): value is FeedForward => value instanceof FeedForward,
+  fromWeights: (weights, options) =>
+    FeedForward.fromWeights(
+      weights as unknown as FeedForwardWeights,
+      options as FromWeightsOptions,
+    ),
+};
+
+const GATED_IO: LayerIo<GatedFeedForward> = {
+  maps: [
+    { weight: "wGate", bias: "bGate", from: "dModel", to: "dHidden" },
+    { weight: "wUp", bias: "bUp", from: "dModel", to: "dHidden" },
+    { weight: "wDown", bias: "bDown", from: "dHidden", to: "dModel" },
+  ],
+  className: "GatedFeedForward",
+  otherKey: "w1",
+  otherFunctions: "feedForwardFromCheckpoint and its siblings",
+  isLayer: (value): value is GatedFeedForward => value instanceof GatedFeedForward,
+  fromWeights: (weights, options) =>
+    GatedFeedForward.fromWeights(
+      weights as unknown as GatedFeedForwardWeights,
+      options as GatedFromWeightsOptions,
+    ),
+};
+
+/** A names spec, checked and read once: the tensor name of each key, layout, activation. */
+interface Names {
+  readonly tensors: Readonly<Record<string, string | undefined>>;
+  readonly bias: boolean;
   readonly layout: CheckpointLayout;
+  readonly activation: ActivationName;
 }
 
-const NAME_KEYS = ["w1", "b1", "w2", "b2", "layout"] as const;
+const quote = (s: string) => JSON.stringify(s);
 
-function assertLayer(layer: unknown, where: string): number {
-  if (typeof layer === "number" && Number.isSafeInteger(layer) && layer >= 0) return layer;
-  throw new TypeError(`${where}: layer must be a non-negative integer, got ${kindOf(layer)}`);
+/** "names.b1 and names.b2", "names.bGate, names.bUp and names.bDown" */
+function listNames(keys: readonly string[]): string {
+  const list = keys.map((k) => `names.${k}`);
+  return `${list.slice(0, -1).join(", ")} and ${list.at(-1) as string}`;
 }
 
-/**
- * The feedforward tensors of layer `layer` of an OPT model (facebook/opt-125m and its
- * siblings, Hugging Face `OPTForCausalLM`): `fc1` and `fc2`, `nn.Linear` with biases, ReLU
- * between them.
- *
- * @param layer - the decoder layer, from 0
- * @param prefix - what comes before the layer number; `"model.decoder.layers"` (the default)
- *   in an `OPTForCausalLM` checkpoint, `"decoder.layers"` in a bare `OPTModel` one
- * @returns the names, layout `"linear"`
- * @throws TypeError if `layer` is not a non-negative integer or `prefix` not a string
- * @category Checkpoints
- * @example
- * ```ts
- * import { optFeedForwardNames } from "tokenwise";
- * console.log(optFeedForwardNames(3).w1);
- * // model.decoder.layers.3.fc1.weight
- * ```
- */
-export function optFeedForwardNames(
-  layer: number,
-  prefix = "model.decoder.layers",
-): FeedForwardTensorNames {
-  const where = "optFeedForwardNames";
-  const n = assertLayer(layer, where);
-  if (typeof prefix !== "string") {
-    throw new TypeError(`${where}: prefix must be a string, got ${kindOf(prefix)}`);
-  }
-  const at = `${prefix}.${n}`;
-  return {
-    w1: `${at}.fc1.weight`,
-    b1: `${at}.fc1.bias`,
-    w2: `${at}.fc2.weight`,
-    b2: `${at}.fc2.bias`,
-    layout: "linear",
-  };
-}
-
-/**
- * The feedforward tensors of block `layer` of a T5 v1.0 model (t5-small, t5-base, ...:
- * `DenseReluDense` with `wi` and `wo`, `nn.Linear` without biases, ReLU between them). The
- * encoder's feedforward is the block's `layer.1`, the decoder's `layer.2` (after its
- * cross-attention). T5 v1.1 and Flan-T5 use a gated GELU (`wi_0`, `wi_1`), which is not this
- * layer.
- *
- * @param layer - the block, from 0
- * @param stack - `"encoder"` (the default) or `"decoder"`
- * @returns the names, no biases, layout `"linear"`
- * @throws TypeError if `layer` is not a non-negative integer or `stack` is neither
- * @category Checkpoints
- * @example
- * ```ts
- * import { t5FeedForwardNames } from "tokenwise";
- * console.log(t5FeedForwardNames(0, "decoder").w2);
- * // decoder.block.0.layer.2.DenseReluDense.wo.weight
- * ```
- */
-export function t5FeedForwardNames(
-  layer: number,
-  stack: "encoder" | "decoder" = "encoder",
-): FeedForwardTensorNames {
-  const where = "t5FeedForwardNames";
-  const n = assertLayer(layer, where);
-  if (stack !== "encoder" && stack !== "decoder") {
-    throw new TypeError(`${where}: stack must be "encoder" or "decoder", got ${kindOf(stack)}`);
-  }
-  const at = `${stack}.block.${n}.layer.${stack === "encoder" ? 1 : 2}.DenseReluDense`;
-  return { w1: `${at}.wi.weight`, w2: `${at}.wo.weight`, layout: "linear" };
-}
-
-function checkNames(value: unknown, where: string): FeedForwardTensorNames {
-  if (value === undefined)
-    throw new TypeError(`${where}: names { w1, w2, b1?, b2?, layout } are required`);
-  const names = assertOptions<FeedForwardTensorNames>(value, NAME_KEYS, where, "names");
-  for (const key of ["w1", "w2"] as const) {
-    if (typeof names[key] !== "string") {
-      throw new TypeError(
-        `${where}: names.${key} must be a tensor name, got ${kindOf(names[key])}`,
-      );
-    }
-  }
-  for (const key of ["b1", "b2"] as const) {
-    if (names[key] !== undefined && typeof names[key] !== "string") {
-      throw new TypeError(
-        `${where}: names.${key} must be a tensor name or absent, got ${kindOf(names[key])}`,
-      );
-    }
-  }
-  if ((names.b1 === undefined) !== (names.b2 === undefined)) {
-    throw new TypeError(`${where}: names.b1 and names.b2 must both be given or both be absent`);
-  }
-  if (names.layout === undefined) {
+function checkNames(io: LayerIo<unknown>, value: unknown, where: string): Names {
+  const weightKeys = io.maps.map((m) => m.weight);
+  const biasKeys = io.maps.map((m) => m.bias);
+  const listed = [...weightKeys, ...biasKeys.map((k) => `${k}?`), "layout", "activation"].join(
+    ", ",
+  );
+  if (value === undefined) throw new TypeError(`${where}: names { ${listed} } are required`);
+  const known = [...io.maps.flatMap((m) => [m.weight, m.bias]), "layout", "activation"];
+  if (typeof value === "object" && value !== null && io.otherKey in value) {
     throw new TypeError(
-      `${where}: names.layout is missing: "linear" (nn.Linear, out x in) or "conv1d" (GPT-2 Conv1D, in x out)`,
+      `${where}: names has ${io.otherKey}, not ${weightKeys.join(", ")}: these name another layer's weights; use ${io.otherFunctions}`,
     );
   }
-  if (names.layout !== "linear" && names.layout !== "conv1d") {
+  const spec = assertOptions<Record<string, unknown>>(value, known, where, "names");
+  // Each field read once, so that a getter cannot pass a check and then change.
+  const read = Object.fromEntries(known.map((k) => [k, spec[k]])) as Record<string, unknown>;
+  const tensors: Record<string, string | undefined> = {};
+  for (const key of weightKeys) {
+    const name = read[key];
+    if (typeof name !== "string") {
+      throw new TypeError(`${where}: names.${key} must be a tensor name, got ${kindOf(name)}`);
+    }
+    tensors[key] = name;
+  }
+  for (const key of biasKeys) {
+    const name = read[key];
+    if (name !== undefined && typeof name !== "string") {
+      throw new TypeError(
+        `${where}: names.${key} must be a tensor name or absent, got ${kindOf(name)}`,
+      );
+    }
+    tensors[key] = name;
+  }
+  const given = biasKeys.filter((k) => tensors[k] !== undefined).length;
+  if (given !== 0 && given !== biasKeys.length) {
+    const word = biasKeys.length === 2 ? "both" : "all";
     throw new TypeError(
-      `${where}: names.layout must be "linear" (nn.Linear, out x in) or "conv1d" (GPT-2 Conv1D, in x out), got ${kindOf(names.layout)}`,
+      `${where}: ${listNames(biasKeys)} must ${word} be given or ${word} be absent`,
     );
   }
-  return names as FeedForwardTensorNames;
-}
-
-/** The transpose of a row-major (rows, cols) array: (cols, rows). */
-function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j] as number;
+  const layout = read["layout"];
+  const layouts = `"linear" (nn.Linear, out x in) or "conv1d" (GPT-2 Conv1D, in x out)`;
+  if (layout === undefined) throw new TypeError(`${where}: names.layout is missing: ${layouts}`);
+  if (layout !== "linear" && layout !== "conv1d") {
+    throw new TypeError(`${where}: names.layout must be ${layouts}, got ${kindOf(layout)}`);
   }
-  return out;
+  if (read["activation"] === undefined) {
+    throw new TypeError(
+      `${where}: names.activation is missing: the model's activation, one of ${ACTIVATIONS.map((a) => `"${a}"`).join(", ")} (its config.json's hidden_act or activation_function)`,
+    );
+  }
+  const activation = assertActivation(read["activation"], where, "names.activation", "relu");
+  return { tensors, bias: given !== 0, layout, activation };
 }
 
-function tensorMap(value: unknown, where: string): ReadonlyMap<string, SafetensorsTensor> {
-  if (value instanceof Map) return value as ReadonlyMap<string, SafetensorsTensor>;
-  const inner = (value as { tensors?: unknown } | null)?.tensors;
-  if (inner instanceof Map) return inner as ReadonlyMap<string, SafetensorsTensor>;
+function tensorMap(value: unknown, where: string): ReadonlyMap<string, unknown> {
+  if (value instanceof Map) return value as ReadonlyMap<string, unknown>;
+  const inner =
+    typeof value === "object" && value !== null ? (value as { tensors?: unknown }).tensors : null;
+  if (inner instanceof Map) return inner as ReadonlyMap<string, unknown>;
   throw new TypeError(
     `${where}: tensors must be a Map of tensors or a parsed file { tensors }, got ${kindOf(value)}`,
   );
 }
 
+/** A hint for a name not found: up to three names of the file that share its last part. */
+function nearby(map: ReadonlyMap<string, unknown>, name: string): string {
+  const tail = name.split(".").slice(-2).join(".");
+  const like: string[] = [];
+  for (const key of map.keys()) {
+    if (key.endsWith(tail)) like.push(quote(key));
+    if (like.length === 3) break;
+  }
+  return like.length === 0 ? "" : `; similar names: ${like.join(", ")}`;
+}
+
+/** A named tensor of the map, checked as a tensor, as weights (F32, F16, BF16) and for rank. */
+function getTensor(
+  map: ReadonlyMap<string, unknown>,
+  name: string,
+  rank: 1 | 2,
+  where: string,
+): CheckedTensor {
+  const value = map.get(name);
+  if (value === undefined) {
+    throw new SafetensorsError(
+      "TensorNotFound",
+      `${where}: tensor ${quote(name)} is not in the checkpoint (${map.size} tensors${nearby(map, name)})`,
+      name,
+    );
+  }
+  const t = checkTensor(value, where, `tensors.get(${quote(name)})`);
+  assertFloatDtype(t.dtype, where, name);
+  if (t.shape.length !== rank) {
+    throw new ShapeError(
+      `${where}: tensor ${quote(name)} has shape [${t.shape.join(", ")}], expected ${rank === 2 ? "a matrix (2 dimensions)" : "a vector (1 dimension)"}`,
+    );
+  }
+  return t;
+}
+
+/** The shape a map's weight has in the file: (out, in) for nn.Linear, (in, out) for Conv1D. */
+function storedShape(map: MapIo, dims: Record<Dim, number>, layout: CheckpointLayout): number[] {
+  return layout === "linear" ? [dims[map.to], dims[map.from]] : [dims[map.from], dims[map.to]];
+}
+
+/**
+ * A layer's weights from a model's tensors: every named tensor found and checked (its kind,
+ * dtype, rank, and that its shape fits the first weight's) before any is converted; then each
+ * converted to float32 and, for "linear", transposed into tokenwise's (in, out), unless
+ * `keepLayout` (for a layer, which reads the (out, in) tensors as they are).
+ */
+function readWeights(
+  io: LayerIo<unknown>,
+  tensors: unknown,
+  names: unknown,
+  where: string,
+  keepLayout = false,
+): { weights: Record<string, Matrix | Float32Array>; names: Names } {
+  const map = tensorMap(tensors, where);
+  const n = checkNames(io, names, where);
+  const weightName = (m: MapIo) => n.tensors[m.weight] as string;
+  const found = io.maps.map((m) => getTensor(map, weightName(m), 2, where));
+  // The first map's weight gives the sizes; the others must fit them.
+  const first = io.maps[0] as MapIo;
+  const t0 = found[0] as CheckedTensor;
+  const [a, b] = t0.shape as [number, number];
+  const dims = { dModel: 0, dHidden: 0 };
+  dims[first.from] = n.layout === "linear" ? b : a;
+  dims[first.to] = n.layout === "linear" ? a : b;
+  io.maps.forEach((m, i) => {
+    const t = found[i] as CheckedTensor;
+    const want = storedShape(m, dims, n.layout);
+    if (t.shape[0] !== want[0] || t.shape[1] !== want[1]) {
+      throw new ShapeError(
+        `${where}: tensor ${quote(weightName(m))} has shape [${t.shape.join(", ")}], expected [${want.join(", ")}] to fit ${quote(weightName(first))} [${t0.shape.join(", ")}] (layout "${n.layout}")`,
+      );
+    }
+  });
+  const biases = io.maps.map((m) => {
+    const name = n.tensors[m.bias];
+    if (name === undefined) return undefined;
+    const t = getTensor(map, name, 1, where);
+    if (t.shape[0] !== dims[m.to]) {
+      throw new ShapeError(
+        `${where}: tensor ${quote(name)} has shape [${t.shape.join(", ")}], expected [${dims[m.to]}] (${m.to})`,
+      );
+    }
+    return t;
+  });
+  const weights: Record<string, Matrix | Float32Array> = {};
+  io.maps.forEach((m, i) => {
+    const rows = dims[m.from];
+    const cols = dims[m.to];
+    const stored = float32Of(found[i] as CheckedTensor, where, weightName(m));
+    if (n.layout !== "linear") weights[m.weight] = { rows, cols, data: stored };
+    else if (keepLayout) weights[m.weight] = { rows: cols, cols: rows, data: stored };
+    else {
+      const data = new Float32Array(stored.length);
+      transposeKernel(stored, cols, rows, data);
+      weights[m.weight] = { rows, cols, data };
+    }
+    const bias = biases[i];
+    if (bias !== undefined) weights[m.bias] = float32Of(bias, where, n.tensors[m.bias]);
+  });
+  return { weights, names: n };
+}
+
+/** The options of a loader with the names' activation, unless the caller gives one. */
+function withActivation(options: unknown, activation: ActivationName): unknown {
+  if (options === undefined) return { activation };
+  const plain = typeof options === "object" && options !== null && !Array.isArray(options);
+  // Anything else goes to fromWeights as it is, whose error names its kind.
+  if (!plain || (options as { activation?: unknown }).activation !== undefined) return options;
+  return { ...options, activation };
+}
+
+function loadLayer<L>(
+  io: LayerIo<L>,
+  tensors: unknown,
+  names: unknown,
+  options: unknown,
+  where: string,
+): L {
+  // The layer reads nn.Linear's (out, in) tensors as they are ({ layout: "linear" }): no
+  // transposed copy of the weights is made on the way to the kernel's packing.
+  const { weights, names: n } = readWeights(io, tensors, names, where, true);
+  const opts = withActivation(options, n.activation);
+  const plain = typeof opts === "object" && opts !== null && !Array.isArray(opts);
+  return io.fromWeights(
+    weights,
+    n.layout === "linear" && plain ? { ...opts, layout: "linear" } : opts,
+  );
+}
+
+/** A layer's weights as F32 tensors under the names, in the names' layout. */
+function layerTensors<L>(
+  io: LayerIo<L>,
+  layer: unknown,
+  names: unknown,
+  where: string,
+  param: string,
+): Map<string, SafetensorsTensorInput> {
+  if (!io.isLayer(layer)) {
+    throw new TypeError(`${where}: ${param} must be a ${io.className}, got ${kindOf(layer)}`);
+  }
+  const n = checkNames(io, names, where);
+  const view = layer as LayerView;
+  if (n.bias !== view.hasBias) {
+    const keys = listNames(io.maps.map((m) => m.bias));
+    throw new TypeError(
+      `${where}: the layer ${view.hasBias ? `has biases but ${keys} are absent` : `has no biases but ${keys} are given`}`,
+    );
+  }
+  if (n.activation !== view.activation) {
+    throw new TypeError(
+      `${where}: the layer's activation is "${view.activation}" but names.activation is "${n.activation}"; loading the file by these names would compute another layer`,
+    );
+  }
+  const weights = view.weights as Record<string, Matrix | Float32Array | undefined>;
+  const out = new Map<string, SafetensorsTensorInput>();
+  for (const m of io.maps) {
+    const w = weights[m.weight] as Matrix;
+    const shape = n.layout === "linear" ? [w.cols, w.rows] : [w.rows, w.cols];
+    let data = w.data;
+    if (n.layout === "linear") {
+      data = new Float32Array(w.data.length);
+      transposeKernel(w.data, w.rows, w.cols, data);
+    }
+    out.set(n.tensors[m.weight] as string, { dtype: "F32", shape, data });
+    const bias = weights[m.bias] as Float32Array | undefined;
+    const biasName = n.tensors[m.bias];
+    if (bias !== undefined && biasName !== undefined) {
+      out.set(biasName, { dtype: "F32", shape: [bias.length], data: bias });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The public face: four functions per layer, each one line over the mechanism.
+
 /**
  * Builds a FeedForward layer from a model's tensors, such as a parsed safetensors file: finds
  * the named tensors, converts them to float32 ({@link tensorToFloat32}: F32 as is, F16 and BF16
  * exactly), puts `"linear"` weights in tokenwise's (in, out) layout by transposing them, checks
- * that every shape fits, and calls {@link FeedForward.fromWeights}. The layer then computes
- * what the model's own `relu(fc1(x))` into `fc2` computes.
+ * that every shape fits, and calls {@link FeedForward.fromWeights} with the names' activation.
+ * The layer then computes what the model's own feedforward computes.
  *
  * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
- * @param names - where the weights are: {@link optFeedForwardNames}, {@link t5FeedForwardNames},
- *   or your own {@link FeedForwardTensorNames}
- * @param options - passed to {@link FeedForward.fromWeights}
+ * @param names - where the weights are and the model's activation: {@link gpt2FeedForwardNames},
+ *   {@link bertFeedForwardNames}, {@link optFeedForwardNames} and their siblings, or your own
+ *   {@link FeedForwardTensorNames}
+ * @param options - passed to {@link FeedForward.fromWeights}; `options.activation`, if given,
+ *   overrides `names.activation`
  * @returns the layer, with its own copy of the weights
- * @throws TypeError for arguments of the wrong kind, or names without a valid layout
+ * @throws TypeError for arguments of the wrong kind (a map entry that is not a tensor, a names
+ *   field that is not a name), or names without a valid layout or activation
  * @throws {@link SafetensorsError} with code `TensorNotFound` for a named tensor the file lacks,
  *   or `UnsupportedDtype` for one that is not F32, F16 or BF16
  * @throws {@link ShapeError} for a tensor whose shape does not fit the others, naming it
@@ -202,25 +460,26 @@ function tensorMap(value: unknown, where: string): ReadonlyMap<string, Safetenso
  *   "fc2.weight": f32([1, 2], 2, 3), "fc2.bias": f32([1], 0.5),   // nn.Linear(2, 1)
  * }));
  * const ffn = feedForwardFromCheckpoint(file, {
- *   w1: "fc1.weight", b1: "fc1.bias", w2: "fc2.weight", b2: "fc2.bias", layout: "linear",
+ *   w1: "fc1.weight", b1: "fc1.bias", w2: "fc2.weight", b2: "fc2.bias",
+ *   layout: "linear", activation: "relu",
  * });
  * console.log(ffn.dModel, ffn.dHidden, ffn.forwardToken(new Float32Array([1])));
  * // 1 2 Float32Array(1) [ 2.5 ]
  * ```
  */
 export function feedForwardFromCheckpoint(
-  tensors: ReadonlyMap<string, SafetensorsTensor> | SafetensorsFile | ShardedSafetensors,
+  tensors: CheckpointTensors,
   names: FeedForwardTensorNames,
   options?: FromWeightsOptions,
 ): FeedForward {
-  return FeedForward.fromWeights(readWeights(tensors, names, "feedForwardFromCheckpoint"), options);
+  return loadLayer(FEEDFORWARD_IO, tensors, names, options, "feedForwardFromCheckpoint");
 }
 
 /**
  * The weights of a FeedForward layer from a model's tensors, in tokenwise's layout: what
  * {@link feedForwardFromCheckpoint} reads, checks and converts before it builds the layer. Use
  * it to build the layer another way, such as on worker threads with
- * `await FeedForward.create({ weights, threads })`.
+ * `await FeedForward.create({ weights, threads, activation: names.activation })`.
  *
  * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
  * @param names - where the weights are (see {@link feedForwardFromCheckpoint})
@@ -235,99 +494,23 @@ export function feedForwardFromCheckpoint(
  *   wi: { dtype: "F32", shape: [3, 2], data: new Float32Array(6).fill(1) }, // nn.Linear(2, 3, bias=False)
  *   wo: { dtype: "F32", shape: [2, 3], data: new Float32Array(6).fill(0.5) },
  * }));
- * const weights = feedForwardWeightsFromCheckpoint(file, { w1: "wi", w2: "wo", layout: "linear" });
+ * const names = { w1: "wi", w2: "wo", layout: "linear", activation: "relu" } as const;
+ * const weights = feedForwardWeightsFromCheckpoint(file, names);
  * console.log(weights.w1.rows, weights.w1.cols, "b1" in weights);
  * // 2 3 false
- * const ffn = await FeedForward.create({ weights });
+ * const ffn = await FeedForward.create({ weights, activation: names.activation });
  * console.log(ffn.forwardToken(new Float32Array([1, 2])));
  * // Float32Array(2) [ 4.5, 4.5 ]
  * ffn.dispose();
  * ```
  */
 export function feedForwardWeightsFromCheckpoint(
-  tensors: ReadonlyMap<string, SafetensorsTensor> | SafetensorsFile | ShardedSafetensors,
+  tensors: CheckpointTensors,
   names: FeedForwardTensorNames,
 ): FeedForwardWeights {
-  return readWeights(tensors, names, "feedForwardWeightsFromCheckpoint");
-}
-
-function readWeights(tensors: unknown, names: unknown, where: string): FeedForwardWeights {
-  const map = tensorMap(tensors, where);
-  const n = checkNames(names, where);
-  const get = (name: string, rank: number): SafetensorsTensor => {
-    const t = map.get(name);
-    if (t === undefined) {
-      throw new SafetensorsError(
-        "TensorNotFound",
-        `${where}: tensor ${JSON.stringify(name)} is not in the checkpoint (${map.size} tensors${nearby(map, name)})`,
-        name,
-      );
-    }
-    if (t.dtype !== "F32" && t.dtype !== "F16" && t.dtype !== "BF16") {
-      throw new SafetensorsError(
-        "UnsupportedDtype",
-        `${where}: tensor ${JSON.stringify(name)} has dtype ${t.dtype}; weights must be F32, F16 or BF16`,
-        name,
-      );
-    }
-    if (t.shape.length !== rank) {
-      throw new ShapeError(
-        `${where}: tensor ${JSON.stringify(name)} has shape [${t.shape.join(", ")}], expected ${rank === 2 ? "a matrix (2 dimensions)" : "a vector (1 dimension)"}`,
-      );
-    }
-    return t;
-  };
-  const t1 = get(n.w1, 2);
-  const t2 = get(n.w2, 2);
-  const linear = n.layout === "linear";
-  // (dModel, dHidden) from w1: stored (dHidden, dModel) by nn.Linear, (dModel, dHidden) by Conv1D.
-  const dModel = t1.shape[linear ? 1 : 0] as number;
-  const dHidden = t1.shape[linear ? 0 : 1] as number;
-  const w2Rows = linear ? dModel : dHidden;
-  const w2Cols = linear ? dHidden : dModel;
-  if (t2.shape[0] !== w2Rows || t2.shape[1] !== w2Cols) {
-    throw new ShapeError(
-      `${where}: tensor ${JSON.stringify(n.w2)} has shape [${t2.shape.join(", ")}], expected [${w2Rows}, ${w2Cols}] to fit ${JSON.stringify(n.w1)} [${t1.shape.join(", ")}] (layout "${n.layout}")`,
-    );
-  }
-  const bias = (
-    name: string | undefined,
-    length: number,
-    what: string,
-  ): Float32Array | undefined => {
-    if (name === undefined) return undefined;
-    const t = get(name, 1);
-    if (t.shape[0] !== length) {
-      throw new ShapeError(
-        `${where}: tensor ${JSON.stringify(name)} has shape [${t.shape.join(", ")}], expected [${length}] (${what})`,
-      );
-    }
-    return tensorToFloat32(t);
-  };
-  const b1 = bias(n.b1, dHidden, "dHidden");
-  const b2 = bias(n.b2, dModel, "dModel");
-  const w1 = linear ? transpose(tensorToFloat32(t1), dHidden, dModel) : tensorToFloat32(t1);
-  const w2 = linear ? transpose(tensorToFloat32(t2), dModel, dHidden) : tensorToFloat32(t2);
-  const weights: FeedForwardWeights = {
-    w1: { rows: dModel, cols: dHidden, data: w1 },
-    w2: { rows: dHidden, cols: dModel, data: w2 },
-  };
-  if (b1 !== undefined && b2 !== undefined) {
-    weights.b1 = b1;
-    weights.b2 = b2;
-  }
-  return weights;
-}
-
-/** A hint for a name not found: up to three names of the file that share its last part. */
-function nearby(map: ReadonlyMap<string, unknown>, name: string): string {
-  const tail = name.split(".").slice(-2).join(".");
-  const like: string[] = [];
-  for (const key of map.keys()) {
-    if (key.endsWith(tail)) like.push(JSON.stringify(key));
-    if (like.length === 3) break;
-  }
-  return like.length === 0 ? "" : `; similar names: ${like.join(", ")}`;
+  const where = "feedForwardWeightsFromCheckpoint";
+  return readWeights(FEEDFORWARD_IO, tensors, names, where)
+    .weights as unknown as FeedForwardWeights;
 }
 
 /**
@@ -336,9 +519,11 @@ function nearby(map: ReadonlyMap<string, unknown>, name: string): string {
  * `Map` to write a whole model with {@link serializeSafetensors}.
  *
  * @param ffn - the layer
- * @param names - where to put the weights; with biases exactly when the layer has them
+ * @param names - where to put the weights; with biases exactly when the layer has them, and
+ *   the layer's own activation (else loading the file by these names would give another layer)
  * @returns the tensors by name, each with its own copy of the data
- * @throws TypeError for names of the wrong kind, or bias names that do not match `ffn.hasBias`
+ * @throws TypeError for names of the wrong kind, bias names that do not match `ffn.hasBias`, or
+ *   an activation that is not `ffn.activation`
  * @category Checkpoints
  * @example
  * ```ts
@@ -356,44 +541,16 @@ export function feedForwardTensors(
   ffn: FeedForward,
   names: FeedForwardTensorNames,
 ): Map<string, SafetensorsTensorInput> {
-  const where = "feedForwardTensors";
-  if (!(ffn instanceof FeedForward)) {
-    throw new TypeError(`${where}: ffn must be a FeedForward, got ${kindOf(ffn)}`);
-  }
-  const n = checkNames(names, where);
-  if ((n.b1 !== undefined) !== ffn.hasBias) {
-    throw new TypeError(
-      `${where}: the layer ${ffn.hasBias ? "has biases but names.b1 and names.b2 are absent" : "has no biases but names.b1 and names.b2 are given"}`,
-    );
-  }
-  const { dModel, dHidden } = ffn;
-  const w = ffn.weights;
-  const linear = n.layout === "linear";
-  const out = new Map<string, SafetensorsTensorInput>();
-  out.set(n.w1, {
-    dtype: "F32",
-    shape: linear ? [dHidden, dModel] : [dModel, dHidden],
-    data: linear ? transpose(w.w1.data, dModel, dHidden) : w.w1.data,
-  });
-  if (n.b1 !== undefined && w.b1 !== undefined)
-    out.set(n.b1, { dtype: "F32", shape: [dHidden], data: w.b1 });
-  out.set(n.w2, {
-    dtype: "F32",
-    shape: linear ? [dModel, dHidden] : [dHidden, dModel],
-    data: linear ? transpose(w.w2.data, dHidden, dModel) : w.w2.data,
-  });
-  if (n.b2 !== undefined && w.b2 !== undefined)
-    out.set(n.b2, { dtype: "F32", shape: [dModel], data: w.b2 });
-  return out;
+  return layerTensors(FEEDFORWARD_IO, ffn, names, "feedForwardTensors", "ffn");
 }
 
 /**
  * A layer as a safetensors file, its weights named and laid out as `names` says. Loading it
- * back with {@link feedForwardFromCheckpoint} and the same names gives the same weights, bit
+ * back with {@link feedForwardFromCheckpoint} and the same names gives the same layer, bit
  * for bit.
  *
  * @param ffn - the layer
- * @param names - where to put the weights
+ * @param names - where to put the weights (see {@link feedForwardTensors})
  * @param metadata - optional `__metadata__` strings
  * @returns the file's bytes
  * @throws TypeError as {@link feedForwardTensors} and {@link serializeSafetensors} do
@@ -413,5 +570,157 @@ export function feedForwardToSafetensors(
   names: FeedForwardTensorNames,
   metadata?: ReadonlyMap<string, string> | Readonly<Record<string, string>> | null,
 ): Uint8Array {
-  return serializeSafetensors(feedForwardTensors(ffn, names), metadata);
+  return serializeSafetensors(
+    layerTensors(FEEDFORWARD_IO, ffn, names, "feedForwardToSafetensors", "ffn"),
+    metadata,
+  );
+}
+
+/**
+ * Builds a GatedFeedForward layer from a model's tensors, as {@link feedForwardFromCheckpoint}
+ * builds a FeedForward one: finds the named tensors, converts them to float32, transposes
+ * `"linear"` weights into tokenwise's (in, out) layout, checks that every shape fits, and
+ * calls {@link GatedFeedForward.fromWeights} with the names' activation.
+ *
+ * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
+ * @param names - where the weights are and the model's activation: {@link llamaFeedForwardNames},
+ *   {@link gemmaFeedForwardNames}, {@link t5GatedFeedForwardNames} and their siblings, or your
+ *   own {@link GatedFeedForwardTensorNames}
+ * @param options - passed to {@link GatedFeedForward.fromWeights}; `options.activation`, if
+ *   given, overrides `names.activation`
+ * @returns the layer, with its own copy of the weights
+ * @throws as {@link feedForwardFromCheckpoint} does
+ * @category Checkpoints
+ * @example
+ * ```ts
+ * import { gatedFeedForwardFromCheckpoint, llamaFeedForwardNames, parseSafetensors, serializeSafetensors } from "tokenwise";
+ * const f32 = (shape: number[], ...v: number[]) => ({ dtype: "F32" as const, shape, data: new Float32Array(v) });
+ * const file = parseSafetensors(serializeSafetensors({ // dModel 1, dHidden 2, nn.Linear out x in
+ *   "model.layers.0.mlp.gate_proj.weight": f32([2, 1], 1, -1),
+ *   "model.layers.0.mlp.up_proj.weight": f32([2, 1], 2, 3),
+ *   "model.layers.0.mlp.down_proj.weight": f32([1, 2], 1, 1),
+ * }));
+ * const glu = gatedFeedForwardFromCheckpoint(file, llamaFeedForwardNames(0));
+ * console.log(glu.activation, glu.dModel, glu.dHidden, glu.forwardToken(new Float32Array([2])));
+ * // silu 1 2 Float32Array(1) [ 5.615941524505615 ]
+ * ```
+ */
+export function gatedFeedForwardFromCheckpoint(
+  tensors: CheckpointTensors,
+  names: GatedFeedForwardTensorNames,
+  options?: GatedFromWeightsOptions,
+): GatedFeedForward {
+  return loadLayer(GATED_IO, tensors, names, options, "gatedFeedForwardFromCheckpoint");
+}
+
+/**
+ * The weights of a GatedFeedForward layer from a model's tensors, in tokenwise's layout: what
+ * {@link gatedFeedForwardFromCheckpoint} reads before it builds the layer. Use it to build the
+ * layer on threads: `await GatedFeedForward.create({ weights, threads, activation: names.activation })`.
+ *
+ * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
+ * @param names - where the weights are (see {@link gatedFeedForwardFromCheckpoint})
+ * @returns `wGate`, `wUp` (dModel, dHidden) and `wDown` (dHidden, dModel), and the biases if
+ *   `names` has them; new arrays that share no memory with the file
+ * @throws as {@link gatedFeedForwardFromCheckpoint} does, but never for options
+ * @category Checkpoints
+ * @example
+ * ```ts
+ * import { gatedFeedForwardWeightsFromCheckpoint, parseSafetensors, qwen2FeedForwardNames, serializeSafetensors } from "tokenwise";
+ * const w = (rows: number, cols: number) => ({ dtype: "F32" as const, shape: [rows, cols], data: new Float32Array(rows * cols) });
+ * const file = parseSafetensors(serializeSafetensors({
+ *   "model.layers.2.mlp.gate_proj.weight": w(6, 4), "model.layers.2.mlp.up_proj.weight": w(6, 4),
+ *   "model.layers.2.mlp.down_proj.weight": w(4, 6),
+ * }));
+ * const weights = gatedFeedForwardWeightsFromCheckpoint(file, qwen2FeedForwardNames(2));
+ * console.log(weights.wGate.rows, weights.wGate.cols, weights.wDown.rows, weights.wDown.cols);
+ * // 4 6 6 4
+ * ```
+ */
+export function gatedFeedForwardWeightsFromCheckpoint(
+  tensors: CheckpointTensors,
+  names: GatedFeedForwardTensorNames,
+): GatedFeedForwardWeights {
+  const where = "gatedFeedForwardWeightsFromCheckpoint";
+  return readWeights(GATED_IO, tensors, names, where).weights as unknown as GatedFeedForwardWeights;
+}
+
+/**
+ * A gated layer's weights as F32 tensors named and laid out as the checkpoint stores them: the
+ * inverse of {@link gatedFeedForwardFromCheckpoint}, as {@link feedForwardTensors} is for the
+ * plain layer.
+ *
+ * @param glu - the layer
+ * @param names - where to put the weights; with biases exactly when the layer has them, and
+ *   the layer's own activation
+ * @returns the tensors by name, each with its own copy of the data
+ * @throws TypeError for names of the wrong kind, bias names that do not match `glu.hasBias`, or
+ *   an activation that is not `glu.activation`
+ * @category Checkpoints
+ * @example
+ * ```ts
+ * import { GatedFeedForward, gatedFeedForwardTensors, llamaFeedForwardNames } from "tokenwise";
+ * const glu = new GatedFeedForward({ dModel: 4, dHidden: 6 }); // silu, no biases: LLaMA's
+ * const tensors = gatedFeedForwardTensors(glu, llamaFeedForwardNames(0));
+ * console.log([...tensors.keys()].length, tensors.get("model.layers.0.mlp.down_proj.weight")?.shape);
+ * // 3 [ 4, 6 ]
+ * ```
+ */
+export function gatedFeedForwardTensors(
+  glu: GatedFeedForward,
+  names: GatedFeedForwardTensorNames,
+): Map<string, SafetensorsTensorInput> {
+  return layerTensors(GATED_IO, glu, names, "gatedFeedForwardTensors", "glu");
+}
+
+/**
+ * A gated layer as a safetensors file, its weights named and laid out as `names` says. Loading
+ * it back with {@link gatedFeedForwardFromCheckpoint} and the same names gives the same layer,
+ * bit for bit.
+ *
+ * @param glu - the layer
+ * @param names - where to put the weights (see {@link gatedFeedForwardTensors})
+ * @param metadata - optional `__metadata__` strings
+ * @returns the file's bytes
+ * @throws TypeError as {@link gatedFeedForwardTensors} and {@link serializeSafetensors} do
+ * @category Checkpoints
+ * @example
+ * ```ts
+ * import { GatedFeedForward, gatedFeedForwardFromCheckpoint, gatedFeedForwardToSafetensors, gemmaFeedForwardNames, parseSafetensors } from "tokenwise";
+ * const a = new GatedFeedForward({ dModel: 4, dHidden: 8, seed: 5, activation: "geluTanh" });
+ * const bytes = gatedFeedForwardToSafetensors(a, gemmaFeedForwardNames(1));
+ * const b = gatedFeedForwardFromCheckpoint(parseSafetensors(bytes), gemmaFeedForwardNames(1));
+ * const t = new Float32Array([1, -2, 0.5, 3]);
+ * console.log(b.activation, a.forwardToken(t).every((v, i) => Object.is(v, b.forwardToken(t)[i])));
+ * // geluTanh true
+ * ```
+ */
+export function gatedFeedForwardToSafetensors(
+  glu: GatedFeedForward,
+  names: GatedFeedForwardTensorNames,
+  metadata?: ReadonlyMap<string, string> | Readonly<Record<string, string>> | null,
+): Uint8Array {
+  return serializeSafetensors(
+    layerTensors(GATED_IO, glu, names, "gatedFeedForwardToSafetensors", "glu"),
+    metadata,
+  );
+}
+
+/**
+ * The gated weights named by `names`, each matrix given by `get` in the file's layout: the
+ * getter's matrices become F32 tensors of their shape and go through the one reader. For the
+ * deprecated {@link gatedWeightsFromCheckpoint}.
+ */
+export function gatedWeightsThrough(
+  names: GatedFeedForwardTensorNames,
+  get: (name: string) => Matrix,
+  where: string,
+): GatedFeedForwardWeights {
+  const map = new Map<string, SafetensorsTensorInput>();
+  for (const key of ["wGate", "wUp", "wDown"] as const) {
+    const name = names[key];
+    const m = assertMatrix(get(name), where, `get(${quote(name)})`);
+    map.set(name, { dtype: "F32", shape: [m.rows, m.cols], data: m.data });
+  }
+  return readWeights(GATED_IO, map, names, where).weights as unknown as GatedFeedForwardWeights;
 }

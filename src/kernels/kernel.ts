@@ -40,6 +40,17 @@ export interface StoredTensors {
   b: Float32Array | null;
 }
 
+/**
+ * Stored tensors of a float32 kernel as MapTensors, for code that keeps float32 weights only
+ * (the mixture of experts); a 16-bit one is an error there.
+ */
+export function float32Maps(stored: readonly StoredTensors[]): MapTensors[] {
+  return stored.map(({ w, b }) => {
+    if (!(w instanceof Float32Array)) throw new Error("expected float32 weights, got 16-bit ones");
+    return { w, b };
+  });
+}
+
 /** Rows: (in, out) of map i of a shape. */
 export function mapDims(shape: LayerShape, i: number): { rows: number; cols: number } {
   return i < shape.expand

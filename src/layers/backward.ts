@@ -93,7 +93,7 @@ function linearRows(
 
 /** Row t of a (T, N) times wᵀ, w is (M, N): out[m] = Σ_n a[t, n] w[m, n] in float64. */
 function rowTimesTransposed(
-  a: Float32Array,
+  a: Float32Array | Float64Array,
   t: number,
   N: number,
   w: Float32Array,
@@ -114,7 +114,7 @@ function transposedTimes(
   a: Float32Array,
   T: number,
   K: number,
-  b: Float32Array,
+  b: Float32Array | Float64Array,
   N: number,
   acc: Float64Array,
 ): Matrix {
@@ -131,7 +131,7 @@ function transposedTimes(
 }
 
 /** Column sums of a (T, N) matrix, over t in order, rounded once. */
-function columnSums(b: Float32Array, T: number, N: number): Float32Array {
+function columnSums(b: Float32Array | Float64Array, T: number, N: number): Float32Array {
   const acc = new Float64Array(N);
   for (let t = 0; t < T; t++) {
     for (let n = 0; n < N; n++) acc[n] = (acc[n] as number) + (b[t * N + n] as number);
@@ -201,12 +201,15 @@ export interface GatedParams {
   bDown: Float32Array | null;
 }
 
-/** The gradients of (act(x Wg + bg) ⊙ (x Wu + bu)) Wd + bd for dY. Trusts its input. */
+/**
+ * The gradients of (act(x Wg + bg) ⊙ (x Wu + bu)) Wd + bd for dY. Trusts its input. dY may be
+ * float64 (a mixture of experts passes each expert w · dY unrounded): it is only read.
+ */
 export function gatedBackward(
   p: GatedParams,
   x: Float32Array,
   T: number,
-  dY: Float32Array,
+  dY: Float32Array | Float64Array,
 ): GatedFeedForwardGradients {
   const { dModel: D, dHidden: H, wGate, bGate, wUp, bUp, wDown, bDown } = p;
   const act = ACTIVATION_SCALAR[p.activation];

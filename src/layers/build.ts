@@ -90,7 +90,7 @@ interface WeightOptions {
   dtype?: WeightDtype;
 }
 
-function assertLayout(value: unknown, where: string): WeightLayout {
+export function assertLayout(value: unknown, where: string): WeightLayout {
   if (value === undefined || value === "conv1d" || value === "linear") return value ?? "conv1d";
   throw new TypeError(
     `${where}: options.layout must be "conv1d" or "linear", got ${typeof value === "string" ? `"${value}"` : kindOf(value)}`,

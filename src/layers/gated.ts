@@ -141,7 +141,7 @@ export interface GatedFeedForwardJSON {
 }
 
 /** GatedFeedForward as data: act(x · wGate + bGate) ⊙ (x · wUp + bUp), then · wDown + bDown. */
-const GATED: LayerSpec<GatedFeedForwardGradients> = {
+export const GATED: LayerSpec<GatedFeedForwardGradients> = {
   name: "GatedFeedForward",
   maps: [
     { weight: "wGate", bias: "bGate" },

@@ -8,12 +8,13 @@ import { assertInPlaceOrApart } from "./elementwise";
 // the same bits on every JavaScript engine. One loop per function keeps each call site
 // monomorphic.
 
-function checkInto(where: string, out: unknown, x: unknown): Matrix {
+/** x and out, each field read once, checked: the source and destination arrays. */
+function checkInto(where: string, out: unknown, x: unknown): [Float32Array, Float32Array] {
   const xm = assertMatrix(x, where, "x");
   const om = assertMatrix(out, where, "out");
   assertShape(om, xm.rows, xm.cols, where, "out", "(x.rows, x.cols)");
   assertInPlaceOrApart(om, xm, where);
-  return xm;
+  return [xm.data, om.data];
 }
 
 function like(x: Matrix): Matrix {
@@ -63,8 +64,7 @@ function sigmoidKernel(src: Float32Array, dst: Float32Array): void {
  * ```
  */
 export function geluInto(out: Matrix, x: Matrix): Matrix {
-  const xm = checkInto("geluInto", out, x);
-  geluKernel(xm.data, out.data);
+  geluKernel(...checkInto("geluInto", out, x));
   return out;
 }
 
@@ -116,8 +116,7 @@ export function gelu(x: Matrix): Matrix {
  * ```
  */
 export function geluTanhInto(out: Matrix, x: Matrix): Matrix {
-  const xm = checkInto("geluTanhInto", out, x);
-  geluTanhKernel(xm.data, out.data);
+  geluTanhKernel(...checkInto("geluTanhInto", out, x));
   return out;
 }
 
@@ -168,8 +167,7 @@ export function geluTanh(x: Matrix): Matrix {
  * ```
  */
 export function siluInto(out: Matrix, x: Matrix): Matrix {
-  const xm = checkInto("siluInto", out, x);
-  siluKernel(xm.data, out.data);
+  siluKernel(...checkInto("siluInto", out, x));
   return out;
 }
 
@@ -218,8 +216,7 @@ export function silu(x: Matrix): Matrix {
  * ```
  */
 export function sigmoidInto(out: Matrix, x: Matrix): Matrix {
-  const xm = checkInto("sigmoidInto", out, x);
-  sigmoidKernel(xm.data, out.data);
+  sigmoidKernel(...checkInto("sigmoidInto", out, x));
   return out;
 }
 

@@ -53,11 +53,11 @@ function biasKernel(x: Matrix, b: Float32Array, out: Matrix): void {
  */
 export function addBiasInto(out: Matrix, x: Matrix, bias: Float32Array): Matrix {
   const { xm, b } = checkBias("addBiasInto", x, bias);
-  assertMatrix(out, "addBiasInto", "out");
-  assertShape(out, xm.rows, xm.cols, "addBiasInto", "out", "(x.rows, x.cols)");
-  assertInPlaceOrApart(out, xm, "addBiasInto");
-  assertNoOverlap(out.data, b, "addBiasInto", "out", "bias");
-  biasKernel(xm, b, out);
+  const om = assertMatrix(out, "addBiasInto", "out");
+  assertShape(om, xm.rows, xm.cols, "addBiasInto", "out", "(x.rows, x.cols)");
+  assertInPlaceOrApart(om, xm, "addBiasInto");
+  assertNoOverlap(om.data, b, "addBiasInto", "out", "bias");
+  biasKernel(xm, b, om);
   return out;
 }
 
@@ -110,10 +110,10 @@ function reluKernel(x: Matrix, out: Matrix): void {
  */
 export function reluInto(out: Matrix, x: Matrix): Matrix {
   const xm = assertMatrix(x, "reluInto", "x");
-  assertMatrix(out, "reluInto", "out");
-  assertShape(out, xm.rows, xm.cols, "reluInto", "out", "(x.rows, x.cols)");
-  assertInPlaceOrApart(out, xm, "reluInto");
-  reluKernel(xm, out);
+  const om = assertMatrix(out, "reluInto", "out");
+  assertShape(om, xm.rows, xm.cols, "reluInto", "out", "(x.rows, x.cols)");
+  assertInPlaceOrApart(om, xm, "reluInto");
+  reluKernel(xm, om);
   return out;
 }
 

@@ -22,6 +22,15 @@ const MATMUL_OPTIONS = ["transposeB"] as const;
 // nothing in steady state.
 let panel = new Float32Array(0);
 
+/** When `b` read the other way would fit `a`, what to pass instead; else nothing. */
+function transposedHint(k: number, b: Matrix, transposeB: boolean): string {
+  const other = transposeB ? b.rows : b.cols;
+  if (other !== k) return "";
+  return transposeB
+    ? `; b is ${b.rows} x ${b.cols}, which fits as (k, n) without transposeB`
+    : `; b is ${b.rows} x ${b.cols}, which fits as (n, k): pass { transposeB: true } (nn.Linear stores its weight so, out x in)`;
+}
+
 function checkMatmul(where: string, a: unknown, b: unknown, options: unknown) {
   const opts = assertOptions<MatmulOptions>(options, MATMUL_OPTIONS, where);
   const transposeB =
@@ -33,7 +42,7 @@ function checkMatmul(where: string, a: unknown, b: unknown, options: unknown) {
   const inner = transposeB ? bm.cols : bm.rows;
   if (inner !== am.cols) {
     throw new ShapeError(
-      `${where}: b has ${inner} ${transposeB ? "columns (transposeB)" : "rows"}, expected a.cols = ${am.cols}`,
+      `${where}: b has ${inner} ${transposeB ? "columns (transposeB)" : "rows"}, expected a.cols = ${am.cols}${transposedHint(am.cols, bm, transposeB)}`,
     );
   }
   return { am, bm, transposeB, n: transposeB ? bm.rows : bm.cols };
@@ -65,11 +74,11 @@ function checkMatmul(where: string, a: unknown, b: unknown, options: unknown) {
  */
 export function matmulInto(out: Matrix, a: Matrix, b: Matrix, options?: MatmulOptions): Matrix {
   const { am, bm, transposeB, n } = checkMatmul("matmulInto", a, b, options);
-  assertMatrix(out, "matmulInto", "out");
-  assertShape(out, am.rows, n, "matmulInto", "out", "(a.rows, n)");
-  assertNoOverlap(out.data, am.data, "matmulInto", "out", "a");
-  assertNoOverlap(out.data, bm.data, "matmulInto", "out", "b");
-  gemm(am, bm, transposeB, n, out);
+  const om = assertMatrix(out, "matmulInto", "out");
+  assertShape(om, am.rows, n, "matmulInto", "out", "(a.rows, n)");
+  assertNoOverlap(om.data, am.data, "matmulInto", "out", "a");
+  assertNoOverlap(om.data, bm.data, "matmulInto", "out", "b");
+  gemm(am, bm, transposeB, n, om);
   return out;
 }
 

@@ -79,10 +79,11 @@ export class Pool {
    * Runs the job on the block in the pool's scratch, blocking this thread until it is done.
    * The caller computes too, as participant 0: `share` does its slice of each phase, with the
    * barrier between them; the last worker sits the job out, so `size`
-   * threads compute in all, as in `runAsync`.
+   * threads compute in all, as in `runAsync`. `set` names the layout's set of maps (a
+   * mixture's expert; 0 for a layer of one set).
    */
-  runSync(rows: number, share: CallerShare): void {
-    const target = this.#post(rows, 1);
+  runSync(rows: number, share: CallerShare, set = 0): void {
+    const target = this.#post(rows, 1, set);
     let failed = false;
     try {
       share.expand(rows);
@@ -144,14 +145,14 @@ export class Pool {
     }
   }
 
-  /** Runs the job on the block in the pool's scratch; resolves when it is done. */
-  runAsync(rows: number): Promise<void> {
+  /** Runs the job (on set `set` of the maps) on the block in the pool's scratch; resolves when done. */
+  runAsync(rows: number, set = 0): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
       this.#pending = { gen: this.#gen + 1, resolve, reject };
     });
     for (const w of this.#workers) w.ref();
     try {
-      this.#post(rows, 0);
+      this.#post(rows, 0, set);
     } catch (e) {
       this.#pending = null;
       throw e;
@@ -170,10 +171,11 @@ export class Pool {
    * Posts a job, with worker w as participant w + shift; returns the value ARRIVE reaches when
    * it is done (see the worker's barrier).
    */
-  #post(rows: number, shift: number): number {
+  #post(rows: number, shift: number, set: number): number {
     if (this.#failure !== null) throw this.#failure;
     const c = this.#c;
     c[P.ROWS] = rows;
+    c[P.SET] = set;
     c[P.SHIFT] = shift;
     c[P.CMD] = P.RUN;
     c[P.ERROR] = 0;

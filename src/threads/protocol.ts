@@ -9,6 +9,7 @@ export const FAULT = 6; // tests only: 1 + id makes that worker throw, -(1 + id)
 export const MESSAGE_LENGTH = 7; // bytes of the failed worker's message, at byte 256
 export const SHIFT = 8; // 1 when the blocking caller is participant 0 of the job, else 0
 export const STARTED = 9; // workers that have instantiated the kernel and are ready
+export const SET = 10; // which of the layout's sets of maps the job computes (a mixture's expert), else 0
 export const MESSAGE_AT = 256;
 export const MESSAGE_MAX = 1024;
 

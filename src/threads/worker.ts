@@ -22,7 +22,11 @@ interface Init {
   memory: WebAssembly.Memory;
   id: number;
   n: number;
-  L: Layout;
+  /**
+   * The layout; a mixture of experts' (kernels/wasm/experts.ts) also has `sets`, each expert's
+   * maps and hidden width, all in the one memory.
+   */
+  L: Layout & { sets?: Partial<Layout>[] };
   /** The activation's code in the kernel (activation.ts's ACTIVATION_WASM; 0 is relu). */
   kind: number;
 }
@@ -52,6 +56,8 @@ function start(init: Init): void {
   const f32 = new Float32Array(memory.buffer);
   const c = new Int32Array(memory.buffer, L.ctrl, 64);
   const bytes = new Uint8Array(memory.buffer, L.ctrl + P.MESSAGE_AT, P.MESSAGE_MAX);
+  // A job's SET word names the set of maps it computes: the layout itself, or an expert's.
+  const sets: Layout[] = L.sets?.map((s) => ({ ...L, ...s })) ?? [L];
 
   // Panels in groups of CHUNK: the same sums as one call (columns are independent), and a
   // heartbeat between groups for the blocked caller's watchdog. Worker `id` widens 16-bit
@@ -107,15 +113,16 @@ function start(init: Init): void {
     }
     spin = 0;
     const rows = c[P.ROWS] as number;
+    const lay = sets[c[P.SET] as number] ?? L;
     const half = Math.imul(2 * n, gen - 1) + n;
     let failed = false;
     try {
       if (c[P.FAULT] === -(id + 1)) quit();
       if (c[P.FAULT] === id + 1) throw new Error("fault injected by a test");
       // This worker's hidden columns: act(x · W1 + b1), times the up projection's if gated.
-      const lo = shareStart(L.p1, p, n);
-      const hi = shareStart(L.p1, p + 1, n);
-      expandPanels(linear, act, f32, L, L.poolX, L.poolHidden, rows, lo, hi, kind);
+      const lo = shareStart(lay.p1, p, n);
+      const hi = shareStart(lay.p1, p + 1, n);
+      expandPanels(linear, act, f32, lay, L.poolX, L.poolHidden, rows, lo, hi, kind);
       Atomics.add(c, P.HEART, 1);
     } catch (e) {
       failed = true;
@@ -124,9 +131,9 @@ function start(init: Init): void {
     barrier(half);
     if (Atomics.load(c, P.CMD) === P.EXIT) return; // the pool was retired while we waited
     try {
-      const lo = shareStart(L.p2, p, n);
-      const hi = shareStart(L.p2, p + 1, n);
-      if (!failed) condensePanels(linear, L, L.poolHidden[0] as number, L.poolOut, rows, lo, hi);
+      const lo = shareStart(lay.p2, p, n);
+      const hi = shareStart(lay.p2, p + 1, n);
+      if (!failed) condensePanels(linear, lay, L.poolHidden[0] as number, L.poolOut, rows, lo, hi);
     } catch (e) {
       fail(e);
     }

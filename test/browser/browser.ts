@@ -1,9 +1,10 @@
 // What every browser test file shares: Debian's Chromium through playwright-core, our static
 // server, a harness page that loads the built package, and float <-> bit-pattern helpers.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { assertDistFresh } from "../../scripts/built.mjs";
 import { startServer, type Mode, type StaticServer } from "./server";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -33,30 +34,12 @@ declare global {
   }
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile())
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
 /**
- * Throws a clear error unless dist/index.js exists and is newer than every file in src/: the
- * browser tests run the built bundle, and a stale one would test old code.
+ * Throws a clear error unless dist/ is a build of the current sources: the browser tests run the
+ * built bundle, and a stale one would test old code.
  */
 export function assertBuilt(): void {
-  if (!existsSync(DIST)) {
-    throw new Error(
-      `browser tests: ${DIST} is missing. They run the built package: run \`npm run build\` first (\`npm test\` does).`,
-    );
-  }
-  if (newestMtime(join(ROOT, "src")) > statSync(DIST).mtimeMs) {
-    throw new Error(
-      `browser tests: ${DIST} is older than src/. Run \`npm run build\` so the pages load the current code.`,
-    );
-  }
+  assertDistFresh("browser tests");
 }
 
 /** The built package imported in Node (for gates on what it has). */

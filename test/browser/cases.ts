@@ -10,6 +10,7 @@ import {
   Random,
   type KernelName,
 } from "../../src/index";
+import { feedForward64, gated64, outside } from "../support/layer64";
 import { bits, fromBits } from "./browser";
 
 export interface Case {
@@ -104,6 +105,68 @@ export async function nodeForward(kernel: KernelName, c: Case): Promise<number[]
   const y = ffn.forward({ rows: c.tokens, cols: c.dModel, data: fromBits(c.x) });
   ffn.dispose();
   return bits(y.data);
+}
+
+/**
+ * Holds a page's output for a case to a float64 model of the layer written apart from src/
+ * (test/support/layer64.ts), within the forward-error bound derived for the kernel (float64
+ * sums for "js", float32 ones for "wasm"): Node's bits could carry the same deterministic kernel
+ * bug as the page's, the model cannot. The weights are the seeded layer's, read in Node.
+ */
+export async function expectWithinModel(
+  actual: readonly number[],
+  kernel: KernelName,
+  c: Case,
+  what: string,
+): Promise<void> {
+  const layer = await nodeLayer(kernel, c);
+  const w = layer.weights;
+  layer.dispose();
+  const acc = kernel === "js" ? "f64" : "f32";
+  const x = fromBits(c.x);
+  const activation = c.activation ?? (c.gated === true ? "silu" : "relu");
+  const model =
+    "wGate" in w
+      ? gated64(
+          {
+            dModel: c.dModel,
+            dHidden: c.dHidden,
+            activation,
+            wGate: w.wGate.data,
+            bGate: w.bGate ?? null,
+            wUp: w.wUp.data,
+            bUp: w.bUp ?? null,
+            wDown: w.wDown.data,
+            bDown: w.bDown ?? null,
+          },
+          x,
+          c.tokens,
+          acc,
+        )
+      : feedForward64(
+          {
+            dModel: c.dModel,
+            dHidden: c.dHidden,
+            activation,
+            w1: w.w1.data,
+            b1: w.b1 ?? null,
+            w2: w.w2.data,
+            b2: w.b2 ?? null,
+          },
+          x,
+          c.tokens,
+          acc,
+        );
+  expect(actual.length, `${what}: length`).toBe(c.tokens * c.dModel);
+  // A bound that is not finite would let anything through.
+  expect(
+    model.bound.every((b) => Number.isFinite(b)),
+    `${what}: finite bounds`,
+  ).toBe(true);
+  const bad = outside(fromBits(actual), model.y, model.bound);
+  expect(bad.slice(0, 3), `${what}: ${bad.length} of ${actual.length} outside the bound`).toEqual(
+    [],
+  );
 }
 
 export interface PageResult {

@@ -6,6 +6,7 @@ import { openHarness, openSession, rowBits, type Session } from "./browser";
 import {
   CASES,
   expectSameBits,
+  expectWithinModel,
   nodeForward,
   reverseRowBits,
   runInPage,
@@ -47,6 +48,13 @@ describe.each(KERNELS)("kernel %s in Chromium", (kernel) => {
       const node = await nodeForward(kernel, c);
       expect(node.length).toBe(c.tokens * c.dModel);
       expectSameBits(results[i]!.y, node, c.dModel, `page vs Node (${kernel})`);
+    },
+  );
+
+  it.each(CASES.map((c, i) => [`${c.tokens}x${c.dModel} -> ${c.dHidden}`, i] as const))(
+    "is within the forward-error bound of a float64 model (not Node's code) for %s",
+    async (_, i) => {
+      await expectWithinModel(results[i]!.y, kernel, CASES[i]!, `page vs float64 (${kernel})`);
     },
   );
 

@@ -4,7 +4,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KernelName } from "../../src/index";
 import { openHarness, openSession, type Session } from "./browser";
-import { expectSameBits, makeCase, nodeForward, type Case } from "./cases";
+import { expectSameBits, expectWithinModel, makeCase, nodeForward, type Case } from "./cases";
 import type { Mode } from "./server";
 
 // Threads run the WebAssembly kernel (a js layer says so in threadsFallback).
@@ -82,26 +82,77 @@ async function runThreaded(page: Page, kernel: KernelName, c: Case) {
   );
 }
 
+/**
+ * On a layer made with `threads: 2`: a synchronous forward first (the page's main thread may not
+ * block, so it must compute there), then forwardAsync (on the workers), then forward again.
+ */
+async function runBlockingThenAsync(page: Page, kernel: KernelName, c: Case) {
+  return page.evaluate(
+    async ({ kernel, c }) => {
+      await window.pageTask(); // run as the page's own code, under its policy
+      const { FeedForward, GatedFeedForward, matrix } = window.tokenwise;
+      const toBits = (m: { data: Float32Array }) =>
+        Array.from(new Uint32Array(m.data.buffer, m.data.byteOffset, m.data.length));
+      const x = matrix(c.tokens, c.dModel, new Float32Array(Uint32Array.from(c.x).buffer));
+      const options = {
+        dModel: c.dModel,
+        dHidden: c.dHidden,
+        seed: c.seed,
+        kernel,
+        threads: 2,
+        activation: c.activation ?? "relu",
+      };
+      const Layer = c.gated === true ? GatedFeedForward : FeedForward;
+      const ffn = await Layer.create(options);
+      const state = () => ({ threads: ffn.threads, threadsFallback: ffn.threadsFallback });
+      const first = toBits(ffn.forward(x));
+      const afterFirst = state();
+      const async = toBits(await ffn.forwardAsync(x));
+      const afterAsync = state();
+      const again = toBits(ffn.forward(x));
+      const result = { first, afterFirst, async, afterAsync, again, end: state() };
+      ffn.dispose();
+      return result;
+    },
+    { kernel, c },
+  );
+}
+
 describe.each(KERNELS)("threads, kernel %s", (kernel) => {
   const label = (c: Case) => `${c.gated === true ? "gated " : ""}${c.activation ?? "relu"}`;
   it.each(THREAD_CASES.map((c) => [c.tokens, label(c), c] as const))(
-    "isolated page, %i tokens, %s: 2 threads, Node's bits",
+    "isolated page, %i tokens, %s: 2 threads, Node's bits, within a float64 model's bound",
     async (_, __, c) => {
       const r = await runThreaded(pages.isolated, kernel, c);
       expect(r).toMatchObject({ kernel, threads: 2, threadsFallback: null, returnsOut: true });
       const node = await nodeForward(kernel, c);
       expectSameBits(r.y, node, c.dModel, `2 threads (${kernel}) vs Node`);
       expectSameBits(r.out, node, c.dModel, `2 threads into out (${kernel}) vs Node`);
+      await expectWithinModel(r.y, kernel, c, `2 threads (${kernel}) vs float64`);
+    },
+  );
+
+  it.each(THREAD_CASES.map((c) => [c.tokens, label(c), c] as const))(
+    "isolated page, %i tokens, %s: a blocking forward on the main thread computes there, with Node's bits, and the layer stays on 2 threads",
+    async (_, __, c) => {
+      const r = await runBlockingThenAsync(pages.isolated, kernel, c);
+      const onTwo = { threads: 2, threadsFallback: null };
+      expect([r.afterFirst, r.afterAsync, r.end]).toEqual([onTwo, onTwo, onTwo]);
+      const node = await nodeForward(kernel, c);
+      expectSameBits(r.first, node, c.dModel, `forward before any worker ran (${kernel}) vs Node`);
+      expectSameBits(r.async, node, c.dModel, `forwardAsync after it (${kernel}) vs Node`);
+      expectSameBits(r.again, node, c.dModel, `forward after the workers ran (${kernel}) vs Node`);
     },
   );
 
   it.each(THREAD_CASES.map((c) => [c.tokens, c] as const))(
-    "plain page, %i tokens: falls back to 1 thread, says why, Node's bits",
+    "plain page, %i tokens: falls back to 1 thread, says why, Node's bits, within a float64 model's bound",
     async (_, c) => {
       const r = await runThreaded(pages.plain, kernel, c);
       expect(r).toMatchObject({ kernel, threads: 1, returnsOut: true });
       expect(r.threadsFallback).toMatch(/SharedArrayBuffer|cross-origin/i);
       expectSameBits(r.y, await nodeForward(kernel, c), c.dModel, `fallback (${kernel}) vs Node`);
+      await expectWithinModel(r.y, kernel, c, `fallback (${kernel}) vs float64`);
     },
   );
 

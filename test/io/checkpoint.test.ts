@@ -29,6 +29,7 @@ const CONV1D_NAMES: FeedForwardTensorNames = {
   w2: "h.0.mlp.c_proj.weight",
   b2: "h.0.mlp.c_proj.bias",
   layout: "conv1d",
+  activation: "relu", // the fixture's: GPT-2's layout with ReLU (gpt2.safetensors is GPT-2's own)
 };
 
 const MODELS = [
@@ -356,7 +357,10 @@ describe("feedForwardFromCheckpoint", () => {
   });
 
   it.each([
-    [undefined, "feedForwardFromCheckpoint: names { w1, w2, b1?, b2?, layout } are required"],
+    [
+      undefined,
+      "feedForwardFromCheckpoint: names { w1, w2, b1?, b2?, layout, activation } are required",
+    ],
     [
       { w1: "a", w2: "b" },
       'feedForwardFromCheckpoint: names.layout is missing: "linear" (nn.Linear, out x in) or "conv1d" (GPT-2 Conv1D, in x out)',
@@ -379,7 +383,7 @@ describe("feedForwardFromCheckpoint", () => {
     ],
     [
       { w1: "a", w2: "b", layout: "linear", bias: true },
-      "feedForwardFromCheckpoint: unknown option names.bias; known options are w1, b1, w2, b2, layout",
+      "feedForwardFromCheckpoint: unknown option names.bias; known options are w1, b1, w2, b2, layout, activation",
     ],
   ])("refuses names %j with a TypeError", (names, message) => {
     const e = catchError(() => feedForwardFromCheckpoint(opt, names as never));
@@ -502,7 +506,7 @@ describe("writing a layer back", () => {
     const noBias = feedForwardFromCheckpoint(load("t5.safetensors"), t5FeedForwardNames(0));
     expect(() => feedForwardToSafetensors(noBias, optFeedForwardNames(0))).toThrow(
       new TypeError(
-        "feedForwardTensors: the layer has no biases but names.b1 and names.b2 are given",
+        "feedForwardToSafetensors: the layer has no biases but names.b1 and names.b2 are given",
       ),
     );
     expect(() => feedForwardTensors({} as never, optFeedForwardNames(0))).toThrow(
@@ -519,12 +523,14 @@ describe("name maps", () => {
       w2: "model.decoder.layers.11.fc2.weight",
       b2: "model.decoder.layers.11.fc2.bias",
       layout: "linear",
+      activation: "relu",
     });
     expect(optFeedForwardNames(0, "decoder.layers").w2).toBe("decoder.layers.0.fc2.weight");
     expect(t5FeedForwardNames(5)).toEqual({
       w1: "encoder.block.5.layer.1.DenseReluDense.wi.weight",
       w2: "encoder.block.5.layer.1.DenseReluDense.wo.weight",
       layout: "linear",
+      activation: "relu",
     });
     expect(t5FeedForwardNames(2, "decoder").w1).toBe(
       "decoder.block.2.layer.2.DenseReluDense.wi.weight",
@@ -533,7 +539,7 @@ describe("name maps", () => {
 
   it("refuse bad arguments with a TypeError", () => {
     expect(() => optFeedForwardNames(-1)).toThrow(
-      new TypeError("optFeedForwardNames: layer must be a non-negative integer, got number -1"),
+      new TypeError("optFeedForwardNames: layer must be a non-negative integer, got -1"),
     );
     expect(() => optFeedForwardNames(1.5)).toThrow(TypeError);
     expect(() => optFeedForwardNames("0" as never)).toThrow(
@@ -546,7 +552,7 @@ describe("name maps", () => {
       new TypeError('t5FeedForwardNames: stack must be "encoder" or "decoder", got string middle'),
     );
     expect(() => t5FeedForwardNames(NaN)).toThrow(
-      new TypeError("t5FeedForwardNames: layer must be a non-negative integer, got number NaN"),
+      new TypeError("t5FeedForwardNames: layer must be a non-negative integer, got NaN"),
     );
   });
 });

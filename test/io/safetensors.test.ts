@@ -5,6 +5,7 @@ import {
   serializeSafetensors,
   ShapeError,
   tensorToFloat32,
+  tensorToMatrix,
   type SafetensorsDtype,
   type SafetensorsErrorCode,
 } from "../../src/index";
@@ -374,12 +375,12 @@ describe("parseSafetensors refuses every malformed file with a SafetensorsError"
     },
   );
 
-  it("ValidationOverflow: shapes whose element or bit count passes 2^53 - 1", () => {
+  it("ValidationOverflow: integers over 2^53 - 1, shapes over 2^64 - 1 elements or bits", () => {
     const big = 2 ** 27;
     expectRefused(
       file(`{"t":${info("U8", [big, big, 2 ** 0, big], 0, 1)}}`, 1),
       "ValidationOverflow",
-      /over 2\^53 - 1 elements/,
+      /shape \[134217728, 134217728, 1, 134217728\] has over 2\^64 - 1 elements/,
       "t",
     );
     expectRefused(
@@ -398,25 +399,12 @@ describe("parseSafetensors refuses every malformed file with a SafetensorsError"
       "t",
     );
     expectRefused(
-      file(`{"t":${info("F64", [2 ** 50], 0, 1)}}`, 1),
+      file(`{"t":${info("F64", [2 ** 30, 2 ** 31], 0, 1)}}`, 1),
       "ValidationOverflow",
-      /overflows 2\^53 - 1 bits/,
-      "t",
-    );
-    // In the reference's order: a zero first makes the product 0 before it can overflow ...
-    expect(
-      parseSafetensors(file(`{"t":${info("U8", [0, 2 ** 52, 2 ** 52], 0, 0)}}`)).tensors.get("t")!
-        .shape,
-    ).toEqual([0, 2 ** 52, 2 ** 52]);
-    // ... a zero last does not.
-    expectRefused(
-      file(`{"t":${info("U8", [2 ** 52, 2 ** 52, 0], 0, 0)}}`),
-      "ValidationOverflow",
-      /elements/,
+      /x F64 overflows 2\^64 - 1 bits/,
       "t",
     );
   });
-
   it("MisalignedSlice: sub-byte elements that do not fill whole bytes", () => {
     expectRefused(file(`{"t":${info("F4", [3], 0, 2)}}`, 2), "MisalignedSlice", /12 bits/, "t");
     expectRefused(
@@ -716,7 +704,7 @@ describe("serializeSafetensors", () => {
       [
         () => serializeSafetensors({ t: { dtype: "F4", shape: [3], data: new Uint8Array(2) } }),
         ShapeError,
-        'serializeSafetensors: tensors["t"] is 12 bits of F4, not a whole number of bytes',
+        'serializeSafetensors: tensors["t"]: shape [3] x F4 is 12 bits, not a whole number of bytes',
       ],
       [
         () => serializeSafetensors({}, { k: 1 as never }),
@@ -764,5 +752,172 @@ describe("swapBytes (the big-endian path)", () => {
     ]);
     expect(Array.from(swapBytes(new Uint8Array([1, 2, 3, 4]), 2))).toEqual([2, 1, 4, 3]);
     expect(Array.from(swapBytes(new Uint8Array([1, 2, 3]), 1))).toEqual([1, 2, 3]);
+  });
+});
+
+describe("one shape rule for the reader and the writer (the reference's: 2^64 - 1)", () => {
+  // The reference reader (Metadata::validate) multiplies the dimensions in order with
+  // checked_mul in usize, then by the dtype's bits: each partial product must stay at most
+  // 2^64 - 1. A zero makes the product 0 from where it stands, not before.
+  const M = Number.MAX_SAFE_INTEGER; // 2^53 - 1, the largest dimension a header may write here
+  const empty: [string, SafetensorsDtype, number[]][] = [
+    ["a zero alone", "F32", [0]],
+    ["the largest dimension after a zero", "F32", [0, M]],
+    ["the largest dimension before a zero", "F64", [M, 0]],
+    ["2^30 x 2^30 x 0, a product of 2^60 first", "U8", [2 ** 30, 2 ** 30, 0]],
+    ["a zero first, 2^104 after it", "U8", [0, 2 ** 52, 2 ** 52]],
+    ["a zero in the middle", "BF16", [3, 0, M, M]],
+    ["2^32 x (2^32 - 1), just under 2^64, then 0", "U8", [2 ** 32, 2 ** 32 - 1, 0]],
+    ["(2^53 - 1) x 2^11 = 2^64 - 2^11, then 0", "F32", [M, 2 ** 11, 0]],
+  ];
+  const overflow: [string, SafetensorsDtype, number[], RegExp][] = [
+    ["2^32 x 2^32 = 2^64 before the zero", "U8", [2 ** 32, 2 ** 32, 0], /elements/],
+    ["(2^53 - 1) x (2^11 + 1) before the zero", "U8", [M, 2 ** 11 + 1, 0], /elements/],
+    ["2^52 x 2^52 before the zero", "F32", [2 ** 52, 2 ** 52, 0], /elements/],
+    ["(2^53 - 1)^2 before the zero", "F32", [M, M, 0], /elements/],
+    ["a zero last of four", "U8", [1, 2 ** 40, 2 ** 40, 0], /elements/],
+    ["2^61 bytes: 2^64 bits", "U8", [2 ** 31, 2 ** 30], /overflows 2\^64 - 1 bits/],
+    [
+      "3 x 2^62 F4 elements: 3 x 2^64 bits",
+      "F4",
+      [2 ** 31, 2 ** 31, 3],
+      /overflows 2\^64 - 1 bits/,
+    ],
+    ["2^61 F64 elements", "F64", [2 ** 30, 2 ** 31], /overflows 2\^64 - 1 bits/],
+    ["2^60 F32 elements, a count that fits", "F32", [2 ** 40, 2 ** 20], /overflows 2\^64 - 1 bits/],
+  ];
+
+  it.each(empty)("both accept %s", (_what, dtype, shape) => {
+    // A header written here by hand, not by the writer under test ...
+    const parsed = parseSafetensors(file(`{"t":${info(dtype, shape, 0, 0)}}`));
+    expect(parsed.tensors.get("t")!.shape).toEqual(shape);
+    // ... and the writer's file, which the reader takes back.
+    const bytes = serializeSafetensors({ t: { dtype, shape, data: new Uint8Array(0) } });
+    const again = parseSafetensors(bytes).tensors.get("t")!;
+    expect([again.dtype, again.shape, again.data.length]).toEqual([dtype, shape, 0]);
+  });
+
+  it.each(overflow)("both refuse %s, in the same words", (_what, dtype, shape, what) => {
+    const e = parseError(file(`{"t":${info(dtype, shape, 0, 0)}}`));
+    expect(e.code).toBe("ValidationOverflow");
+    expect(e.message).toMatch(what);
+    let thrown: unknown;
+    try {
+      serializeSafetensors({ t: { dtype, shape, data: new Uint8Array(0) } });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ShapeError);
+    const rule = `shape [${shape.join(", ")}]`;
+    const said = (m: string) => m.slice(m.indexOf(rule)).replace(/ \(header character \d+\)$/, "");
+    expect(said((thrown as Error).message)).toBe(said(e.message));
+    expect((thrown as Error).message).toMatch(/^serializeSafetensors: tensors\["t"\]: shape \[/);
+  });
+
+  it("a shape of more than 2^53 - 1 elements within 2^64 has no data to match", () => {
+    // Valid by the rule, but no file or typed array holds 2^60 bytes: the sizes differ.
+    const shape = [2 ** 40, 2 ** 20];
+    const e = parseError(file(`{"t":${info("U8", shape, 0, 4)}}`, 4));
+    expect([e.code, e.message]).toEqual([
+      "SizeMismatch",
+      `parseSafetensors: tensor "t": data_offsets [0, 4] hold 4 bytes, but shape [${shape.join(", ")}] x U8 is over 2^53 - 1 bytes`,
+    ]);
+    expect(() =>
+      serializeSafetensors({ t: { dtype: "U8", shape, data: new Uint8Array(4) } }),
+    ).toThrow(
+      new ShapeError(
+        `serializeSafetensors: tensors["t"].data has 4 bytes, expected shape [${shape.join(", ")}] x U8 = over 2^53 - 1`,
+      ),
+    );
+  });
+
+  it("tensorToFloat32 applies it too, before it allocates", () => {
+    expect(() =>
+      tensorToFloat32({ dtype: "F32", shape: [2 ** 32, 2 ** 32, 0], data: new Uint8Array(0) }),
+    ).toThrow(
+      /^tensorToFloat32: tensor: shape \[4294967296, 4294967296, 0\] has over 2\^64 - 1 elements$/,
+    );
+    expect(
+      tensorToFloat32({ dtype: "F32", shape: [2 ** 30, 2 ** 30, 0], data: new Uint8Array(0) }),
+    ).toEqual(new Float32Array(0));
+  });
+});
+
+describe("tensorToMatrix", () => {
+  const file = parseSafetensors(
+    serializeSafetensors({
+      w: { dtype: "F32", shape: [2, 3], data: new Float32Array([1, 2, 3, 4, -0, NaN]) },
+      h: { dtype: "F16", shape: [1, 2], data: new Uint8Array([0x00, 0x3c, 0x01, 0x00]) },
+      b: { dtype: "BF16", shape: [2, 1], data: new Uint8Array([0x80, 0x3f, 0x00, 0xc0]) },
+      e: { dtype: "F32", shape: [0, 4], data: new Float32Array(0) },
+      v: { dtype: "F32", shape: [3], data: new Float32Array(3) },
+      c: { dtype: "F32", shape: [1, 2, 1], data: new Float32Array(2) },
+      s: { dtype: "F32", shape: [], data: new Float32Array(1) },
+      i: { dtype: "I32", shape: [1, 1], data: new Int32Array(1) },
+    }),
+  );
+  const get = (name: string) => file.tensors.get(name)!;
+
+  it("gives the stored (rows, cols) as a matrix of its own, for F32, F16 and BF16", () => {
+    const w = tensorToMatrix(get("w"));
+    expect([w.rows, w.cols]).toEqual([2, 3]);
+    expect(Array.from(w.data)).toEqual([1, 2, 3, 4, -0, NaN]);
+    expect(Object.is(w.data[4], -0)).toBe(true);
+    expect(w.data.buffer).not.toBe(get("w").data.buffer);
+    expect(tensorToMatrix(get("h"))).toEqual({
+      rows: 1,
+      cols: 2,
+      data: new Float32Array([1, 2 ** -24]),
+    });
+    expect(tensorToMatrix(get("b"))).toEqual({ rows: 2, cols: 1, data: new Float32Array([1, -2]) });
+    expect(tensorToMatrix(get("e"))).toEqual({ rows: 0, cols: 4, data: new Float32Array(0) });
+    expect(
+      tensorToMatrix({ dtype: "F32", shape: [1, 2], data: new Float32Array([5, 6]) }).data,
+    ).toEqual(new Float32Array([5, 6]));
+  });
+
+  it.each([
+    ["v", "[3]"],
+    ["c", "[1, 2, 1]"],
+    ["s", "[]"],
+  ])("refuses %s, of shape %s, naming it", (name, shape) => {
+    expect(() => tensorToMatrix(get(name))).toThrow(
+      new ShapeError(
+        `tensorToMatrix: tensor "${name}" has shape ${shape}, expected a matrix (2 dimensions)`,
+      ),
+    );
+    expect(() => tensorToMatrix(get(name))).toThrow(ShapeError);
+  });
+
+  it("refuses other dtypes and things that are not tensors", () => {
+    let e: unknown;
+    try {
+      tensorToMatrix(get("i"));
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(SafetensorsError);
+    expect([(e as SafetensorsError).code, (e as Error).message]).toEqual([
+      "UnsupportedDtype",
+      'tensorToMatrix: tensor "i" has dtype I32; weights must be F32, F16 or BF16',
+    ]);
+    for (const [bad, says] of [
+      [null, "tensor must be a tensor { dtype, shape, data }, got null"],
+      [
+        { dtype: "F32", data: new Float32Array(1) },
+        "tensor.shape must be an array of sizes, got undefined",
+      ],
+      [
+        { dtype: "F32", shape: [1, null], data: new Float32Array(1) },
+        "tensor.shape[1] must be a non-negative integer, got null",
+      ],
+    ] as const) {
+      expect(() => tensorToMatrix(bad as never)).toThrow(new TypeError(`tensorToMatrix: ${says}`));
+    }
+    expect(() =>
+      tensorToMatrix({ dtype: "F32", shape: [2, 2], data: new Float32Array(3) }),
+    ).toThrow(
+      new ShapeError("tensorToMatrix: tensor.data has 12 bytes, expected shape [2, 2] x F32 = 16"),
+    );
   });
 });

@@ -1,13 +1,10 @@
-// GatedFeedForward's API: construction, weights, JSON, the checkpoint name maps, and one test
-// per throw path (the message names the parameter; nothing is written).
+// GatedFeedForward's API: construction, weights, JSON, and one test per throw path (the
+// message names the parameter; nothing is written). Its checkpoints: test/io/.
 import { describe, expect, it } from "vitest";
 import {
-  GATED_CHECKPOINT_NAMES,
   GatedFeedForward,
   ShapeError,
   fromRows,
-  gatedCheckpointNames,
-  gatedWeightsFromCheckpoint,
   matrix,
   zeros,
   type GatedFeedForwardJSON,
@@ -369,85 +366,5 @@ describe("JSON", () => {
     ],
   ] as const)("rejects %s", (_what, bad, message) => {
     expectThrows(() => GatedFeedForward.fromJSON(bad as never), TypeError, message);
-  });
-});
-
-describe("checkpoint names", () => {
-  it("LLaMA's MLP tensors, with its activation", () => {
-    expect(gatedCheckpointNames("llama", 0)).toEqual({
-      wGate: "model.layers.0.mlp.gate_proj.weight",
-      wUp: "model.layers.0.mlp.up_proj.weight",
-      wDown: "model.layers.0.mlp.down_proj.weight",
-      activation: "silu",
-    });
-    expect(gatedCheckpointNames("llama", 31).wUp).toBe("model.layers.31.mlp.up_proj.weight");
-  });
-
-  it("T5 v1.1's gated-GELU tensors, encoder and decoder", () => {
-    expect(gatedCheckpointNames("t5v1.1-encoder", 2)).toEqual({
-      wGate: "encoder.block.2.layer.1.DenseReluDense.wi_0.weight",
-      wUp: "encoder.block.2.layer.1.DenseReluDense.wi_1.weight",
-      wDown: "encoder.block.2.layer.1.DenseReluDense.wo.weight",
-      activation: "geluTanh",
-    });
-    expect(gatedCheckpointNames("t5v1.1-decoder", 0).wDown).toBe(
-      "decoder.block.0.layer.2.DenseReluDense.wo.weight",
-    );
-    expect(GATED_CHECKPOINT_NAMES["t5v1.1-decoder"].wGate).toContain("{N}");
-  });
-
-  it("reject an unknown family or a bad layer index", () => {
-    expectThrows(
-      () => gatedCheckpointNames("gpt2" as never, 0),
-      TypeError,
-      'gatedCheckpointNames: family must be one of "llama", "t5v1.1-encoder", "t5v1.1-decoder", got "gpt2"',
-    );
-    expectThrows(
-      () => gatedCheckpointNames("llama", -1),
-      TypeError,
-      "gatedCheckpointNames: layer must be a non-negative integer, got -1",
-    );
-  });
-
-  it("gatedWeightsFromCheckpoint transposes nn.Linear (out, in) into tokenwise's layout", () => {
-    const D = 3;
-    const H = 4;
-    // A checkpoint as PyTorch would hold it: gate_proj, up_proj (H, D), down_proj (D, H).
-    const tensors = new Map<string, Matrix>([
-      ["model.layers.5.mlp.gate_proj.weight", matrix(H, D, seeded(H * D, 1))],
-      ["model.layers.5.mlp.up_proj.weight", matrix(H, D, seeded(H * D, 2))],
-      ["model.layers.5.mlp.down_proj.weight", matrix(D, H, seeded(D * H, 3))],
-    ]);
-    const read: string[] = [];
-    const w = gatedWeightsFromCheckpoint("llama", 5, (name) => {
-      read.push(name);
-      return tensors.get(name)!;
-    });
-    expect(read.sort()).toEqual([...tensors.keys()].sort());
-    const gate = tensors.get("model.layers.5.mlp.gate_proj.weight")!;
-    const down = tensors.get("model.layers.5.mlp.down_proj.weight")!;
-    expect([w.wGate.rows, w.wGate.cols, w.wDown.rows, w.wDown.cols]).toEqual([D, H, H, D]);
-    for (let o = 0; o < H; o++) {
-      for (let i = 0; i < D; i++) {
-        expect(w.wGate.data[i * H + o]).toBe(gate.data[o * D + i]);
-        expect(w.wDown.data[o * D + i]).toBe(down.data[i * H + o]);
-      }
-    }
-    // The layer then computes y = down(silu(gate(x)) * up(x)) as nn.Linear would.
-    const layer = GatedFeedForward.fromWeights(w, { activation: "silu" });
-    expect([layer.dModel, layer.dHidden]).toEqual([D, H]);
-  });
-
-  it("gatedWeightsFromCheckpoint names the tensor that is not a matrix", () => {
-    expectThrows(
-      () => gatedWeightsFromCheckpoint("llama", 0, () => new Float32Array(4) as never),
-      TypeError,
-      'gatedWeightsFromCheckpoint: get("model.layers.0.mlp.gate_proj.weight") must be a matrix { rows, cols, data: Float32Array }, got a Float32Array',
-    );
-    expectThrows(
-      () => gatedWeightsFromCheckpoint("llama", 0, "nope" as never),
-      TypeError,
-      "gatedWeightsFromCheckpoint: get must be a function from a tensor name to a matrix",
-    );
   });
 });

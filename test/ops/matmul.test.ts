@@ -174,6 +174,24 @@ describe("matmul and matmulInto reject bad input before writing anything", () =>
         message: `${where}: b has 2 columns (transposeB), expected a.cols = 3`,
       },
       {
+        what: `${where}: b stored (out, in), as nn.Linear stores it: the hint names transposeB`,
+        call: () => call(a, zeros(2, 3)),
+        error: ShapeError,
+        message: `${where}: b has 2 rows, expected a.cols = 3; b is 2 x 3, which fits as (n, k): pass { transposeB: true } (nn.Linear stores its weight so, out x in)`,
+      },
+      {
+        what: `${where}: transposeB given for a b that fits without it`,
+        call: () => call(a, zeros(3, 5), { transposeB: true }),
+        error: ShapeError,
+        message: `${where}: b has 5 columns (transposeB), expected a.cols = 3; b is 3 x 5, which fits as (k, n) without transposeB`,
+      },
+      {
+        what: `${where}: a square b of the wrong size: no hint`,
+        call: () => call(a, zeros(2, 2)),
+        error: ShapeError,
+        message: `${where}: b has 2 rows, expected a.cols = 3`,
+      },
+      {
         what: `${where}: an unknown option`,
         call: () => call(a, b, { transpose: true }),
         error: TypeError,
