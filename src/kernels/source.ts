@@ -107,12 +107,17 @@ export function seededSource(seed: number, shape: LayerShape): WeightSource {
 /** A float32 array or an array of 16-bit weights' bits: what a kernel packs weights into. */
 type Packed = Float32Array | Uint16Array;
 
+/** An array's elements as unsigned integers of its width (a view, for a Float32Array). */
+const bitsOf = (a: Packed): Uint32Array | Uint16Array =>
+  a instanceof Float32Array ? new Uint32Array(a.buffer, a.byteOffset, a.length) : a;
+
 /**
  * Reads K rows of a (K, N) matrix from `row` and writes them into panels of `nr` columns:
  * element (k, j) goes to out[outOff + floor(j / nr) * K * nr + k * nr + slot(j % nr)], where
  * slot is `slots` (a permutation of 0 .. nr-1) or the identity. Padding columns past N are left
- * as they are (zero in a fresh buffer). The elements are copied as they are (bits, for a
- * Uint16Array).
+ * as they are (zero in a fresh buffer). Elements are copied as bit patterns, so every NaN
+ * payload, a signalling NaN's too, is kept (a float32 read into a JavaScript number may be
+ * quieted).
  */
 export function packRows<T extends Packed>(
   K: number,
@@ -124,13 +129,15 @@ export function packRows<T extends Packed>(
   slots: readonly number[] | null = null,
 ): void {
   const scratch = (out instanceof Uint16Array ? new Uint16Array(N) : new Float32Array(N)) as T;
+  const from = bitsOf(scratch);
+  const to = bitsOf(out);
   for (let k = 0; k < K; k++) {
     row(k, scratch);
     for (let j = 0; j < N; j++) {
       const c = j % nr;
       const at =
         outOff + Math.floor(j / nr) * K * nr + k * nr + (slots === null ? c : (slots[c] as number));
-      out[at] = scratch[j] as number;
+      to[at] = from[j] as number;
     }
   }
 }
@@ -179,7 +186,7 @@ export function packMap(
 
 /**
  * Inverse of {@link packRows}: the (K, N) matrix, row-major, in a new array of the packed
- * array's type, its elements copied as they are.
+ * array's type, its elements copied as bit patterns.
  */
 export function unpackRows<T extends Packed>(
   packed: T,
@@ -190,6 +197,8 @@ export function unpackRows<T extends Packed>(
   slots: readonly number[] | null = null,
 ): T {
   const w = (packed instanceof Uint16Array ? new Uint16Array(K * N) : new Float32Array(K * N)) as T;
+  const from = bitsOf(packed);
+  const to = bitsOf(w);
   for (let k = 0; k < K; k++) {
     for (let j = 0; j < N; j++) {
       const c = j % nr;
@@ -198,7 +207,7 @@ export function unpackRows<T extends Packed>(
         Math.floor(j / nr) * K * nr +
         k * nr +
         (slots === null ? c : (slots[c] as number));
-      w[k * N + j] = packed[at] as number;
+      to[k * N + j] = from[at] as number;
     }
   }
   return w;
