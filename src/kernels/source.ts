@@ -68,13 +68,15 @@ export function raw16Source(
 
 /**
  * Rows copied out of existing arrays: each map's w in tokenwise's (in, out) layout, or with
- * `transposed` in nn.Linear's (out, in) layout, read a column at a time.
+ * `transposed` in nn.Linear's (out, in) layout, read a column at a time. Either way the values
+ * are copied as bit patterns (NaN payloads kept).
  */
 export function rawSource(
   shape: LayerShape,
   maps: readonly MapTensors[],
   transposed = false,
 ): WeightSource {
+  const bits = maps.map((m) => new Uint32Array(m.w.buffer, m.w.byteOffset, m.w.length));
   return {
     hasBias: shape.hasBias,
     row(i, k, dst) {
@@ -84,7 +86,9 @@ export function rawSource(
         dst.set(w.subarray(k * cols, (k + 1) * cols));
         return;
       }
-      for (let j = 0; j < cols; j++) dst[j] = w[j * rows + k] as number;
+      const from = bits[i] as Uint32Array;
+      const to = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
+      for (let j = 0; j < cols; j++) to[j] = from[j * rows + k] as number;
     },
     bias: (i, dst) => dst.set((maps[i] as MapTensors).b as Float32Array),
   };
