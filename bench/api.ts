@@ -8,6 +8,7 @@ import type { Contender, Unavailable } from "./contender";
 import { type CustomKernel, customContender, loadCustomModule } from "./custom";
 import { type HarnessSettings, runHarness } from "./harness";
 import { type ActivationName, type LayerKind, describeVariant, parseVariant } from "./layer";
+import { parseDtypes } from "./dtype";
 import { describeMachine, gitState, loadAverage } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
@@ -50,6 +51,12 @@ export interface BenchmarkOptions {
   naive?: boolean;
   /** Thread counts for contenders that take one; default [1]. */
   threads?: readonly number[];
+  /**
+   * tokenwise's rows once per weight type ("f32", "bf16", "f16"); default ["f32"]. With a
+   * 16-bit type the weights are rounded to values both 16-bit types hold, for every contender
+   * (bench/dtype.ts).
+   */
+  dtypes?: readonly string[];
   /** Your kernels: objects, or { module } paths whose default export is a kernel or an array. */
   contenders?: readonly (CustomKernel | { module: string })[];
   reps?: number;
@@ -96,7 +103,11 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   const git = gitState(ROOT);
   const log = options.log ?? (() => {});
   const quick = options.quick === true;
-  const variant = parseVariant(options.layer, options.activation);
+  const dtypes = parseDtypes(options.dtypes ?? ["f32"]);
+  const variant = {
+    ...parseVariant(options.layer, options.activation),
+    ...(dtypes.some((d) => d !== "f32") ? { exact16: true } : {}),
+  };
   const tokens =
     options.tokens === undefined
       ? undefined
@@ -135,7 +146,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
 
   log(`layer: ${describeVariant(variant)}`);
   const contenders: (Contender | Unavailable)[] = [
-    ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant)),
+    ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant, dtypes)),
   ];
   for (const c of options.contenders ?? []) {
     if ("module" in c && typeof c.module === "string" && !("name" in c)) {

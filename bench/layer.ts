@@ -13,6 +13,8 @@ export const LAYERS: readonly LayerKind[] = ["ffn", "gated"];
 export interface Variant {
   layer: LayerKind;
   activation: ActivationName;
+  /** Weights rounded to values exact in bf16 and f16 (a run with `--dtype`: see dtype.ts). */
+  exact16?: boolean;
 }
 
 /** The bench's default: the ReLU FeedForward. */

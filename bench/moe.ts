@@ -97,6 +97,7 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
         expand: 2,
         hasBias: false,
         activation: "silu" as const,
+        dtype: "f32" as const,
       })),
       false,
     ).bytes;

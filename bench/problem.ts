@@ -1,6 +1,7 @@
 // The data of one benchmark case: the layer's weights and the input tokens, drawn from a seed so
 // that every process (the main harness, a hosted peer, a memory probe) builds the same bits.
 import { Random } from "../src/random";
+import { exactIn16 } from "./dtype";
 import { FFN_RELU, type Variant } from "./layer";
 import { type Shape, layersOf } from "./shapes";
 
@@ -82,5 +83,8 @@ export function makeProblem(shape: Shape, seed: number, variant: Variant = FFN_R
     );
   }
   const x = rng.fillUniform(new Float32Array(tokens * dModel), 1);
+  if (variant.exact16 === true) {
+    for (const l of layers) for (const w of Object.values(l) as Float32Array[]) exactIn16(w);
+  }
   return { shape, seed, variant, layers, weights: layers[0] as LayerWeights, x };
 }

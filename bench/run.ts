@@ -27,6 +27,8 @@ const HELP = `npm run bench -- [options]
                         (default all; "none" for none)
   --no-naive            leave out the naive JavaScript loop (the floor; slow at S5)
   --threads 1,2         thread counts for contenders that take one (default 1)
+  --dtype f32,bf16,f16  tokenwise rows per weight type (default f32); with bf16 or f16 every
+                        contender's weights are rounded to values exact in both (bench/dtype.ts)
   --reps 7              timed repetitions per contender (default 7; --quick: 1)
   --warmup-ms 500       warm-up per contender and shape (default 500)
   --min-rep-ms 250      a repetition repeats the call until it lasts this long (default 250)
@@ -96,6 +98,7 @@ async function main(): Promise<number> {
       peers: { type: "string" },
       "no-naive": { type: "boolean" },
       threads: { type: "string" },
+      dtype: { type: "string" },
       reps: { type: "string" },
       "warmup-ms": { type: "string" },
       "min-rep-ms": { type: "string" },
@@ -176,6 +179,7 @@ async function main(): Promise<number> {
     ...(peers === undefined ? {} : { peers: peers.includes("none") ? [] : peers }),
     naive: !values["no-naive"],
     ...(values.threads === undefined ? {} : { threads: ints(values.threads, "threads") }),
+    ...(values.dtype === undefined ? {} : { dtypes: list(values.dtype) }),
     ...(values.reps === undefined ? {} : { reps: ints(values.reps, "reps")?.[0] }),
     ...(values["warmup-ms"] === undefined
       ? {}

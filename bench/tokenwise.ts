@@ -8,6 +8,7 @@ import {
   type GatedFeedForwardWeights,
   type Matrix,
 } from "../src/index";
+import type { WeightDtype } from "../src/dtype";
 import type { Contender, Instance, Unavailable } from "./contender";
 import type { ActivationName, LayerKind, Variant } from "./layer";
 import { type LayerWeights, ffnWeights, gatedWeights, makeProblem } from "./problem";
@@ -261,6 +262,7 @@ export async function tokenwiseContenders(
   kernels: readonly string[] | "all",
   threads: readonly number[],
   variant: Variant,
+  dtypes: readonly WeightDtype[] = ["f32"],
 ): Promise<(Contender | Unavailable)[]> {
   const list: (Contender | Unavailable)[] = [];
   if (kernels !== "all") {
@@ -283,8 +285,12 @@ export async function tokenwiseContenders(
     if (kernels !== "all" && !kernels.includes(entry.kernel)) continue;
     for (const t of threadCounts(entry.threads, threads)) {
       const reason = await threadsRefused(entry, t, variant);
-      if (reason === null) list.push(tokenwiseContender(entry, t, variant.activation));
-      else list.push({ ...ids(entry, t), group: "tokenwise", threads: t, reason });
+      // --dtype: a row per weight type; f32's keeps its name.
+      for (const d of dtypes) {
+        const e = d === "f32" ? entry : withLayerOptions(entry, d, { dtype: d });
+        if (reason === null) list.push(tokenwiseContender(e, t, variant.activation));
+        else list.push({ ...ids(e, t), group: "tokenwise", threads: t, reason });
+      }
     }
   }
   return list;

@@ -1,14 +1,16 @@
 // Assembles src/kernels/wasm/gemm.wat into src/kernels/wasm/gemm.wasm.ts, which embeds the
 // bytes as base64 (importing a private memory) and the one byte that makes the memory shared
 // (for threads). Every {{NAME}} in gemm.wat is replaced by the number of that name in
-// src/kernels/activation.ts's WASM_CONSTANTS (which is why this runs under tsx), written as the
-// shortest decimal that reads back as the same float64.
+// src/kernels/activation.ts's WASM_CONSTANTS or src/kernels/wasm/layout.ts's
+// WASM_DTYPE_CONSTANTS (which is why this runs under tsx), written as the shortest decimal that
+// reads back as the same float64.
 // `tsx scripts/build-wasm.mjs --check` fails if the committed module is not fresh.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { writeGenerated } from "./generated.mjs";
 import wabtInit from "wabt";
 import { WASM_CONSTANTS } from "../src/kernels/activation.ts";
+import { WASM_DTYPE_CONSTANTS } from "../src/kernels/wasm/layout.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const watPath = `${root}src/kernels/wasm/gemm.wat`;
@@ -17,9 +19,9 @@ const MEMORY = "(memory 1 65536)";
 
 const wabt = await wabtInit();
 const source = readFileSync(watPath, "utf8").replace(/\{\{(\w+)\}\}/g, (_, name) => {
-  const value = WASM_CONSTANTS[name];
+  const value = WASM_CONSTANTS[name] ?? WASM_DTYPE_CONSTANTS[name];
   if (typeof value !== "number")
-    throw new Error(`gemm.wat names {{${name}}}, which activation.ts does not give`);
+    throw new Error(`gemm.wat names {{${name}}}, which neither activation.ts nor layout.ts gives`);
   if (Number.isInteger(value)) return String(value);
   const text = String(value);
   if (Number(text) !== value) throw new Error(`{{${name}}} does not round-trip as ${text}`);

@@ -1,20 +1,25 @@
-// Float32 data as little-endian bytes in base64, for JSON that round-trips bit for bit
-// (NaN payloads and -0 included, which JSON numbers cannot carry).
+// Float32 data (and 16-bit weights' bits) as little-endian bytes in base64, for JSON that
+// round-trips bit for bit (NaN payloads and -0 included, which JSON numbers cannot carry).
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-function leBytes(data: Float32Array): Uint8Array {
+function leBytes(data: Float32Array | Uint16Array): Uint8Array {
   if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const bytes = new Uint8Array(data.length * 4);
+  const bytes = new Uint8Array(data.byteLength);
   const view = new DataView(bytes.buffer);
-  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i] as number, true);
+  if (data instanceof Uint16Array) {
+    for (let i = 0; i < data.length; i++) view.setUint16(i * 2, data[i] as number, true);
+  } else {
+    for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i] as number, true);
+  }
   return bytes;
 }
 
-export function encodeFloat32(data: Float32Array): string {
+/** Float32 values, or 16-bit values' bits, as little-endian bytes in base64. */
+export function encodeFloat32(data: Float32Array | Uint16Array): string {
   const bytes = leBytes(data);
   const parts: string[] = [];
   const CHUNK = 3 * 4096;
@@ -66,5 +71,16 @@ export function decodeFloat32(text: string, length: number): Float32Array | null
   const out = new Float32Array(length);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+/** Decodes base64 into 16-bit values; returns null when the text is not `length` of them. */
+export function decodeUint16(text: string, length: number): Uint16Array | null {
+  const bytes = decodeBytes(text);
+  if (bytes === null || bytes.length !== length * 2) return null;
+  if (LITTLE_ENDIAN) return new Uint16Array(bytes.buffer);
+  const out = new Uint16Array(length);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < length; i++) out[i] = view.getUint16(i * 2, true);
   return out;
 }

@@ -71,3 +71,109 @@ export function floatBitsToHalf(f: number): number {
   const up = rest > half || (rest === half && (q & 1) === 1) ? 1 : 0;
   return sign | (q + up); // q + up may reach 0x400, the smallest normal: the right bits
 }
+
+/**
+ * The element type a layer keeps its weight matrices in: `"f32"` (float32, the default),
+ * `"bf16"` (bfloat16: float32's exponent, 8 significant bits) or `"f16"` (IEEE binary16: 11
+ * significant bits, finite up to 65504). A 16-bit layer holds half the bytes and computes exactly
+ * what a float32 layer computes on the same (rounded) weights: every kernel widens each weight to
+ * float32, which is exact, before it multiplies. Biases stay float32. See docs/numerics.md.
+ *
+ * @category Layers
+ */
+export type WeightDtype = "f32" | "bf16" | "f16";
+
+/** The 16-bit weight types. */
+export type Dtype16 = Exclude<WeightDtype, "f32">;
+
+interface DtypeTraits {
+  /** Bytes of one element. */
+  bytes: number;
+  /** A 16-bit type's conversions, on bit patterns. */
+  widen?: (h: number) => number;
+  narrow?: (f: number) => number;
+}
+
+/** Each weight type's traits: bytes an element, and (16-bit ones) their conversions. */
+const DTYPE_TABLE = {
+  f32: { bytes: 4 },
+  bf16: { bytes: 2, widen: bf16ToFloatBits, narrow: floatBitsToBf16 },
+  f16: { bytes: 2, widen: halfToFloatBits, narrow: floatBitsToHalf },
+} as const satisfies Record<WeightDtype, DtypeTraits>;
+
+/** The weight types, in the order error messages list them. */
+export const WEIGHT_DTYPES = Object.keys(DTYPE_TABLE) as readonly WeightDtype[];
+
+/** Bytes of one weight element of a type. */
+export function dtypeBytes(dtype: WeightDtype): number {
+  return DTYPE_TABLE[dtype].bytes;
+}
+
+/** Whether a weight type is one of the 16-bit ones. */
+export function is16(dtype: WeightDtype): dtype is Dtype16 {
+  return dtype !== "f32";
+}
+
+/** f16's largest finite value; float32 values of magnitude 65520 (its half ulp above) or more round to infinity. */
+export const HALF_MAX = 65504;
+
+/**
+ * Narrows float32 values to a 16-bit type, nearest even (floatBitsToBf16, floatBitsToHalf), into
+ * `dst` from `dstOff`.
+ */
+export function narrowInto(
+  dtype: Dtype16,
+  src: Float32Array,
+  dst: Uint16Array,
+  dstOff = 0,
+): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const narrow = DTYPE_TABLE[dtype].narrow;
+  for (let i = 0; i < bits.length; i++) dst[dstOff + i] = narrow(bits[i] as number);
+  return dst;
+}
+
+/** Widens 16-bit values of a type to float32, exactly (NaN payloads too), into `dst`. */
+export function widenInto(dtype: Dtype16, src: Uint16Array, dst: Float32Array): Float32Array {
+  const bits = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
+  if (dtype === "bf16") {
+    for (let i = 0; i < src.length; i++) bits[i] = (src[i] as number) << 16;
+    return dst;
+  }
+  const table = halfTable();
+  for (let i = 0; i < src.length; i++) bits[i] = table[src[i] as number] as number;
+  return dst;
+}
+
+let halfBits: Uint32Array | null = null;
+
+/** The float32 bits of every binary16 pattern (256 KiB, made on first use). */
+export function halfTable(): Uint32Array {
+  if (halfBits === null) {
+    halfBits = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) halfBits[h] = halfToFloatBits(h);
+  }
+  return halfBits;
+}
+
+/**
+ * The index of the first finite value that f16 cannot hold (magnitude 65520 or more, which
+ * rounds to infinity), or -1: in float32 values, or in 16-bit values of `from` (f16 holds every
+ * f16 value; bf16 values are widened first, exactly).
+ */
+export function halfOverflowAt(w: Float32Array | Uint16Array, from: WeightDtype): number {
+  if (w instanceof Float32Array) {
+    for (let i = 0; i < w.length; i++) {
+      const a = Math.abs(w[i] as number);
+      if (a >= 65520 && a !== Infinity) return i;
+    }
+    return -1;
+  }
+  if (from !== "bf16") return -1;
+  // bf16 bits 0x4780 is 65536, the first bf16 magnitude at or above 65520; 0x7f80 is infinity.
+  for (let i = 0; i < w.length; i++) {
+    const a = (w[i] as number) & 0x7fff;
+    if (a >= 0x4780 && a < 0x7f80) return i;
+  }
+  return -1;
+}

@@ -34,6 +34,7 @@ export type { WeightLayout } from "./layers/spec";
 export type { KernelChoice } from "./layers/options";
 export type { KernelName } from "./kernels/kernel";
 export type { ActivationName } from "./kernels/activation";
+export type { WeightDtype } from "./dtype";
 export type { FeedForwardGradients, GatedFeedForwardGradients } from "./layers/backward";
 export {
   GatedFeedForward,

@@ -18,9 +18,26 @@ const KERNELS = [
   { name: "wasm", options: { kernel: "wasm", threads: 1 } },
   { name: "wasm-2t", options: { kernel: "wasm", threads: 2 } },
 ] as const;
-const CASES = (["FeedForward", "GatedFeedForward"] as const).flatMap((layer) =>
-  KERNELS.map((k) => ({ ...k, layer })),
-);
+// 16-bit weights take other paths (one token widens in registers, a batch widens panels into
+// scratch, and the js kernel widens a panel at a time): a few cases run them too. (Threads run
+// the very same function, linearOn, as the calling thread.)
+const CASES = [
+  ...(["FeedForward", "GatedFeedForward"] as const).flatMap((layer) =>
+    KERNELS.map((k) => ({ ...k, layer })),
+  ),
+  {
+    layer: "FeedForward",
+    name: "wasm bf16",
+    options: { kernel: "wasm", threads: 1, dtype: "bf16" },
+  },
+  { layer: "FeedForward", name: "wasm f16", options: { kernel: "wasm", threads: 1, dtype: "f16" } },
+  { layer: "FeedForward", name: "js f16", options: { kernel: "js", threads: 1, dtype: "f16" } },
+  {
+    layer: "GatedFeedForward",
+    name: "wasm f16",
+    options: { kernel: "wasm", threads: 1, dtype: "f16" },
+  },
+] as const;
 
 /**
  * Runs `calls` forward and forwardToken calls with out arguments on a layer of each activation

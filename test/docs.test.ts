@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { cleanUp, expectedOutput, runBlock, tsBlocks } from "./helpers/run-doc";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const FILES = ["README.md", "docs/threads.md", "docs/moe.md"];
+const FILES = ["README.md", "docs/threads.md", "docs/moe.md", "docs/numerics.md"];
 
 afterAll(() => cleanUp());
 

@@ -300,7 +300,14 @@ describe("workers that cannot start", () => {
         };
       },
     };
-    const shape = { dModel: D, dHidden: H, expand: 1, hasBias: true, activation: "relu" } as const;
+    const shape = {
+      dModel: D,
+      dHidden: H,
+      expand: 1,
+      hasBias: true,
+      activation: "relu",
+      dtype: "f32",
+    } as const;
     const kernel = new ThreadedWasmKernel(
       shape,
       seededSource(5, shape),

@@ -3,7 +3,7 @@
 // scratch buffers, and on threads one pool (src/kernels/wasm/experts.ts); the router and the
 // combination are the layer's (src/layers/moe.ts).
 import { JsKernel, jsKernelBytes } from "./js";
-import type { KernelName, LayerShape, MapTensors } from "./kernel";
+import { type KernelName, type LayerShape, type MapTensors, float32Maps } from "./kernel";
 import type { WeightSource } from "./source";
 
 /**
@@ -55,7 +55,7 @@ export class JsExperts implements ExpertsKernel {
   }
 
   unpack(e: number): MapTensors[] {
-    return (this.#kernels[e] as JsKernel).unpack();
+    return float32Maps((this.#kernels[e] as JsKernel).unpack());
   }
 
   dispose(): void {}

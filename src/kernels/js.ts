@@ -6,8 +6,9 @@
 // formula; tiling over rows and columns changes which elements are computed together, never
 // the order of one element's sum, so a token's row is the same bits whatever batch it is in.
 
+import { dtypeBytes, halfTable, is16 } from "../dtype";
 import { type ActivationName, activateRange } from "./activation";
-import { type Kernel, type LayerShape, type MapTensors, mapDims } from "./kernel";
+import { type Kernel, type LayerShape, type StoredTensors, mapDims } from "./kernel";
 import type { Epilogue } from "./reference";
 import { type WeightSource, packMap, unpackRows } from "./source";
 
@@ -133,23 +134,32 @@ const ROW_BLOCK = 32;
  * that float32 value as the standalone op applies it, and each further expanding map's values
  * multiply the hidden ones with one float32 multiplication. Nothing depends on which rows
  * share a block, so a token's row is the same bits in any batch.
+ *
+ * 16-bit weights (bf16, f16) are kept as their bits, and each panel is widened to float32
+ * (exact) into a scratch panel for each block of tokens, then computed as above: the same bits
+ * as the kernel on the widened weights.
  */
 export class JsKernel implements Kernel {
   readonly name = "js" as const;
   readonly threadsInUse = 1;
   readonly unavailable = null;
   readonly #shape: LayerShape;
-  readonly #w: Float32Array[]; // packed panels of each map
+  readonly #w: (Float32Array | Uint16Array)[]; // packed panels of each map
   readonly #b: (Float32Array | null)[];
   readonly #hidden: Float32Array[]; // ROW_BLOCK x dHidden for each expanding map
+  readonly #panel: Float32Array; // one widened panel of 16-bit weights (else empty)
+  readonly #panelBits: Uint32Array;
+  readonly #half: Uint32Array | null; // f16's float32 bits, for f16 weights
 
   constructor(shape: LayerShape, source: WeightSource) {
     this.#shape = shape;
     this.#w = [];
     this.#b = [];
+    const wide = is16(shape.dtype);
     for (let i = 0; i <= shape.expand; i++) {
       const { rows, cols } = mapDims(shape, i);
-      const w = new Float32Array(packedLength(rows, cols));
+      const n = packedLength(rows, cols);
+      const w = wide ? new Uint16Array(n) : new Float32Array(n);
       packMap(source, shape, i, NR, w, 0);
       this.#w.push(w);
       const b = shape.hasBias ? new Float32Array(cols) : null;
@@ -159,14 +169,13 @@ export class JsKernel implements Kernel {
     this.#hidden = [];
     for (let i = 0; i < shape.expand; i++)
       this.#hidden.push(new Float32Array(ROW_BLOCK * shape.dHidden));
+    this.#panel = new Float32Array(wide ? NR * Math.max(shape.dModel, shape.dHidden) : 0);
+    this.#panelBits = new Uint32Array(this.#panel.buffer);
+    this.#half = shape.dtype === "f16" ? halfTable() : null;
   }
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
     const { dModel: d, dHidden: h, expand, activation } = this.#shape;
-    const ph = Math.ceil(h / NR);
-    const pd = Math.ceil(d / NR);
-    const w = this.#w;
-    const b = this.#b;
     const hidden = this.#hidden;
     const main = hidden[0] as Float32Array;
     for (let r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
@@ -174,13 +183,41 @@ export class JsKernel implements Kernel {
       const xo = xOff + r0 * d;
       for (let i = 0; i < expand; i++) {
         const dst = hidden[i] as Float32Array;
-        const epilogue = i === 0 ? activation : "none";
-        linearJs(x, xo, n, d, w[i] as Float32Array, 0, h, b[i] ?? null, epilogue, dst, 0, 0, ph);
+        this.#linear(i, x, xo, n, d, h, i === 0 ? activation : "none", dst, 0);
         if (i > 0)
           for (let e = 0; e < n * h; e++) main[e] = (main[e] as number) * (dst[e] as number);
       }
-      const down = w[expand] as Float32Array;
-      linearJs(main, 0, n, h, down, 0, d, b[expand] ?? null, "none", out, outOff + r0 * d, 0, pd);
+      this.#linear(expand, main, 0, n, h, d, "none", out, outOff + r0 * d);
+    }
+  }
+
+  /** Map i on n rows (linearJs over all its panels), widening 16-bit panels one at a time. */
+  #linear(
+    i: number,
+    x: Float32Array,
+    xOff: number,
+    n: number,
+    K: number,
+    N: number,
+    epilogue: Epilogue,
+    out: Float32Array,
+    outOff: number,
+  ): void {
+    const w = this.#w[i] as Float32Array | Uint16Array;
+    const b = this.#b[i] ?? null;
+    const panels = Math.ceil(N / NR);
+    if (w instanceof Float32Array) {
+      linearJs(x, xOff, n, K, w, 0, N, b, epilogue, out, outOff, 0, panels);
+      return;
+    }
+    const bits = this.#panelBits;
+    const half = this.#half;
+    const size = K * NR;
+    for (let p = 0; p < panels; p++) {
+      const from = p * size;
+      if (half === null) for (let e = 0; e < size; e++) bits[e] = (w[from + e] as number) << 16;
+      else for (let e = 0; e < size; e++) bits[e] = half[w[from + e] as number] as number;
+      linearJs(x, xOff, n, K, this.#panel, 0, N, b, epilogue, out, outOff, p, p + 1);
     }
   }
 
@@ -189,7 +226,7 @@ export class JsKernel implements Kernel {
     return Promise.resolve();
   }
 
-  unpack(): MapTensors[] {
+  unpack(): StoredTensors[] {
     return this.#w.map((w, i) => {
       const { rows, cols } = mapDims(this.#shape, i);
       const b = this.#b[i] ?? null;
@@ -200,12 +237,17 @@ export class JsKernel implements Kernel {
   dispose(): void {}
 }
 
-/** Bytes the js kernel allocates for a shape: its packed weights, biases and hidden blocks. */
+/**
+ * Bytes the js kernel allocates for a shape: its packed weights (of the shape's dtype), biases,
+ * hidden blocks and, for 16-bit weights, the widened panel.
+ */
 export function jsKernelBytes(shape: LayerShape): number {
-  let floats = 0;
+  const { dModel: d, dHidden: h } = shape;
+  let bytes = 0;
   for (let i = 0; i <= shape.expand; i++) {
     const { rows, cols } = mapDims(shape, i);
-    floats += packedLength(rows, cols) + (shape.hasBias ? cols : 0);
+    bytes += dtypeBytes(shape.dtype) * packedLength(rows, cols) + (shape.hasBias ? 4 * cols : 0);
   }
-  return 4 * (floats + shape.expand * ROW_BLOCK * shape.dHidden);
+  const panel = is16(shape.dtype) ? NR * Math.max(d, h) : 0;
+  return bytes + 4 * (shape.expand * ROW_BLOCK * h + panel);
 }

@@ -2,6 +2,7 @@
 // by its shape (LayerShape): one or two maps into the hidden width, combined as act(m0) or
 // act(m0) · m1, then one map back. A kernel owns the weights in whatever packed layout it
 // computes from; the layer above it checks every argument first.
+import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "./activation";
 
 /** The kernels tokenwise has. */
@@ -11,7 +12,9 @@ export type KernelName = "js" | "wasm";
  * What a kernel computes, for a layer of maps m_0 .. m_expand (each x · W + b, biases all
  * present or all absent): m_0 .. m_{expand-1} take dModel to dHidden, and
  * hidden = act(m_0) · m_1 · ... (one float32 product per extra map); the last map takes hidden
- * back to dModel. FeedForward has expand = 1, GatedFeedForward expand = 2 (gate, up).
+ * back to dModel. FeedForward has expand = 1, GatedFeedForward expand = 2 (gate, up). The
+ * weight matrices are kept as `dtype` (biases are float32): a 16-bit kernel widens each weight
+ * to float32 (exact) and computes as the float32 kernel does on the widened weights.
  */
 export interface LayerShape {
   readonly dModel: number;
@@ -19,12 +22,33 @@ export interface LayerShape {
   readonly expand: number;
   readonly hasBias: boolean;
   readonly activation: ActivationName;
+  readonly dtype: WeightDtype;
 }
 
 /** One map's parameters in tokenwise's layout: w is (in, out) row-major, b has `out` values. */
 export interface MapTensors {
   w: Float32Array;
   b: Float32Array | null;
+}
+
+/**
+ * One map's parameters as a kernel keeps them, in tokenwise's layout: w is float32, or the bits
+ * of 16-bit values of the shape's dtype.
+ */
+export interface StoredTensors {
+  w: Float32Array | Uint16Array;
+  b: Float32Array | null;
+}
+
+/**
+ * Stored tensors of a float32 kernel as MapTensors, for code that keeps float32 weights only
+ * (the mixture of experts); a 16-bit one is an error there.
+ */
+export function float32Maps(stored: readonly StoredTensors[]): MapTensors[] {
+  return stored.map(({ w, b }) => {
+    if (!(w instanceof Float32Array)) throw new Error("expected float32 weights, got 16-bit ones");
+    return { w, b };
+  });
 }
 
 /** Rows: (in, out) of map i of a shape. */
@@ -54,8 +78,11 @@ export interface Kernel {
     out: Float32Array,
     outOff: number,
   ): Promise<void>;
-  /** A fresh copy of each map's weights, unpacked to tokenwise's layout, in map order. */
-  unpack(): MapTensors[];
+  /**
+   * A fresh copy of each map's weights as kept (float32, or the 16-bit values' bits), unpacked
+   * to tokenwise's layout, in map order.
+   */
+  unpack(): StoredTensors[];
   /** Threads computing: the number asked for, or 1 once the threads turned out unable to run. */
   readonly threadsInUse: number;
   /** Why the kernel runs on one thread after all, or null. */

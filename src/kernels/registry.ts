@@ -22,8 +22,8 @@ interface KernelEntry {
   readonly threaded: boolean;
   /** Whether this engine can run it, and if not, why. */
   available(): Availability;
-  /** Why a shape is too large for it, or null: checked before anything is allocated. */
-  tooLarge(shape: LayerShape): string | null;
+  /** Why a shape is too large for it (on a plan's threads), or null: checked before anything is allocated. */
+  tooLarge(shape: LayerShape, plan: ThreadPlan): string | null;
   /** Compiles what it needs ahead of time, asynchronously (as browsers prefer). */
   prepare(): Promise<unknown>;
   create(shape: LayerShape, source: WeightSource, plan: ThreadPlan): Kernel;
@@ -59,7 +59,7 @@ const REGISTRY = {
     name: "wasm",
     threaded: true,
     available: wasmAvailability,
-    tooLarge: (shape) => tooLarge(layoutOf(shape, true)),
+    tooLarge: (shape, plan) => tooLarge(layoutOf(shape, true, plan.threads)),
     prepare: () => gemmModule(true),
     create: (shape, source, plan) =>
       new ThreadedWasmKernel(

@@ -1,7 +1,10 @@
 // Where a kernel's weights come from. A kernel reads them row by row, in one fixed order,
 // straight into its packed layout, so no full unpacked copy of the weights is ever held: the
 // seeded initialisation draws each row as it is packed, and weights given in PyTorch's
-// (out, in) layout are read a column at a time.
+// (out, in) layout are read a column at a time. A layer of a 16-bit type packs 16-bit rows:
+// a source's own 16-bit rows of that type as they are (no float32 step), or its float32 rows
+// narrowed to nearest even.
+import { type Dtype16, is16, narrowInto, widenInto } from "../dtype";
 import { Random } from "../random";
 import { type LayerShape, type MapTensors, mapDims } from "./kernel";
 
@@ -12,18 +15,68 @@ export interface WeightSource {
    * long, tokenwise's (in, out) layout), then its bias (read only when hasBias).
    */
   row(map: number, k: number, dst: Float32Array): void;
+  /**
+   * Present when the weights are 16-bit values of `dtype`: the same rows, in the same order, as
+   * those values' bits, which a layer of that type packs as they are (row gives them widened).
+   */
+  readonly bits?: {
+    readonly dtype: Dtype16;
+    row(map: number, k: number, dst: Uint16Array): void;
+  };
   bias(map: number, dst: Float32Array): void;
+}
+
+/** One map's weights as 16-bit values (bits of a {@link Dtype16}), with its float32 bias. */
+export interface MapTensors16 {
+  w: Uint16Array;
+  b: Float32Array | null;
+}
+
+/**
+ * Rows copied out of 16-bit arrays of `dtype` (each map's w in tokenwise's (in, out) layout,
+ * or with `transposed` in nn.Linear's (out, in) layout): a layer of that type takes their bits
+ * as they are, any other widens them to float32 (exact) first. A loader hands a checkpoint's
+ * F16 or BF16 tensors to a layer this way, with no float32 copy.
+ */
+export function raw16Source(
+  shape: LayerShape,
+  maps: readonly MapTensors16[],
+  dtype: Dtype16,
+  transposed = false,
+): WeightSource {
+  const row16 = (i: number, k: number, dst: Uint16Array) => {
+    const w = (maps[i] as MapTensors16).w;
+    const { rows, cols } = mapDims(shape, i);
+    if (!transposed) {
+      dst.set(w.subarray(k * cols, (k + 1) * cols));
+      return;
+    }
+    for (let j = 0; j < cols; j++) dst[j] = w[j * rows + k] as number;
+  };
+  let scratch = new Uint16Array(0);
+  return {
+    hasBias: shape.hasBias,
+    bits: { dtype, row: row16 },
+    row(i, k, dst) {
+      if (scratch.length !== dst.length) scratch = new Uint16Array(dst.length);
+      row16(i, k, scratch);
+      widenInto(dtype, scratch, dst);
+    },
+    bias: (i, dst) => dst.set((maps[i] as MapTensors16).b as Float32Array),
+  };
 }
 
 /**
  * Rows copied out of existing arrays: each map's w in tokenwise's (in, out) layout, or with
- * `transposed` in nn.Linear's (out, in) layout, read a column at a time.
+ * `transposed` in nn.Linear's (out, in) layout, read a column at a time. Either way the values
+ * are copied as bit patterns (NaN payloads kept).
  */
 export function rawSource(
   shape: LayerShape,
   maps: readonly MapTensors[],
   transposed = false,
 ): WeightSource {
+  const bits = maps.map((m) => new Uint32Array(m.w.buffer, m.w.byteOffset, m.w.length));
   return {
     hasBias: shape.hasBias,
     row(i, k, dst) {
@@ -33,7 +86,9 @@ export function rawSource(
         dst.set(w.subarray(k * cols, (k + 1) * cols));
         return;
       }
-      for (let j = 0; j < cols; j++) dst[j] = w[j * rows + k] as number;
+      const from = bits[i] as Uint32Array;
+      const to = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
+      for (let j = 0; j < cols; j++) to[j] = from[j * rows + k] as number;
     },
     bias: (i, dst) => dst.set((maps[i] as MapTensors).b as Float32Array),
   };
@@ -53,53 +108,110 @@ export function seededSource(seed: number, shape: LayerShape): WeightSource {
   };
 }
 
+/** A float32 array or an array of 16-bit weights' bits: what a kernel packs weights into. */
+type Packed = Float32Array | Uint16Array;
+
+/** An array's elements as unsigned integers of its width (a view, for a Float32Array). */
+const bitsOf = (a: Packed): Uint32Array | Uint16Array =>
+  a instanceof Float32Array ? new Uint32Array(a.buffer, a.byteOffset, a.length) : a;
+
 /**
  * Reads K rows of a (K, N) matrix from `row` and writes them into panels of `nr` columns:
- * element (k, j) goes to out[outOff + floor(j / nr) * K * nr + k * nr + j % nr]. Padding
- * columns past N are left as they are (zero in a fresh buffer).
+ * element (k, j) goes to out[outOff + floor(j / nr) * K * nr + k * nr + slot(j % nr)], where
+ * slot is `slots` (a permutation of 0 .. nr-1) or the identity. Padding columns past N are left
+ * as they are (zero in a fresh buffer). Elements are copied as bit patterns, so every NaN
+ * payload, a signalling NaN's too, is kept (a float32 read into a JavaScript number may be
+ * quieted).
  */
-export function packRows(
+export function packRows<T extends Packed>(
   K: number,
   N: number,
   nr: number,
-  row: (k: number, dst: Float32Array) => void,
-  out: Float32Array,
+  row: (k: number, dst: T) => void,
+  out: T,
   outOff: number,
+  slots: readonly number[] | null = null,
 ): void {
-  const scratch = new Float32Array(N);
+  const scratch = (out instanceof Uint16Array ? new Uint16Array(N) : new Float32Array(N)) as T;
+  const from = bitsOf(scratch);
+  const to = bitsOf(out);
   for (let k = 0; k < K; k++) {
     row(k, scratch);
     for (let j = 0; j < N; j++) {
-      out[outOff + Math.floor(j / nr) * K * nr + k * nr + (j % nr)] = scratch[j] as number;
+      const c = j % nr;
+      const at =
+        outOff + Math.floor(j / nr) * K * nr + k * nr + (slots === null ? c : (slots[c] as number));
+      to[at] = from[j] as number;
     }
   }
 }
 
-/** Map i of a source into panels of `nr` columns (see {@link packRows}). */
+/**
+ * Map i of a source into panels of `nr` columns (see {@link packRows}), in the shape's dtype:
+ * float32 into a Float32Array; 16-bit into a Uint16Array, from the source's own 16-bit rows
+ * when they are of that type, else from its float32 rows rounded to nearest even.
+ */
 export function packMap(
   source: WeightSource,
   shape: LayerShape,
   i: number,
   nr: number,
-  out: Float32Array,
+  out: Packed,
   outOff: number,
+  slots: readonly number[] | null = null,
 ): void {
   const { rows, cols } = mapDims(shape, i);
-  packRows(rows, cols, nr, (k, dst) => source.row(i, k, dst), out, outOff);
+  const dtype = shape.dtype;
+  if (!is16(dtype)) {
+    const row = (k: number, dst: Float32Array) => source.row(i, k, dst);
+    packRows(rows, cols, nr, row, out as Float32Array, outOff, slots);
+    return;
+  }
+  const bits = source.bits;
+  if (bits !== undefined && bits.dtype === dtype) {
+    packRows(
+      rows,
+      cols,
+      nr,
+      (k, dst: Uint16Array) => bits.row(i, k, dst),
+      out as Uint16Array,
+      outOff,
+      slots,
+    );
+    return;
+  }
+  const f32 = new Float32Array(cols);
+  const row = (k: number, dst: Uint16Array) => {
+    source.row(i, k, f32);
+    narrowInto(dtype, f32, dst);
+  };
+  packRows(rows, cols, nr, row, out as Uint16Array, outOff, slots);
 }
 
-/** Inverse of {@link packRows}: the (K, N) matrix, row-major, in a new array. */
-export function unpackRows(
-  packed: Float32Array,
+/**
+ * Inverse of {@link packRows}: the (K, N) matrix, row-major, in a new array of the packed
+ * array's type, its elements copied as bit patterns.
+ */
+export function unpackRows<T extends Packed>(
+  packed: T,
   packedOff: number,
   K: number,
   N: number,
   nr: number,
-): Float32Array {
-  const w = new Float32Array(K * N);
+  slots: readonly number[] | null = null,
+): T {
+  const w = (packed instanceof Uint16Array ? new Uint16Array(K * N) : new Float32Array(K * N)) as T;
+  const from = bitsOf(packed);
+  const to = bitsOf(w);
   for (let k = 0; k < K; k++) {
     for (let j = 0; j < N; j++) {
-      w[k * N + j] = packed[packedOff + Math.floor(j / nr) * K * nr + k * nr + (j % nr)] as number;
+      const c = j % nr;
+      const at =
+        packedOff +
+        Math.floor(j / nr) * K * nr +
+        k * nr +
+        (slots === null ? c : (slots[c] as number));
+      to[k * N + j] = from[at] as number;
     }
   }
   return w;

@@ -1,13 +1,21 @@
 // From what a caller gives (options, weights, JSON) to a layer's kernel, for any layer spec:
 // every check is made, and every size is known, before anything is allocated.
 import { assertOptions, kindOf } from "../check";
+import { type WeightDtype, bf16ToFloatBits, halfOverflowAt, is16 } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
-import type { KernelName, LayerShape, Kernel } from "../kernels/kernel";
+import {
+  type Kernel,
+  type KernelName,
+  type LayerShape,
+  type StoredTensors,
+  mapDims,
+} from "../kernels/kernel";
 import { type ThreadPlan, entryFor, resolveKernel } from "../kernels/registry";
-import { type WeightSource, rawSource, seededSource } from "../kernels/source";
+import { type WeightSource, raw16Source, rawSource, seededSource } from "../kernels/source";
 import {
   type KernelChoice,
   assertActivation,
+  assertDtype,
   assertKernel,
   assertThreads,
   parseSeeded,
@@ -26,7 +34,7 @@ export function makeKernel(
 ): Kernel {
   const entry = entryFor(name, plan);
   const dims = `dModel = ${shape.dModel}, dHidden = ${shape.dHidden}`;
-  const large = entry.tooLarge(shape);
+  const large = entry.tooLarge(shape, plan);
   if (large !== null) {
     throw new RangeError(
       `${spec.name}: ${dims} ${large}${name === "wasm" ? '; use kernel: "js"' : ""}`,
@@ -59,6 +67,7 @@ export function buildSeeded(spec: LayerSpec, options: unknown): Built {
     expand: spec.expand,
     hasBias: o.bias,
     activation: o.activation,
+    dtype: o.dtype,
   };
   const kernel = resolveKernel(o.kernel, where);
   return {
@@ -68,8 +77,8 @@ export function buildSeeded(spec: LayerSpec, options: unknown): Built {
   };
 }
 
-const FROM_WEIGHTS = ["kernel", "activation", "layout"];
-const CREATE_FROM_WEIGHTS = ["weights", "kernel", "threads", "activation", "layout"];
+const FROM_WEIGHTS = ["kernel", "activation", "layout", "dtype"];
+const CREATE_FROM_WEIGHTS = ["weights", "kernel", "threads", "activation", "layout", "dtype"];
 
 /** Options of a layer made from given weights. */
 interface WeightOptions {
@@ -78,6 +87,7 @@ interface WeightOptions {
   threads?: number;
   activation?: ActivationName;
   layout?: WeightLayout;
+  dtype?: WeightDtype;
 }
 
 export function assertLayout(value: unknown, where: string): WeightLayout {
@@ -96,8 +106,41 @@ function fromWeights(spec: LayerSpec, weights: unknown, opts: WeightOptions, whe
     spec.defaults.activation,
   );
   const layout = assertLayout(opts.layout, where);
-  const { shape, maps } = checkWeights(spec, weights, where, layout, activation);
-  return { shape, source: rawSource(shape, maps, layout === "linear") };
+  const dtype = assertDtype(opts.dtype, where);
+  const { shape, maps } = checkWeights(spec, weights, where, layout, activation, dtype);
+  const linear = layout === "linear";
+  assertHalfRange(spec, shape, maps, "f32", where, "weights", linear);
+  return { shape, source: rawSource(shape, maps, linear) };
+}
+
+const bf16Value = (h: number) => new Float32Array(new Uint32Array([bf16ToFloatBits(h)]).buffer)[0];
+
+/**
+ * For an f16 layer: every finite weight within f16's range, else a RangeError naming the first
+ * that is not (checked before anything is allocated). IEEE rounding would turn it into an
+ * infinity, and the layer's outputs into infinities and NaN; bf16 holds float32's whole range.
+ * `from` is the type the weights are given in; `linear`: matrices in nn.Linear's (out, in).
+ */
+function assertHalfRange(
+  spec: LayerSpec,
+  shape: LayerShape,
+  maps: readonly StoredTensors[],
+  from: WeightDtype,
+  where: string,
+  prefix: string,
+  linear = false,
+): void {
+  if (shape.dtype !== "f16") return;
+  maps.forEach((m, i) => {
+    const at = halfOverflowAt(m.w, from);
+    if (at < 0) return;
+    const { rows, cols } = mapDims(shape, i);
+    const given = linear ? rows : cols;
+    const value = m.w instanceof Float32Array ? m.w[at] : bf16Value(m.w[at] as number);
+    throw new RangeError(
+      `${where}: ${prefix}.${spec.maps[i]?.weight}[${Math.floor(at / given)}, ${at % given}] = ${value} is beyond f16's range (65504 is its largest finite value; 65520 and above round to Infinity); use dtype "bf16" or "f32"`,
+    );
+  });
 }
 
 /** A layer from given weights on one thread (fromWeights). */
@@ -110,23 +153,25 @@ export function buildFromWeights(spec: LayerSpec, weights: unknown, options: unk
   return { shape, kernel, fallback: null };
 }
 
-/** A layer from JSON on one thread (fromJSON). */
+/**
+ * A layer from JSON on one thread (fromJSON): of the JSON's dtype, or of `options.dtype`
+ * (16-bit weights widened exactly, float32 ones rounded to nearest even).
+ */
 export function buildFromJSON(spec: LayerSpec, json: unknown, options: unknown): Built {
   const where = `${spec.name}.fromJSON`;
-  const opts = assertOptions<WeightOptions>(options, ["kernel"], where);
+  const opts = assertOptions<WeightOptions>(options, ["kernel", "dtype"], where);
   const choice = assertKernel(opts.kernel, where);
-  const { shape, maps } = readJSON(spec, json, where);
-  return {
-    shape,
-    kernel: makeKernel(
-      spec,
-      shape,
-      rawSource(shape, maps),
-      resolveKernel(choice, where),
-      ONE_THREAD,
-    ),
-    fallback: null,
-  };
+  const given = opts.dtype;
+  const asked = given === undefined ? null : assertDtype(given, where);
+  const read = readJSON(spec, json, where);
+  const from = read.shape.dtype;
+  const shape = { ...read.shape, dtype: asked ?? from };
+  assertHalfRange(spec, shape, read.maps, from, where, "json");
+  const source = is16(from)
+    ? raw16Source(shape, read.maps as { w: Uint16Array; b: Float32Array | null }[], from)
+    : rawSource(shape, read.maps as { w: Float32Array; b: Float32Array | null }[]);
+  const kernel = makeKernel(spec, shape, source, resolveKernel(choice, where), ONE_THREAD);
+  return { shape, kernel, fallback: null };
 }
 
 /** A layer with every fast path here: the kernel compiled ahead, threads where asked (create). */
@@ -149,6 +194,7 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
       expand: spec.expand,
       hasBias: o.bias,
       activation: o.activation,
+      dtype: o.dtype,
     };
     source = seededSource(o.seed, shape);
     choice = o.kernel;
@@ -157,7 +203,7 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
   const name = resolveKernel(choice, where);
   const plan = await planThreads(name, threads);
   const entry = entryFor(name, plan);
-  if (entry.tooLarge(shape) === null) await entry.prepare();
+  if (entry.tooLarge(shape, plan) === null) await entry.prepare();
   return { shape, kernel: makeKernel(spec, shape, source, name, plan), fallback: plan.fallback };
 }
 

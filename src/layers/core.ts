@@ -3,10 +3,18 @@
 // else is here, once.
 import { encodeFloat32 } from "../base64";
 import { assertGradientPair, assertToken, readBatch } from "../check";
+import { type WeightDtype, is16, widenInto } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
-import { type Kernel, type KernelName, type LayerShape, mapDims } from "../kernels/kernel";
+import {
+  type Kernel,
+  type KernelName,
+  type LayerShape,
+  type MapTensors,
+  mapDims,
+} from "../kernels/kernel";
 import type { Matrix } from "../matrix";
 import { buildSeeded, takeBuilt } from "./build";
+import { ENCODING } from "./parse";
 import type { LayerSpec } from "./spec";
 
 // Each layer's kernel, for tests that reach inside (worker faults); not exported by index.ts.
@@ -45,6 +53,12 @@ export abstract class Layer<W extends object, J extends object, G extends object
   readonly hasBias: boolean;
   /** The activation after the first linear map (a gated layer's gate). */
   readonly activation: ActivationName;
+  /**
+   * The type the weight matrices are kept in: `"f32"`, or `"bf16"` or `"f16"` (half the
+   * memory; the layer computes exactly what a float32 layer computes on these values). Biases
+   * are float32 whatever it is.
+   */
+  readonly dtype: WeightDtype;
   readonly #spec: LayerSpec<G>;
   readonly #shape: LayerShape;
   readonly #kernel: Kernel;
@@ -65,6 +79,7 @@ export abstract class Layer<W extends object, J extends object, G extends object
     this.dHidden = built.shape.dHidden;
     this.hasBias = built.shape.hasBias;
     this.activation = built.shape.activation;
+    this.dtype = built.shape.dtype;
     kernels.set(this, built.kernel);
   }
 
@@ -99,10 +114,11 @@ export abstract class Layer<W extends object, J extends object, G extends object
 
   /**
    * A copy of the weights in tokenwise's (in, out) layout, unpacked from the kernel's:
-   * changing it does not change the layer. Each read makes a new copy.
+   * changing it does not change the layer. Each read makes a new copy. The values are float32
+   * whatever the dtype: a bf16 or f16 layer's weights widened, which is exact.
    */
   get weights(): W {
-    const maps = this.#live("weights").unpack();
+    const maps = this.#float32("weights");
     const out: Record<string, Matrix | Float32Array> = {};
     this.#spec.maps.forEach((m, i) => {
       const { rows, cols } = mapDims(this.#shape, i);
@@ -238,26 +254,43 @@ export abstract class Layer<W extends object, J extends object, G extends object
   backward(x: Matrix, dY: Matrix): G {
     const where = "backward";
     const { x: xm, dY: dy } = assertGradientPair(where, x, dY, this.dModel);
-    const maps = this.#live(where).unpack();
+    const maps = this.#float32(where);
     return this.#spec.backward(this.#shape, maps, xm.data, xm.rows, dy.data);
   }
 
   /**
-   * The layer as plain JSON: each tensor is its float32 values as little-endian bytes in
-   * base64, so the round trip through the layer's `fromJSON` is exact to the bit (-0 and NaN
-   * payloads included). `JSON.stringify(layer)` calls it.
+   * The layer as plain JSON: each tensor is its values as little-endian bytes in base64, so
+   * the round trip through the layer's `fromJSON` is exact to the bit (-0 and NaN payloads
+   * included). A float32 layer's JSON is as before 16-bit weights came (`encoding:
+   * "float32-le-base64"`); a bf16 or f16 layer's is the next version, with `dtype` and
+   * `encoding: "le-base64"`: its weight matrices as 16-bit values, its biases float32.
+   * `JSON.stringify(layer)` calls it.
    *
    * @returns an object that `fromJSON` turns back into an identical layer
    * @throws Error if the layer was disposed
+   * @example
+   * ```ts
+   * import { FeedForward } from "tokenwise";
+   * const ffn = new FeedForward({ dModel: 4, dHidden: 16, dtype: "bf16" });
+   * const json = ffn.toJSON();
+   * console.log(json.version, json.dtype, json.encoding, json.w1.length, json.b1?.length);
+   * // 3 bf16 le-base64 172 88
+   * ```
    */
   toJSON(): J {
     const maps = this.#live("toJSON").unpack();
-    const { format, version } = this.#spec.json;
-    const json: Record<string, unknown> = { format, version, activation: this.activation };
+    const { format, version, dtypeSince } = this.#spec.json;
+    const typed = is16(this.dtype);
+    const json: Record<string, unknown> = {
+      format,
+      version: typed ? version : dtypeSince - 1,
+      activation: this.activation,
+    };
+    if (typed) json.dtype = this.dtype;
     Object.assign(json, {
       dModel: this.dModel,
       dHidden: this.dHidden,
-      encoding: "float32-le-base64",
+      encoding: typed ? ENCODING.typed : ENCODING.float32,
     });
     this.#spec.maps.forEach((m, i) => {
       const t = maps[i] as (typeof maps)[number];
@@ -285,5 +318,19 @@ export abstract class Layer<W extends object, J extends object, G extends object
   #live(where: string): Kernel {
     if (this.#disposed) throw new Error(`${where}: the layer was disposed`);
     return this.#kernel;
+  }
+
+  /** Each map's weights as float32 values (16-bit ones widened, exactly) and biases. */
+  #float32(where: string): MapTensors[] {
+    const dtype = this.dtype;
+    return this.#live(where)
+      .unpack()
+      .map(({ w, b }) => ({
+        w:
+          w instanceof Float32Array || !is16(dtype)
+            ? (w as Float32Array)
+            : widenInto(dtype, w, new Float32Array(w.length)),
+        b,
+      }));
   }
 }

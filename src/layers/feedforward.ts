@@ -1,3 +1,4 @@
+import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import type { Matrix } from "../matrix";
 import { type FeedForwardGradients, feedForwardBackward } from "./backward";
@@ -40,6 +41,13 @@ export interface FeedForwardOptions {
    * Threads run every activation, with the same bits as one thread.
    */
   activation?: ActivationName;
+  /**
+   * The type the weight matrices are kept in; default `"f32"`. `"bf16"` and `"f16"` keep half
+   * the bytes: the seeded float32 weights are rounded to nearest even, and the layer computes
+   * exactly what a float32 layer computes on the rounded weights. Biases stay float32. See
+   * docs/numerics.md ("16-bit weights").
+   */
+  dtype?: WeightDtype;
 }
 
 /**
@@ -47,9 +55,19 @@ export interface FeedForwardOptions {
  *
  * @category FeedForward
  */
-export interface FromWeightsOptions extends FromJSONOptions {
+export interface FromWeightsOptions {
+  /** The kernel; default `"auto"`. */
+  kernel?: KernelChoice;
   /** The activation between the two linear maps; default `"relu"`. */
   activation?: ActivationName;
+  /**
+   * The type the layer keeps the weight matrices in; default `"f32"`. With `"bf16"` or
+   * `"f16"` each given weight is rounded to nearest even (ties to even) and the layer computes
+   * exactly what a float32 layer computes on the rounded weights. A finite weight of magnitude
+   * 65520 or more is beyond f16's range (IEEE rounding would make it infinite): `"f16"` then
+   * throws a RangeError naming it. Biases stay float32.
+   */
+  dtype?: WeightDtype;
   /**
    * How `w1` and `w2` are laid out: `"conv1d"` (the default) is tokenwise's (in, out), as
    * GPT-2's Conv1D; `"linear"` is PyTorch's `nn.Linear` (out, in), read as it is (no copy of
@@ -96,23 +114,35 @@ export interface FeedForwardWeights {
 export interface FromJSONOptions {
   /** The kernel; default `"auto"`. */
   kernel?: KernelChoice;
+  /**
+   * The type the layer keeps its weight matrices in; default the JSON's own (`"f32"` before
+   * version 3). Another type converts them: 16-bit weights widen to float32 exactly, float32
+   * ones round to nearest even, and bf16 ones become f16 through float32 (one rounding).
+   */
+  dtype?: WeightDtype;
 }
 
 /**
- * A layer as plain JSON, from {@link Layer.toJSON}. Each tensor is its float32 values as
- * little-endian bytes in base64, so the round trip is exact to the bit (-0 and NaN included).
- * Version 2 added `activation`; a version 1 object (which has none) loads as a relu layer.
+ * A layer as plain JSON, from {@link Layer.toJSON}. Each tensor is its values as little-endian
+ * bytes in base64, so the round trip is exact to the bit (-0 and NaN included). Version 2 added
+ * `activation`; a version 1 object (which has none) loads as a relu layer. Version 3 added
+ * `dtype`, written for a bf16 or f16 layer (a float32 layer is still written as version 2):
+ * its `encoding` is `"le-base64"`, its weight matrices are 16-bit values of `dtype`, its biases
+ * float32.
  *
  * @category FeedForward
  */
 export interface FeedForwardJSON {
   format: "tokenwise.FeedForward";
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   /** The activation (version 2); absent in version 1, whose layers are all relu. */
   activation?: ActivationName;
+  /** The weight matrices' type (version 3); absent before, whose weights are float32. */
+  dtype?: WeightDtype;
   dModel: number;
   dHidden: number;
-  encoding: "float32-le-base64";
+  /** `"float32-le-base64"` before version 3, `"le-base64"` from it. */
+  encoding: "float32-le-base64" | "le-base64";
   w1: string;
   b1: string | null;
   w2: string;
@@ -128,7 +158,13 @@ const FEEDFORWARD: LayerSpec<FeedForwardGradients> = {
   ],
   expand: 1,
   defaults: { bias: true, activation: "relu" },
-  json: { format: "tokenwise.FeedForward", version: 2, oldest: 1, activationSince: 2 },
+  json: {
+    format: "tokenwise.FeedForward",
+    version: 3,
+    oldest: 1,
+    activationSince: 2,
+    dtypeSince: 3,
+  },
   backward: (shape, [m1, m2], x, rows, dY) =>
     feedForwardBackward({ ...shape, w1: m1!.w, b1: m1!.b, w2: m2!.w, b2: m2!.b }, x, rows, dY),
 };
@@ -164,7 +200,17 @@ export class FeedForward extends Layer<FeedForwardWeights, FeedForwardJSON, Feed
    *
    * @param options - see {@link FeedForwardOptions}
    * @throws TypeError for a missing or non-integer size, a bad seed or an unknown option
-   * @throws RangeError for a zero size, or weights too large for the kernel
+   * @throws RangeError for a zero size, weights too large for the kernel, or a dtype that is
+   *   not `"f32"`, `"bf16"` or `"f16"`
+   * @example
+   * ```ts
+   * import { FeedForward } from "tokenwise";
+   * const half = new FeedForward({ dModel: 768, dHidden: 3072, dtype: "bf16" });
+   * const full = FeedForward.fromWeights(half.weights); // the same weights, as float32
+   * const t = new Float32Array(768).fill(0.5);
+   * console.log(half.dtype, half.forwardToken(t).every((v, i) => Object.is(v, full.forwardToken(t)[i])));
+   * // bf16 true
+   * ```
    */
   constructor(options: FeedForwardOptions) {
     super(FEEDFORWARD, options);
@@ -206,6 +252,18 @@ export class FeedForward extends Layer<FeedForwardWeights, FeedForwardJSON, Feed
    * @throws TypeError for a value of the wrong kind or an unknown key
    * @throws {@link ShapeError} for shapes that do not fit together (saying when a transposed
    *   matrix would fit)
+   * @throws RangeError for an unknown dtype, or with `dtype: "f16"` a finite weight of
+   *   magnitude 65520 or more (beyond f16's range), naming the first
+   * @example
+   * ```ts
+   * import { FeedForward, fromRows } from "tokenwise";
+   * const w = { w1: fromRows([[0.1, 70000]]), w2: fromRows([[1], [1]]) };
+   * console.log(FeedForward.fromWeights(w, { dtype: "bf16" }).weights.w1.data); // rounded
+   * // Float32Array(2) [ 0.10009765625, 70144 ]
+   * const f16 = () => FeedForward.fromWeights(w, { dtype: "f16" });
+   * console.log(((): unknown => { try { return f16(); } catch (e) { return (e as Error).message; } })());
+   * // FeedForward.fromWeights: weights.w1[0, 1] = 70000 is beyond f16's range (65504 is its largest finite value; 65520 and above round to Infinity); use dtype "bf16" or "f32"
+   * ```
    * @example
    * ```ts
    * import { FeedForward, fromRows, matrix } from "tokenwise";
@@ -236,7 +294,8 @@ export class FeedForward extends Layer<FeedForwardWeights, FeedForwardJSON, Feed
    * @returns the layer
    * @throws TypeError if `json` is not a tokenwise FeedForward of a known version, a size is
    *   not an integer, or its data does not decode to the stated sizes
-   * @throws RangeError if `json.dModel` or `json.dHidden` is 0
+   * @throws RangeError if `json.dModel` or `json.dHidden` is 0, for an unknown dtype, or for
+   *   `dtype: "f16"` and weights beyond f16's range
    * @example
    * ```ts
    * import { FeedForward } from "tokenwise";

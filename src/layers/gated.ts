@@ -1,3 +1,4 @@
+import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import type { Matrix } from "../matrix";
 import { type GatedFeedForwardGradients, gatedBackward } from "./backward";
@@ -39,6 +40,8 @@ export interface GatedFeedForwardOptions {
    * See docs/threads.md.
    */
   threads?: number;
+  /** The type the weight matrices are kept in; as {@link FeedForwardOptions.dtype}. */
+  dtype?: WeightDtype;
 }
 
 /**
@@ -56,6 +59,8 @@ export interface GatedFromWeightsOptions {
    * `"linear"` is PyTorch's `nn.Linear` (out, in), as LLaMA's checkpoints store them.
    */
   layout?: WeightLayout;
+  /** The type the layer keeps the weight matrices in; as {@link FromWeightsOptions.dtype}. */
+  dtype?: WeightDtype;
 }
 
 /**
@@ -101,21 +106,32 @@ export interface GatedFeedForwardWeights {
 export interface GatedFromJSONOptions {
   /** The kernel; default `"auto"`. */
   kernel?: KernelChoice;
+  /**
+   * The type the layer keeps its weight matrices in; default the JSON's own (`"f32"` before
+   * version 2); as {@link FromJSONOptions.dtype}.
+   */
+  dtype?: WeightDtype;
 }
 
 /**
- * A gated layer as plain JSON, from {@link Layer.toJSON}: each tensor is its float32 values as
- * little-endian bytes in base64, so the round trip is exact to the bit.
+ * A gated layer as plain JSON, from {@link Layer.toJSON}: each tensor is its values as
+ * little-endian bytes in base64, so the round trip is exact to the bit. Version 2 added
+ * `dtype`, written for a bf16 or f16 layer (a float32 layer is still written as version 1): its
+ * `encoding` is `"le-base64"`, its weight matrices are 16-bit values of `dtype`, its biases
+ * float32.
  *
  * @category GatedFeedForward
  */
 export interface GatedFeedForwardJSON {
   format: "tokenwise.GatedFeedForward";
-  version: 1;
+  version: 1 | 2;
   activation: ActivationName;
+  /** The weight matrices' type (version 2); absent in version 1, whose weights are float32. */
+  dtype?: WeightDtype;
   dModel: number;
   dHidden: number;
-  encoding: "float32-le-base64";
+  /** `"float32-le-base64"` in version 1, `"le-base64"` from version 2. */
+  encoding: "float32-le-base64" | "le-base64";
   wGate: string;
   bGate: string | null;
   wUp: string;
@@ -134,7 +150,13 @@ export const GATED: LayerSpec<GatedFeedForwardGradients> = {
   ],
   expand: 2,
   defaults: { bias: false, activation: "silu" },
-  json: { format: "tokenwise.GatedFeedForward", version: 1, oldest: 1, activationSince: 1 },
+  json: {
+    format: "tokenwise.GatedFeedForward",
+    version: 2,
+    oldest: 1,
+    activationSince: 1,
+    dtypeSince: 2,
+  },
   backward: (shape, [g, u, d], x, rows, dY) =>
     gatedBackward(
       { ...shape, wGate: g!.w, bGate: g!.b, wUp: u!.w, bUp: u!.b, wDown: d!.w, bDown: d!.b },
@@ -181,7 +203,8 @@ export class GatedFeedForward extends Layer<
    * @param options - see {@link GatedFeedForwardOptions}
    * @throws TypeError for a missing or non-integer size, a bad seed, activation or kernel, or
    *   an unknown option
-   * @throws RangeError for a zero size, or weights too large for the kernel
+   * @throws RangeError for a zero size, weights too large for the kernel, or a dtype that is
+   *   not `"f32"`, `"bf16"` or `"f16"`
    */
   constructor(options: GatedFeedForwardOptions) {
     super(GATED, options);
@@ -224,6 +247,8 @@ export class GatedFeedForward extends Layer<
    * @returns the layer
    * @throws TypeError for a value of the wrong kind, an unknown key, or biases only partly given
    * @throws {@link ShapeError} for shapes that do not fit together
+   * @throws RangeError for an unknown dtype, or with `dtype: "f16"` a finite weight of
+   *   magnitude 65520 or more (beyond f16's range), naming the first
    * @example
    * ```ts
    * import { GatedFeedForward, fromRows } from "tokenwise";
@@ -251,6 +276,8 @@ export class GatedFeedForward extends Layer<
    * @returns the layer
    * @throws TypeError if `json` is not a tokenwise GatedFeedForward of a known version, or its
    *   data does not decode to the stated sizes
+   * @throws RangeError for an unknown dtype, or for `dtype: "f16"` and weights beyond f16's
+   *   range
    * @example
    * ```ts
    * import { GatedFeedForward } from "tokenwise";

@@ -59,7 +59,7 @@ const JS_MAX_TOTAL = 2 ** 36;
 /** Why the experts are too large for a kernel and plan, or null: before anything is allocated. */
 function tooLargeFor(shapes: LayerShape[], name: KernelName, plan: ThreadPlan): string | null {
   if (name === "wasm") return tooLarge(expertsLayout(shapes, plan.host !== null));
-  const each = shapes.map((s) => entryFor("js", ONE).tooLarge(s)).find((m) => m !== null);
+  const each = shapes.map((s) => entryFor("js", ONE).tooLarge(s, ONE)).find((m) => m !== null);
   if (each !== undefined) return each;
   const bytes = jsExpertsBytes(shapes);
   if (bytes <= JS_MAX_TOTAL) return null;
@@ -170,7 +170,14 @@ function seededParts(options: unknown, where: string) {
       `${where}: ${E} experts of dModel = ${dModel}, dHidden = ${dHidden} need ${(bytes / 2 ** 30).toFixed(1)} GiB, over any kernel's limit (64 GiB)`,
     );
   }
-  const shape = (h: number): LayerShape => ({ dModel, dHidden: h, expand: 2, hasBias, activation });
+  const shape = (h: number): LayerShape => ({
+    dModel,
+    dHidden: h,
+    expand: 2,
+    hasBias,
+    activation,
+    dtype: "f32",
+  });
   const shapes = Array.from({ length: E }, () => shape(dHidden));
   if (sharedHidden > 0) shapes.push(shape(sharedHidden));
   const rng = new Random(seed);

@@ -12,7 +12,7 @@ import {
 } from "../check";
 import { ShapeError } from "../errors";
 import type { ActivationName } from "../kernels/activation";
-import type { LayerShape, MapTensors } from "../kernels/kernel";
+import { type LayerShape, type MapTensors, float32Maps } from "../kernels/kernel";
 import { GATED } from "./gated";
 import type { Scoring } from "./moe-route";
 import { assertActivation } from "./options";
@@ -110,7 +110,7 @@ export function checkMoEWeights(
   }
   const list = w.experts as unknown[];
   const checked = list.map((x, i) =>
-    checkWeights(GATED, x, `${where}: weights.experts[${i}]`, layout, activation),
+    checkWeights(GATED, x, `${where}: weights.experts[${i}]`, layout, activation, "f32"),
   );
   const E = list.length;
   const s0 = (checked[0] as (typeof checked)[number]).shape;
@@ -136,7 +136,7 @@ export function checkMoEWeights(
   const maps = checked.map((c) => c.maps);
   let sharedGate: Float32Array | null = null;
   if (w.shared !== undefined) {
-    const s = checkWeights(GATED, w.shared, `${where}: weights.shared`, layout, activation);
+    const s = checkWeights(GATED, w.shared, `${where}: weights.shared`, layout, activation, "f32");
     if (s.shape.dModel !== d) {
       throw new ShapeError(
         `${where}: weights.shared has dModel ${s.shape.dModel}, expected the experts' dModel = ${d}`,
@@ -213,7 +213,7 @@ export function readMoEJSON(json: unknown, where: string) {
   const checked: CheckedWeights = {
     shapes: experts.map((x) => x.shape),
     shared: j.shared !== null,
-    maps: experts.map((x) => x.maps),
+    maps: experts.map((x) => float32Maps(x.maps)), // a gated version 1 JSON: float32
     router: decode("router", d * E, false) as Float32Array,
     routerBias: decode("routerBias", E, true),
     selectionBias: decode("selectionBias", E, true),
@@ -228,7 +228,7 @@ export function readMoEJSON(json: unknown, where: string) {
   if (j.shared !== null) {
     const s = expert(j.shared, "json.shared");
     checked.shapes.push(s.shape);
-    checked.maps.push(s.maps);
+    checked.maps.push(float32Maps(s.maps));
     checked.sharedGate = decode("sharedGate", d, true);
   } else if (j.sharedGate !== null) {
     throw new TypeError(`${where}: json.sharedGate must be null without json.shared`);

@@ -1,6 +1,7 @@
 // The options every layer takes, checked: sizes, seed, bias, activation, kernel, threads, and
 // how many threads a layer gets here.
 import { assertBoolean, assertOptions, assertPositiveSize, assertSize, kindOf } from "../check";
+import { WEIGHT_DTYPES, type WeightDtype } from "../dtype";
 import { ACTIVATIONS, type ActivationName } from "../kernels/activation";
 import type { KernelName } from "../kernels/kernel";
 import { type ThreadPlan, threadedKernel } from "../kernels/registry";
@@ -52,6 +53,25 @@ export function assertActivation(
   );
 }
 
+/**
+ * A dtype option (`name`, "options.dtype" by default): one of WEIGHT_DTYPES, or `fallback` when
+ * absent. Not a string is a TypeError; a string that names no type is a RangeError; both list
+ * the choices.
+ */
+export function assertDtype(
+  value: unknown,
+  where: string,
+  fallback: WeightDtype = "f32",
+  name = "options.dtype",
+): WeightDtype {
+  if (value === undefined) return fallback;
+  if (typeof value === "string" && (WEIGHT_DTYPES as readonly string[]).includes(value)) {
+    return value as WeightDtype;
+  }
+  const Err = typeof value === "string" ? RangeError : TypeError;
+  throw new Err(`${where}: ${name} must be one of ${listed(WEIGHT_DTYPES)}, got ${shown(value)}`);
+}
+
 /** The options of a layer with seeded weights (the constructor's and `create`'s). */
 export interface SeededOptions {
   dModel: number;
@@ -61,9 +81,19 @@ export interface SeededOptions {
   activation?: ActivationName;
   kernel?: KernelChoice;
   threads?: number;
+  dtype?: WeightDtype;
 }
 
-const SEEDED_OPTIONS = ["dModel", "dHidden", "seed", "bias", "activation", "kernel", "threads"];
+const SEEDED_OPTIONS = [
+  "dModel",
+  "dHidden",
+  "seed",
+  "bias",
+  "activation",
+  "kernel",
+  "threads",
+  "dtype",
+];
 
 /** A seeded layer's options, checked, with the layer's defaults for bias and activation. */
 export function parseSeeded(
@@ -91,7 +121,8 @@ export function parseSeeded(
   );
   const kernel = assertKernel(opts.kernel, where);
   const threads = assertThreads(opts.threads, where);
-  return { dModel, dHidden, seed, bias, activation, kernel, threads };
+  const dtype = assertDtype(opts.dtype, where);
+  return { dModel, dHidden, seed, bias, activation, kernel, threads, dtype };
 }
 
 /** A threads option: a positive integer, or undefined for the default. */

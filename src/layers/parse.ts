@@ -1,12 +1,13 @@
 // A layer's weights and JSON, checked against its spec: shapes, biases all or none, sizes,
 // every check made before anything is allocated.
-import { decodeFloat32 } from "../base64";
+import { decodeFloat32, decodeUint16 } from "../base64";
 import { assertFloat32Array, assertMatrix, assertOptions, assertPositiveSize } from "../check";
+import { type WeightDtype, dtypeBytes } from "../dtype";
 import { ShapeError } from "../errors";
 import type { ActivationName } from "../kernels/activation";
-import { type LayerShape, type MapTensors, mapDims } from "../kernels/kernel";
+import { type LayerShape, type MapTensors, type StoredTensors, mapDims } from "../kernels/kernel";
 import type { Matrix } from "../matrix";
-import { assertActivation } from "./options";
+import { assertActivation, assertDtype } from "./options";
 import type { LayerSpec, WeightLayout } from "./spec";
 
 const names = (spec: LayerSpec, both: boolean) =>
@@ -16,13 +17,17 @@ const joined = (parts: string[]) =>
     ? `${parts[0]} and ${parts[1]}`
     : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
 
-/** A spec's weights, checked (shapes, biases all or none), and read in the layer's layout. */
+/**
+ * A spec's weights, checked (shapes, biases all or none), and read in the layer's layout; the
+ * layer keeps them as `dtype`.
+ */
 export function checkWeights(
   spec: LayerSpec,
   weights: unknown,
   where: string,
   layout: WeightLayout,
   activation: ActivationName,
+  dtype: WeightDtype,
 ): { shape: LayerShape; maps: MapTensors[] } {
   if (weights === undefined) {
     throw new TypeError(`${where}: weights { ${names(spec, true).join(", ")} } are required`);
@@ -46,6 +51,7 @@ export function checkWeights(
     expand: spec.expand,
     hasBias: given > 0,
     activation,
+    dtype,
   };
   const hint = `; its transpose would fit (every matrix must be in the same layout, ${linear ? "nn.Linear's (out, in) here" : 'tokenwise\'s (in, out) unless { layout: "linear" } is given'})`;
   ms.forEach((m, i) => {
@@ -86,10 +92,23 @@ export function checkWeights(
   return { shape, maps: ms.map((m, i) => ({ w: m.data, b: bs[i] ?? null })) };
 }
 
-/** A spec's layer from its JSON, checked. */
-export function readJSON(spec: LayerSpec, json: unknown, where: string) {
+/**
+ * The encoding field of a layer's JSON: every tensor as its elements' little-endian bytes in
+ * base64, float32 before version 3 (`dtypeSince`); from it, weights of the JSON's dtype.
+ */
+export const ENCODING = { float32: "float32-le-base64", typed: "le-base64" } as const;
+
+/**
+ * A spec's layer from its JSON, checked: its shape (with the JSON's dtype) and each map's
+ * weights as kept (float32, or 16-bit bits for a bf16 or f16 layer).
+ */
+export function readJSON(
+  spec: LayerSpec,
+  json: unknown,
+  where: string,
+): { shape: LayerShape; maps: StoredTensors[] } {
   const j = json as Record<string, unknown> | null;
-  const { format, version, oldest, activationSince } = spec.json;
+  const { format, version, oldest, activationSince, dtypeSince } = spec.json;
   if (typeof j !== "object" || j === null || j.format !== format) {
     throw new TypeError(`${where}: json is not a ${format} (format field missing)`);
   }
@@ -99,10 +118,18 @@ export function readJSON(spec: LayerSpec, json: unknown, where: string) {
     !Number.isInteger(v) ||
     v < oldest ||
     v > version ||
-    j.encoding !== "float32-le-base64"
+    j.encoding !== (v >= dtypeSince ? ENCODING.typed : ENCODING.float32)
   ) {
     throw new TypeError(
       `${where}: unsupported version ${String(v)} or encoding ${String(j.encoding)}`,
+    );
+  }
+  let dtype: WeightDtype = "f32";
+  if (v >= dtypeSince) {
+    dtype = assertDtype(j.dtype ?? null, where, "f32", "json.dtype");
+  } else if (j.dtype !== undefined) {
+    throw new TypeError(
+      `${where}: json.dtype is not part of version ${v}, whose weights are all float32; a layer with a dtype is version ${dtypeSince} or later`,
     );
   }
   let activation: ActivationName = "relu";
@@ -120,21 +147,33 @@ export function readJSON(spec: LayerSpec, json: unknown, where: string) {
   }
   const dModel = assertPositiveSize(j.dModel, where, "json.dModel");
   const dHidden = assertPositiveSize(j.dHidden, where, "json.dHidden");
-  const probe: LayerShape = { dModel, dHidden, expand: spec.expand, hasBias: true, activation };
-  const decode = (key: string, length: number, optional: boolean) => {
+  const probe: LayerShape = {
+    dModel,
+    dHidden,
+    expand: spec.expand,
+    hasBias: true,
+    activation,
+    dtype,
+  };
+  const decode = (key: string, length: number, type: WeightDtype) => {
     const text = j[key];
-    if (text === null && optional) return null;
-    const data = typeof text === "string" ? decodeFloat32(text, length) : null;
+    const data =
+      typeof text !== "string"
+        ? null
+        : dtypeBytes(type) === 4
+          ? decodeFloat32(text, length)
+          : decodeUint16(text, length);
     if (data === null) {
-      throw new TypeError(`${where}: json.${key} is not base64 of ${length} float32 values`);
+      const what = type === "f32" ? "float32" : type;
+      throw new TypeError(`${where}: json.${key} is not base64 of ${length} ${what} values`);
     }
     return data;
   };
   const maps = spec.maps.map((m, i) => {
     const { rows, cols } = mapDims(probe, i);
     return {
-      w: decode(m.weight, rows * cols, false) as Float32Array,
-      b: decode(m.bias, cols, true),
+      w: decode(m.weight, rows * cols, dtype),
+      b: j[m.bias] === null ? null : (decode(m.bias, cols, "f32") as Float32Array),
     };
   });
   const nulls = maps.filter((m) => m.b === null).length;

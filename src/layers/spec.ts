@@ -18,12 +18,16 @@ export interface LayerSpec<G = unknown> {
   readonly maps: readonly MapNames[];
   readonly expand: number;
   readonly defaults: { readonly bias: boolean; readonly activation: ActivationName };
-  /** JSON: format name, current version, oldest version read, first version with activation. */
+  /**
+   * JSON: format name, current version, oldest version read, first version with activation,
+   * first version with dtype (a float32 layer writes the version before it, unchanged).
+   */
   readonly json: {
     readonly format: string;
     readonly version: number;
     readonly oldest: number;
     readonly activationSince: number;
+    readonly dtypeSince: number;
   };
   backward(
     shape: LayerShape,

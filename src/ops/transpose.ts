@@ -16,13 +16,17 @@ export function transposeKernel(
   cols: number,
   out: Float32Array,
 ): void {
+  // Integer views: a float32 read into a JavaScript number may be quieted if it is a
+  // signalling NaN (depending on which tier of the engine runs the loop); its bits are not.
+  const from = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const to = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i0 = 0; i0 < rows; i0 += TILE) {
     const i1 = Math.min(i0 + TILE, rows);
     for (let j0 = 0; j0 < cols; j0 += TILE) {
       const j1 = Math.min(j0 + TILE, cols);
       for (let i = i0; i < i1; i++) {
         const s = i * cols;
-        for (let j = j0; j < j1; j++) out[j * rows + i] = src[s + j] as number;
+        for (let j = j0; j < j1; j++) to[j * rows + i] = from[s + j] as number;
       }
     }
   }

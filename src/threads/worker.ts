@@ -6,8 +6,14 @@
 // The two halves of a job are the very functions the calling thread runs (expandPanels,
 // condensePanels: the gemm, the activation, a gated layer's product), so both give the same
 // bits.
-import { type Layout, panelBytes, shareStart } from "../kernels/wasm/layout";
-import { type Act, type Linear, condensePanels, expandPanels } from "../kernels/wasm/panels";
+import { type Layout, shareStart } from "../kernels/wasm/layout";
+import {
+  type Act,
+  type GemmExports,
+  condensePanels,
+  expandPanels,
+  linearOn,
+} from "../kernels/wasm/panels";
 import * as P from "./protocol";
 
 /** What the pool posts to a new worker. */
@@ -24,8 +30,6 @@ interface Init {
   /** The activation's code in the kernel (activation.ts's ACTIVATION_WASM; 0 is relu). */
   kind: number;
 }
-
-type Gemm = (...args: number[]) => void;
 
 /** A dedicated worker's scope: a browser's own, or the one the Node host sets up (platform.ts). */
 interface WorkerScope {
@@ -46,9 +50,9 @@ port.onmessage = (e) => {
 
 function start(init: Init): void {
   const { module, memory, id, n, L, kind } = init;
-  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const gemm = exports.gemm as Gemm;
-  const act = exports.act as Act;
+  const exports = new WebAssembly.Instance(module, { env: { memory } })
+    .exports as unknown as GemmExports;
+  const act: Act = exports.act;
   const f32 = new Float32Array(memory.buffer);
   const c = new Int32Array(memory.buffer, L.ctrl, 64);
   const bytes = new Uint8Array(memory.buffer, L.ctrl + P.MESSAGE_AT, P.MESSAGE_MAX);
@@ -56,14 +60,10 @@ function start(init: Init): void {
   const sets: Layout[] = L.sets?.map((s) => ({ ...L, ...s })) ?? [L];
 
   // Panels in groups of CHUNK: the same sums as one call (columns are independent), and a
-  // heartbeat between groups for the blocked caller's watchdog.
-  const linear: Linear = (x, lda, rows, K, w, p0, p1, bias, relu, out, ldo, pair) => {
-    for (let p = p0; p < p1; p += CHUNK) {
-      const p2 = Math.min(p1, p + CHUNK);
-      gemm(x, lda, rows, K, w, panelBytes(K), p, p2, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
-      Atomics.add(c, P.HEART, 1);
-    }
-  };
+  // heartbeat between groups for the blocked caller's watchdog. Worker `id` widens 16-bit
+  // panels into float32 panel id + 1 of the layout (the calling thread has panel 0).
+  const beat = () => void Atomics.add(c, P.HEART, 1);
+  const linear = linearOn(exports, L.widen[id + 1] ?? 0, CHUNK, beat);
   // Participant p of n takes its share of each map's panels (layout.ts's shareStart, as the
   // calling thread does): output columns, never k. In a job run by a blocking caller, the
   // caller is participant 0 and worker w is participant w + 1 (SHIFT = 1), so the last worker

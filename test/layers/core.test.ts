@@ -201,7 +201,16 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
     );
     const l = new L(options);
     expect(l.dModel).toBe(3);
-    const documented = ["dModel", "dHidden", "seed", "bias", "activation", "kernel", "threads"];
+    const documented = [
+      "dModel",
+      "dHidden",
+      "seed",
+      "bias",
+      "activation",
+      "kernel",
+      "threads",
+      "dtype",
+    ];
     expect([...asked].filter((k) => typeof k === "symbol" || !documented.includes(k))).toEqual([]);
   });
 });

@@ -77,7 +77,7 @@ describe("new FeedForward rejects bad options", () => {
       call: ctor({ dModel: 4, dHidden: 8, sed: 1 }),
       error: TypeError,
       message:
-        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, bias, activation, kernel, threads",
+        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype",
     },
     ...sizeCases("dModel"),
     ...sizeCases("dHidden"),
@@ -268,7 +268,7 @@ describe("FeedForward.fromWeights rejects bad weights and options", () => {
       what: "an unknown option",
       call: call(g, { kernel: "js", seed: 1 }),
       error: TypeError,
-      message: `${W}: unknown option options.seed; known options are kernel, activation, layout`,
+      message: `${W}: unknown option options.seed; known options are kernel, activation, layout, dtype`,
     },
     {
       what: "options is a string",
@@ -414,7 +414,7 @@ describe("FeedForward.fromJSON rejects malformed JSON", () => {
       what: "an unknown option",
       call: call(json(), { kernels: "js" }),
       error: TypeError,
-      message: `${J}: unknown option options.kernels; known options are kernel`,
+      message: `${J}: unknown option options.kernels; known options are kernel, dtype`,
     },
     {
       what: "options.kernel is unknown",

@@ -7,6 +7,10 @@
 // kernel's 2 x 4 tiles and the wasm kernel's 16-column panels), 64..97 (two and more passes of
 // the wasm 1 x 32 decode tile, and a partial one), batches past 32 (the js kernel's block) and
 // past 128 (the wasm kernel's block, and so a second job for the threads).
+//
+// The weight type is a dimension too: a bf16 or f16 layer is, bit for bit, the float32 layer on
+// its weights rounded to that type (rounded by src/dtype.ts, which test/dtype.test.ts checks on
+// every pattern against arithmetic), on every kernel, so every property above holds for it.
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -21,6 +25,7 @@ import {
   row,
   silu,
 } from "../../src/index";
+import { type Dtype16, narrowInto, widenInto } from "../../src/dtype";
 import { ACTIVATIONS } from "../../src/kernels/activation";
 import { feedForwardReference } from "../../src/kernels/reference";
 import { seededFloats } from "../helpers/arbitraries";
@@ -39,7 +44,12 @@ interface LayerCase {
   /** Weight names in order: [weight, bias] of each map; maps into dHidden first. */
   maps: [string, string][];
   expand: number;
-  make(w: Weights, activation: ActivationName, kernel: TestKernel): Promise<AnyLayer>;
+  make(
+    w: Weights,
+    activation: ActivationName,
+    kernel: TestKernel,
+    dtype?: "f32" | Dtype16,
+  ): Promise<AnyLayer>;
   model(
     w: Weights,
     activation: ActivationName,
@@ -62,12 +72,13 @@ const LAYERS: LayerCase[] = [
       ["w2", "b2"],
     ],
     expand: 1,
-    make: (w, activation, kernel) =>
+    make: (w, activation, kernel, dtype = "f32") =>
       FeedForward.create({
         weights: w as never,
         activation,
         kernel: kernelName(kernel),
         threads: kernel === "wasm-2t" ? 2 : 1,
+        dtype,
       }),
     model: (w, activation, x, rows, f32) =>
       feedForward64(
@@ -94,12 +105,13 @@ const LAYERS: LayerCase[] = [
       ["wDown", "bDown"],
     ],
     expand: 2,
-    make: (w, activation, kernel) =>
+    make: (w, activation, kernel, dtype = "f32") =>
       GatedFeedForward.create({
         weights: w as never,
         activation,
         kernel: kernelName(kernel),
         threads: kernel === "wasm-2t" ? 2 : 1,
+        dtype,
       }),
     model: (w, activation, x, rows, f32) =>
       gated64(
@@ -187,6 +199,73 @@ function weightsOf(c: LayerCase, D: number, H: number, bias: boolean, kind: Valu
     if (bias) w[bk] = tokens(kind, cols, seed + 2 * i + 2, 1);
   });
   return w;
+}
+
+/**
+ * Weights for the 16-bit property, of a kind: "small" (uniform in ±1, where f16 keeps the map
+ * scaled, WEIGHT_CODE.f16s); "tiny" (±2^-12, so that most are f16 subnormals); "cancelling"
+ * (as above, with ±2^60 for bf16 and ±2^15 for f16, which holds no 2^60); "special" (small,
+ * with a few entries each map of ±0, f16's subnormal edges, 63.97 and 64 (the edge of the
+ * scaled f16 map), 1000 and ±65504, and in the last map ±Infinity and NaN, which reach only
+ * their own output columns).
+ */
+type Values16 = "small" | "tiny" | "cancelling" | "special";
+const SPECIAL = [
+  0,
+  -0,
+  2 ** -24,
+  -(2 ** -24),
+  2 ** -14 - 2 ** -24,
+  6e-5,
+  63.97,
+  64,
+  -64,
+  1000,
+  65504,
+  -65504,
+];
+const NONFINITE = [Infinity, -Infinity, NaN];
+
+function weights16(
+  c: LayerCase,
+  D: number,
+  H: number,
+  bias: boolean,
+  kind: Values16,
+  dtype: Dtype16,
+  seed: number,
+): Weights {
+  const w = weightsOf(c, D, H, bias, kind === "cancelling" ? "cancelling" : "small", seed);
+  c.maps.forEach(([wk], i) => {
+    const data = (w[wk] as Matrix).data;
+    if (kind === "tiny")
+      for (let j = 0; j < data.length; j++) data[j] = (data[j] as number) * 2 ** -12;
+    if (kind === "cancelling" && dtype === "f16") {
+      for (let j = 0; j < data.length; j++) {
+        if (Math.abs(data[j] as number) === 2 ** 60)
+          data[j] = Math.sign(data[j] as number) * 2 ** 15;
+      }
+    }
+    if (kind === "special") {
+      const u = seededFloats(data.length, seed + 30 + i);
+      const last = i === c.maps.length - 1;
+      for (let j = 0; j < data.length; j++) {
+        const r = ((u[j] as number) + 1) / 2;
+        if (r < 0.04) data[j] = SPECIAL[Math.floor(r * 300) % SPECIAL.length] as number;
+        else if (last && r > 0.99) data[j] = NONFINITE[j % NONFINITE.length] as number;
+      }
+    }
+  });
+  return w;
+}
+
+/** Values rounded to a 16-bit type and widened back (src/dtype.ts). */
+function round16(dtype: Dtype16, v: Float32Array): Float32Array {
+  return widenInto(
+    dtype,
+    narrowInto(dtype, v, new Uint16Array(v.length)),
+    new Float32Array(v.length),
+  );
 }
 
 const caseArb = fc.record({
@@ -304,6 +383,57 @@ describe.each(LAYERS)("$name", (c) => {
           expect(outside(got, model.y, model.bound)).toEqual([]);
         }),
         { numRuns: 60 },
+      );
+    });
+
+    it("a bf16 or f16 layer is the float32 layer on its rounded weights, bit for bit", async () => {
+      const arb = fc.record({
+        k: caseArb,
+        dtype: fc.constantFrom<Dtype16>("bf16", "f16"),
+        values: fc.constantFrom<Values16>("small", "tiny", "cancelling", "special"),
+        huge: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(arb, async ({ k, dtype, values, huge }) => {
+          const w = weights16(c, k.D, k.H, k.bias, values, dtype, k.seed);
+          const rounded: Weights = {};
+          for (const [key, v] of Object.entries(w)) {
+            rounded[key] = v instanceof Float32Array ? v : { ...v, data: round16(dtype, v.data) };
+          }
+          for (const l of live.splice(0)) l.dispose();
+          const half = await c.make(w, k.activation, kernel, dtype);
+          const full = await c.make(rounded, k.activation, kernel);
+          live.push(half, full);
+          if (kernel === "wasm-2t" && half.threads !== 2) throw new Error("no threads");
+          expect(half.dtype).toBe(dtype);
+          // Tokens of every size the weights meet; with `huge`, some beyond 2^26, which the
+          // one-token f16 path cannot scale (it widens the panels instead).
+          const x = tokens(
+            values === "cancelling" ? "cancelling" : "small",
+            k.T * k.D,
+            k.seed + 40,
+            3,
+          );
+          if (values === "tiny") for (let i = 0; i < x.length; i++) x[i] = (x[i] as number) * 1024;
+          if (huge) for (let i = 0; i < x.length; i += 7) x[i] = (x[i] as number) * 2 ** 27;
+          const xm: Matrix = { rows: k.T, cols: k.D, data: x };
+          const y = half.forward(xm);
+          expectSameBits(y.data, full.forward(xm).data, "forward");
+          expectSameBits((await half.forwardAsync(xm)).data, y.data, "forwardAsync");
+          for (const i of rowsToCheck(k.T)) {
+            expectSameBits(half.forwardToken(row(xm, i)), row(y, i), `forwardToken row ${i}`);
+          }
+          const got = half.weights as unknown as Weights;
+          for (const [key, v] of Object.entries(rounded)) {
+            const g = got[key] as Matrix | Float32Array;
+            expectSameBits(
+              g instanceof Float32Array ? g : g.data,
+              v instanceof Float32Array ? v : v.data,
+              key,
+            );
+          }
+        }),
+        RUNS,
       );
     });
 

@@ -4,11 +4,11 @@
 // one instance and, on threads, one pool whose jobs name the expert (the pool's SET word):
 // never a memory or a pool per expert.
 //
-// Extension point for 16-bit weights: a map's element size is its MapRegion's `elem`, as in
-// layout.ts; a dtype carried by each expert's LayerShape would size its regions here.
+// The experts keep float32 weights (WEIGHT_CODE.f32): 16-bit experts would size their regions
+// by each LayerShape's dtype here, and widen into a float32 panel a thread, as layout.ts does.
 import { ACTIVATION_WASM, ERF_TERMS, type ActivationName } from "../activation";
 import type { ExpertsKernel } from "../experts";
-import type { LayerShape, MapTensors } from "../kernel";
+import { type LayerShape, type MapTensors, float32Maps } from "../kernel";
 import { type WeightSource, packMap } from "../source";
 import { type CallerShare, Pool } from "../../threads/pool";
 import type { ThreadHost } from "../../threads/platform";
@@ -24,6 +24,7 @@ import {
   panels,
   regions,
   shareStart,
+  WEIGHT_CODE,
 } from "./layout";
 import {
   type GemmExports,
@@ -62,7 +63,14 @@ export function expertsLayout(shapes: readonly LayerShape[], threaded: boolean):
     for (let i = 0; i <= expand; i++) {
       const [K, n, pad] = i < expand ? [d, p1, hPad] : [s.dHidden, p2, dPad];
       const w = take(n * panelBytes(K));
-      maps.push({ w, b: s.hasBias ? take(pad * 4) : 0, K, panels: n, elem: 4 });
+      maps.push({
+        w,
+        b: s.hasBias ? take(pad * 4) : 0,
+        K,
+        panels: n,
+        elem: 4,
+        code: WEIGHT_CODE.f32,
+      });
     }
     return { maps, dHidden: s.dHidden, p1, hPad };
   });
@@ -84,6 +92,7 @@ export function expertsLayout(shapes: readonly LayerShape[], threaded: boolean):
     dPad,
     ...s0,
     erf,
+    widen: [],
     x,
     hidden,
     out,
@@ -154,7 +163,7 @@ export class WasmExperts implements ExpertsKernel {
     });
     const exports = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as GemmExports;
-    const linear = linearOn(exports.gemm);
+    const linear = linearOn(exports, 0); // float32 weights: no panel is widened
     const act = exports.act;
     const kind = ACTIVATION_WASM[first.activation];
     this.#insts = shapes.map((_, e) => ({
@@ -262,7 +271,7 @@ export class WasmExperts implements ExpertsKernel {
   }
 
   unpack(e: number): MapTensors[] {
-    return unpackLayout(this.#f32, setLayout(this.#lay, e));
+    return float32Maps(unpackLayout(this.#f32, setLayout(this.#lay, e)));
   }
 
   dispose(): void {

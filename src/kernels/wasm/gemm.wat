@@ -260,6 +260,319 @@
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $q_next))))))
 
+  ;; The 16-bit weights (bf16, f16). A 16-bit panel holds 32 bytes a row, its 16 columns in the
+  ;; order of layout.ts's slotOf: the first 16 bytes hold columns 0..7 as 32-bit lanes of (column
+  ;; i, column 4 + i), the next 16 bytes columns 8..15 alike, so that a lane's low half shifted up
+  ;; 16 bits is one column's value and its high half masked is another's, in order. Widening is
+  ;; exact (every bf16 and every f16 value is a float32), so a kernel that widens, then multiplies
+  ;; and adds, performs gemm's very float32 operations on the widened weights, element by element.
+  ;;
+  ;; bf16 ({{DT_bf16}}) is float32's high half: `lane << 16` and `lane & 0xffff0000`.
+  ;;
+  ;; f16 (binary16): with a half h in a lane's high 16 bits (t), m = `(t >>s 3) & 0x8fffe000` is
+  ;; h's sign in bit 31 and its 15 other bits moved down 3: a float32 whose value is h's times
+  ;; 2^-112 (a subnormal h gives a subnormal m, scaled alike), so m * 2^112, exact, is h's value.
+  ;; But a float32 multiplication with a subnormal operand takes a microcode assist of about a
+  ;; hundred cycles on Intel cores, and trained weights hold some f16 subnormals (0.4% of the
+  ;; seeded weights of a 4096-wide layer, |w| < 2^-14): the layer ran at half speed. So a map whose
+  ;; weights are all finite and below 64 in magnitude is kept scaled by 2^10 (layout.ts,
+  ;; WEIGHT_CODE.f16s): a scaled code c is the f16 of w * 2^10, never subnormal (the smallest
+  ;; nonzero one is 2^-24 * 2^10 = 2^-14), its m is a normal float32 or zero, and
+  ;; w = m * 2^102, exactly ({{DT_f16s}}). Any other f16 map ({{DT_f16}}: an infinity, a NaN, a
+  ;; weight of 64 or more) takes $half, slower: it gives infinities and NaN their exponent.
+  ;;
+  ;; Reading ahead: the loops that stream 16-bit weights load a word 8 KiB ahead of each stream
+  ;; and drop it. Widening fills the out-of-order window with arithmetic, so fewer of a stream's
+  ;; cache misses overlapped: one token through LLaMA-7B's MLP (G1, weights from memory) went
+  ;; from 1.4x to 1.8x the float32 layer's speed for bf16, and from 0.7x to 1.35x-1.6x for f16,
+  ;; with the word read 8 KiB ahead (2 KiB gave 1.4x for f16, 16 KiB no more than 8; same runs,
+  ;; a shared machine). The float32 tile measured slower with such loads (docs/kernels.md), so
+  ;; it has none. A layout keeps more than 8 KiB after its last weights (layout.ts, READ_AHEAD),
+  ;; so the word is always inside the memory.
+
+  ;; A half in the high 16 bits of each lane (any low bits), widened: any value, infinities and
+  ;; NaN (payload kept) included.
+  (func $half (param $t v128) (result v128)
+    (local $m v128)
+    (local.set $m (v128.and (i32x4.shr_s (local.get $t) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)))
+    (v128.bitselect
+      (i32x4.add (local.get $m) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))
+      (f32x4.mul (local.get $m) (v128.const f32x4 0x1p112 0x1p112 0x1p112 0x1p112))
+      (i32x4.gt_s (v128.and (local.get $t) (v128.const i32x4 0x7fff0000 0x7fff0000 0x7fff0000 0x7fff0000))
+                  (v128.const i32x4 0x7bffffff 0x7bffffff 0x7bffffff 0x7bffffff))))
+
+  ;; widen: K rows of a 16-bit panel at $src, of weight code $code, into a float32 panel at $dst
+  ;; (64 bytes a row, columns in order): the weights' values, exactly. A batch widens each panel
+  ;; once into a scratch panel, which gemm then reads for every pair of tokens.
+  (func (export "widen") (param $src i32) (param $dst i32) (param $K i32) (param $code i32)
+    (local $end i32) (local $v v128) (local $hm v128) (local $fm v128) (local $fs v128)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $K) (i32.const 5))))
+    (local.set $hm (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000))
+    (local.set $fm (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000))
+    (local.set $fs (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102))
+    (if (i32.eq (local.get $code) (i32.const {{DT_bf16}})) (then
+      (block $wb_done
+        (loop $wb_next
+        (br_if $wb_done (i32.ge_u (local.get $src) (local.get $end)))
+        (drop (i32.load offset=8192 (local.get $src)))
+        (local.set $v (v128.load (local.get $src)))
+        (v128.store offset=0 (local.get $dst) (i32x4.shl (local.get $v) (i32.const 16)))
+        (v128.store offset=16 (local.get $dst) (v128.and (local.get $v) (local.get $hm)))
+        (local.set $v (v128.load offset=16 (local.get $src)))
+        (v128.store offset=32 (local.get $dst) (i32x4.shl (local.get $v) (i32.const 16)))
+        (v128.store offset=48 (local.get $dst) (v128.and (local.get $v) (local.get $hm)))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+        (br $wb_next)))
+      (return)))
+    (if (i32.eq (local.get $code) (i32.const {{DT_f16s}})) (then
+      (block $ws_done
+        (loop $ws_next
+        (br_if $ws_done (i32.ge_u (local.get $src) (local.get $end)))
+        (drop (i32.load offset=8192 (local.get $src)))
+        (local.set $v (v128.load (local.get $src)))
+        (v128.store offset=0 (local.get $dst) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+        (v128.store offset=16 (local.get $dst) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+        (local.set $v (v128.load offset=16 (local.get $src)))
+        (v128.store offset=32 (local.get $dst) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+        (v128.store offset=48 (local.get $dst) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+        (br $ws_next)))
+      (return)))
+    (if (i32.ne (local.get $code) (i32.const {{DT_f16}})) (then unreachable))
+    (block $wh_done
+      (loop $wh_next
+      (br_if $wh_done (i32.ge_u (local.get $src) (local.get $end)))
+      (drop (i32.load offset=8192 (local.get $src)))
+      (local.set $v (v128.load (local.get $src)))
+      (v128.store offset=0 (local.get $dst) (call $half (i32x4.shl (local.get $v) (i32.const 16))))
+      (v128.store offset=16 (local.get $dst) (call $half (local.get $v)))
+      (local.set $v (v128.load offset=16 (local.get $src)))
+      (v128.store offset=32 (local.get $dst) (call $half (i32x4.shl (local.get $v) (i32.const 16))))
+      (v128.store offset=48 (local.get $dst) (call $half (local.get $v)))
+      (local.set $src (i32.add (local.get $src) (i32.const 32)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+      (br $wh_next)))
+  )
+
+  ;; gemv16: out = act(x · w + bias) for one token: x is K floats from $x, w is 16-bit panels
+  ;; (panel p at w + p * ldw) of weight code $code, widened in registers; bias, relu and out as
+  ;; gemm's (out's row plain, panel p at out + 64p). Every element is gemm's sum on the widened
+  ;; weights: +0, then x_k * w_kj added for k increasing, then the bias, then relu. Two panels at a
+  ;; time (1 x 32, with gemm's ordering store), then a last one alone (1 x 16); f16 by $half
+  ;; takes 1 x 16 throughout.
+  ;;
+  ;; Scaled f16 ({{DT_f16s}}) leaves out the multiplication of every weight by 2^102: x_k * 2^102
+  ;; goes to $xs (K floats of scratch) once, and (x_k * 2^102) * m is the very real number
+  ;; x_k * w, so it rounds to the same float32. That holds when x_k * 2^102 is exact: unless some
+  ;; finite |x_k| >= 2^26 (an infinity or NaN scales to itself). For such a token gemv16 writes
+  ;; nothing and returns 0, and the caller widens the panels instead (panels.ts); else it returns 1.
+  (func (export "gemv16")
+    (param $x i32) (param $K i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
+    (param $bias i32) (param $relu i32) (param $out i32) (param $code i32) (param $xs i32)
+    (result i32)
+    (local $p i32) (local $wq i32) (local $wq2 i32) (local $bp i32) (local $o i32) (local $xa i32) (local $xend i32)
+    (local $k i32) (local $f f32)
+    (local $a v128) (local $v v128) (local $hm v128) (local $fm v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128) (local $c04 v128) (local $c05 v128) (local $c06 v128) (local $c07 v128)
+    (if (i32.and (i32.ne (local.get $code) (i32.const {{DT_bf16}}))
+                 (i32.and (i32.ne (local.get $code) (i32.const {{DT_f16}}))
+                          (i32.ne (local.get $code) (i32.const {{DT_f16s}})))) (then unreachable))
+    (if (i32.eq (local.get $code) (i32.const {{DT_f16s}})) (then
+      (local.set $k (i32.const 0))
+      (block $s_done
+        (loop $s_next
+        (br_if $s_done (i32.ge_u (local.get $k) (local.get $K)))
+        (local.set $f (f32.abs (f32.load (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2))))))
+        (if (i32.and (f32.ge (local.get $f) (f32.const 0x1p26)) (f32.ne (local.get $f) (f32.const inf)))
+          (then (return (i32.const 0))))
+        (f32.store (i32.add (local.get $xs) (i32.shl (local.get $k) (i32.const 2)))
+                   (f32.mul (f32.load (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2))))
+                            (f32.const 0x1p102)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $s_next)))
+      (local.set $x (local.get $xs))))
+    (local.set $xend (i32.add (local.get $x) (i32.shl (local.get $K) (i32.const 2))))
+    (local.set $hm (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000))
+    (local.set $fm (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000))
+    (local.set $p (local.get $p0))
+    (if (i32.ne (local.get $code) (i32.const {{DT_f16}})) (then
+      (block $t_done
+        (loop $t_next
+        (br_if $t_done (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $p1)))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6))) (i32.const 0) (local.get $bias)))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $wq (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+        (local.set $wq2 (i32.add (local.get $wq) (local.get $ldw)))
+        (local.set $xa (local.get $x))
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $c04 (v128.const i32x4 0 0 0 0))
+        (local.set $c05 (v128.const i32x4 0 0 0 0))
+        (local.set $c06 (v128.const i32x4 0 0 0 0))
+        (local.set $c07 (v128.const i32x4 0 0 0 0))
+        (if (i32.eq (local.get $code) (i32.const {{DT_bf16}}))
+          (then
+          (block $kb32_done
+            (loop $kb32_next
+            (br_if $kb32_done (i32.ge_u (local.get $xa) (local.get $xend)))
+            (local.set $a (v128.load32_splat (local.get $xa)))
+            (drop (i32.load offset=8192 (local.get $wq)))
+            (drop (i32.load offset=8192 (local.get $wq2)))
+            (local.set $v (v128.load (local.get $wq)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq)))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (v128.store (local.get $o) (v128.or (local.get $c00) (local.get $c01)))
+            (local.set $v (v128.load (local.get $wq2)))
+            (local.set $c04 (f32x4.add (local.get $c04) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c05 (f32x4.add (local.get $c05) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq2)))
+            (local.set $c06 (f32x4.add (local.get $c06) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c07 (f32x4.add (local.get $c07) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+            (local.set $wq (i32.add (local.get $wq) (i32.const 32)))
+            (local.set $wq2 (i32.add (local.get $wq2) (i32.const 32)))
+            (br $kb32_next)))
+          )
+          (else
+          (block $ks32_done
+            (loop $ks32_next
+            (br_if $ks32_done (i32.ge_u (local.get $xa) (local.get $xend)))
+            (local.set $a (v128.load32_splat (local.get $xa)))
+            (drop (i32.load offset=8192 (local.get $wq)))
+            (drop (i32.load offset=8192 (local.get $wq2)))
+            (local.set $v (v128.load (local.get $wq)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq)))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (v128.store (local.get $o) (v128.or (local.get $c00) (local.get $c01)))
+            (local.set $v (v128.load (local.get $wq2)))
+            (local.set $c04 (f32x4.add (local.get $c04) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c05 (f32x4.add (local.get $c05) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq2)))
+            (local.set $c06 (f32x4.add (local.get $c06) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c07 (f32x4.add (local.get $c07) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+            (local.set $wq (i32.add (local.get $wq) (i32.const 32)))
+            (local.set $wq2 (i32.add (local.get $wq2) (i32.const 32)))
+            (br $ks32_next)))
+          ))
+        (if (local.get $bp) (then
+          (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+          (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+          (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+          (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+          (local.set $c04 (f32x4.add (local.get $c04) (v128.load offset=64 (local.get $bp))))
+          (local.set $c05 (f32x4.add (local.get $c05) (v128.load offset=80 (local.get $bp))))
+          (local.set $c06 (f32x4.add (local.get $c06) (v128.load offset=96 (local.get $bp))))
+          (local.set $c07 (f32x4.add (local.get $c07) (v128.load offset=112 (local.get $bp))))
+        ))
+        (if (local.get $relu) (then
+          (local.set $c00 (v128.andnot (local.get $c00) (f32x4.lt (local.get $c00) (v128.const i32x4 0 0 0 0))))
+          (local.set $c01 (v128.andnot (local.get $c01) (f32x4.lt (local.get $c01) (v128.const i32x4 0 0 0 0))))
+          (local.set $c02 (v128.andnot (local.get $c02) (f32x4.lt (local.get $c02) (v128.const i32x4 0 0 0 0))))
+          (local.set $c03 (v128.andnot (local.get $c03) (f32x4.lt (local.get $c03) (v128.const i32x4 0 0 0 0))))
+          (local.set $c04 (v128.andnot (local.get $c04) (f32x4.lt (local.get $c04) (v128.const i32x4 0 0 0 0))))
+          (local.set $c05 (v128.andnot (local.get $c05) (f32x4.lt (local.get $c05) (v128.const i32x4 0 0 0 0))))
+          (local.set $c06 (v128.andnot (local.get $c06) (f32x4.lt (local.get $c06) (v128.const i32x4 0 0 0 0))))
+          (local.set $c07 (v128.andnot (local.get $c07) (f32x4.lt (local.get $c07) (v128.const i32x4 0 0 0 0))))
+        ))
+        (v128.store offset=0 (local.get $o) (local.get $c00))
+        (v128.store offset=16 (local.get $o) (local.get $c01))
+        (v128.store offset=32 (local.get $o) (local.get $c02))
+        (v128.store offset=48 (local.get $o) (local.get $c03))
+        (v128.store offset=64 (local.get $o) (local.get $c04))
+        (v128.store offset=80 (local.get $o) (local.get $c05))
+        (v128.store offset=96 (local.get $o) (local.get $c06))
+        (v128.store offset=112 (local.get $o) (local.get $c07))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (br $t_next)))))
+    (block $q_done
+      (loop $q_next
+      (br_if $q_done (i32.ge_u (local.get $p) (local.get $p1)))
+      (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6))) (i32.const 0) (local.get $bias)))
+      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+      (local.set $wq (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+      (local.set $xa (local.get $x))
+      (local.set $c00 (v128.const i32x4 0 0 0 0))
+      (local.set $c01 (v128.const i32x4 0 0 0 0))
+      (local.set $c02 (v128.const i32x4 0 0 0 0))
+      (local.set $c03 (v128.const i32x4 0 0 0 0))
+      (if (i32.eq (local.get $code) (i32.const {{DT_bf16}}))
+        (then
+        (block $kb16_done
+          (loop $kb16_next
+          (br_if $kb16_done (i32.ge_u (local.get $xa) (local.get $xend)))
+          (local.set $a (v128.load32_splat (local.get $xa)))
+          (local.set $v (v128.load (local.get $wq)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+          (local.set $v (v128.load offset=16 (local.get $wq)))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+          (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+          (local.set $wq (i32.add (local.get $wq) (i32.const 32)))
+          (br $kb16_next)))
+        )
+        (else (if (i32.eq (local.get $code) (i32.const {{DT_f16s}}))
+          (then
+          (block $ks16_done
+            (loop $ks16_next
+            (br_if $ks16_done (i32.ge_u (local.get $xa) (local.get $xend)))
+            (local.set $a (v128.load32_splat (local.get $xa)))
+            (local.set $v (v128.load (local.get $wq)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq)))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+            (local.set $wq (i32.add (local.get $wq) (i32.const 32)))
+            (br $ks16_next)))
+          )
+          (else
+          (block $kh16_done
+            (loop $kh16_next
+            (br_if $kh16_done (i32.ge_u (local.get $xa) (local.get $xend)))
+            (local.set $a (v128.load32_splat (local.get $xa)))
+            (local.set $v (v128.load (local.get $wq)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (call $half (i32x4.shl (local.get $v) (i32.const 16))))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (call $half (local.get $v)))))
+            (local.set $v (v128.load offset=16 (local.get $wq)))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (call $half (i32x4.shl (local.get $v) (i32.const 16))))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (call $half (local.get $v)))))
+            (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+            (local.set $wq (i32.add (local.get $wq) (i32.const 32)))
+            (br $kh16_next)))
+          ))))
+      (if (local.get $bp) (then
+        (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+        (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+        (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+        (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+      ))
+      (if (local.get $relu) (then
+        (local.set $c00 (v128.andnot (local.get $c00) (f32x4.lt (local.get $c00) (v128.const i32x4 0 0 0 0))))
+        (local.set $c01 (v128.andnot (local.get $c01) (f32x4.lt (local.get $c01) (v128.const i32x4 0 0 0 0))))
+        (local.set $c02 (v128.andnot (local.get $c02) (f32x4.lt (local.get $c02) (v128.const i32x4 0 0 0 0))))
+        (local.set $c03 (v128.andnot (local.get $c03) (f32x4.lt (local.get $c03) (v128.const i32x4 0 0 0 0))))
+      ))
+      (v128.store offset=0 (local.get $o) (local.get $c00))
+      (v128.store offset=16 (local.get $o) (local.get $c01))
+      (v128.store offset=32 (local.get $o) (local.get $c02))
+      (v128.store offset=48 (local.get $o) (local.get $c03))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $q_next)))
+    (i32.const 1))
+
   ;; e^x on two float64 lanes, the operations of activation.ts's exp64 in its order.
   (func $exp (param $x v128) (result v128)
     (local $y v128) (local $fl v128) (local $k v128) (local $r v128) (local $p v128)

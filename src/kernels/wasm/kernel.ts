@@ -1,8 +1,9 @@
 // The WebAssembly SIMD kernel on the calling thread, for every layer shape.
 import { ACTIVATION_WASM, ERF_C } from "../activation";
-import type { Kernel, LayerShape, MapTensors } from "../kernel";
+import type { Kernel, LayerShape, StoredTensors } from "../kernel";
 import { type WeightSource, packMap, unpackRows } from "../source";
-import { BLOCK_ROWS, type Layout, PANEL, layout } from "./layout";
+import { floatBitsToHalf, halfToFloatBits } from "../../dtype";
+import { BLOCK_ROWS, F16S_SHIFT, type Layout, PANEL, SLOTS16, WEIGHT_CODE, layout } from "./layout";
 import {
   type Act,
   type GemmExports,
@@ -14,9 +15,10 @@ import {
   linearOn,
 } from "./panels";
 
-/** A shape's layout in the kernel's memory (with the pool's scratch when threaded). */
-export function layoutOf(shape: LayerShape, threaded: boolean): Layout {
-  return layout(shape.dModel, shape.dHidden, shape.expand, shape.hasBias, threaded);
+/** A shape's layout in the kernel's memory (with the pool's scratch for `threads` when threaded). */
+export function layoutOf(shape: LayerShape, threaded: boolean, threads = 1): Layout {
+  const { dModel, dHidden, expand, hasBias, dtype } = shape;
+  return layout(dModel, dHidden, expand, hasBias, threaded, dtype, threads);
 }
 
 /** Memory for a layout (whose size was checked), with the activations' table in place. */
@@ -38,8 +40,9 @@ export interface Instance {
 }
 
 /**
- * A new memory for a layout, the source's weights packed into it map by map, and the kernel
- * instantiated on it.
+ * A new memory for a layout, the source's weights packed into it map by map (16-bit ones in
+ * the order of SLOTS16), and the kernel instantiated on it. An f16 map whose weights are all
+ * finite and below 64 in magnitude is kept scaled by 2^10 and marked WEIGHT_CODE.f16s.
  */
 export function instantiate(
   shape: LayerShape,
@@ -50,25 +53,65 @@ export function instantiate(
 ): Instance {
   const memory = allocateMemory(lay, shared);
   const f32 = new Float32Array(memory.buffer);
+  const u16 = new Uint16Array(memory.buffer);
   lay.maps.forEach((m, i) => {
-    packMap(source, shape, i, PANEL, f32, m.w / 4);
+    if (m.elem === 4) packMap(source, shape, i, PANEL, f32, m.w / 4);
+    else packMap(source, shape, i, PANEL, u16, m.w / 2, SLOTS16);
+    const count = m.K * m.panels * PANEL;
+    if (m.code === WEIGHT_CODE.f16 && fitsF16s(u16, m.w / 2, count)) {
+      scaleHalves(u16, m.w / 2, count, F16S_SHIFT);
+      m.code = WEIGHT_CODE.f16s;
+    }
     const n = i < shape.expand ? shape.dHidden : shape.dModel;
     if (m.b !== 0) source.bias(i, f32.subarray(m.b / 4, m.b / 4 + n));
   });
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
   const kind = ACTIVATION_WASM[shape.activation];
-  return { memory, f32, lay, linear: linearOn(exports.gemm), act: exports.act, kind };
+  const linear = linearOn(exports, lay.widen[0] ?? 0);
+  return { memory, f32, lay, linear, act: exports.act, kind };
 }
 
-/** Each map's weights in tokenwise's layout, unpacked from a layout's panels. */
-export function unpackLayout(f32: Float32Array, lay: Layout): MapTensors[] {
+/**
+ * Whether `count` binary16 values from u16[at] are all finite and below 64 in magnitude (bits
+ * 0x53ff, 63.97, at most), so that each times 2^10 is a finite f16 (at most 65504), exactly,
+ * and a normal one unless it is zero.
+ */
+function fitsF16s(u16: Uint16Array, at: number, count: number): boolean {
+  for (let i = at; i < at + count; i++) if (((u16[i] as number) & 0x7fff) > 0x53ff) return false;
+  return true;
+}
+
+/**
+ * Multiplies `count` binary16 values from u16[at] by 2^shift in place (shift may be negative),
+ * exactly: a normal value whose result is normal by adding to its exponent field, any other
+ * nonzero one through float32 (where it is a normal number, so adding to the exponent is the
+ * multiplication) and back. The caller knows every result is an f16 value.
+ */
+function scaleHalves(u16: Uint16Array, at: number, count: number, shift: number): void {
+  for (let i = at; i < at + count; i++) {
+    const h = u16[i] as number;
+    const e = (h >> 10) & 0x1f;
+    if (e !== 0 && e + shift >= 1 && e + shift <= 30) u16[i] = h + (shift << 10);
+    else if ((h & 0x7fff) !== 0) u16[i] = floatBitsToHalf(halfToFloatBits(h) + (shift << 23));
+  }
+}
+
+/**
+ * Each map's weights as given to the layer (float32, or 16-bit bits: an f16s map's scaled back),
+ * unpacked from a layout's panels.
+ */
+export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
+  const u16 = new Uint16Array(f32.buffer);
   return lay.maps.map((m, i) => {
     const n = i < lay.expand ? lay.dHidden : lay.dModel;
-    return {
-      w: unpackRows(f32, m.w / 4, m.K, n, PANEL),
-      b: m.b === 0 ? null : f32.slice(m.b / 4, m.b / 4 + n),
-    };
+    let w: Float32Array | Uint16Array;
+    if (m.elem === 4) w = unpackRows(f32, m.w / 4, m.K, n, PANEL);
+    else {
+      w = unpackRows(u16, m.w / 2, m.K, n, PANEL, SLOTS16);
+      if (m.code === WEIGHT_CODE.f16s) scaleHalves(w, 0, w.length, -F16S_SHIFT);
+    }
+    return { w, b: m.b === 0 ? null : f32.slice(m.b / 4, m.b / 4 + n) };
   });
 }
 
@@ -121,7 +164,7 @@ export class WasmKernel implements Kernel {
     return Promise.resolve();
   }
 
-  unpack(): MapTensors[] {
+  unpack(): StoredTensors[] {
     return unpackLayout(this.#inst.f32, this.#inst.lay);
   }
 

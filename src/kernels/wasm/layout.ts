@@ -1,3 +1,4 @@
+import { type WeightDtype, dtypeBytes } from "../../dtype";
 import { ERF_TERMS } from "../activation";
 
 // Where everything lives in the kernel's WebAssembly memory. All offsets are in bytes and
@@ -11,6 +12,43 @@ const PAGE = 65536;
 /** wasm32's ceiling: 65536 pages of 64 KiB. */
 export const MAX_PAGES = 65536;
 
+/**
+ * How the kernel reads a map's weights (gemm.wat's `{{DT_name}}`): float32 as they are, bf16,
+ * f16 with any values, or f16 kept scaled by 2^10 (`f16s`: a map whose weights are all finite
+ * and below 64 in magnitude, chosen once they are packed, so that no widened weight is a
+ * float32 subnormal: see gemm.wat and {@link F16S_SHIFT}).
+ */
+export const WEIGHT_CODE = { f32: 0, bf16: 1, f16: 2, f16s: 3 } as const;
+
+/** The codes as gemm.wat names them, for scripts/build-wasm.mjs. */
+export const WASM_DTYPE_CONSTANTS: Record<string, number> = {
+  DT_bf16: WEIGHT_CODE.bf16,
+  DT_f16: WEIGHT_CODE.f16,
+  DT_f16s: WEIGHT_CODE.f16s,
+};
+
+/** An f16s map keeps each weight w as the f16 of w · 2^F16S_SHIFT (exact: see fitsF16s). */
+export const F16S_SHIFT = 10;
+
+/**
+ * Bytes the kernel's 16-bit loops read past a stream (a word this far ahead, dropped: see
+ * gemm.wat's `offset=8192`); a layout keeps more than this after its last weights.
+ */
+export const READ_AHEAD = 8192;
+
+/**
+ * Where column c (0..15) of a panel sits in a 16-bit panel's row: the 32-bit lane i of its first
+ * 16 bytes holds columns i (low half) and 4 + i (high half), of the next 16 bytes 8 + i and
+ * 12 + i, so the kernel widens a lane's halves with a shift and a mask into columns in order
+ * (gemm.wat). Float32 panels keep columns in order.
+ */
+export function slotOf(c: number): number {
+  return (c & 8) | ((c & 3) << 1) | ((c >> 2) & 1);
+}
+
+/** slotOf for every column of a panel. */
+export const SLOTS16: readonly number[] = Array.from({ length: PANEL }, (_, c) => slotOf(c));
+
 /** One linear map's weights in the memory: K rows packed into panels of PANEL columns. */
 export interface MapRegion {
   /** Byte offset of the packed weights, and of the bias (0: none). */
@@ -19,8 +57,10 @@ export interface MapRegion {
   /** Its inner dimension and its panels. */
   K: number;
   panels: number;
-  /** Bytes of one weight element (4: float32). */
+  /** Bytes of one weight element (4: float32; 2: bf16 and f16). */
   elem: number;
+  /** How the kernel reads the weights: a {@link WEIGHT_CODE}. */
+  code: number;
 }
 
 export interface Layout {
@@ -38,6 +78,11 @@ export interface Layout {
   maps: MapRegion[];
   /** erf's series coefficients (float64), for the kernel's activations (see activation.ts). */
   erf: number;
+  /**
+   * Float32 panels (one panel of the largest K each) that 16-bit weights are widened into for a
+   * batch: the calling thread's, then one per worker (by id). Empty for float32 weights.
+   */
+  widen: number[];
   /** Scratch of the calling thread: x, one hidden block per expanding map, out. */
   x: number;
   hidden: number[];
@@ -99,8 +144,9 @@ export function shareStart(panels: number, p: number, n: number): number {
 }
 
 /**
- * A layer's regions: its maps' weights and biases in order, the activations' table, the
- * calling thread's scratch, and with `threaded` the pool's scratch and control blocks.
+ * A layer's regions: its maps' weights (of `dtype`) and biases in order, the activations'
+ * table, the widening panels of 16-bit weights, the calling thread's scratch, and with
+ * `threaded` (`threads` workers) the pool's scratch and control blocks.
  */
 export function layout(
   dModel: number,
@@ -108,17 +154,24 @@ export function layout(
   expand: number,
   hasBias: boolean,
   threaded = false,
+  dtype: WeightDtype = "f32",
+  threads = 1,
 ): Layout {
   const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
   const { take, end } = regions();
   const maps: MapRegion[] = [];
+  const elem = dtypeBytes(dtype);
   for (let i = 0; i <= expand; i++) {
     const [K, n, pad] = i < expand ? [dModel, p1, hPad] : [dHidden, p2, dPad];
-    const w = take(n * panelBytes(K));
-    maps.push({ w, b: hasBias ? take(pad * 4) : 0, K, panels: n, elem: 4 });
+    const w = take(n * panelBytes(K, elem));
+    maps.push({ w, b: hasBias ? take(pad * 4) : 0, K, panels: n, elem, code: WEIGHT_CODE[dtype] });
   }
   const erf = take(ERF_TERMS * 8);
   const blocks = (n: number, bytes: number) => Array.from({ length: n }, () => take(bytes));
+  // The 16-bit loops read up to READ_AHEAD bytes past the weights: the erf table, the x block
+  // and the hidden blocks (BLOCK_ROWS x 16 floats, 8 KiB, at the least) come after them.
+  const scratchPanels = dtype === "f32" ? 0 : threaded ? 1 + threads : 1;
+  const widen = blocks(scratchPanels, panelBytes(Math.max(dModel, dHidden)));
   const x = take(BLOCK_ROWS * dModel * 4);
   const hidden = blocks(expand, BLOCK_ROWS * hPad * 4);
   const out = take(BLOCK_ROWS * dPad * 4);
@@ -137,6 +190,7 @@ export function layout(
     dPad,
     maps,
     erf,
+    widen,
     x,
     hidden,
     out,

@@ -2,7 +2,7 @@
 // halves of a layer over a range of panels (expandPanels, condensePanels), and the copies in
 // and out of the kernel's memory. A worker computing its share runs these very functions, so
 // every element gets the same operations whoever computes it.
-import { type Layout, MAX_PAGES, panelBytes } from "./layout";
+import { type Layout, MAX_PAGES, type MapRegion, WEIGHT_CODE, panelBytes } from "./layout";
 
 export interface GemmExports {
   gemm(
@@ -22,35 +22,103 @@ export interface GemmExports {
   ): void;
   /** The `count` float32 values from byte `at` through activation `kind`, in place. */
   act(at: number, count: number, kind: number, erf: number): void;
+  /** K rows of a 16-bit panel (weight code `code`) at `src`, widened into a float32 panel at `dst`. */
+  widen(src: number, dst: number, K: number, code: number): void;
+  /**
+   * gemm for one token (x plain) on 16-bit panels, widened in registers (xs: K floats of
+   * scratch); 0 when it declined (an f16s map and a token it cannot scale), having written
+   * nothing, else 1.
+   */
+  gemv16(
+    x: number,
+    K: number,
+    w: number,
+    ldw: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    relu: number,
+    out: number,
+    code: number,
+    xs: number,
+  ): number;
 }
 
 /** The kernel's activation export. */
 export type Act = GemmExports["act"];
 
 /**
- * out = act(x · w + bias) for panels p0 .. p1-1. Addresses in bytes: x holds rows of lda bytes
- * in pairs (see {@link copyPairsIn}), w is a packed (K, 16·panels) matrix, out has rows of ldo
- * bytes, written in the same pairs when `pair` (to be the next map's x) or plain.
+ * out = act(x · W + b) for map m's panels p0 .. p1-1. Addresses in bytes: x holds rows of lda
+ * bytes in pairs (see {@link copyPairsIn}), out has rows of ldo bytes, written in the same pairs
+ * when `pair` (to be the next map's x) or plain.
  */
 export type Linear = (
+  m: MapRegion,
   x: number,
   lda: number,
   rows: number,
-  K: number,
-  w: number,
   p0: number,
   p1: number,
-  bias: number,
   relu: boolean,
   out: number,
   ldo: number,
   pair: boolean,
 ) => void;
 
-/** A {@link Linear} on an instance's gemm. */
-export function linearOn(gemm: GemmExports["gemm"]): Linear {
-  return (x, lda, rows, K, w, p0, p1, bias, relu, out, ldo, pair) =>
-    gemm(x, lda, rows, K, w, panelBytes(K), p0, p1, bias, relu ? 1 : 0, pair ? 1 : 0, out, ldo);
+const nothing = () => {};
+
+/**
+ * More panels than any map has (a wasm32 memory holds under 2^22 panels), and small enough that
+ * p + ALL_PANELS stays a small integer: a loop counter that became a float (Infinity, say) would
+ * be allocated on every call.
+ */
+const ALL_PANELS = 1 << 24;
+
+/**
+ * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they
+ * are. 16-bit weights: one token reads them directly (gemv16, widening in registers); a batch
+ * widens each panel once into `scratch` (this thread's float32 panel) and runs gemm on it for
+ * every pair of tokens (and an odd last one), so that a compute-bound batch does the float32
+ * kernel's work plus one widening per weight. Every path gives each element gemm's operations on
+ * the widened weights, so which one a call takes changes no bit. `beat` is called after every
+ * `chunk` panels (a worker's heartbeat).
+ */
+export function linearOn(
+  ex: GemmExports,
+  scratch: number,
+  chunk = ALL_PANELS,
+  beat: () => void = nothing,
+): Linear {
+  return (m, x, lda, rows, p0, p1, relu, out, ldo, pair) => {
+    const { K, w, b, code } = m;
+    const ldw = panelBytes(K, m.elem);
+    const r = relu ? 1 : 0;
+    const pr = pair ? 1 : 0;
+    if (code === WEIGHT_CODE.f32) {
+      for (let p = p0; p < p1; p += chunk) {
+        ex.gemm(x, lda, rows, K, w, ldw, p, Math.min(p1, p + chunk), b, r, pr, out, ldo);
+        beat();
+      }
+      return;
+    }
+    let from = p0;
+    if (rows === 1) {
+      // gemv16 declines a token before its first panel, or not at all: then the panels widen.
+      for (; from < p1; from += chunk) {
+        const to = Math.min(p1, from + chunk);
+        if (ex.gemv16(x, K, w, ldw, from, to, b, r, out, code, scratch) === 0) break;
+        beat();
+      }
+      if (from >= p1) return;
+    }
+    const ldf = panelBytes(K);
+    for (let p = from; p < p1; p++) {
+      ex.widen(w + p * ldw, scratch, K, code);
+      // gemm finds panel p at w + p * ldw: the scratch, here (i32 arithmetic wraps).
+      ex.gemm(x, lda, rows, K, (scratch - p * ldf) | 0, ldf, p, p + 1, b, r, pr, out, ldo);
+      if ((p - from) % chunk === chunk - 1 || p === p1 - 1) beat();
+    }
+  };
 }
 
 /**
@@ -78,9 +146,9 @@ export function expandPanels(
   const relu = kind === 0;
   const main = hidden[0] as number;
   for (let i = 0; i < lay.expand; i++) {
-    const m = lay.maps[i] as Layout["maps"][number];
+    const m = lay.maps[i] as MapRegion;
     const dst = hidden[i] as number;
-    linear(x, d * 4, n, d, m.w, p0, p1, m.b, i === 0 && relu, dst, hPad * 4, true);
+    linear(m, x, d * 4, n, p0, p1, i === 0 && relu, dst, hPad * 4, true);
     if (i === 0 && !relu) activatePanels(act, lay, dst, n, p0, p1, kind);
     if (i > 0) multiplyPanels(f32, main / 4, dst / 4, hPad, n, p0, p1);
   }
@@ -96,8 +164,8 @@ export function condensePanels(
   p0: number,
   p1: number,
 ): void {
-  const m = lay.maps[lay.expand] as Layout["maps"][number];
-  linear(hidden, lay.hPad * 4, n, lay.dHidden, m.w, p0, p1, m.b, false, out, lay.dPad * 4, false);
+  const m = lay.maps[lay.expand] as MapRegion;
+  linear(m, hidden, lay.hPad * 4, n, p0, p1, false, out, lay.dPad * 4, false);
 }
 
 /**

@@ -1,6 +1,6 @@
 // The WebAssembly kernel on several threads, for every layer shape.
 import type { ActivationName } from "../activation";
-import type { Kernel, LayerShape, MapTensors } from "../kernel";
+import type { Kernel, LayerShape, StoredTensors } from "../kernel";
 import type { WeightSource } from "../source";
 import { type CallerShare, Pool } from "../../threads/pool";
 import type { ThreadHost } from "../../threads/platform";
@@ -49,7 +49,7 @@ export class ThreadedWasmKernel implements Kernel {
     this.#activation = shape.activation;
     this.#host = host;
     this.#module = module;
-    const lay = layoutOf(shape, true);
+    const lay = layoutOf(shape, true, threads);
     this.#lay = lay;
     const inst = instantiate(shape, lay, source, module, true);
     const { f32, linear, act, kind } = inst;
@@ -180,7 +180,7 @@ export class ThreadedWasmKernel implements Kernel {
     return turn;
   }
 
-  unpack(): MapTensors[] {
+  unpack(): StoredTensors[] {
     return unpackLayout(this.#f32, this.#lay);
   }
 
