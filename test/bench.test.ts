@@ -261,9 +261,7 @@ describe("npm run bench -- --quick", () => {
     // One dashed roof line per shape, with its value and kind written beside it.
     expect(svg.match(/<line class="roof" [^>]*><title>one-thread roof at Q\d: /g)).toHaveLength(3);
     expect(
-      svg.match(
-        /<text class="roof-label" [^>]*>roof [\d.]+, (compute|cache|memory)<\/text>/g,
-      ),
+      svg.match(/<text class="roof-label" [^>]*>roof [\d.]+, (compute|cache|memory)<\/text>/g),
     ).toHaveLength(3);
     expect(svg).not.toMatch(/NaN|undefined|Infinity/);
     // One bar per timed contender and shape: tokenwise wasm and js, the example kernel, the
