@@ -10,6 +10,7 @@ import {
   type KernelName,
   type LayerShape,
   type MapTensors,
+  type StoredTensors,
   mapDims,
 } from "../kernels/kernel";
 import type { Matrix } from "../matrix";
@@ -22,6 +23,13 @@ const kernels = new WeakMap<object, Kernel>();
 export function kernelOf(layer: object): Kernel | undefined {
   return kernels.get(layer);
 }
+
+/**
+ * A layer's weights as its kernel stores them, in tokenwise's (in, out) layout: float32, or
+ * a 16-bit layer's values as bits (for writing a checkpoint of the layer's own type). Throws
+ * as the layer's own methods do once it is disposed.
+ */
+export let storedWeights: (layer: Layer<object, object, object>, where: string) => StoredTensors[];
 
 /**
  * What every tokenwise layer does, whatever its maps: forward a batch or one token, on one
@@ -313,6 +321,10 @@ export abstract class Layer<W extends object, J extends object, G extends object
   /** `using layer = await FeedForward.create(...)` disposes the layer at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  static {
+    storedWeights = (layer, where) => layer.#live(where).unpack();
   }
 
   #live(where: string): Kernel {
