@@ -125,7 +125,7 @@ const bf16Value = (h: number) => new Float32Array(new Uint32Array([bf16ToFloatBi
  * infinity, and the layer's outputs into infinities and NaN; bf16 holds float32's whole range.
  * `from` is the type the weights are given in; `linear`: matrices in nn.Linear's (out, in).
  */
-function assertHalfRange(
+export function assertHalfRange(
   spec: LayerSpec,
   shape: LayerShape,
   maps: readonly StoredTensors[],

@@ -3,7 +3,7 @@
 // else is here, once.
 import { encodeFloat32 } from "../base64";
 import { assertGradientPair, assertToken, readBatch } from "../check";
-import { type WeightDtype, is16, widenInto } from "../dtype";
+import { type WeightDtype, is16 } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import {
   type Kernel,
@@ -11,6 +11,7 @@ import {
   type LayerShape,
   type MapTensors,
   type StoredTensors,
+  float32Maps,
   mapDims,
 } from "../kernels/kernel";
 import type { Matrix } from "../matrix";
@@ -334,15 +335,6 @@ export abstract class Layer<W extends object, J extends object, G extends object
 
   /** Each map's weights as float32 values (16-bit ones widened, exactly) and biases. */
   #float32(where: string): MapTensors[] {
-    const dtype = this.dtype;
-    return this.#live(where)
-      .unpack()
-      .map(({ w, b }) => ({
-        w:
-          w instanceof Float32Array || !is16(dtype)
-            ? (w as Float32Array)
-            : widenInto(dtype, w, new Float32Array(w.length)),
-        b,
-      }));
+    return float32Maps(this.#live(where).unpack(), this.dtype);
   }
 }
