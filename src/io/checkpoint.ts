@@ -8,7 +8,13 @@ import { ACTIVATIONS, type ActivationName } from "../kernels/activation";
 import { assertActivation } from "../layers/options";
 import type { WeightDtype } from "../dtype";
 import type { StoredTensors } from "../kernels/kernel";
-import { type StoredWeights, buildFromStored, construct } from "../layers/build";
+import {
+  type StoredOptions,
+  type StoredWeights,
+  buildFromStored,
+  buildFromStoredAsync,
+  construct,
+} from "../layers/build";
 import { type Layer, storedWeights } from "../layers/core";
 import {
   FEEDFORWARD,
@@ -142,17 +148,16 @@ interface LayerIo<L> {
   /** The layer from weights a loader found and checked (see {@link buildFromStored}). */
   fromStored(
     stored: StoredWeights,
-    options: LoaderOptions,
+    options: StoredOptions,
     where: string,
     label: (i: number) => string,
   ): L;
-}
-
-/** A loader's options, each read once: the layout comes from the names. */
-interface LoaderOptions {
-  kernel?: KernelChoice | undefined;
-  activation: ActivationName;
-  dtype?: WeightDtype | undefined;
+  fromStoredAsync(
+    stored: StoredWeights,
+    options: StoredOptions,
+    where: string,
+    label: (i: number) => string,
+  ): Promise<L>;
 }
 
 const LOADER_OPTIONS = ["kernel", "activation", "dtype", "layout"];
@@ -176,6 +181,8 @@ const FEEDFORWARD_IO: LayerIo<FeedForward> = {
   isLayer: (value): value is FeedForward => value instanceof FeedForward,
   fromStored: (stored, options, where, label) =>
     construct(FeedForward, buildFromStored(FEEDFORWARD, stored, options, where, label)),
+  fromStoredAsync: async (stored, options, where, label) =>
+    construct(FeedForward, await buildFromStoredAsync(FEEDFORWARD, stored, options, where, label)),
 };
 
 const GATED_IO: LayerIo<GatedFeedForward> = {
@@ -190,6 +197,8 @@ const GATED_IO: LayerIo<GatedFeedForward> = {
   isLayer: (value): value is GatedFeedForward => value instanceof GatedFeedForward,
   fromStored: (stored, options, where, label) =>
     construct(GatedFeedForward, buildFromStored(GATED, stored, options, where, label)),
+  fromStoredAsync: async (stored, options, where, label) =>
+    construct(GatedFeedForward, await buildFromStoredAsync(GATED, stored, options, where, label)),
 };
 
 /** A names spec, checked and read once: the tensor name of each key, layout, activation. */
@@ -406,17 +415,18 @@ const type16 = (dtype: string): "bf16" | "f16" | null =>
  * with no float32 copy. The layer's dtype is `options.dtype`, else the weights' own type when
  * they all share one 16-bit type, else "f32" (every F16 and BF16 value is a float32).
  */
-function loadLayer<L>(
-  io: LayerIo<L>,
+function readStored(
+  io: LayerIo<unknown>,
   tensors: unknown,
   names: unknown,
   options: unknown,
   where: string,
-): L {
-  const opts = assertOptions<FromWeightsOptions>(options, LOADER_OPTIONS, where);
+  keys: readonly string[],
+) {
+  const opts = assertOptions<FromWeightsOptions & { threads?: number }>(options, keys, where);
   const { names: n, dims, weights, biases } = findWeights(io, tensors, names, where);
   // Each option read once; the layout is the names'.
-  const { kernel, dtype, layout } = opts;
+  const { kernel, dtype, layout, threads } = opts;
   const activation =
     opts.activation === undefined
       ? n.activation
@@ -437,9 +447,38 @@ function loadLayer<L>(
       b: bias === undefined ? null : float32Of(bias, where, n.tensors[m.bias]),
     };
   });
-  const stored = { ...dims, maps, from, linear: n.layout === "linear" };
+  const stored: StoredWeights = { ...dims, maps, from, linear: n.layout === "linear" };
   const label = (i: number) => `tensor ${quote(n.tensors[io.maps[i]?.weight as string] as string)}`;
-  return io.fromStored(stored, { kernel, activation, dtype }, where, label);
+  return { stored, options: { kernel, activation, dtype, threads }, label };
+}
+
+/**
+ * A layer from a model's tensors. The weight matrices go to the kernel as the file stores
+ * them: nn.Linear's (out, in) read as they are, and F16 or BF16 values as their 16-bit bits,
+ * with no float32 copy. The layer's dtype is `options.dtype`, else the weights' own type when
+ * they all share one 16-bit type, else "f32" (every F16 and BF16 value is a float32).
+ */
+function loadLayer<L>(
+  io: LayerIo<L>,
+  tensors: unknown,
+  names: unknown,
+  options: unknown,
+  where: string,
+): L {
+  const r = readStored(io, tensors, names, options, where, LOADER_OPTIONS);
+  return io.fromStored(r.stored, r.options, where, r.label);
+}
+
+/** As {@link loadLayer}, with the kernel compiled ahead and `options.threads`. */
+async function loadLayerAsync<L>(
+  io: LayerIo<L>,
+  tensors: unknown,
+  names: unknown,
+  options: unknown,
+  where: string,
+): Promise<L> {
+  const r = readStored(io, tensors, names, options, where, [...LOADER_OPTIONS, "threads"]);
+  return io.fromStoredAsync(r.stored, r.options, where, r.label);
 }
 
 /** A layer's weights as tensors of its type (F32, BF16, F16) under the names, in their layout. */
@@ -544,6 +583,61 @@ export function feedForwardFromCheckpoint(
   options?: FromWeightsOptions,
 ): FeedForward {
   return loadLayer(FEEDFORWARD_IO, tensors, names, options, "feedForwardFromCheckpoint");
+}
+
+/**
+ * Options of {@link feedForwardFromCheckpointAsync} and
+ * {@link gatedFeedForwardFromCheckpointAsync}: the loaders' options, and threads.
+ *
+ * @category Checkpoints
+ */
+export interface CheckpointCreateOptions {
+  /** The kernel; default `"auto"`. */
+  kernel?: KernelChoice;
+  /** Overrides `names.activation`. */
+  activation?: ActivationName;
+  /** The layer's weight type; default the file's (see {@link feedForwardFromCheckpoint}). */
+  dtype?: WeightDtype;
+  /** If given, must be `names.layout`. */
+  layout?: CheckpointLayout;
+  /** Threads to compute on, as the layers' `create` takes them (docs/threads.md). */
+  threads?: number;
+}
+
+/**
+ * As {@link feedForwardFromCheckpoint}, made as {@link FeedForward.create} makes a layer: the
+ * WebAssembly kernel compiled asynchronously first, and threads where asked. A bf16 or f16
+ * checkpoint's weights go from the file's bytes into the threads' shared memory as 16 bits.
+ *
+ * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
+ * @param names - where the weights are and the model's activation
+ * @param options - see {@link CheckpointCreateOptions}
+ * @returns a promise of the layer
+ * @throws as {@link feedForwardFromCheckpoint} does (the promise rejects), and TypeError for
+ *   a bad `options.threads`
+ * @category Checkpoints
+ * @example
+ * ```ts
+ * import { feedForwardFromCheckpointAsync, optFeedForwardNames, parseSafetensors, serializeSafetensors } from "tokenwise";
+ * const names = optFeedForwardNames(0);
+ * const bf16 = (shape: number[], n: number) => ({ dtype: "BF16" as const, shape, data: new Uint16Array(n).fill(0x3c00) }); // 2^-7
+ * const f32 = (n: number) => ({ dtype: "F32" as const, shape: [n], data: new Float32Array(n) });
+ * const file = parseSafetensors(serializeSafetensors({
+ *   [names.w1]: bf16([64, 16], 1024), [names.b1]: f32(64), [names.w2]: bf16([16, 64], 1024), [names.b2]: f32(16),
+ * }));
+ * const ffn = await feedForwardFromCheckpointAsync(file, names, { threads: 2 });
+ * console.log(ffn.dtype, ffn.threads, ffn.forwardToken(new Float32Array(16).fill(1))[0]);
+ * // bf16 2 0.0625
+ * ffn.dispose();
+ * ```
+ */
+export function feedForwardFromCheckpointAsync(
+  tensors: CheckpointTensors,
+  names: FeedForwardTensorNames,
+  options?: CheckpointCreateOptions,
+): Promise<FeedForward> {
+  const where = "feedForwardFromCheckpointAsync";
+  return loadLayerAsync(FEEDFORWARD_IO, tensors, names, options, where);
 }
 
 /**
@@ -682,6 +776,27 @@ export function gatedFeedForwardFromCheckpoint(
   options?: GatedFromWeightsOptions,
 ): GatedFeedForward {
   return loadLayer(GATED_IO, tensors, names, options, "gatedFeedForwardFromCheckpoint");
+}
+
+/**
+ * As {@link gatedFeedForwardFromCheckpoint}, made as {@link GatedFeedForward.create} makes a
+ * layer: the kernel compiled asynchronously first, and threads where asked, the file's 16-bit
+ * weights kept as 16 bits (as {@link feedForwardFromCheckpointAsync}).
+ *
+ * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
+ * @param names - where the weights are and the model's activation
+ * @param options - see {@link CheckpointCreateOptions}
+ * @returns a promise of the layer
+ * @throws as {@link feedForwardFromCheckpointAsync} does
+ * @category Checkpoints
+ */
+export function gatedFeedForwardFromCheckpointAsync(
+  tensors: CheckpointTensors,
+  names: GatedFeedForwardTensorNames,
+  options?: CheckpointCreateOptions,
+): Promise<GatedFeedForward> {
+  const where = "gatedFeedForwardFromCheckpointAsync";
+  return loadLayerAsync(GATED_IO, tensors, names, options, where);
 }
 
 /**

@@ -170,11 +170,13 @@ export function buildFromJSON(spec: LayerSpec, json: unknown, options: unknown):
   const read = readJSON(spec, json, where);
   const from = read.shape.dtype;
   const shape = { ...read.shape, dtype: asked ?? from };
-  return buildStored(spec, shape, read.maps, from, false, choice, where, weightLabel(spec, "json"));
+  const name = resolveKernel(choice, where);
+  const label = weightLabel(spec, "json");
+  return buildStored(spec, shape, read.maps, from, false, name, ONE_THREAD, where, label);
 }
 
 /**
- * A kernel on one thread from weights as stored (float32, or 16-bit values of `from`, each
+ * A kernel for a plan from weights as stored (float32, or 16-bit values of `from`, each
  * going into the packing as it is), in tokenwise's layout or with `linear` nn.Linear's.
  */
 function buildStored(
@@ -183,7 +185,8 @@ function buildStored(
   maps: readonly StoredTensors[],
   from: WeightDtype,
   linear: boolean,
-  choice: KernelChoice,
+  name: KernelName,
+  plan: ThreadPlan,
   where: string,
   label: (i: number) => string,
 ): Built {
@@ -191,7 +194,7 @@ function buildStored(
   const source = is16(from)
     ? raw16Source(shape, maps as { w: Uint16Array; b: Float32Array | null }[], from, linear)
     : rawSource(shape, maps as { w: Float32Array; b: Float32Array | null }[], linear);
-  const kernel = makeKernel(spec, shape, source, resolveKernel(choice, where), ONE_THREAD);
+  const kernel = makeKernel(spec, shape, source, name, plan);
   return { shape, kernel, fallback: null };
 }
 
@@ -208,6 +211,28 @@ export interface StoredWeights {
   readonly linear: boolean;
 }
 
+/** A loader's options, each read once. */
+export interface StoredOptions {
+  kernel?: KernelChoice | undefined;
+  activation: ActivationName;
+  dtype?: WeightDtype | undefined;
+  threads?: number | undefined;
+}
+
+/** The shape of stored weights for a spec and options: of `dtype`, default the weights' own. */
+function storedShape(
+  spec: LayerSpec,
+  stored: StoredWeights,
+  options: StoredOptions,
+  where: string,
+): LayerShape {
+  const dtype = assertDtype(options.dtype, where, stored.from);
+  const { dModel, dHidden, maps } = stored;
+  const hasBias = maps.some((m) => m.b !== null);
+  const { activation } = options;
+  return { dModel, dHidden, expand: spec.expand, hasBias, activation, dtype };
+}
+
 /**
  * A layer from stored weights on one thread (the checkpoint loaders): of `dtype`, default the
  * weights' own type, whose 16-bit values go into the kernel's packing as they are.
@@ -215,17 +240,36 @@ export interface StoredWeights {
 export function buildFromStored(
   spec: LayerSpec,
   stored: StoredWeights,
-  options: { kernel?: KernelChoice; activation: ActivationName; dtype?: WeightDtype },
+  options: StoredOptions,
   where: string,
   label: (i: number) => string,
 ): Built {
   const choice = assertKernel(options.kernel, where);
-  const dtype = assertDtype(options.dtype, where, stored.from);
-  const { dModel, dHidden, maps, from, linear } = stored;
-  const hasBias = maps.some((m) => m.b !== null);
-  const { activation } = options;
-  const shape = { dModel, dHidden, expand: spec.expand, hasBias, activation, dtype };
-  return buildStored(spec, shape, maps, from, linear, choice, where, label);
+  const shape = storedShape(spec, stored, options, where);
+  const { maps, from, linear } = stored;
+  const name = resolveKernel(choice, where);
+  return buildStored(spec, shape, maps, from, linear, name, ONE_THREAD, where, label);
+}
+
+/** As {@link buildFromStored}, with the kernel compiled ahead and threads where asked. */
+export async function buildFromStoredAsync(
+  spec: LayerSpec,
+  stored: StoredWeights,
+  options: StoredOptions,
+  where: string,
+  label: (i: number) => string,
+): Promise<Built> {
+  const choice = assertKernel(options.kernel, where);
+  const threads = assertThreads(options.threads, where);
+  const shape = storedShape(spec, stored, options, where);
+  const { maps, from, linear } = stored;
+  const name = resolveKernel(choice, where);
+  assertHalfRange(spec, shape, maps, from, where, label, linear);
+  const plan = await planThreads(name, threads);
+  const entry = entryFor(name, plan);
+  if (entry.tooLarge(shape, plan) === null) await entry.prepare();
+  const built = buildStored(spec, shape, maps, from, linear, name, plan, where, label);
+  return { ...built, fallback: plan.fallback };
 }
 
 /** A layer with every fast path here: the kernel compiled ahead, threads where asked (create). */

@@ -9,8 +9,10 @@ import {
   FeedForward,
   GatedFeedForward,
   feedForwardFromCheckpoint,
+  feedForwardFromCheckpointAsync,
   feedForwardTensors,
   gatedFeedForwardFromCheckpoint,
+  gatedFeedForwardFromCheckpointAsync,
   gatedFeedForwardTensors,
   matrix,
   parseSafetensors,
@@ -34,6 +36,7 @@ interface Case {
   /** Weight and bias keys, in the layer's map order, with each map's (from, to). */
   maps: { w: string; b: string; from: "dModel" | "dHidden"; to: "dModel" | "dHidden" }[];
   load(tensors: unknown, names: unknown, options?: unknown): Layer;
+  loadAsync(tensors: unknown, names: unknown, options?: unknown): Promise<Layer>;
   tensors(layer: unknown, names: unknown): Map<string, SafetensorsTensorInput>;
   fromWeights(weights: object, options?: object): Layer;
 }
@@ -46,6 +49,7 @@ const CASES: Case[] = [
       { w: "w2", b: "b2", from: "dHidden", to: "dModel" },
     ],
     load: (t, n, o) => feedForwardFromCheckpoint(t as never, n as never, o as never),
+    loadAsync: (t, n, o) => feedForwardFromCheckpointAsync(t as never, n as never, o as never),
     tensors: (l, n) => feedForwardTensors(l as never, n as never),
     fromWeights: (w, o) => FeedForward.fromWeights(w as never, o as never),
   },
@@ -57,6 +61,7 @@ const CASES: Case[] = [
       { w: "wDown", b: "bDown", from: "dHidden", to: "dModel" },
     ],
     load: (t, n, o) => gatedFeedForwardFromCheckpoint(t as never, n as never, o as never),
+    loadAsync: (t, n, o) => gatedFeedForwardFromCheckpointAsync(t as never, n as never, o as never),
     tensors: (l, n) => gatedFeedForwardTensors(l as never, n as never),
     fromWeights: (w, o) => GatedFeedForward.fromWeights(w as never, o as never),
   },
@@ -292,6 +297,32 @@ describe.each(CASES)("$name from a checkpoint", (c) => {
     expect(() => c.load(parsed, names, { threads: 2 })).toThrow(/threads/);
     // The same layout as the names' is accepted.
     expect(c.load(parsed, names, { layout: "linear" }).dtype).toBe("bf16");
+  });
+
+  it("loads asynchronously, on threads, keeping the 16 bits and the bits of the output", async () => {
+    for (const type of ["BF16", "F16"] as const) {
+      const { bytes, names } = file(
+        c,
+        "linear",
+        c.maps.map(() => type),
+        true,
+        29,
+      );
+      const parsed = parseSafetensors(bytes);
+      const one = c.load(parsed, names, { kernel: "wasm" });
+      const two = await c.loadAsync(parsed, names, { threads: 2 });
+      try {
+        expect(two.dtype).toBe(type === "BF16" ? "bf16" : "f16");
+        expect(two.threads).toBe(2);
+        const x = matrix(5, DIMS.dModel, inputs());
+        same(two.forward(x).data, one.forward(x).data);
+        same((await two.forwardAsync(x)).data, one.forward(x).data);
+      } finally {
+        two.dispose();
+      }
+      await expect(c.loadAsync(parsed, names, { threads: 0 })).rejects.toThrow(/options\.threads/);
+      await expect(c.loadAsync(parsed, names, { dtype: "q" })).rejects.toThrow(/options\.dtype/);
+    }
   });
 
   it("saves a 16-bit layer as 16-bit tensors, and loads it back as the same layer", () => {
