@@ -789,6 +789,18 @@ export function gatedFeedForwardFromCheckpoint(
  * @returns a promise of the layer
  * @throws as {@link feedForwardFromCheckpointAsync} does
  * @category Checkpoints
+ * @example
+ * ```ts
+ * import { GatedFeedForward, gatedFeedForwardFromCheckpointAsync, gatedFeedForwardToSafetensors, llamaFeedForwardNames, parseSafetensors } from "tokenwise";
+ * const names = llamaFeedForwardNames(0);
+ * const a = new GatedFeedForward({ dModel: 32, dHidden: 64, seed: 1, dtype: "bf16" });
+ * const file = parseSafetensors(gatedFeedForwardToSafetensors(a, names)); // BF16 tensors
+ * const b = await gatedFeedForwardFromCheckpointAsync(file, names, { threads: 2 });
+ * const t = new Float32Array(32).fill(0.5);
+ * console.log(b.dtype, b.threads, a.forwardToken(t).every((v, i) => Object.is(v, b.forwardToken(t)[i])));
+ * // bf16 2 true
+ * b.dispose();
+ * ```
  */
 export function gatedFeedForwardFromCheckpointAsync(
   tensors: CheckpointTensors,
