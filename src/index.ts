@@ -63,10 +63,12 @@ export {
 } from "./io/safetensors";
 export {
   feedForwardFromCheckpoint,
+  feedForwardFromCheckpointAsync,
   feedForwardWeightsFromCheckpoint,
   feedForwardTensors,
   feedForwardToSafetensors,
   gatedFeedForwardFromCheckpoint,
+  gatedFeedForwardFromCheckpointAsync,
   gatedFeedForwardWeightsFromCheckpoint,
   gatedFeedForwardTensors,
   gatedFeedForwardToSafetensors,
@@ -74,6 +76,7 @@ export {
   type CheckpointLayerNames,
   type CheckpointTensors,
   type FeedForwardTensorNames,
+  type CheckpointCreateOptions,
   type GatedFeedForwardTensorNames,
 } from "./io/checkpoint";
 export {

@@ -23,6 +23,6 @@ describe("docs/weights.md", () => {
       throw new Error(`run-samples failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
     }
     expect(out).toMatch(/^ok {3}docs\/weights\.md:\d+ \(browser\)$/m);
-    expect(out.trimEnd().split("\n").at(-1)).toBe("19 passed, 0 failed");
+    expect(out.trimEnd().split("\n").at(-1)).toBe("20 passed, 0 failed");
   });
 });

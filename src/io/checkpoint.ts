@@ -6,20 +6,34 @@ import { assertMatrix, assertOptions, kindOf } from "../check";
 import { ShapeError } from "../errors";
 import { ACTIVATIONS, type ActivationName } from "../kernels/activation";
 import { assertActivation } from "../layers/options";
+import type { WeightDtype } from "../dtype";
+import type { StoredTensors } from "../kernels/kernel";
 import {
+  type StoredOptions,
+  type StoredWeights,
+  buildFromStored,
+  buildFromStoredAsync,
+  construct,
+} from "../layers/build";
+import { type Layer, storedWeights } from "../layers/core";
+import {
+  FEEDFORWARD,
   FeedForward,
   type FeedForwardWeights,
   type FromWeightsOptions,
 } from "../layers/feedforward";
 import {
+  GATED,
   GatedFeedForward,
   type GatedFeedForwardWeights,
   type GatedFromWeightsOptions,
 } from "../layers/gated";
+import type { KernelChoice } from "../layers/options";
 import type { Matrix } from "../matrix";
 import { transposeKernel } from "../ops/transpose";
 import {
   assertFloatDtype,
+  bits16Of,
   checkTensor,
   float32Of,
   SafetensorsError,
@@ -131,13 +145,29 @@ interface LayerIo<L> {
   readonly otherKey: string;
   readonly otherFunctions: string;
   isLayer(value: unknown): value is L;
-  fromWeights(weights: Record<string, unknown>, options: unknown): L;
+  /** The layer from weights a loader found and checked (see {@link buildFromStored}). */
+  fromStored(
+    stored: StoredWeights,
+    options: StoredOptions,
+    where: string,
+    label: (i: number) => string,
+  ): L;
+  fromStoredAsync(
+    stored: StoredWeights,
+    options: StoredOptions,
+    where: string,
+    label: (i: number) => string,
+  ): Promise<L>;
 }
+
+const LOADER_OPTIONS = ["kernel", "activation", "dtype", "layout"];
 
 interface LayerView {
   readonly hasBias: boolean;
   readonly activation: ActivationName;
-  readonly weights: object;
+  readonly dtype: WeightDtype;
+  readonly dModel: number;
+  readonly dHidden: number;
 }
 
 const FEEDFORWARD_IO: LayerIo<FeedForward> = {
@@ -149,11 +179,10 @@ const FEEDFORWARD_IO: LayerIo<FeedForward> = {
   otherKey: "wGate",
   otherFunctions: "gatedFeedForwardFromCheckpoint and its siblings",
   isLayer: (value): value is FeedForward => value instanceof FeedForward,
-  fromWeights: (weights, options) =>
-    FeedForward.fromWeights(
-      weights as unknown as FeedForwardWeights,
-      options as FromWeightsOptions,
-    ),
+  fromStored: (stored, options, where, label) =>
+    construct(FeedForward, buildFromStored(FEEDFORWARD, stored, options, where, label)),
+  fromStoredAsync: async (stored, options, where, label) =>
+    construct(FeedForward, await buildFromStoredAsync(FEEDFORWARD, stored, options, where, label)),
 };
 
 const GATED_IO: LayerIo<GatedFeedForward> = {
@@ -166,11 +195,10 @@ const GATED_IO: LayerIo<GatedFeedForward> = {
   otherKey: "w1",
   otherFunctions: "feedForwardFromCheckpoint and its siblings",
   isLayer: (value): value is GatedFeedForward => value instanceof GatedFeedForward,
-  fromWeights: (weights, options) =>
-    GatedFeedForward.fromWeights(
-      weights as unknown as GatedFeedForwardWeights,
-      options as GatedFromWeightsOptions,
-    ),
+  fromStored: (stored, options, where, label) =>
+    construct(GatedFeedForward, buildFromStored(GATED, stored, options, where, label)),
+  fromStoredAsync: async (stored, options, where, label) =>
+    construct(GatedFeedForward, await buildFromStoredAsync(GATED, stored, options, where, label)),
 };
 
 /** A names spec, checked and read once: the tensor name of each key, layout, activation. */
@@ -295,19 +323,26 @@ function storedShape(map: MapIo, dims: Record<Dim, number>, layout: CheckpointLa
   return layout === "linear" ? [dims[map.to], dims[map.from]] : [dims[map.from], dims[map.to]];
 }
 
+/** A layer's tensors in a checkpoint, found and checked, not yet converted. */
+interface FoundWeights {
+  readonly names: Names;
+  readonly dims: Record<Dim, number>;
+  /** Each map's weight tensor, in the names' layout. */
+  readonly weights: readonly CheckedTensor[];
+  /** Each map's bias tensor, if the names have biases. */
+  readonly biases: readonly (CheckedTensor | undefined)[];
+}
+
 /**
- * A layer's weights from a model's tensors: every named tensor found and checked (its kind,
- * dtype, rank, and that its shape fits the first weight's) before any is converted; then each
- * converted to float32 and, for "linear", transposed into tokenwise's (in, out), unless
- * `keepLayout` (for a layer, which reads the (out, in) tensors as they are).
+ * A layer's tensors from a model's tensors: every named tensor found and checked (its kind,
+ * dtype, rank, and that its shape fits the first weight's) before any is converted.
  */
-function readWeights(
+function findWeights(
   io: LayerIo<unknown>,
   tensors: unknown,
   names: unknown,
   where: string,
-  keepLayout = false,
-): { weights: Record<string, Matrix | Float32Array>; names: Names } {
+): FoundWeights {
   const map = tensorMap(tensors, where);
   const n = checkNames(io, names, where);
   const weightName = (m: MapIo) => n.tensors[m.weight] as string;
@@ -339,13 +374,26 @@ function readWeights(
     }
     return t;
   });
+  return { names: n, dims, weights: found, biases };
+}
+
+/**
+ * A layer's weights from a model's tensors, found and checked ({@link findWeights}), each
+ * converted to float32 and, for "linear", transposed into tokenwise's (in, out).
+ */
+function readWeights(
+  io: LayerIo<unknown>,
+  tensors: unknown,
+  names: unknown,
+  where: string,
+): { weights: Record<string, Matrix | Float32Array>; names: Names } {
+  const { names: n, dims, weights: found, biases } = findWeights(io, tensors, names, where);
   const weights: Record<string, Matrix | Float32Array> = {};
   io.maps.forEach((m, i) => {
     const rows = dims[m.from];
     const cols = dims[m.to];
-    const stored = float32Of(found[i] as CheckedTensor, where, weightName(m));
+    const stored = float32Of(found[i] as CheckedTensor, where, n.tensors[m.weight]);
     if (n.layout !== "linear") weights[m.weight] = { rows, cols, data: stored };
-    else if (keepLayout) weights[m.weight] = { rows: cols, cols: rows, data: stored };
     else {
       const data = new Float32Array(stored.length);
       transposeKernel(stored, cols, rows, data);
@@ -357,15 +405,59 @@ function readWeights(
   return { weights, names: n };
 }
 
-/** The options of a loader with the names' activation, unless the caller gives one. */
-function withActivation(options: unknown, activation: ActivationName): unknown {
-  if (options === undefined) return { activation };
-  const plain = typeof options === "object" && options !== null && !Array.isArray(options);
-  // Anything else goes to fromWeights as it is, whose error names its kind.
-  if (!plain || (options as { activation?: unknown }).activation !== undefined) return options;
-  return { ...options, activation };
+/** The 16-bit type of a safetensors dtype, or null. */
+const type16 = (dtype: string): "bf16" | "f16" | null =>
+  dtype === "BF16" ? "bf16" : dtype === "F16" ? "f16" : null;
+
+/**
+ * A layer from a model's tensors. The weight matrices go to the kernel as the file stores
+ * them: nn.Linear's (out, in) read as they are, and F16 or BF16 values as their 16-bit bits,
+ * with no float32 copy. The layer's dtype is `options.dtype`, else the weights' own type when
+ * they all share one 16-bit type, else "f32" (every F16 and BF16 value is a float32).
+ */
+function readStored(
+  io: LayerIo<unknown>,
+  tensors: unknown,
+  names: unknown,
+  options: unknown,
+  where: string,
+  keys: readonly string[],
+) {
+  const opts = assertOptions<FromWeightsOptions & { threads?: number }>(options, keys, where);
+  const { names: n, dims, weights, biases } = findWeights(io, tensors, names, where);
+  // Each option read once; the layout is the names'.
+  const { kernel, dtype, layout, threads } = opts;
+  const activation =
+    opts.activation === undefined
+      ? n.activation
+      : assertActivation(opts.activation, where, "options.activation", n.activation);
+  if (layout !== undefined && layout !== n.layout) {
+    throw new TypeError(
+      `${where}: options.layout is ${kindOf(layout) === "string" ? `"${layout}"` : kindOf(layout)}, but names.layout is "${n.layout}": a loader reads the layout from the names`,
+    );
+  }
+  const types = weights.map((t) => type16(t.dtype));
+  const shared = types[0] ?? null;
+  const from: WeightDtype = shared !== null && types.every((t) => t === shared) ? shared : "f32";
+  const maps = io.maps.map((m, i) => {
+    const t = weights[i] as CheckedTensor;
+    const bias = biases[i];
+    return {
+      w: from === "f32" ? float32Of(t, where, n.tensors[m.weight]) : bits16Of(t),
+      b: bias === undefined ? null : float32Of(bias, where, n.tensors[m.bias]),
+    };
+  });
+  const stored: StoredWeights = { ...dims, maps, from, linear: n.layout === "linear" };
+  const label = (i: number) => `tensor ${quote(n.tensors[io.maps[i]?.weight as string] as string)}`;
+  return { stored, options: { kernel, activation, dtype, threads }, label };
 }
 
+/**
+ * A layer from a model's tensors. The weight matrices go to the kernel as the file stores
+ * them: nn.Linear's (out, in) read as they are, and F16 or BF16 values as their 16-bit bits,
+ * with no float32 copy. The layer's dtype is `options.dtype`, else the weights' own type when
+ * they all share one 16-bit type, else "f32" (every F16 and BF16 value is a float32).
+ */
 function loadLayer<L>(
   io: LayerIo<L>,
   tensors: unknown,
@@ -373,18 +465,23 @@ function loadLayer<L>(
   options: unknown,
   where: string,
 ): L {
-  // The layer reads nn.Linear's (out, in) tensors as they are ({ layout: "linear" }): no
-  // transposed copy of the weights is made on the way to the kernel's packing.
-  const { weights, names: n } = readWeights(io, tensors, names, where, true);
-  const opts = withActivation(options, n.activation);
-  const plain = typeof opts === "object" && opts !== null && !Array.isArray(opts);
-  return io.fromWeights(
-    weights,
-    n.layout === "linear" && plain ? { ...opts, layout: "linear" } : opts,
-  );
+  const r = readStored(io, tensors, names, options, where, LOADER_OPTIONS);
+  return io.fromStored(r.stored, r.options, where, r.label);
 }
 
-/** A layer's weights as F32 tensors under the names, in the names' layout. */
+/** As {@link loadLayer}, with the kernel compiled ahead and `options.threads`. */
+async function loadLayerAsync<L>(
+  io: LayerIo<L>,
+  tensors: unknown,
+  names: unknown,
+  options: unknown,
+  where: string,
+): Promise<L> {
+  const r = readStored(io, tensors, names, options, where, [...LOADER_OPTIONS, "threads"]);
+  return io.fromStoredAsync(r.stored, r.options, where, r.label);
+}
+
+/** A layer's weights as tensors of its type (F32, BF16, F16) under the names, in their layout. */
 function layerTensors<L>(
   io: LayerIo<L>,
   layer: unknown,
@@ -408,23 +505,27 @@ function layerTensors<L>(
       `${where}: the layer's activation is "${view.activation}" but names.activation is "${n.activation}"; loading the file by these names would compute another layer`,
     );
   }
-  const weights = view.weights as Record<string, Matrix | Float32Array | undefined>;
+  // The weights as the kernel keeps them: a bf16 or f16 layer's as BF16 or F16 tensors.
+  const stored = storedWeights(layer as Layer<object, object, object>, where);
+  const dtype = view.dtype === "bf16" ? "BF16" : view.dtype === "f16" ? "F16" : "F32";
+  const dims = { dModel: view.dModel, dHidden: view.dHidden };
   const out = new Map<string, SafetensorsTensorInput>();
-  for (const m of io.maps) {
-    const w = weights[m.weight] as Matrix;
-    const shape = n.layout === "linear" ? [w.cols, w.rows] : [w.rows, w.cols];
-    let data = w.data;
+  io.maps.forEach((m, i) => {
+    const { w, b } = stored[i] as StoredTensors;
+    const rows = dims[m.from];
+    const cols = dims[m.to];
+    const shape = n.layout === "linear" ? [cols, rows] : [rows, cols];
+    let data = w;
     if (n.layout === "linear") {
-      data = new Float32Array(w.data.length);
-      transposeKernel(w.data, w.rows, w.cols, data);
+      data = w instanceof Float32Array ? new Float32Array(w.length) : new Uint16Array(w.length);
+      transposeKernel(w, rows, cols, data);
     }
-    out.set(n.tensors[m.weight] as string, { dtype: "F32", shape, data });
-    const bias = weights[m.bias] as Float32Array | undefined;
+    out.set(n.tensors[m.weight] as string, { dtype, shape, data });
     const biasName = n.tensors[m.bias];
-    if (bias !== undefined && biasName !== undefined) {
-      out.set(biasName, { dtype: "F32", shape: [bias.length], data: bias });
+    if (b !== null && biasName !== undefined) {
+      out.set(biasName, { dtype: "F32", shape: [b.length], data: b });
     }
-  }
+  });
   return out;
 }
 
@@ -433,22 +534,31 @@ function layerTensors<L>(
 
 /**
  * Builds a FeedForward layer from a model's tensors, such as a parsed safetensors file: finds
- * the named tensors, converts them to float32 ({@link tensorToFloat32}: F32 as is, F16 and BF16
- * exactly), puts `"linear"` weights in tokenwise's (in, out) layout by transposing them, checks
- * that every shape fits, and calls {@link FeedForward.fromWeights} with the names' activation.
- * The layer then computes what the model's own feedforward computes.
+ * the named tensors, checks that every shape fits, and packs the weights into the kernel as the
+ * file stores them (nn.Linear's `"linear"` (out, in) read as it is, no transposed copy), with
+ * the names' activation. The layer then computes what the model's own feedforward computes.
+ *
+ * The layer keeps the file's type: F16 and BF16 weight matrices give an `"f16"` or `"bf16"`
+ * layer, their 16-bit values going into the kernel's memory as they are, with no float32 copy
+ * (half the memory of float32; docs/numerics.md). F32 weights, or weights of mixed types, give
+ * an `"f32"` layer (every F16 and BF16 value is a float32, so widening is exact). Biases are
+ * kept as float32 whatever their type.
  *
  * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
  * @param names - where the weights are and the model's activation: {@link gpt2FeedForwardNames},
  *   {@link bertFeedForwardNames}, {@link optFeedForwardNames} and their siblings, or your own
  *   {@link FeedForwardTensorNames}
- * @param options - passed to {@link FeedForward.fromWeights}; `options.activation`, if given,
- *   overrides `names.activation`
+ * @param options - `kernel`; `activation`, overriding `names.activation`; `dtype`, converting
+ *   (`"f32"` widens 16-bit weights exactly, a 16-bit type rounds others to nearest even);
+ *   `layout`, if given, must be `names.layout`
  * @returns the layer, with its own copy of the weights
  * @throws TypeError for arguments of the wrong kind (a map entry that is not a tensor, a names
- *   field that is not a name), or names without a valid layout or activation
+ *   field that is not a name, an unknown option), names without a valid layout or activation,
+ *   or an `options.layout` other than the names'
  * @throws {@link SafetensorsError} with code `TensorNotFound` for a named tensor the file lacks,
  *   or `UnsupportedDtype` for one that is not F32, F16 or BF16
+ * @throws RangeError for an unknown `options.dtype`, or with `dtype: "f16"` a weight beyond
+ *   f16's range (naming the tensor and the element)
  * @throws {@link ShapeError} for a tensor whose shape does not fit the others, naming it
  * @category Checkpoints
  * @example
@@ -473,6 +583,61 @@ export function feedForwardFromCheckpoint(
   options?: FromWeightsOptions,
 ): FeedForward {
   return loadLayer(FEEDFORWARD_IO, tensors, names, options, "feedForwardFromCheckpoint");
+}
+
+/**
+ * Options of {@link feedForwardFromCheckpointAsync} and
+ * {@link gatedFeedForwardFromCheckpointAsync}: the loaders' options, and threads.
+ *
+ * @category Checkpoints
+ */
+export interface CheckpointCreateOptions {
+  /** The kernel; default `"auto"`. */
+  kernel?: KernelChoice;
+  /** Overrides `names.activation`. */
+  activation?: ActivationName;
+  /** The layer's weight type; default the file's (see {@link feedForwardFromCheckpoint}). */
+  dtype?: WeightDtype;
+  /** If given, must be `names.layout`. */
+  layout?: CheckpointLayout;
+  /** Threads to compute on, as the layers' `create` takes them (docs/threads.md). */
+  threads?: number;
+}
+
+/**
+ * As {@link feedForwardFromCheckpoint}, made as {@link FeedForward.create} makes a layer: the
+ * WebAssembly kernel compiled asynchronously first, and threads where asked. A bf16 or f16
+ * checkpoint's weights go from the file's bytes into the threads' shared memory as 16 bits.
+ *
+ * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
+ * @param names - where the weights are and the model's activation
+ * @param options - see {@link CheckpointCreateOptions}
+ * @returns a promise of the layer
+ * @throws as {@link feedForwardFromCheckpoint} does (the promise rejects), and TypeError for
+ *   a bad `options.threads`
+ * @category Checkpoints
+ * @example
+ * ```ts
+ * import { feedForwardFromCheckpointAsync, optFeedForwardNames, parseSafetensors, serializeSafetensors } from "tokenwise";
+ * const names = optFeedForwardNames(0);
+ * const bf16 = (shape: number[], n: number) => ({ dtype: "BF16" as const, shape, data: new Uint16Array(n).fill(0x3c00) }); // 2^-7
+ * const f32 = (n: number) => ({ dtype: "F32" as const, shape: [n], data: new Float32Array(n) });
+ * const file = parseSafetensors(serializeSafetensors({
+ *   [names.w1]: bf16([64, 16], 1024), [names.b1]: f32(64), [names.w2]: bf16([16, 64], 1024), [names.b2]: f32(16),
+ * }));
+ * const ffn = await feedForwardFromCheckpointAsync(file, names, { threads: 2 });
+ * console.log(ffn.dtype, ffn.threads, ffn.forwardToken(new Float32Array(16).fill(1))[0]);
+ * // bf16 2 0.0625
+ * ffn.dispose();
+ * ```
+ */
+export function feedForwardFromCheckpointAsync(
+  tensors: CheckpointTensors,
+  names: FeedForwardTensorNames,
+  options?: CheckpointCreateOptions,
+): Promise<FeedForward> {
+  const where = "feedForwardFromCheckpointAsync";
+  return loadLayerAsync(FEEDFORWARD_IO, tensors, names, options, where);
 }
 
 /**
@@ -514,9 +679,10 @@ export function feedForwardWeightsFromCheckpoint(
 }
 
 /**
- * A layer's weights as F32 tensors named and laid out as the checkpoint stores them: the
- * inverse of {@link feedForwardFromCheckpoint}. Merge the maps of several layers into one
- * `Map` to write a whole model with {@link serializeSafetensors}.
+ * A layer's weights as tensors named and laid out as the checkpoint stores them: the inverse
+ * of {@link feedForwardFromCheckpoint}. The weight matrices are of the layer's type (F32, or a
+ * bf16 or f16 layer's BF16 or F16 values as they are), the biases F32. Merge the maps of
+ * several layers into one `Map` to write a whole model with {@link serializeSafetensors}.
  *
  * @param ffn - the layer
  * @param names - where to put the weights; with biases exactly when the layer has them, and
@@ -578,16 +744,15 @@ export function feedForwardToSafetensors(
 
 /**
  * Builds a GatedFeedForward layer from a model's tensors, as {@link feedForwardFromCheckpoint}
- * builds a FeedForward one: finds the named tensors, converts them to float32, transposes
- * `"linear"` weights into tokenwise's (in, out) layout, checks that every shape fits, and
- * calls {@link GatedFeedForward.fromWeights} with the names' activation.
+ * builds a FeedForward one: finds the named tensors, checks that every shape fits, and packs
+ * the weights as the file stores them, keeping F16 and BF16 weights as 16 bits (a LLaMA,
+ * Mistral, Qwen or Gemma bf16 checkpoint gives a `"bf16"` layer), with the names' activation.
  *
  * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
  * @param names - where the weights are and the model's activation: {@link llamaFeedForwardNames},
  *   {@link gemmaFeedForwardNames}, {@link t5GatedFeedForwardNames} and their siblings, or your
  *   own {@link GatedFeedForwardTensorNames}
- * @param options - passed to {@link GatedFeedForward.fromWeights}; `options.activation`, if
- *   given, overrides `names.activation`
+ * @param options - as {@link feedForwardFromCheckpoint}'s: `kernel`, `activation`, `dtype`
  * @returns the layer, with its own copy of the weights
  * @throws as {@link feedForwardFromCheckpoint} does
  * @category Checkpoints
@@ -611,6 +776,39 @@ export function gatedFeedForwardFromCheckpoint(
   options?: GatedFromWeightsOptions,
 ): GatedFeedForward {
   return loadLayer(GATED_IO, tensors, names, options, "gatedFeedForwardFromCheckpoint");
+}
+
+/**
+ * As {@link gatedFeedForwardFromCheckpoint}, made as {@link GatedFeedForward.create} makes a
+ * layer: the kernel compiled asynchronously first, and threads where asked, the file's 16-bit
+ * weights kept as 16 bits (as {@link feedForwardFromCheckpointAsync}).
+ *
+ * @param tensors - a parsed file (`parseSafetensors(bytes)`), a sharded one, or its `tensors` map
+ * @param names - where the weights are and the model's activation
+ * @param options - see {@link CheckpointCreateOptions}
+ * @returns a promise of the layer
+ * @throws as {@link feedForwardFromCheckpointAsync} does
+ * @category Checkpoints
+ * @example
+ * ```ts
+ * import { GatedFeedForward, gatedFeedForwardFromCheckpointAsync, gatedFeedForwardToSafetensors, llamaFeedForwardNames, parseSafetensors } from "tokenwise";
+ * const names = llamaFeedForwardNames(0);
+ * const a = new GatedFeedForward({ dModel: 32, dHidden: 64, seed: 1, dtype: "bf16" });
+ * const file = parseSafetensors(gatedFeedForwardToSafetensors(a, names)); // BF16 tensors
+ * const b = await gatedFeedForwardFromCheckpointAsync(file, names, { threads: 2 });
+ * const t = new Float32Array(32).fill(0.5);
+ * console.log(b.dtype, b.threads, a.forwardToken(t).every((v, i) => Object.is(v, b.forwardToken(t)[i])));
+ * // bf16 2 true
+ * b.dispose();
+ * ```
+ */
+export function gatedFeedForwardFromCheckpointAsync(
+  tensors: CheckpointTensors,
+  names: GatedFeedForwardTensorNames,
+  options?: CheckpointCreateOptions,
+): Promise<GatedFeedForward> {
+  const where = "gatedFeedForwardFromCheckpointAsync";
+  return loadLayerAsync(GATED_IO, tensors, names, options, where);
 }
 
 /**
@@ -646,9 +844,9 @@ export function gatedFeedForwardWeightsFromCheckpoint(
 }
 
 /**
- * A gated layer's weights as F32 tensors named and laid out as the checkpoint stores them: the
- * inverse of {@link gatedFeedForwardFromCheckpoint}, as {@link feedForwardTensors} is for the
- * plain layer.
+ * A gated layer's weights as tensors named and laid out as the checkpoint stores them, of the
+ * layer's type: the inverse of {@link gatedFeedForwardFromCheckpoint}, as
+ * {@link feedForwardTensors} is for the plain layer.
  *
  * @param glu - the layer
  * @param names - where to put the weights; with biases exactly when the layer has them, and

@@ -1103,6 +1103,22 @@ export function float32Of(t: CheckedTensor, where: string, name: string | undefi
   return out;
 }
 
+/**
+ * A checked F16 or BF16 tensor's elements as their 16-bit patterns: a view of the data when it
+ * is little-endian on this machine and 2-byte aligned, else a copy. No float32 step.
+ */
+export function bits16Of(t: CheckedTensor): Uint16Array {
+  const src = t.bytes;
+  if (LITTLE_ENDIAN && src.byteOffset % 2 === 0) {
+    return new Uint16Array(src.buffer, src.byteOffset, t.count);
+  }
+  const out = new Uint16Array(t.count);
+  for (let i = 0; i < t.count; i++) {
+    out[i] = (src[2 * i] as number) | ((src[2 * i + 1] as number) << 8);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /**

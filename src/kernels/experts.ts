@@ -3,7 +3,7 @@
 // scratch buffers, and on threads one pool (src/kernels/wasm/experts.ts); the router and the
 // combination are the layer's (src/layers/moe.ts).
 import { JsKernel, jsKernelBytes } from "./js";
-import { type KernelName, type LayerShape, type MapTensors, float32Maps } from "./kernel";
+import type { KernelName, LayerShape, StoredTensors } from "./kernel";
 import type { WeightSource } from "./source";
 
 /**
@@ -22,8 +22,11 @@ export interface ExpertsKernel {
   run(e: number, x: Float32Array, rows: number, out: Float32Array): void;
   /** As run, without blocking the calling thread. */
   runAsync(e: number, x: Float32Array, rows: number, out: Float32Array): Promise<void>;
-  /** A fresh copy of expert e's maps in tokenwise's layout. */
-  unpack(e: number): MapTensors[];
+  /**
+   * A fresh copy of expert e's maps in tokenwise's layout, as stored: float32, or a 16-bit
+   * mixture's weights as their bits.
+   */
+  unpack(e: number): StoredTensors[];
   readonly threadsInUse: number;
   readonly unavailable: string | null;
   dispose(): void;
@@ -54,8 +57,8 @@ export class JsExperts implements ExpertsKernel {
     return Promise.resolve();
   }
 
-  unpack(e: number): MapTensors[] {
-    return float32Maps((this.#kernels[e] as JsKernel).unpack());
+  unpack(e: number): StoredTensors[] {
+    return (this.#kernels[e] as JsKernel).unpack();
   }
 
   dispose(): void {}

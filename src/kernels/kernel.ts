@@ -2,7 +2,7 @@
 // by its shape (LayerShape): one or two maps into the hidden width, combined as act(m0) or
 // act(m0) · m1, then one map back. A kernel owns the weights in whatever packed layout it
 // computes from; the layer above it checks every argument first.
-import type { WeightDtype } from "../dtype";
+import { type WeightDtype, is16, widenInto } from "../dtype";
 import type { ActivationName } from "./activation";
 
 /** The kernels tokenwise has. */
@@ -41,14 +41,17 @@ export interface StoredTensors {
 }
 
 /**
- * Stored tensors of a float32 kernel as MapTensors, for code that keeps float32 weights only
- * (the mixture of experts); a 16-bit one is an error there.
+ * Stored tensors as float32 MapTensors: float32 weights as they are, 16-bit ones (bits of
+ * `dtype`) widened into new arrays, which is exact.
  */
-export function float32Maps(stored: readonly StoredTensors[]): MapTensors[] {
-  return stored.map(({ w, b }) => {
-    if (!(w instanceof Float32Array)) throw new Error("expected float32 weights, got 16-bit ones");
-    return { w, b };
-  });
+export function float32Maps(stored: readonly StoredTensors[], dtype: WeightDtype): MapTensors[] {
+  return stored.map(({ w, b }) => ({
+    w:
+      w instanceof Float32Array || !is16(dtype)
+        ? (w as Float32Array)
+        : widenInto(dtype, w, new Float32Array(w.length)),
+    b,
+  }));
 }
 
 /** Rows: (in, out) of map i of a shape. */

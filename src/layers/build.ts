@@ -109,9 +109,13 @@ function fromWeights(spec: LayerSpec, weights: unknown, opts: WeightOptions, whe
   const dtype = assertDtype(opts.dtype, where);
   const { shape, maps } = checkWeights(spec, weights, where, layout, activation, dtype);
   const linear = layout === "linear";
-  assertHalfRange(spec, shape, maps, "f32", where, "weights", linear);
+  assertHalfRange(spec, shape, maps, "f32", where, weightLabel(spec, "weights"), linear);
   return { shape, source: rawSource(shape, maps, linear) };
 }
+
+/** "weights.w1", "json.wGate": map i's weight under `prefix`. */
+const weightLabel = (spec: LayerSpec, prefix: string) => (i: number) =>
+  `${prefix}.${spec.maps[i]?.weight}`;
 
 const bf16Value = (h: number) => new Float32Array(new Uint32Array([bf16ToFloatBits(h)]).buffer)[0];
 
@@ -121,13 +125,13 @@ const bf16Value = (h: number) => new Float32Array(new Uint32Array([bf16ToFloatBi
  * infinity, and the layer's outputs into infinities and NaN; bf16 holds float32's whole range.
  * `from` is the type the weights are given in; `linear`: matrices in nn.Linear's (out, in).
  */
-function assertHalfRange(
+export function assertHalfRange(
   spec: LayerSpec,
   shape: LayerShape,
   maps: readonly StoredTensors[],
   from: WeightDtype,
   where: string,
-  prefix: string,
+  label: (i: number) => string,
   linear = false,
 ): void {
   if (shape.dtype !== "f16") return;
@@ -138,7 +142,7 @@ function assertHalfRange(
     const given = linear ? rows : cols;
     const value = m.w instanceof Float32Array ? m.w[at] : bf16Value(m.w[at] as number);
     throw new RangeError(
-      `${where}: ${prefix}.${spec.maps[i]?.weight}[${Math.floor(at / given)}, ${at % given}] = ${value} is beyond f16's range (65504 is its largest finite value; 65520 and above round to Infinity); use dtype "bf16" or "f32"`,
+      `${where}: ${label(i)}[${Math.floor(at / given)}, ${at % given}] = ${value} is beyond f16's range (65504 is its largest finite value; 65520 and above round to Infinity); use dtype "bf16" or "f32"`,
     );
   });
 }
@@ -166,12 +170,106 @@ export function buildFromJSON(spec: LayerSpec, json: unknown, options: unknown):
   const read = readJSON(spec, json, where);
   const from = read.shape.dtype;
   const shape = { ...read.shape, dtype: asked ?? from };
-  assertHalfRange(spec, shape, read.maps, from, where, "json");
+  const name = resolveKernel(choice, where);
+  const label = weightLabel(spec, "json");
+  return buildStored(spec, shape, read.maps, from, false, name, ONE_THREAD, where, label);
+}
+
+/**
+ * A kernel for a plan from weights as stored (float32, or 16-bit values of `from`, each
+ * going into the packing as it is), in tokenwise's layout or with `linear` nn.Linear's.
+ */
+function buildStored(
+  spec: LayerSpec,
+  shape: LayerShape,
+  maps: readonly StoredTensors[],
+  from: WeightDtype,
+  linear: boolean,
+  name: KernelName,
+  plan: ThreadPlan,
+  where: string,
+  label: (i: number) => string,
+): Built {
+  assertHalfRange(spec, shape, maps, from, where, label, linear);
   const source = is16(from)
-    ? raw16Source(shape, read.maps as { w: Uint16Array; b: Float32Array | null }[], from)
-    : rawSource(shape, read.maps as { w: Float32Array; b: Float32Array | null }[]);
-  const kernel = makeKernel(spec, shape, source, resolveKernel(choice, where), ONE_THREAD);
+    ? raw16Source(shape, maps as { w: Uint16Array; b: Float32Array | null }[], from, linear)
+    : rawSource(shape, maps as { w: Float32Array; b: Float32Array | null }[], linear);
+  const kernel = makeKernel(spec, shape, source, name, plan);
   return { shape, kernel, fallback: null };
+}
+
+/**
+ * Weights a loader has found and checked, as stored: each map's weight in tokenwise's (in, out)
+ * layout or, with `linear`, nn.Linear's (out, in); float32, or the bits of 16-bit values of
+ * `from`. Biases are float32.
+ */
+export interface StoredWeights {
+  readonly dModel: number;
+  readonly dHidden: number;
+  readonly maps: readonly StoredTensors[];
+  readonly from: WeightDtype;
+  readonly linear: boolean;
+}
+
+/** A loader's options, each read once. */
+export interface StoredOptions {
+  kernel?: KernelChoice | undefined;
+  activation: ActivationName;
+  dtype?: WeightDtype | undefined;
+  threads?: number | undefined;
+}
+
+/** The shape of stored weights for a spec and options: of `dtype`, default the weights' own. */
+function storedShape(
+  spec: LayerSpec,
+  stored: StoredWeights,
+  options: StoredOptions,
+  where: string,
+): LayerShape {
+  const dtype = assertDtype(options.dtype, where, stored.from);
+  const { dModel, dHidden, maps } = stored;
+  const hasBias = maps.some((m) => m.b !== null);
+  const { activation } = options;
+  return { dModel, dHidden, expand: spec.expand, hasBias, activation, dtype };
+}
+
+/**
+ * A layer from stored weights on one thread (the checkpoint loaders): of `dtype`, default the
+ * weights' own type, whose 16-bit values go into the kernel's packing as they are.
+ */
+export function buildFromStored(
+  spec: LayerSpec,
+  stored: StoredWeights,
+  options: StoredOptions,
+  where: string,
+  label: (i: number) => string,
+): Built {
+  const choice = assertKernel(options.kernel, where);
+  const shape = storedShape(spec, stored, options, where);
+  const { maps, from, linear } = stored;
+  const name = resolveKernel(choice, where);
+  return buildStored(spec, shape, maps, from, linear, name, ONE_THREAD, where, label);
+}
+
+/** As {@link buildFromStored}, with the kernel compiled ahead and threads where asked. */
+export async function buildFromStoredAsync(
+  spec: LayerSpec,
+  stored: StoredWeights,
+  options: StoredOptions,
+  where: string,
+  label: (i: number) => string,
+): Promise<Built> {
+  const choice = assertKernel(options.kernel, where);
+  const threads = assertThreads(options.threads, where);
+  const shape = storedShape(spec, stored, options, where);
+  const { maps, from, linear } = stored;
+  const name = resolveKernel(choice, where);
+  assertHalfRange(spec, shape, maps, from, where, label, linear);
+  const plan = await planThreads(name, threads);
+  const entry = entryFor(name, plan);
+  if (entry.tooLarge(shape, plan) === null) await entry.prepare();
+  const built = buildStored(spec, shape, maps, from, linear, name, plan, where, label);
+  return { ...built, fallback: plan.fallback };
 }
 
 /** A layer with every fast path here: the kernel compiled ahead, threads where asked (create). */

@@ -3,13 +3,15 @@
 // else is here, once.
 import { encodeFloat32 } from "../base64";
 import { assertGradientPair, assertToken, readBatch } from "../check";
-import { type WeightDtype, is16, widenInto } from "../dtype";
+import { type WeightDtype, is16 } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import {
   type Kernel,
   type KernelName,
   type LayerShape,
   type MapTensors,
+  type StoredTensors,
+  float32Maps,
   mapDims,
 } from "../kernels/kernel";
 import type { Matrix } from "../matrix";
@@ -22,6 +24,13 @@ const kernels = new WeakMap<object, Kernel>();
 export function kernelOf(layer: object): Kernel | undefined {
   return kernels.get(layer);
 }
+
+/**
+ * A layer's weights as its kernel stores them, in tokenwise's (in, out) layout: float32, or
+ * a 16-bit layer's values as bits (for writing a checkpoint of the layer's own type). Throws
+ * as the layer's own methods do once it is disposed.
+ */
+export let storedWeights: (layer: Layer<object, object, object>, where: string) => StoredTensors[];
 
 /**
  * What every tokenwise layer does, whatever its maps: forward a batch or one token, on one
@@ -315,6 +324,10 @@ export abstract class Layer<W extends object, J extends object, G extends object
     this.dispose();
   }
 
+  static {
+    storedWeights = (layer, where) => layer.#live(where).unpack();
+  }
+
   #live(where: string): Kernel {
     if (this.#disposed) throw new Error(`${where}: the layer was disposed`);
     return this.#kernel;
@@ -322,15 +335,6 @@ export abstract class Layer<W extends object, J extends object, G extends object
 
   /** Each map's weights as float32 values (16-bit ones widened, exactly) and biases. */
   #float32(where: string): MapTensors[] {
-    const dtype = this.dtype;
-    return this.#live(where)
-      .unpack()
-      .map(({ w, b }) => ({
-        w:
-          w instanceof Float32Array || !is16(dtype)
-            ? (w as Float32Array)
-            : widenInto(dtype, w, new Float32Array(w.length)),
-        b,
-      }));
+    return float32Maps(this.#live(where).unpack(), this.dtype);
   }
 }

@@ -150,7 +150,7 @@ export interface FeedForwardJSON {
 }
 
 /** FeedForward as data: act(x · w1 + b1), then · w2 + b2. */
-const FEEDFORWARD: LayerSpec<FeedForwardGradients> = {
+export const FEEDFORWARD: LayerSpec<FeedForwardGradients> = {
   name: "FeedForward",
   maps: [
     { weight: "w1", bias: "b1" },

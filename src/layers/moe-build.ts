@@ -3,15 +3,18 @@
 import { assertBoolean, assertOptions, assertPositiveSize, assertSize } from "../check";
 import type { ActivationName } from "../kernels/activation";
 import { type ExpertsKernel, JsExperts, jsExpertsBytes } from "../kernels/experts";
-import { type KernelName, type LayerShape, mapDims } from "../kernels/kernel";
+import { type WeightDtype, is16 } from "../dtype";
+import { type KernelName, type LayerShape, type MapTensors, mapDims } from "../kernels/kernel";
 import { type ThreadPlan, entryFor, resolveKernel } from "../kernels/registry";
-import { type WeightSource, rawSource } from "../kernels/source";
+import { type MapTensors16, type WeightSource, raw16Source, rawSource } from "../kernels/source";
 import { WasmExperts, expertsLayout } from "../kernels/wasm/experts";
 import { gemmModule, gemmModuleSync } from "../kernels/wasm/module";
 import { tooLarge } from "../kernels/wasm/panels";
 import { Random } from "../random";
-import { assertLayout } from "./build";
+import { assertHalfRange, assertLayout } from "./build";
+import { GATED } from "./gated";
 import {
+  type CheckedWeights,
   ROUTING_KEYS,
   type RouterTensors,
   type Routing,
@@ -23,6 +26,7 @@ import { type Router, packRouter } from "./moe-route";
 import {
   type KernelChoice,
   assertActivation,
+  assertDtype,
   assertKernel,
   assertThreads,
   planThreads,
@@ -32,6 +36,8 @@ import {
 export interface MoEBuilt {
   router: Router;
   activation: ActivationName;
+  /** The experts' weight type (every shape's dtype). */
+  dtype: WeightDtype;
   /** The routed experts' shapes, then the shared expert's if any. */
   shapes: LayerShape[];
   kernel: ExpertsKernel;
@@ -58,7 +64,7 @@ const JS_MAX_TOTAL = 2 ** 36;
 
 /** Why the experts are too large for a kernel and plan, or null: before anything is allocated. */
 function tooLargeFor(shapes: LayerShape[], name: KernelName, plan: ThreadPlan): string | null {
-  if (name === "wasm") return tooLarge(expertsLayout(shapes, plan.host !== null));
+  if (name === "wasm") return tooLarge(expertsLayout(shapes, plan.host !== null, plan.threads));
   const each = shapes.map((s) => entryFor("js", ONE).tooLarge(s, ONE)).find((m) => m !== null);
   if (each !== undefined) return each;
   const bytes = jsExpertsBytes(shapes);
@@ -116,7 +122,8 @@ function make(
     selection: t.selectionBias,
     sharedGate: t.sharedGate,
   };
-  return { router, activation: parts.activation, shapes, kernel, fallback };
+  const dtype = s.dtype;
+  return { router, activation: parts.activation, dtype, shapes, kernel, fallback };
 }
 
 const SEEDED = [
@@ -130,6 +137,7 @@ const SEEDED = [
   "bias",
   "kernel",
   "threads",
+  "dtype",
   ...ROUTING_KEYS,
 ];
 
@@ -162,6 +170,7 @@ function seededParts(options: unknown, where: string) {
   const activation = assertActivation(o.activation, where, "options.activation", "silu");
   const kernel = assertKernel(o.kernel, where);
   const threads = assertThreads(o.threads, where);
+  const dtype = assertDtype(o.dtype, where);
   const routing = parseRouting(o, where, E);
   // Before a list of E shapes exists: the weights alone must fit the largest kernel.
   const bytes = 4 * (E + 1) * (3 * dModel * Math.max(dHidden, sharedHidden) + dModel);
@@ -176,7 +185,7 @@ function seededParts(options: unknown, where: string) {
     expand: 2,
     hasBias,
     activation,
-    dtype: "f32",
+    dtype,
   });
   const shapes = Array.from({ length: E }, () => shape(dHidden));
   if (sharedHidden > 0) shapes.push(shape(sharedHidden));
@@ -209,33 +218,52 @@ function seededParts(options: unknown, where: string) {
   return { parts, kernel, threads };
 }
 
-/** Parts from checked tensors: each expert's maps read by a raw source. */
+/**
+ * Parts from checked tensors: each expert's maps read by a raw source (16-bit ones as their
+ * bits), kept as `dtype` (f16's range checked before anything is allocated).
+ */
 function givenParts(
   routing: Routing,
   activation: ActivationName,
-  t: ReturnType<typeof checkMoEWeights>,
+  t: CheckedWeights,
   linear: boolean,
+  dtype: WeightDtype,
+  where: string,
+  prefix: string,
 ): Parts {
   const E = t.shapes.length - (t.shared ? 1 : 0);
+  const shapes = t.shapes.map((s) => ({ ...s, dtype }));
+  shapes.forEach((s, e) => {
+    const name = e < E ? `${prefix}.experts[${e}]` : `${prefix}.shared`;
+    const label = (i: number) => `${name}.${GATED.maps[i]?.weight}`;
+    assertHalfRange(GATED, s, t.maps[e] ?? [], t.from, where, label, linear);
+  });
+  const from = t.from;
   return {
     routing,
     activation,
-    shapes: t.shapes,
+    shapes,
     experts: E,
-    sources: t.shapes.map((s, e) => rawSource(s, t.maps[e] ?? [], linear)),
+    sources: shapes.map((s, e) => {
+      const maps = t.maps[e] ?? [];
+      return is16(from)
+        ? raw16Source(s, maps as MapTensors16[], from, linear)
+        : rawSource(s, maps as MapTensors[], linear);
+    }),
     before: () => t,
     after: () => undefined,
   };
 }
 
-const FROM_WEIGHTS = ["kernel", "activation", "layout", ...ROUTING_KEYS];
+const FROM_WEIGHTS = ["kernel", "activation", "layout", "dtype", ...ROUTING_KEYS];
 
 function weightParts(weights: unknown, opts: Record<string, unknown>, where: string): Parts {
   const activation = assertActivation(opts.activation, where, "options.activation", "silu");
   const layout = assertLayout(opts.layout, where);
-  const t = checkMoEWeights(weights, where, layout, activation);
+  const dtype = assertDtype(opts.dtype, where);
+  const t = checkMoEWeights(weights, where, layout, activation, dtype);
   const routing = parseRouting(opts, where, t.shapes.length - (t.shared ? 1 : 0));
-  return givenParts(routing, activation, t, layout === "linear");
+  return givenParts(routing, activation, t, layout === "linear", dtype, where, "weights");
 }
 
 /** The constructor's mixture: seeded, on one thread. */
@@ -262,10 +290,16 @@ export function buildMoEFromWeights(weights: unknown, options: unknown): MoEBuil
 /** fromJSON: on one thread. */
 export function buildMoEFromJSON(json: unknown, options: unknown): MoEBuilt {
   const where = "MixtureOfExperts.fromJSON";
-  const opts = assertOptions<{ kernel: KernelChoice }>(options, ["kernel"], where);
+  const opts = assertOptions<{ kernel: KernelChoice; dtype: unknown }>(
+    options,
+    ["kernel", "dtype"],
+    where,
+  );
   const choice = assertKernel(opts.kernel, where);
+  const asked = opts.dtype === undefined ? null : assertDtype(opts.dtype, where);
   const { routing, activation, checked } = readMoEJSON(json, where);
-  const parts = givenParts(routing, activation, checked, false);
+  const dtype = asked ?? checked.from;
+  const parts = givenParts(routing, activation, checked, false, dtype, where, "json");
   return make(parts, resolveKernel(choice, where), ONE, null, where);
 }
 

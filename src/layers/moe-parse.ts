@@ -12,10 +12,11 @@ import {
 } from "../check";
 import { ShapeError } from "../errors";
 import type { ActivationName } from "../kernels/activation";
-import { type LayerShape, type MapTensors, float32Maps } from "../kernels/kernel";
+import type { WeightDtype } from "../dtype";
+import type { LayerShape, StoredTensors } from "../kernels/kernel";
 import { GATED } from "./gated";
 import type { Scoring } from "./moe-route";
-import { assertActivation } from "./options";
+import { assertActivation, assertDtype } from "./options";
 import { checkWeights, readJSON } from "./parse";
 import type { WeightLayout } from "./spec";
 
@@ -68,7 +69,9 @@ export interface CheckedWeights extends RouterTensors {
   /** The routed experts' shapes, then the shared expert's if `shared`. */
   shapes: LayerShape[];
   shared: boolean;
-  maps: MapTensors[][];
+  /** Each expert's maps as given: float32, or bits of 16-bit values of `from`. */
+  maps: StoredTensors[][];
+  from: WeightDtype;
 }
 
 const WEIGHT_KEYS = ["router", "routerBias", "selectionBias", "experts", "shared", "sharedGate"];
@@ -96,6 +99,7 @@ export function checkMoEWeights(
   where: string,
   layout: WeightLayout,
   activation: ActivationName,
+  dtype: WeightDtype,
 ): CheckedWeights {
   if (weights === undefined) {
     throw new TypeError(`${where}: weights { router, experts } are required`);
@@ -110,7 +114,7 @@ export function checkMoEWeights(
   }
   const list = w.experts as unknown[];
   const checked = list.map((x, i) =>
-    checkWeights(GATED, x, `${where}: weights.experts[${i}]`, layout, activation, "f32"),
+    checkWeights(GATED, x, `${where}: weights.experts[${i}]`, layout, activation, dtype),
   );
   const E = list.length;
   const s0 = (checked[0] as (typeof checked)[number]).shape;
@@ -136,7 +140,7 @@ export function checkMoEWeights(
   const maps = checked.map((c) => c.maps);
   let sharedGate: Float32Array | null = null;
   if (w.shared !== undefined) {
-    const s = checkWeights(GATED, w.shared, `${where}: weights.shared`, layout, activation, "f32");
+    const s = checkWeights(GATED, w.shared, `${where}: weights.shared`, layout, activation, dtype);
     if (s.shape.dModel !== d) {
       throw new ShapeError(
         `${where}: weights.shared has dModel ${s.shape.dModel}, expected the experts' dModel = ${d}`,
@@ -161,6 +165,7 @@ export function checkMoEWeights(
     shapes,
     shared: w.shared !== undefined,
     maps,
+    from: "f32",
     router: linear ? transpose(router.data, E, d) : router.data,
     routerBias,
     selectionBias,
@@ -176,10 +181,18 @@ export function readMoEJSON(json: unknown, where: string) {
       `${where}: json is not a tokenwise.MixtureOfExperts (format field missing)`,
     );
   }
-  if (j.version !== 1 || j.encoding !== "float32-le-base64") {
+  // Version 1: float32 experts; version 2: experts of json.dtype, its weights' bits.
+  const v = j.version;
+  const encoding = v === 1 ? "float32-le-base64" : "le-base64";
+  if ((v !== 1 && v !== 2) || j.encoding !== encoding) {
     throw new TypeError(
-      `${where}: unsupported version ${String(j.version)} or encoding ${String(j.encoding)}`,
+      `${where}: unsupported version ${String(j.version)} or encoding ${String(j.encoding)} (version 1 is "float32-le-base64", version 2 "le-base64")`,
     );
+  }
+  let from: WeightDtype = "f32";
+  if (v === 2) from = assertDtype(j.dtype ?? null, where, "f32", "json.dtype");
+  else if (j.dtype !== undefined) {
+    throw new TypeError(`${where}: json.dtype is not part of version 1, whose experts are float32`);
   }
   const d = assertPositiveSize(j.dModel, where, "json.dModel");
   const activation = assertActivation(j.activation ?? null, where, "json.activation", "silu");
@@ -199,21 +212,23 @@ export function readMoEJSON(json: unknown, where: string) {
   // Each expert reads as a gated layer's JSON of this dModel and its own dHidden.
   const expert = (e: unknown, name: string) => {
     const o = (typeof e === "object" && e !== null ? e : {}) as Record<string, unknown>;
-    const g = {
+    const g: Record<string, unknown> = {
       ...o,
       format: GATED.json.format,
-      version: 1,
+      version: v === 1 ? 1 : GATED.json.dtypeSince,
       encoding: j.encoding,
       activation,
       dModel: d,
     };
+    if (v === 2) g.dtype = from;
     return readJSON(GATED, g, `${where}: ${name}`);
   };
   const experts = (j.experts as unknown[]).map((e, i) => expert(e, `json.experts[${i}]`));
   const checked: CheckedWeights = {
     shapes: experts.map((x) => x.shape),
     shared: j.shared !== null,
-    maps: experts.map((x) => float32Maps(x.maps)), // a gated version 1 JSON: float32
+    maps: experts.map((x) => x.maps),
+    from,
     router: decode("router", d * E, false) as Float32Array,
     routerBias: decode("routerBias", E, true),
     selectionBias: decode("selectionBias", E, true),
@@ -228,7 +243,7 @@ export function readMoEJSON(json: unknown, where: string) {
   if (j.shared !== null) {
     const s = expert(j.shared, "json.shared");
     checked.shapes.push(s.shape);
-    checked.maps.push(float32Maps(s.maps));
+    checked.maps.push(s.maps);
     checked.sharedGate = decode("sharedGate", d, true);
   } else if (j.sharedGate !== null) {
     throw new TypeError(`${where}: json.sharedGate must be null without json.shared`);

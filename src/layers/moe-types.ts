@@ -1,4 +1,5 @@
 // The public types of MixtureOfExperts: its options, weights, JSON, routes and gradients.
+import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import type { Matrix } from "../matrix";
 import type { GatedFeedForwardGradients } from "./backward";
@@ -52,6 +53,13 @@ export interface MixtureOfExpertsOptions extends RoutingOptions {
   kernel?: KernelChoice;
   /** Threads to compute on, the calling one included (only with `create`); see docs/threads.md. */
   threads?: number;
+  /**
+   * The type the experts keep their weight matrices in: `"f32"` (the default), or `"bf16"` /
+   * `"f16"`, each weight rounded to nearest even (ties to even), as the other layers' `dtype`.
+   * The mixture then computes exactly what a float32 mixture computes on the rounded weights.
+   * The router, the shared gate and the biases stay float32.
+   */
+  dtype?: WeightDtype;
 }
 
 /**
@@ -90,6 +98,13 @@ export interface MoEFromWeightsOptions extends RoutingOptions {
   kernel?: KernelChoice;
   /** How every matrix is laid out: `"conv1d"` (the default, (in, out)) or `"linear"` (out, in). */
   layout?: WeightLayout;
+  /**
+   * The type the experts keep their weight matrices in: `"f32"` (the default), or `"bf16"` /
+   * `"f16"`, each weight rounded to nearest even (ties to even), as the other layers' `dtype`.
+   * The mixture then computes exactly what a float32 mixture computes on the rounded weights.
+   * The router, the shared gate and the biases stay float32.
+   */
+  dtype?: WeightDtype;
 }
 
 /**
@@ -112,10 +127,16 @@ export interface MoECreateFromWeightsOptions extends MoEFromWeightsOptions {
 export interface MoEFromJSONOptions {
   /** The kernel; default `"auto"`. */
   kernel?: KernelChoice;
+  /**
+   * The experts' weight type; default the JSON's (version 2 says it, version 1 is float32).
+   * Another converts: float32 to 16-bit rounds to nearest even, 16-bit to float32 widens.
+   */
+  dtype?: WeightDtype;
 }
 
 /**
- * One gated expert as JSON: its tensors as float32 little-endian bytes in base64.
+ * One gated expert as JSON: its tensors as little-endian bytes in base64, the weight matrices
+ * of the mixture's dtype (float32 in version 1), the biases float32.
  *
  * @category MixtureOfExperts
  */
@@ -136,8 +157,12 @@ export interface ExpertJSON {
  */
 export interface MixtureOfExpertsJSON {
   format: "tokenwise.MixtureOfExperts";
-  version: 1;
-  encoding: "float32-le-base64";
+  /** 1 for a float32 mixture; 2, with `dtype`, for a bf16 or f16 one. */
+  version: 1 | 2;
+  /** `"float32-le-base64"` (version 1), or `"le-base64"` (version 2). */
+  encoding: "float32-le-base64" | "le-base64";
+  /** The experts' weight type (version 2). */
+  dtype?: WeightDtype;
   dModel: number;
   activation: ActivationName;
   topK: number;

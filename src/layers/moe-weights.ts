@@ -2,7 +2,14 @@
 // experts kernel.
 import { encodeFloat32 } from "../base64";
 import type { ExpertsKernel } from "../kernels/experts";
-import type { LayerShape, MapTensors } from "../kernels/kernel";
+import { is16 } from "../dtype";
+import {
+  type LayerShape,
+  type MapTensors,
+  type StoredTensors,
+  float32Maps,
+} from "../kernels/kernel";
+import { GATED } from "./gated";
 import type { GatedFeedForwardWeights } from "./gated";
 import type { MoEBuilt } from "./moe-build";
 import { MOE_BLOCK } from "./moe-forward";
@@ -13,8 +20,6 @@ import type {
   MixtureOfExpertsWeights,
   Routes,
 } from "./moe-types";
-
-const GATED_KEYS = ["wGate", "bGate", "wUp", "bUp", "wDown", "bDown"] as const;
 
 /** Weights and biases: the router's, each expert's, the shared gate's. */
 export function parameterCount(b: MoEBuilt): number {
@@ -32,7 +37,8 @@ export function weightsOf(b: MoEBuilt, kernel: ExpertsKernel): MixtureOfExpertsW
   const r = b.router;
   const d = r.dModel;
   const expert = (e: number): GatedFeedForwardWeights => {
-    const [g, u, dn] = kernel.unpack(e) as [MapTensors, MapTensors, MapTensors];
+    const maps = float32Maps(kernel.unpack(e), b.dtype);
+    const [g, u, dn] = maps as [MapTensors, MapTensors, MapTensors];
     const h = (b.shapes[e] as LayerShape).dHidden;
     const w: GatedFeedForwardWeights = {
       wGate: { rows: d, cols: h, data: g.w },
@@ -53,22 +59,34 @@ export function weightsOf(b: MoEBuilt, kernel: ExpertsKernel): MixtureOfExpertsW
   return w;
 }
 
-/** The layer's JSON from its weights. */
-export function jsonOf(b: MoEBuilt, w: MixtureOfExpertsWeights): MixtureOfExpertsJSON {
+/**
+ * The layer's JSON from its weights and its experts' stored maps: version 1 for float32
+ * experts; version 2 with `dtype` for 16-bit ones, whose weight matrices are their bits.
+ */
+export function jsonOf(
+  b: MoEBuilt,
+  w: MixtureOfExpertsWeights,
+  stored: (e: number) => StoredTensors[],
+): MixtureOfExpertsJSON {
   const r = b.router;
+  const typed = is16(b.dtype);
   const b64 = (v: Float32Array | undefined) => (v === undefined ? null : encodeFloat32(v));
-  const expert = (g: GatedFeedForwardWeights): ExpertJSON => {
-    const j: Record<string, unknown> = { dHidden: g.wGate.cols };
-    for (const key of GATED_KEYS) {
-      const v = g[key];
-      j[key] = v === undefined ? null : encodeFloat32("data" in v ? v.data : v);
-    }
+  const expert = (e: number, h: number): ExpertJSON => {
+    const j: Record<string, unknown> = { dHidden: h };
+    stored(e).forEach((m, i) => {
+      const keys = GATED.maps[i] as { weight: string; bias: string };
+      j[keys.weight] = encodeFloat32(m.w);
+      j[keys.bias] = m.b === null ? null : encodeFloat32(m.b);
+    });
     return j as unknown as ExpertJSON;
   };
-  return {
+  const json: MixtureOfExpertsJSON = {
     format: "tokenwise.MixtureOfExperts",
-    version: 1,
-    encoding: "float32-le-base64",
+    version: typed ? 2 : 1,
+    encoding: typed ? "le-base64" : "float32-le-base64",
+  } as MixtureOfExpertsJSON;
+  if (typed) json.dtype = b.dtype;
+  return Object.assign(json, {
     dModel: r.dModel,
     activation: b.activation,
     topK: r.topK,
@@ -78,10 +96,10 @@ export function jsonOf(b: MoEBuilt, w: MixtureOfExpertsWeights): MixtureOfExpert
     router: encodeFloat32(w.router.data),
     routerBias: b64(w.routerBias),
     selectionBias: b64(w.selectionBias),
-    experts: w.experts.map(expert),
-    shared: w.shared === undefined ? null : expert(w.shared),
+    experts: w.experts.map((x, e) => expert(e, x.wGate.cols)),
+    shared: w.shared === undefined ? null : expert(r.experts, w.shared.wGate.cols),
     sharedGate: b64(w.sharedGate?.data),
-  };
+  });
 }
 
 /** Every token's experts and weights, in decreasing weight (route's order). */

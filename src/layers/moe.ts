@@ -1,7 +1,8 @@
 import { assertGradientPair, assertToken, readBatch } from "../check";
+import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import type { ExpertsKernel } from "../kernels/experts";
-import type { KernelName, LayerShape } from "../kernels/kernel";
+import { type KernelName, type LayerShape, float32Maps } from "../kernels/kernel";
 import type { Matrix } from "../matrix";
 import { moeBackward } from "./moe-backward";
 import * as build from "./moe-build";
@@ -147,6 +148,14 @@ export class MixtureOfExperts {
     return make(build.buildMoEFromJSON(json, options));
   }
 
+  /**
+   * The type the experts keep their weight matrices in: `"f32"`, `"bf16"` or `"f16"` (the
+   * router, the shared gate and the biases are float32 whatever it is).
+   */
+  get dtype(): WeightDtype {
+    return this.#b.dtype;
+  }
+
   /** The kernel the experts compute with: `"wasm"` or `"js"`. */
   get kernel(): KernelName {
     return this.#b.kernel.name;
@@ -258,7 +267,14 @@ export class MixtureOfExperts {
     const where = "backward";
     const { x: xm, dY: dy } = assertGradientPair(where, x, dY, this.dModel);
     const kernel = this.#live(where);
-    return moeBackward(this.#b, (e) => kernel.unpack(e), xm.data, xm.rows, dy.data);
+    const dtype = this.#b.dtype;
+    return moeBackward(
+      this.#b,
+      (e) => float32Maps(kernel.unpack(e), dtype),
+      xm.data,
+      xm.rows,
+      dy.data,
+    );
   }
 
   /**
@@ -268,7 +284,8 @@ export class MixtureOfExperts {
    * @throws Error if the layer was disposed
    */
   toJSON(): T.MixtureOfExpertsJSON {
-    return jsonOf(this.#b, this.weights);
+    const kernel = this.#live("toJSON");
+    return jsonOf(this.#b, this.weights, (e) => kernel.unpack(e));
   }
 
   /** Frees the experts' memory and threads. Calling it twice is harmless. */

@@ -10,16 +10,19 @@ const TILE = 32;
  * The unchecked transpose: `out` (cols x rows) from `src` (rows x cols), both row-major, and
  * apart. Every element is copied as its bits (NaN payloads and -0 kept).
  */
-export function transposeKernel(
-  src: Float32Array,
+export function transposeKernel<T extends Float32Array | Uint16Array>(
+  src: T,
   rows: number,
   cols: number,
-  out: Float32Array,
+  out: T,
 ): void {
   // Integer views: a float32 read into a JavaScript number may be quieted if it is a
   // signalling NaN (depending on which tier of the engine runs the loop); its bits are not.
-  const from = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  const to = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  // 16-bit weights' bits are integers already.
+  const from =
+    src instanceof Float32Array ? new Uint32Array(src.buffer, src.byteOffset, src.length) : src;
+  const to =
+    out instanceof Float32Array ? new Uint32Array(out.buffer, out.byteOffset, out.length) : out;
   for (let i0 = 0; i0 < rows; i0 += TILE) {
     const i1 = Math.min(i0 + TILE, rows);
     for (let j0 = 0; j0 < cols; j0 += TILE) {

@@ -113,10 +113,16 @@ afterEach(() => {
   for (const l of live.splice(0)) l.dispose();
 });
 
-async function make(c: Case, w: MixtureOfExpertsWeights, kernel: K): Promise<MixtureOfExperts> {
+async function make(
+  c: Case,
+  w: MixtureOfExpertsWeights,
+  kernel: K,
+  dtype: "f32" | "bf16" | "f16" = "f32",
+): Promise<MixtureOfExperts> {
   const { topK, scoring, normalize, routedScale, activation } = c;
   const l = await MixtureOfExperts.create({
     weights: w,
+    dtype,
     topK,
     scoring,
     normalize,
@@ -365,6 +371,46 @@ describe("threads give one thread's bits", () => {
           expectSameBits((await l.forwardAsync(x)).data, y, `${l.threads} threads, async`);
         }
       }),
+      { numRuns: 15 },
+    );
+  });
+});
+
+describe.each(KERNELS)("16-bit experts on the %s kernel", (kernel) => {
+  it("a bf16 or f16 mixture is the float32 mixture on its rounded weights, bit for bit", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        caseArb,
+        fc.constantFrom<"bf16" | "f16">("bf16", "f16"),
+        fc.boolean(),
+        async (c, dtype, large) => {
+          for (const l of live.splice(0)) l.dispose();
+          // f16 holds |w| < 65520 only: its cases take the "small" values, and with `large`
+          // one weight of 1000 in an expert (an f16 map that cannot be kept scaled by 2^10).
+          const kind = dtype === "f16" ? "small" : c.kind;
+          const w = weightsOf(c, kind);
+          if (large) (w.experts[c.seed % c.E] as GatedFeedForwardWeights).wDown.data[0] = 1000;
+          const half = await make(c, w, kernel, dtype);
+          expect(half.dtype).toBe(dtype);
+          const rounded = half.weights;
+          const full = await make(c, rounded, kernel);
+          expect(full.dtype).toBe("f32");
+          const x = m(c.T, c.D, tokens(c.kind, c.T * c.D, c.seed + 70, 3));
+          const y = full.forward(x).data;
+          expectSameBits(half.forward(x).data, y, `${dtype} forward`);
+          expectSameBits((await half.forwardAsync(x)).data, y, `${dtype} forwardAsync`);
+          if (c.T > 0) {
+            expectSameBits(half.forwardToken(row(x, 0)), row(full.forward(x), 0), "token 0");
+          }
+          // JSON keeps the type and the bits.
+          const back = MixtureOfExperts.fromJSON(JSON.parse(JSON.stringify(half)), {
+            kernel: kernel === "js" ? "js" : "wasm",
+          });
+          live.push(back);
+          expect(back.dtype).toBe(dtype);
+          expectSameBits(back.forward(x).data, y, `${dtype} from JSON`);
+        },
+      ),
       { numRuns: 15 },
     );
   });

@@ -295,7 +295,7 @@ describe("weights and JSON", () => {
     expectThrows(
       () => MixtureOfExperts.fromJSON({ ...j, version: 2 } as never),
       TypeError,
-      `${where}: unsupported version 2 or encoding float32-le-base64`,
+      `${where}: unsupported version 2 or encoding float32-le-base64 (version 1 is "float32-le-base64", version 2 "le-base64")`,
     );
     expectThrows(
       () => MixtureOfExperts.fromJSON({ ...j, router: "AAAA" }),
@@ -438,7 +438,7 @@ describe("errors name the parameter and write nothing", () => {
     expectThrows(
       () => MixtureOfExperts.fromWeights(w, { topK: 1, groups: 2 } as never),
       TypeError,
-      `${where}: unknown option options.groups; known options are kernel, activation, layout, topK, normalize, scoring, routedScale`,
+      `${where}: unknown option options.groups; known options are kernel, activation, layout, dtype, topK, normalize, scoring, routedScale`,
     );
     expectThrows(
       () => new MixtureOfExperts({ dModel: 2, dHidden: 2, experts: 2, topK: 1, threads: 2 }),
@@ -603,5 +603,69 @@ describe("threads", () => {
       kept = m;
     }
     expectThrows(() => kept.forward(matrix(1, 2)), Error, "forward: the layer was disposed");
+  });
+});
+
+describe("dtype", () => {
+  it("keeps the experts in bf16 or f16 on every factory, and the router in float32", async () => {
+    const w = mixture(8, 16, 4, 3, 8);
+    for (const dtype of ["bf16", "f16"] as const) {
+      const a = keep(MixtureOfExperts.fromWeights(w, { topK: 2, dtype }));
+      const b = keep(await MixtureOfExperts.create({ weights: w, topK: 2, dtype }));
+      const c = keep(new MixtureOfExperts({ dModel: 8, dHidden: 16, experts: 4, topK: 2, dtype }));
+      for (const l of [a, b, c]) expect(l.dtype).toBe(dtype);
+      // The router is the caller's, bit for bit; the experts' weights are rounded.
+      expectSameBits(a.weights.router.data, w.router.data, "router");
+      const r = a.weights.experts[1]?.wUp.data as Float32Array;
+      const given = w.experts[1]?.wUp.data as Float32Array;
+      expect(Array.from(r).some((v, i) => v !== given[i])).toBe(true);
+      // fromJSON converts on request: a bf16 mixture as float32 computes the same bits.
+      const json = JSON.parse(JSON.stringify(a));
+      expect([json.version, json.dtype, json.encoding]).toEqual([2, dtype, "le-base64"]);
+      const wide = keep(MixtureOfExperts.fromJSON(json, { dtype: "f32" }));
+      expect(wide.dtype).toBe("f32");
+      const x = matrix(5, 8, seeded(40, 9, 2));
+      expectSameBits(wide.forward(x).data, a.forward(x).data, `${dtype} as f32`);
+      expect(JSON.parse(JSON.stringify(wide)).version).toBe(1);
+    }
+    expect(keep(MixtureOfExperts.fromWeights(w, { topK: 2 })).dtype).toBe("f32");
+  });
+
+  it("refuses an unknown dtype and f16 weights beyond its range, naming them", async () => {
+    const w = mixture(4, 8, 3, 5, 8);
+    expectThrows(
+      () => MixtureOfExperts.fromWeights(w, { topK: 1, dtype: "fp16" as never }),
+      RangeError,
+      'MixtureOfExperts.fromWeights: options.dtype must be one of "f32", "bf16", "f16", got "fp16"',
+    );
+    await expect(
+      MixtureOfExperts.create({ dModel: 4, dHidden: 8, experts: 2, topK: 1, dtype: 16 as never }),
+    ).rejects.toThrow(/MixtureOfExperts\.create: options\.dtype/);
+    (w.experts[2] as GatedFeedForwardWeights).wDown.data[5] = -70000;
+    expectThrows(
+      () => MixtureOfExperts.fromWeights(w, { topK: 1, dtype: "f16" }),
+      RangeError,
+      `MixtureOfExperts.fromWeights: weights.experts[2].wDown[1, 1] = -70000 is beyond f16's range (65504 is its largest finite value; 65520 and above round to Infinity); use dtype "bf16" or "f32"`,
+    );
+    (w.shared as GatedFeedForwardWeights).wGate.data[0] = 1e6;
+    (w.experts[2] as GatedFeedForwardWeights).wDown.data[5] = 0;
+    expect(() => MixtureOfExperts.fromWeights(w, { topK: 1, dtype: "f16" })).toThrow(
+      /weights\.shared\.wGate\[0, 0\] = 1000000 is beyond f16's range/,
+    );
+    const bf = keep(MixtureOfExperts.fromWeights(w, { topK: 1, dtype: "bf16" }));
+    expect(() => MixtureOfExperts.fromJSON(bf.toJSON(), { dtype: "f16" })).toThrow(
+      /MixtureOfExperts\.fromJSON: json\.shared\.wGate\[0, 0\] = 999424 is beyond f16's range/,
+    );
+  });
+
+  it("reads JSON versions by their dtype rules", () => {
+    const bf = keep(MixtureOfExperts.fromWeights(mixture(4, 8, 2, 7), { topK: 1, dtype: "bf16" }));
+    const j = bf.toJSON();
+    expect(() => MixtureOfExperts.fromJSON({ ...j, dtype: undefined })).toThrow(/json\.dtype/);
+    expect(() => MixtureOfExperts.fromJSON({ ...j, version: 1 })).toThrow(TypeError);
+    const f = keep(MixtureOfExperts.fromWeights(mixture(4, 8, 2, 7), { topK: 1 })).toJSON();
+    expect(() => MixtureOfExperts.fromJSON({ ...f, dtype: "bf16" })).toThrow(
+      /json\.dtype is not part of version 1/,
+    );
   });
 });

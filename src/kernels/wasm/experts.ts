@@ -4,27 +4,27 @@
 // one instance and, on threads, one pool whose jobs name the expert (the pool's SET word):
 // never a memory or a pool per expert.
 //
-// The experts keep float32 weights (WEIGHT_CODE.f32): 16-bit experts would size their regions
-// by each LayerShape's dtype here, and widen into a float32 panel a thread, as layout.ts does.
+// The experts' weights are of their shapes' dtype: 16-bit experts widen, for a batch, into one
+// float32 panel a thread, as a single layer does (layout.ts).
 import { ACTIVATION_WASM, ERF_TERMS, type ActivationName } from "../activation";
 import type { ExpertsKernel } from "../experts";
-import { type LayerShape, type MapTensors, float32Maps } from "../kernel";
-import { type WeightSource, packMap } from "../source";
+import type { LayerShape, StoredTensors } from "../kernel";
+import type { WeightSource } from "../source";
 import { type CallerShare, Pool } from "../../threads/pool";
 import type { ThreadHost } from "../../threads/platform";
-import { type Instance, allocateMemory, forwardHere, unpackLayout } from "./kernel";
+import { type Instance, allocateMemory, forwardHere, packMaps, unpackLayout } from "./kernel";
 import {
   BLOCK_ROWS,
   CTRL_BYTES,
   CTRL_SLOTS,
   type Layout,
   type MapRegion,
-  PANEL,
+  mapRegions,
   panelBytes,
   panels,
   regions,
   shareStart,
-  WEIGHT_CODE,
+  widenPanels,
 } from "./layout";
 import {
   type GemmExports,
@@ -52,31 +52,26 @@ export interface ExpertsLayout extends Layout {
  * The regions of a mixture's experts (all of dModel, all gated): each expert's maps, then one
  * scratch sized for the widest expert, and with `threaded` the pool's scratch and controls.
  */
-export function expertsLayout(shapes: readonly LayerShape[], threaded: boolean): ExpertsLayout {
+export function expertsLayout(
+  shapes: readonly LayerShape[],
+  threaded: boolean,
+  threads = 1,
+): ExpertsLayout {
   const first = shapes[0] as LayerShape;
-  const { dModel: d, expand } = first;
+  const { dModel: d, expand, dtype } = first;
   const { p2, dPad } = panels(d, first.dHidden);
   const { take, end } = regions();
   const sets = shapes.map((s): ExpertSet => {
     const { p1, hPad } = panels(d, s.dHidden);
-    const maps: MapRegion[] = [];
-    for (let i = 0; i <= expand; i++) {
-      const [K, n, pad] = i < expand ? [d, p1, hPad] : [s.dHidden, p2, dPad];
-      const w = take(n * panelBytes(K));
-      maps.push({
-        w,
-        b: s.hasBias ? take(pad * 4) : 0,
-        K,
-        panels: n,
-        elem: 4,
-        code: WEIGHT_CODE.f32,
-      });
-    }
+    const maps = mapRegions(take, d, s.dHidden, expand, s.hasBias, dtype);
     return { maps, dHidden: s.dHidden, p1, hPad };
   });
   const hMax = Math.max(...sets.map((s) => s.hPad));
   const erf = take(ERF_TERMS * 8);
   const blocks = (n: number, bytes: number) => Array.from({ length: n }, () => take(bytes));
+  // As layout(): the 16-bit loops read up to READ_AHEAD bytes past the last expert's weights,
+  // which the erf table, the widening panels and the x block cover.
+  const widen = blocks(widenPanels(dtype, threaded, threads), panelBytes(Math.max(d, hMax)));
   const x = take(BLOCK_ROWS * d * 4);
   const hidden = blocks(expand, BLOCK_ROWS * hMax * 4);
   const out = take(BLOCK_ROWS * dPad * 4);
@@ -92,7 +87,7 @@ export function expertsLayout(shapes: readonly LayerShape[], threaded: boolean):
     dPad,
     ...s0,
     erf,
-    widen: [],
+    widen,
     x,
     hidden,
     out,
@@ -148,22 +143,18 @@ export class WasmExperts implements ExpertsKernel {
     this.#host = host;
     this.#module = module;
     this.#activation = first.activation;
-    const lay = expertsLayout(shapes, host !== null);
+    const lay = expertsLayout(shapes, host !== null, this.#threads);
     this.#lay = lay;
     const memory = allocateMemory(lay, host !== null);
     const f32 = new Float32Array(memory.buffer);
     this.#memory = memory;
     this.#f32 = f32;
     shapes.forEach((s, e) => {
-      (lay.sets[e] as ExpertSet).maps.forEach((m, i) => {
-        packMap(sources[e] as WeightSource, s, i, PANEL, f32, m.w / 4);
-        const n = i < s.expand ? s.dHidden : s.dModel;
-        if (m.b !== 0) (sources[e] as WeightSource).bias(i, f32.subarray(m.b / 4, m.b / 4 + n));
-      });
+      packMaps(s, (lay.sets[e] as ExpertSet).maps, sources[e] as WeightSource, f32);
     });
     const exports = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as GemmExports;
-    const linear = linearOn(exports, 0); // float32 weights: no panel is widened
+    const linear = linearOn(exports, lay.widen[0] ?? 0);
     const act = exports.act;
     const kind = ACTIVATION_WASM[first.activation];
     this.#insts = shapes.map((_, e) => ({
@@ -270,8 +261,8 @@ export class WasmExperts implements ExpertsKernel {
     }
   }
 
-  unpack(e: number): MapTensors[] {
-    return float32Maps(unpackLayout(this.#f32, setLayout(this.#lay, e)));
+  unpack(e: number): StoredTensors[] {
+    return unpackLayout(this.#f32, setLayout(this.#lay, e));
   }
 
   dispose(): void {

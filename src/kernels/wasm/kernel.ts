@@ -3,7 +3,16 @@ import { ACTIVATION_WASM, ERF_C } from "../activation";
 import type { Kernel, LayerShape, StoredTensors } from "../kernel";
 import { type WeightSource, packMap, unpackRows } from "../source";
 import { floatBitsToHalf, halfToFloatBits } from "../../dtype";
-import { BLOCK_ROWS, F16S_SHIFT, type Layout, PANEL, SLOTS16, WEIGHT_CODE, layout } from "./layout";
+import {
+  BLOCK_ROWS,
+  F16S_SHIFT,
+  type Layout,
+  type MapRegion,
+  PANEL,
+  SLOTS16,
+  WEIGHT_CODE,
+  layout,
+} from "./layout";
 import {
   type Act,
   type GemmExports,
@@ -53,8 +62,27 @@ export function instantiate(
 ): Instance {
   const memory = allocateMemory(lay, shared);
   const f32 = new Float32Array(memory.buffer);
-  const u16 = new Uint16Array(memory.buffer);
-  lay.maps.forEach((m, i) => {
+  packMaps(shape, lay.maps, source, f32);
+  const exports = new WebAssembly.Instance(module, { env: { memory } })
+    .exports as unknown as GemmExports;
+  const kind = ACTIVATION_WASM[shape.activation];
+  const linear = linearOn(exports, lay.widen[0] ?? 0);
+  return { memory, f32, lay, linear, act: exports.act, kind };
+}
+
+/**
+ * A source's weights packed into `maps` of a memory (16-bit ones in the order of SLOTS16), map
+ * by map with its bias. An f16 map whose weights are all finite and below 64 in magnitude is
+ * kept scaled by 2^10 and its code set to WEIGHT_CODE.f16s.
+ */
+export function packMaps(
+  shape: LayerShape,
+  maps: readonly MapRegion[],
+  source: WeightSource,
+  f32: Float32Array,
+): void {
+  const u16 = new Uint16Array(f32.buffer);
+  maps.forEach((m, i) => {
     if (m.elem === 4) packMap(source, shape, i, PANEL, f32, m.w / 4);
     else packMap(source, shape, i, PANEL, u16, m.w / 2, SLOTS16);
     const count = m.K * m.panels * PANEL;
@@ -65,11 +93,6 @@ export function instantiate(
     const n = i < shape.expand ? shape.dHidden : shape.dModel;
     if (m.b !== 0) source.bias(i, f32.subarray(m.b / 4, m.b / 4 + n));
   });
-  const exports = new WebAssembly.Instance(module, { env: { memory } })
-    .exports as unknown as GemmExports;
-  const kind = ACTIVATION_WASM[shape.activation];
-  const linear = linearOn(exports, lay.widen[0] ?? 0);
-  return { memory, f32, lay, linear, act: exports.act, kind };
 }
 
 /**

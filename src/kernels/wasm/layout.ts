@@ -144,6 +144,37 @@ export function shareStart(panels: number, p: number, n: number): number {
 }
 
 /**
+ * One layer's maps, taken in order from `take`: `expand` maps dModel → dHidden, then one
+ * dHidden → dModel, each its weights (of `dtype`) in panels, then its bias if `hasBias`.
+ */
+export function mapRegions(
+  take: (bytes: number) => number,
+  dModel: number,
+  dHidden: number,
+  expand: number,
+  hasBias: boolean,
+  dtype: WeightDtype,
+): MapRegion[] {
+  const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
+  const maps: MapRegion[] = [];
+  const elem = dtypeBytes(dtype);
+  for (let i = 0; i <= expand; i++) {
+    const [K, n, pad] = i < expand ? [dModel, p1, hPad] : [dHidden, p2, dPad];
+    const w = take(n * panelBytes(K, elem));
+    maps.push({ w, b: hasBias ? take(pad * 4) : 0, K, panels: n, elem, code: WEIGHT_CODE[dtype] });
+  }
+  return maps;
+}
+
+/**
+ * Float32 panels 16-bit weights are widened into for a batch: none for float32 weights, else
+ * the calling thread's and, with `threaded`, one per worker.
+ */
+export function widenPanels(dtype: WeightDtype, threaded: boolean, threads: number): number {
+  return dtype === "f32" ? 0 : threaded ? 1 + threads : 1;
+}
+
+/**
  * A layer's regions: its maps' weights (of `dtype`) and biases in order, the activations'
  * table, the widening panels of 16-bit weights, the calling thread's scratch, and with
  * `threaded` (`threads` workers) the pool's scratch and control blocks.
@@ -159,19 +190,15 @@ export function layout(
 ): Layout {
   const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
   const { take, end } = regions();
-  const maps: MapRegion[] = [];
-  const elem = dtypeBytes(dtype);
-  for (let i = 0; i <= expand; i++) {
-    const [K, n, pad] = i < expand ? [dModel, p1, hPad] : [dHidden, p2, dPad];
-    const w = take(n * panelBytes(K, elem));
-    maps.push({ w, b: hasBias ? take(pad * 4) : 0, K, panels: n, elem, code: WEIGHT_CODE[dtype] });
-  }
+  const maps = mapRegions(take, dModel, dHidden, expand, hasBias, dtype);
   const erf = take(ERF_TERMS * 8);
   const blocks = (n: number, bytes: number) => Array.from({ length: n }, () => take(bytes));
   // The 16-bit loops read up to READ_AHEAD bytes past the weights: the erf table, the x block
   // and the hidden blocks (BLOCK_ROWS x 16 floats, 8 KiB, at the least) come after them.
-  const scratchPanels = dtype === "f32" ? 0 : threaded ? 1 + threads : 1;
-  const widen = blocks(scratchPanels, panelBytes(Math.max(dModel, dHidden)));
+  const widen = blocks(
+    widenPanels(dtype, threaded, threads),
+    panelBytes(Math.max(dModel, dHidden)),
+  );
   const x = take(BLOCK_ROWS * dModel * 4);
   const hidden = blocks(expand, BLOCK_ROWS * hPad * 4);
   const out = take(BLOCK_ROWS * dPad * 4);
