@@ -119,6 +119,7 @@ export {
   type GgufFeedForward,
   type GgufFeedForwardNames,
 } from "./io/gguf-feedforward";
+export { GGUF_MOE_ROUTING, moeFromGguf, type GgufMixtureOfExperts } from "./io/gguf-moe";
 export { MixtureOfExperts } from "./layers/moe";
 export type { Scoring } from "./layers/moe-route";
 export type {

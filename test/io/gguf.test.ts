@@ -62,6 +62,7 @@ describe("parseGguf on the numpy-written files", () => {
       "every-type-v3.gguf",
       "gpt2-ffn.gguf",
       "llama-ffn.gguf",
+      "qwen2moe-ffn.gguf",
     ]);
   });
 
