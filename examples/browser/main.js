@@ -1,6 +1,7 @@
 // The demo: each word's journey through a real tokenwise FeedForward layer, as heat strips.
 // Plain ES module, no framework, no bundler: it imports the package's built ESM entry.
-import { FeedForward, Random, matmul, matrix, relu } from "../../dist/index.js";
+import { FeedForward, matmul, matrix, relu } from "../../dist/index.js";
+import { embed as embedWord } from "./words.js";
 
 const D_MODEL = 16;
 const D_HIDDEN = 64;
@@ -14,16 +15,9 @@ const state = { ffn: null, seed: 42, previous: null, runs: 0, timer: 0, selected
 
 // --- the numbers ----------------------------------------------------------------------------
 
-/** FNV-1a over the UTF-16 code units: a word's seed. */
-function hash(text) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 /** A word's input vector: D_MODEL numbers in [-1, 1] drawn from Random(hash(word)). */
 function embed(word) {
-  return new Random(hash(word)).fillUniform(new Float32Array(D_MODEL), 1);
+  return embedWord(word, D_MODEL);
 }
 
 /** m with a column of ones appended: [m 1]. */

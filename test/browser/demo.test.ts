@@ -191,6 +191,40 @@ describe("the demo, cross-origin isolated as npm run demo:web serves it", () => 
     expect(stats.commonest).toBeLessThan(0.9);
   });
 
+  it("shows each word's experts, and that a word routed alone gets the same bits", async () => {
+    await page.waitForSelector("#routing[data-ready='true']");
+    const before = Number(await page.getAttribute("#routing", "data-run"));
+    await type(page, "the dog ran under the sofa");
+    await page.waitForFunction(
+      (n) => Number(document.getElementById("routing")?.dataset.run) > n,
+      before,
+    );
+    const rows = await page.$$eval(".route-row:not(.head)", (rs) =>
+      rs.map((r) => ({
+        token: (r as HTMLElement).dataset.token,
+        weights: [...r.querySelectorAll(".expert.chosen")].map((c) =>
+          Number((c as HTMLElement).dataset.weight),
+        ),
+        alone: r.querySelector(".alone")?.textContent,
+      })),
+    );
+    expect(rows.map((r) => r.token)).toEqual(["the", "dog", "ran", "under", "the", "sofa"]);
+    for (const r of rows) {
+      // Two experts each, their weights renormalised to sum 1 (two float32 roundings apart).
+      expect(r.weights).toHaveLength(2);
+      expect(Math.abs((r.weights[0] as number) + (r.weights[1] as number) - 1)).toBeLessThan(1e-6);
+      expect(r.alone).toBe("same bits");
+    }
+    // "the" twice: the same experts and weights.
+    expect(rows[4]?.weights).toEqual(rows[0]?.weights);
+    expect(await page.textContent("#routes-check")).toBe(
+      "6 of 6 words routed alone get the same experts, weights and output bits as in the batch.",
+    );
+    expect(await page.textContent("#routing-shape")).toMatch(
+      /^8 experts of 16 → 32 → 16, top 2, (js|wasm)$/,
+    );
+  });
+
   it("raised no error", () => {
     expect(errors).toEqual([]);
   });
