@@ -11,7 +11,7 @@ import { type ActivationName, type LayerKind, describeVariant, parseVariant } fr
 import { parseDtypes } from "./dtype";
 import { describeMachine, gitState, loadAverage } from "./machine";
 import { naiveContender } from "./naive";
-import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
+import { DEFAULT_PEERS_DIR, defaultPeers, loadPeers } from "./peers/index";
 import { type Report, reportWarnings, toCsv, toJson, toMarkdown } from "./report";
 import { GATED_SHAPES, QUICK_SHAPES, SHAPES, type Shape, parseShape, withTokens } from "./shapes";
 import { tokenwiseContenders } from "./tokenwise";
@@ -159,9 +159,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     }
   }
   const peerNames =
-    options.peers === undefined || options.peers === "all"
-      ? PEERS.map((p) => p.name)
-      : options.peers;
+    options.peers === undefined || options.peers === "all" ? defaultPeers(dtypes) : options.peers;
   log(`loading peers: ${peerNames.length === 0 ? "none" : peerNames.join(", ")}`);
   const peers = await loadPeers({ dir: settings.peersDir }, peerNames, threads, variant);
   for (const p of peers.status)

@@ -23,7 +23,8 @@ const HELP = `npm run bench -- [options]
   --tokens 1,2,4,8      a token sweep: each shape (default S1) at each token count, and a chart
                         of GFLOP/s against tokens
   --kernels js          tokenwise kernels (default all; "none" for none)
-  --peers a,b           peers: tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix
+  --peers a,b           peers: tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix, and
+                        with --dtype f16 ort-web-f16, ort-web-f16-graph (float16 ONNX models)
                         (default all; "none" for none)
   --no-naive            leave out the naive JavaScript loop (the floor; slow at S5)
   --threads 1,2         thread counts for contenders that take one (default 1)

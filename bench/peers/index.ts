@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Contender, Unavailable } from "../contender";
+import type { WeightDtype } from "../../src/dtype";
 import { type Variant, describeVariant } from "../layer";
 import { threadCounts } from "../tokenwise";
 import { jaxContender } from "./jax";
@@ -25,6 +26,12 @@ export interface PeerEntry {
   packages: readonly string[];
   threads: readonly number[] | "any";
   native?: boolean;
+  /**
+   * A peer of a weight type's rows (`--dtype f16`): in the default list only when the run has
+   * that type, and unable to run without it (its model holds the weights in that type, so they
+   * must be values the type holds: dtype.ts's rounding).
+   */
+  dtype?: WeightDtype;
   /** Why it cannot run this layer and activation, or null when it can (absent: it can run all). */
   cannot?(variant: Variant): string | null;
   load(ctx: PeerContext, threads: number, variant: Variant): Promise<Contender>;
@@ -51,6 +58,20 @@ export const PEERS: readonly PeerEntry[] = [
     load: ortNodeContender,
   },
   { name: "ort-web", packages: ["onnxruntime-web"], threads: "any", load: ortWebContender },
+  {
+    name: "ort-web-f16",
+    packages: ["onnxruntime-web"],
+    threads: "any",
+    dtype: "f16",
+    load: (ctx, t, v) => ortWebContender(ctx, t, v, "float16"),
+  },
+  {
+    name: "ort-web-f16-graph",
+    packages: ["onnxruntime-web"],
+    threads: "any",
+    dtype: "f16",
+    load: (ctx, t, v) => ortWebContender(ctx, t, v, "float16-graph"),
+  },
   {
     name: "jax",
     packages: ["@jax-js/jax"],
@@ -87,6 +108,11 @@ export interface PeerStatus {
   loadMs: number;
 }
 
+/** The peers a run loads when none are named: every one, but a weight type's only in its runs. */
+export function defaultPeers(dtypes: readonly WeightDtype[]): string[] {
+  return PEERS.filter((p) => p.dtype === undefined || dtypes.includes(p.dtype)).map((p) => p.name);
+}
+
 /** Loads the peers asked for, at each thread count; failures become Unavailable entries. */
 export async function loadPeers(
   ctx: PeerContext,
@@ -101,7 +127,10 @@ export async function loadPeers(
     const versions: Record<string, string | null> = {};
     for (const p of peer.packages) versions[p] = peerVersion(ctx.dir, p) ?? null;
     const start = performance.now();
-    const cannot = peer.cannot?.(variant) ?? null;
+    const cannot =
+      peer.dtype !== undefined && variant.exact16 !== true
+        ? `its model holds the weights as ${peer.dtype}: run it with --dtype ${peer.dtype}`
+        : (peer.cannot?.(variant) ?? null);
     let reason: string | undefined =
       cannot === null ? undefined : `cannot run the ${describeVariant(variant)} layer: ${cannot}`;
     for (const t of threadCounts(peer.threads, threads)) {
