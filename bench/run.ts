@@ -48,6 +48,8 @@ const HELP = `npm run bench -- [options]
   --out DIR             where the report goes (default bench/results/runs/<time>-<commit>/)
   --peers-dir DIR       the folder whose node_modules holds the peers (default bench/)
   --no-install          do not run "npm ci --prefix bench" when bench/node_modules is missing
+  --browser             run in headless Chromium (/usr/bin/chromium) the contenders that run in a
+                        browser, each in a page of its own: what npm run bench:web does
 `;
 
 const BENCH = fileURLToPath(new URL(".", import.meta.url));
@@ -114,6 +116,7 @@ async function main(): Promise<number> {
       out: { type: "string" },
       "peers-dir": { type: "string" },
       "no-install": { type: "boolean" },
+      browser: { type: "boolean" },
     },
     strict: true,
   });
@@ -134,8 +137,10 @@ async function main(): Promise<number> {
     });
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const browser = values.browser === true;
   const { dir: outDir, name } = outputPlan(
     {
+      browser,
       update: values.update === true,
       ...(values.out === undefined ? {} : { out: resolve(CWD, values.out) }),
       ...(values.name === undefined ? {} : { name: values.name }),
@@ -202,7 +207,14 @@ async function main(): Promise<number> {
         }),
     peersDir,
     log,
-    command: ["npm run bench --", ...process.argv.slice(2).map(quote)].join(" "),
+    browser,
+    command: [
+      browser ? "npm run bench:web --" : "npm run bench --",
+      ...process.argv
+        .slice(2)
+        .filter((a) => !(browser && a === "--browser"))
+        .map(quote),
+    ].join(" "),
   });
   process.stdout.write(`\n${formatTable(report)}\n\n`);
   const paths = writeReport(report, outDir, name);

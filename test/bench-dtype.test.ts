@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { exactIn16, parseDtypes } from "../bench/dtype";
 import { feedForwardModel, gatedModel } from "../bench/peers/onnx-model";
-import { defaultPeers, loadPeers } from "../bench/peers/index";
+import { defaultPeers, loadPeers, nodePeers } from "../bench/peers/index";
 import { ffnWeights, gatedWeights, makeProblem } from "../bench/problem";
 import { tokenwiseContenders } from "../bench/tokenwise";
 import { narrowInto, widenInto } from "../src/dtype";
@@ -203,7 +203,7 @@ describe("the float16 ONNX models of the f16 rows (onnxruntime-web's)", () => {
     expect(defaultPeers(["f32", "f16"])).toEqual(
       expect.arrayContaining(["ort-web", "ort-web-f16", "ort-web-f16-graph"]),
     );
-    const { contenders, status } = await loadPeers({ dir: "/nonexistent" }, ["ort-web-f16"], [1], {
+    const { contenders, status } = await loadPeers(nodePeers("/nonexistent"), ["ort-web-f16"], [1], {
       layer: "ffn",
       activation: "relu",
     });

@@ -4,9 +4,8 @@ import type { Contender } from "../contender";
 import type { Variant } from "../layer";
 import { type LayerWeights, isGated } from "../problem";
 import type { Shape } from "../shapes";
-import type { PeerContext } from "./index";
+import { type PeerContext, moduleObject } from "./context";
 import { type OnnxWeights, feedForwardModel, gatedModel } from "./onnx-model";
-import { importPeer, moduleObject } from "./resolve";
 
 interface OrtTensor {
   data: unknown;
@@ -74,7 +73,7 @@ export async function ortNodeContender(
   threads: number,
   variant: Variant,
 ): Promise<Contender> {
-  ortNode ??= importPeer(ctx.dir, "onnxruntime-node").then((m) => moduleObject<Ort>(m));
+  ortNode ??= ctx.load("onnxruntime-node").then((m) => moduleObject<Ort>(m));
   const ort = await ortNode;
   return ortContender(
     ort,
@@ -104,7 +103,7 @@ export async function ortWebContender(
   variant: Variant,
   weights: OnnxWeights = "float32",
 ): Promise<Contender> {
-  ortWeb ??= importPeer(ctx.dir, "onnxruntime-web") as unknown as Promise<Ort>;
+  ortWeb ??= ctx.load("onnxruntime-web") as unknown as Promise<Ort>;
   const ort = await ortWeb;
   const contender = ortContender(
     ort,
