@@ -92,6 +92,10 @@ async function bundle(outDir: string, peersDir: string, custom: readonly string[
             path: "packages",
             namespace: "bench-web",
           }));
+          // The --custom modules by their absolute paths (whatever folder the peers are in).
+          b.onResolve({ filter: /.*/, namespace: "bench-web" }, (args) =>
+            custom.includes(args.path) ? { path: args.path } : undefined,
+          );
           b.onLoad({ filter: /.*/, namespace: "bench-web" }, () => ({
             contents: packagesModule(peersDir, custom),
             resolveDir: peersDir,
