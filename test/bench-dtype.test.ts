@@ -203,10 +203,15 @@ describe("the float16 ONNX models of the f16 rows (onnxruntime-web's)", () => {
     expect(defaultPeers(["f32", "f16"])).toEqual(
       expect.arrayContaining(["ort-web", "ort-web-f16", "ort-web-f16-graph"]),
     );
-    const { contenders, status } = await loadPeers(nodePeers("/nonexistent"), ["ort-web-f16"], [1], {
-      layer: "ffn",
-      activation: "relu",
-    });
+    const { contenders, status } = await loadPeers(
+      nodePeers("/nonexistent"),
+      ["ort-web-f16"],
+      [1],
+      {
+        layer: "ffn",
+        activation: "relu",
+      },
+    );
     expect(contenders).toEqual([
       expect.objectContaining({
         id: "ort-web-f16@1t",
@@ -215,5 +220,24 @@ describe("the float16 ONNX models of the f16 rows (onnxruntime-web's)", () => {
       }),
     ]);
     expect(status[0]?.loaded).toBe(false);
+  });
+});
+
+describe("a float16 model of weights beyond float16's range", () => {
+  it("is refused when built, naming the tensor and the value (it cannot hold the layer)", () => {
+    const shape = { name: "t", tokens: 1, dModel: 2, dHidden: 3 };
+    const w = ffnWeights(makeProblem(shape, 1, { layer: "ffn", activation: "relu" }).weights, "t");
+    w.b1[2] = 70000;
+    expect(() => feedForwardModel(shape, w, "relu", "float16-graph")).toThrow(
+      new RangeError(
+        "b1[2] = 70000 is beyond float16's range (65504): a float16 model cannot hold this layer",
+      ),
+    );
+    // float16 initializers cast to float32 keep the biases float32: 70000 is fine there.
+    expect(feedForwardModel(shape, w, "relu", "float16").length).toBeGreaterThan(0);
+    w.w2[0] = -65520; // rounds to -infinity in float16
+    expect(() => feedForwardModel(shape, w, "relu", "float16")).toThrow(
+      /^w2_f16\[0\] = -65520 is beyond/,
+    );
   });
 });

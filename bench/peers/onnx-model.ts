@@ -4,7 +4,7 @@
 // Field numbers are those of onnx.proto (ModelProto, GraphProto, NodeProto, TensorProto,
 // ValueInfoProto, TypeProto, TensorShapeProto). No protobuf dependency; large tensors are not
 // copied until the one final concatenation.
-import { narrowInto } from "../../src/dtype";
+import { halfOverflowAt, narrowInto } from "../../src/dtype";
 import type { ActivationName } from "../layer";
 import type { GatedProblemWeights, ProblemWeights } from "../problem";
 import type { Shape } from "../shapes";
@@ -92,8 +92,18 @@ const ATTRIBUTE_INT = 2; // AttributeProto.AttributeType.INT
 /** Element types of a tensor: float32, or float16 (IEEE binary16). */
 export type OnnxFloat = "float32" | "float16";
 
-/** The values as IEEE half-precision bits, little-endian, rounded to nearest even. */
-function halfBytes(data: Float32Array): Uint8Array {
+/**
+ * The values as IEEE half-precision bits, little-endian, rounded to nearest even; a value beyond
+ * float16's range (it would round to infinity) is an error naming the tensor: the model could not
+ * hold the layer.
+ */
+function halfBytes(data: Float32Array, name: string): Uint8Array {
+  const over = halfOverflowAt(data, "f32");
+  if (over >= 0) {
+    throw new RangeError(
+      `${name}[${over}] = ${data[over]} is beyond float16's range (65504): a float16 model cannot hold this layer`,
+    );
+  }
   const bits = narrowInto("f16", data, new Uint16Array(data.length));
   if (LITTLE_ENDIAN) return new Uint8Array(bits.buffer);
   const out = new Uint8Array(bits.length * 2);
@@ -112,7 +122,7 @@ function tensor(
   for (const d of dims) w.int(1, d); // dims
   w.int(2, type === "float16" ? FLOAT16 : FLOAT); // data_type
   w.string(8, name); // name
-  w.bytes(9, type === "float16" ? halfBytes(data) : floatBytes(data)); // raw_data
+  w.bytes(9, type === "float16" ? halfBytes(data, name) : floatBytes(data)); // raw_data
 }
 
 function valueInfo(w: ProtoWriter, name: string, dims: number[]): void {
