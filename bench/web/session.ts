@@ -43,7 +43,8 @@ const PAGE = fileURLToPath(new URL("./page.ts", import.meta.url));
  * Where each peer package's browser build is loaded from. Most are bundled with the page;
  * onnxruntime-web is imported from its own file as served (its threads start workers from the
  * URL of its own module, and it fetches its WebAssembly beside it), and tfjs's WebAssembly
- * backend is told where its .wasm files are served.
+ * backend is told where its .wasm files are served, and one thread (a cross-origin isolated page
+ * gets its threaded build, whose XNNPACK pool would otherwise take every core).
  */
 function packagesModule(peersDir: string, custom: readonly string[]): string {
   const lines = ["export const PACKAGES = {};", "export const CUSTOM = {};"];
@@ -60,7 +61,7 @@ function packagesModule(peersDir: string, custom: readonly string[]): string {
       );
     } else if (p === "@tensorflow/tfjs-backend-wasm") {
       lines.push(
-        `PACKAGES[${name}] = async () => { const m = await import(${name}); m.setWasmPaths("/peers/@tensorflow/tfjs-backend-wasm/dist/"); return m; };`,
+        `PACKAGES[${name}] = async () => { const m = await import(${name}); m.setWasmPaths("/peers/@tensorflow/tfjs-backend-wasm/dist/"); m.setThreadsCount(1); return m; };`,
       );
     } else {
       lines.push(`PACKAGES[${name}] = () => import(${name});`);
