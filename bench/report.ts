@@ -183,13 +183,20 @@ export function formatShapeTable(shape: ShapeReport): string {
 
 export function formatTable(report: Report): string {
   const parts = report.shapes.map(formatShapeTable);
+  if (report.browser !== undefined) parts.unshift(browserLine(report.browser));
   parts.push(
     [
       `GFLOP/s = ${flopsFormula(report.settings.variant.layer)} (times the layers) / median time of a call; slowest-fastest over the repetitions;`,
       "1st/median: the first call after setup over the median call;",
       "x best peer: over the fastest peer at the same thread count (x portable: leaving out native peers);",
-      "roof: share of the one-thread roof (! over 100%: the roof was no ceiling there);",
-      "MiB: peak resident memory while running, over Node's baseline, each contender in its own process;",
+      ...(report.settings.roof === false
+        ? []
+        : ["roof: share of the one-thread roof (! over 100%: the roof was no ceiling there);"]),
+      ...(report.settings.memory
+        ? [
+            "MiB: peak resident memory while running, over Node's baseline, each contender in its own process;",
+          ]
+        : []),
       "checks: exact = the exact problem's output bit for bit; bound = worst |error| / forward-error bound against the float64 reference (<= 1 passes).",
     ].join("\n"),
   );

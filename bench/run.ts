@@ -124,6 +124,9 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (values.layer === "moe" && values.browser) {
+    throw new RangeError("--layer moe runs in Node only: it has no browser run");
+  }
   if (values.layer === "moe") {
     const { runMoEBench } = await import("./moe");
     return runMoEBench({

@@ -76,6 +76,10 @@ describe("npm run bench:web", () => {
     expect(status, stderr).toBe(0);
     expect(stdout).toMatch(/^2x8x16 \(T 2, dModel 8, dHidden 16\)/m);
     expect(stdout).toMatch(/^contender\s+thr\s+GFLOP\/s/m);
+    expect(stdout).toMatch(/^In headless Chromium \d+/m);
+    // no memory probes and no roof in a browser run: their legends are left out
+    expect(stdout).not.toMatch(/^MiB: |^roof: /m);
+    expect(stdout).toMatch(/^checks: exact = /m);
   });
 
   it("records Chromium's and its V8's versions, relaxed SIMD, isolation and the command", () => {

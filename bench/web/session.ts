@@ -205,7 +205,7 @@ function decode(e: Encoded): unknown {
 function pageError(e: unknown): Error {
   const text = e instanceof Error ? e.message : String(e);
   const first = text.split("\n")[0] ?? text;
-  return new Error(first.replace(/^page\.evaluate: (Error: )?/, ""));
+  return new Error(first.replace(/^page\.evaluate: ([A-Za-z]*Error: )?/, ""));
 }
 
 /** Calls one of the page's functions (page.ts's BenchPage) with its argument. */
