@@ -163,7 +163,8 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   if (options.browser === true) {
     settings.memory = false;
     settings.roof = false;
-    return browserBenchmark(options, { shapes, threads, dtypes, variant, settings, quick, tokens });
+    const facts = { started, date, loadBefore, git, settings, threads, quick, tokens };
+    return browserBenchmark(options, facts, { shapes, dtypes, variant });
   }
   const contenders: (Contender | Unavailable)[] = [
     ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant, dtypes)),
@@ -250,22 +251,12 @@ function makeReport(
  */
 async function browserBenchmark(
   options: BenchmarkOptions,
-  run: {
-    shapes: Shape[];
-    threads: number[];
-    dtypes: WeightDtype[];
-    variant: Variant;
-    settings: HarnessSettings;
-    quick: boolean;
-    tokens: number[] | undefined;
-  },
+  facts: RunFacts,
+  run: { shapes: Shape[]; dtypes: WeightDtype[]; variant: Variant },
 ): Promise<Report> {
-  const started = performance.now();
-  const date = new Date().toISOString();
-  const loadBefore = loadAverage();
-  const git = gitState(ROOT);
   const log = options.log ?? (() => {});
-  const { settings, variant, threads } = run;
+  const { settings, threads } = facts;
+  const { variant } = run;
   const modules: string[] = [];
   const unsendable: Unavailable[] = [];
   for (const c of options.contenders ?? []) {
@@ -310,12 +301,7 @@ async function browserBenchmark(
       );
     const contenders = [...listed.contenders, ...unsendable];
     const result = await runHarness(run.shapes, contenders, listed.peers, settings, log);
-    return makeReport(
-      options,
-      { started, date, loadBefore, git, settings, threads, quick: run.quick, tokens: run.tokens },
-      result,
-      b,
-    );
+    return makeReport(options, facts, result, b);
   } finally {
     await browser.close();
   }
