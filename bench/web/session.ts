@@ -253,7 +253,10 @@ class PageRunner implements Runner {
 
 export interface BrowserRun {
   info: BrowserInfo;
-  /** The contenders that run in the page, and the peers' status (as loadPeers gives it). */
+  /**
+   * The contenders that run in the page, and the peers' status (as loadPeers gives it). Once: the
+   * page that lists them closes after.
+   */
   list(req: ListRequest): Promise<{ contenders: (Contender | Unavailable)[]; peers: PeerStatus[] }>;
   close(): Promise<void>;
 }
@@ -291,13 +294,15 @@ export async function openBrowserRun(options: {
 
     const open = async (): Promise<Page> => {
       const page = await context.newPage();
-      const response = await page.goto(`${server.origin}/`);
-      if (response?.status() !== 200) throw new Error(`bench page: HTTP ${response?.status()}`);
-      await page.waitForFunction(() => window.bench !== undefined || window.benchError);
-      const failed = await page.evaluate(() => window.benchError);
-      if (failed !== undefined) {
+      try {
+        const response = await page.goto(`${server.origin}/`);
+        if (response?.status() !== 200) throw new Error(`bench page: HTTP ${response?.status()}`);
+        await page.waitForFunction(() => window.bench !== undefined || window.benchError);
+        const failed = await page.evaluate(() => window.benchError);
+        if (failed !== undefined) throw new Error(`bench page failed to load: ${failed}`);
+      } catch (e) {
         await page.close();
-        throw new Error(`bench page failed to load: ${failed}`);
+        throw e;
       }
       return page;
     };
@@ -345,11 +350,12 @@ export async function openBrowserRun(options: {
     return {
       info,
       async list(req) {
+        // The lobby loaded every peer and probed the thread counts: it closes before any timing.
         const { contenders, peers } = await call<{ contenders: Listed[]; peers: PeerStatus[] }>(
           lobby,
           "list",
           req,
-        );
+        ).finally(() => lobby.close());
         return {
           peers,
           contenders: contenders.map((c): Contender | Unavailable =>
