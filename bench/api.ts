@@ -5,13 +5,22 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hasSweep, toSvg, toSweepSvg } from "./chart";
 import type { Contender, Unavailable } from "./contender";
-import { type CustomKernel, customContender, loadCustomModule } from "./custom";
+import { type CustomKernel, customContender } from "./custom";
+import { loadCustomModule } from "./custom-module";
 import { type HarnessSettings, runHarness } from "./harness";
-import { type ActivationName, type LayerKind, describeVariant, parseVariant } from "./layer";
+import {
+  type ActivationName,
+  type LayerKind,
+  type Variant,
+  describeVariant,
+  parseVariant,
+} from "./layer";
+import type { WeightDtype } from "../src/dtype";
+import type { BrowserInfo } from "./web/session";
 import { parseDtypes } from "./dtype";
 import { describeMachine, gitState, loadAverage } from "./machine";
 import { naiveContender } from "./naive";
-import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
+import { DEFAULT_PEERS_DIR, PEERS, defaultPeers, loadPeers, nodePeers } from "./peers/index";
 import { type Report, reportWarnings, toCsv, toJson, toMarkdown } from "./report";
 import { GATED_SHAPES, QUICK_SHAPES, SHAPES, type Shape, parseShape, withTokens } from "./shapes";
 import { tokenwiseContenders } from "./tokenwise";
@@ -80,6 +89,12 @@ export interface BenchmarkOptions {
   log?: (line: string) => void;
   /** Recorded in the report: the command line as typed. */
   command?: string;
+  /**
+   * Run the contenders in headless Chromium instead of Node (`npm run bench:web`): those that run
+   * in a browser, each in a page of its own, checked and timed by the same harness; no memory
+   * probes and no roof (both need Node: see docs/benchmarking.md, "In a browser").
+   */
+  browser?: boolean;
 }
 
 function tokenwiseVersion(): string {
@@ -145,6 +160,12 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   settings.minReps = Math.min(settings.minReps, settings.reps);
 
   log(`layer: ${describeVariant(variant)}`);
+  if (options.browser === true) {
+    settings.memory = false;
+    settings.roof = false;
+    const facts = { started, date, loadBefore, git, settings, threads, quick, tokens };
+    return browserBenchmark(options, facts, { shapes, dtypes, variant });
+  }
   const contenders: (Contender | Unavailable)[] = [
     ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant, dtypes)),
   ];
@@ -159,11 +180,9 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     }
   }
   const peerNames =
-    options.peers === undefined || options.peers === "all"
-      ? PEERS.map((p) => p.name)
-      : options.peers;
+    options.peers === undefined || options.peers === "all" ? defaultPeers(dtypes) : options.peers;
   log(`loading peers: ${peerNames.length === 0 ? "none" : peerNames.join(", ")}`);
-  const peers = await loadPeers({ dir: settings.peersDir }, peerNames, threads, variant);
+  const peers = await loadPeers(nodePeers(settings.peersDir), peerNames, threads, variant);
   for (const p of peers.status)
     log(
       `  ${p.name}: ${p.loaded ? `loaded (${Object.values(p.versions).join(", ")})` : `unavailable: ${p.reason}`}`,
@@ -172,6 +191,32 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   if (options.naive ?? true) contenders.push(naiveContender(variant));
 
   const result = await runHarness(shapes, contenders, peers.status, settings, log);
+  return makeReport(
+    options,
+    { started, date, loadBefore, git, settings, threads, quick, tokens },
+    result,
+  );
+}
+
+interface RunFacts {
+  started: number;
+  date: string;
+  loadBefore: [number, number, number];
+  git: ReturnType<typeof gitState>;
+  settings: HarnessSettings;
+  threads: number[];
+  quick: boolean;
+  tokens: number[] | undefined;
+}
+
+function makeReport(
+  options: BenchmarkOptions,
+  facts: RunFacts,
+  result: { shapes: Report["shapes"]; peers: Report["peers"] },
+  browser?: BrowserInfo,
+): Report {
+  const { started, date, loadBefore, git, settings, threads, quick, tokens } = facts;
+  const log = options.log ?? (() => {});
   const command = options.command ?? "benchmark()";
   const report: Report = {
     schema: "tokenwise-bench/2",
@@ -192,11 +237,74 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     tokenwise: { version: tokenwiseVersion() },
     peers: result.peers,
     shapes: result.shapes,
+    ...(browser === undefined ? {} : { browser }),
     warnings: [],
   };
   report.warnings = reportWarnings(report);
   for (const w of report.warnings) log(`warning: ${w}`);
   return report;
+}
+
+/**
+ * The browser run: the same harness and report, the contenders in headless Chromium
+ * (web/session.ts), each in a page of its own.
+ */
+async function browserBenchmark(
+  options: BenchmarkOptions,
+  facts: RunFacts,
+  run: { shapes: Shape[]; dtypes: WeightDtype[]; variant: Variant },
+): Promise<Report> {
+  const log = options.log ?? (() => {});
+  const { settings, threads } = facts;
+  const { variant } = run;
+  const modules: string[] = [];
+  const unsendable: Unavailable[] = [];
+  for (const c of options.contenders ?? []) {
+    if ("module" in c && typeof c.module === "string" && !("name" in c)) modules.push(c.module);
+    else {
+      const k = customContender(c as CustomKernel, variant);
+      unsendable.push({
+        id: k.id,
+        label: k.label,
+        group: "custom",
+        threads: k.threads,
+        reason:
+          "a kernel given as an object cannot be sent to a browser page: give it as { module }",
+      });
+    }
+  }
+  const { openBrowserRun } = await import("./web/session");
+  log("bundling the page and starting Chromium");
+  const browser = await openBrowserRun({ peersDir: settings.peersDir, custom: modules });
+  try {
+    const b = browser.info;
+    log(
+      `${b.product} ${b.version} (V8 ${b.v8}): relaxed SIMD ${b.relaxedSimd ? "on" : "off"}, cross-origin isolated: ${b.crossOriginIsolated ? "yes" : "no"}, ${b.hardwareConcurrency} cores`,
+    );
+    const peerNames =
+      options.peers === undefined || options.peers === "all"
+        ? defaultPeers(run.dtypes).filter((n) => PEERS.find((p) => p.name === n)?.native !== true)
+        : options.peers;
+    log(`loading peers in the page: ${peerNames.length === 0 ? "none" : peerNames.join(", ")}`);
+    const listed = await browser.list({
+      variant,
+      kernels: options.kernels ?? "all",
+      threads,
+      dtypes: run.dtypes,
+      peers: peerNames,
+      naive: options.naive ?? true,
+      custom: modules,
+    });
+    for (const p of listed.peers)
+      log(
+        `  ${p.name}: ${p.loaded ? `loaded (${Object.values(p.versions).join(", ")})` : `unavailable: ${p.reason}`}`,
+      );
+    const contenders = [...listed.contenders, ...unsendable];
+    const result = await runHarness(run.shapes, contenders, listed.peers, settings, log);
+    return makeReport(options, facts, result, b);
+  } finally {
+    await browser.close();
+  }
 }
 
 /** The files writeReport writes. */

@@ -36,7 +36,11 @@ function cellText(c: CompareCell | null, why: string): string {
 function header(r: Report, tag: string, path: string): string {
   const p = r.provenance;
   const load = (l: [number, number, number]) => l.map((v) => v.toFixed(2)).join(", ");
-  return `- **${tag}**: \`${path}\`, ${r.date}, ${gitText(p?.git ?? null)}, load ${p ? `${load(p.loadBefore)} → ${load(p.loadAfter)}` : "not recorded"}; ${machineLine(r.machine)}; \`${r.command}\``;
+  const browser =
+    r.browser === undefined
+      ? ""
+      : `; in ${r.browser.product} ${r.browser.version} (V8 ${r.browser.v8})`;
+  return `- **${tag}**: \`${path}\`, ${r.date}, ${gitText(p?.git ?? null)}, load ${p ? `${load(p.loadBefore)} → ${load(p.loadAfter)}` : "not recorded"}; ${machineLine(r.machine)}${browser}; \`${r.command}\``;
 }
 
 /** What differs between the two runs' conditions, each a line (empty when comparable). */
@@ -49,6 +53,12 @@ export function differences(a: Report, b: Report): string[] {
   same("CPUs", a.machine.cpu, b.machine.cpu);
   same("Node versions", a.machine.node, b.machine.node);
   same("V8 versions", a.machine.v8, b.machine.v8);
+  // A browser run's contenders ran in the browser's V8, not in Node's.
+  const where = (r: Report) =>
+    r.browser === undefined ? "Node" : `${r.browser.product} ${r.browser.version}`;
+  same("engines (Node, or the browser of npm run bench:web)", where(a), where(b));
+  if (a.browser !== undefined && b.browser !== undefined)
+    same("browser V8 versions", a.browser.v8, b.browser.v8);
   same("layers", a.settings.variant, b.settings.variant);
   same("repetition counts", a.settings.reps, b.settings.reps);
   if (a.provenance?.git?.dirty || b.provenance?.git?.dirty)

@@ -1,5 +1,7 @@
 // What the harness times: a contender turns a problem's weights into a forward function.
+import type { Variant } from "./layer";
 import type { LayerWeights } from "./problem";
+import type { Runner } from "./runner";
 import { type Shape, layerShape } from "./shapes";
 
 /**
@@ -34,6 +36,19 @@ export type HostKey =
   | { kind: "custom"; module: string; index: number }
   | { kind: "none" };
 
+/**
+ * A contender that runs somewhere else, which builds the problem from the seed itself, as a host
+ * process does (hosted.ts): a page of the browser run (web/session.ts), one page per call.
+ */
+export interface RemoteHost {
+  /** Where it runs, for messages: "Chromium". */
+  where: string;
+  /** Set up on the shape's problem there, ready to be checked and timed. */
+  start(shape: Shape, seed: number, variant: Variant): Promise<Runner>;
+  /** Its outputs on the exact problem (exact.ts), one per layer, computed there. */
+  exact(shape: Shape, seed: number, variant: Variant, budget: number): Promise<unknown[]>;
+}
+
 export interface Contender {
   /** Unique in a run: "tokenwise-js", "ort-web@2t", "custom:my-gemm". */
   id: string;
@@ -49,6 +64,8 @@ export interface Contender {
   host?: HostKey;
   /** Time it in a child process of its own (a peer whose thread count is fixed per process). */
   isolate?: boolean;
+  /** Runs elsewhere (a browser page): the harness checks and times it through this. */
+  remote?: RemoteHost;
   /** Loads the weights of the run's layer (FeedForward or gated, as the contender was made for). */
   setup(shape: Shape, weights: LayerWeights): Promise<Instance>;
 }

@@ -11,8 +11,6 @@
 //                                        relu; layer: "gated" takes wGate, wUp, wDown, silu)
 //
 // Either may be async. A module given to `--custom` exports one as default, or an array of them.
-import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { ACTIVATION_SCALAR } from "../src/kernels/activation";
 import type { Contender, ForwardFn, Unavailable } from "./contender";
 import {
@@ -253,17 +251,16 @@ export function customContender(
   };
 }
 
-/** The custom kernels a module exports: `export default kernel` or `export default [k1, k2]`. */
-export async function loadCustomModule(
-  path: string,
-): Promise<{ module: string; kernels: CustomKernel[] }> {
-  const module = isAbsolute(path) ? path : resolve(process.cwd(), path);
-  const mod = (await import(pathToFileURL(module).href)) as { default?: unknown };
+/**
+ * The custom kernels of a module's namespace: `export default kernel` or `export default [k1, k2]`.
+ * `path` names the module in errors.
+ */
+export function kernelsOf(mod: { default?: unknown }, path: string): CustomKernel[] {
   if (mod.default === undefined) {
     throw new TypeError(
       `--custom ${path}: the module has no default export (a kernel or an array of kernels)`,
     );
   }
   const list = Array.isArray(mod.default) ? mod.default : [mod.default];
-  return { module, kernels: list.map((k, i) => checkKernel(k, `--custom ${path} [${i}]`)) };
+  return list.map((k, i) => checkKernel(k, `--custom ${path} [${i}]`));
 }

@@ -286,16 +286,18 @@ async function runShape(
       // are made, so a large layer is never held twice.
       try {
         const outputs =
-          c.isolate && c.host !== undefined
-            ? await exactOutputs(c.host, shape, s.seed, s.peersDir, variant, s.checkBudget)
-            : await runEach(
-                await setupLayers(
-                  c,
-                  shape,
-                  exact.layers.map((l) => l.weights),
-                ),
-                exact.layers.map((l) => l.x),
-              );
+          c.remote !== undefined
+            ? await c.remote.exact(shape, s.seed, variant, s.checkBudget)
+            : c.isolate && c.host !== undefined
+              ? await exactOutputs(c.host, shape, s.seed, s.peersDir, variant, s.checkBudget)
+              : await runEach(
+                  await setupLayers(
+                    c,
+                    shape,
+                    exact.layers.map((l) => l.weights),
+                  ),
+                  exact.layers.map((l) => l.x),
+                );
         result.exact = checkExact(outputs, exact);
       } catch (e) {
         result.reason = `exact check failed to run: ${message(e)}`;
@@ -312,7 +314,9 @@ async function runShape(
     let runner: Runner;
     try {
       const start = performance.now();
-      if (c.isolate && c.host !== undefined) {
+      if (c.remote !== undefined) {
+        runner = await c.remote.start(shape, s.seed, variant);
+      } else if (c.isolate && c.host !== undefined) {
         runner = await HostedRunner.start(c.host, shape, s.seed, s.peersDir, variant);
       } else {
         runner = new LocalRunner(await setupLayers(c, shape, problem.layers), problem.x);

@@ -6,9 +6,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { type Contender, type HostKey, runEach, setupLayers } from "./contender";
 import { makeExactProblem } from "./exact";
 import type { Variant } from "./layer";
-import { customContender, loadCustomModule } from "./custom";
+import { customContender } from "./custom";
+import { loadCustomModule } from "./custom-module";
 import { naiveContender } from "./naive";
-import { findPeer } from "./peers/index";
+import { findPeer, nodePeers } from "./peers/index";
 import { makeProblem } from "./problem";
 import { LocalRunner } from "./runner";
 import type { Shape } from "./shapes";
@@ -59,7 +60,7 @@ export async function contenderFromKey(
       );
     }
     case "peer":
-      return findPeer(key.name).load({ dir: peersDir }, key.threads, variant);
+      return findPeer(key.name).load(nodePeers(peersDir), key.threads, variant);
     case "custom": {
       const { module, kernels } = await loadCustomModule(key.module);
       const kernel = kernels[key.index];

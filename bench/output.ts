@@ -23,6 +23,8 @@ export function runFolderName(date: Date, git: GitState | null): string {
 }
 
 export interface OutputChoice {
+  /** A browser run (`npm run bench:web`): its folder ends in "-chromium", its --update name is "web". */
+  browser?: boolean;
   /** Write into bench/results/ (the committed results). */
   update?: boolean;
   /** A folder of the user's (already resolved). */
@@ -33,8 +35,8 @@ export interface OutputChoice {
 
 /**
  * The folder and base name of a run's files: bench/results/ and "latest" with update, the
- * user's folder with out, else bench/results/runs/<time>-<commit>/; the name is "report" unless
- * given (or "latest" with update).
+ * user's folder with out, else bench/results/runs/<time>-<commit>/ (-chromium/ for a browser
+ * run); the name is "report" unless given (or "latest" with update, "web" for a browser run).
  */
 export function outputPlan(
   choice: OutputChoice,
@@ -47,6 +49,8 @@ export function outputPlan(
     throw new RangeError(`--name: "${choice.name}" must be letters, digits, ".", "_" or "-"`);
   const dir = choice.update
     ? RESULTS_DIR
-    : (choice.out ?? join(RUNS_DIR, runFolderName(date, git)));
-  return { dir, name: choice.name ?? (choice.update ? "latest" : "report") };
+    : (choice.out ??
+      join(RUNS_DIR, `${runFolderName(date, git)}${choice.browser ? "-chromium" : ""}`));
+  const updated = choice.browser ? "web" : "latest";
+  return { dir, name: choice.name ?? (choice.update ? updated : "report") };
 }

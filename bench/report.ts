@@ -5,6 +5,7 @@ import type { PeerStatus } from "./peers/index";
 import { describeVariant, flopsFormula } from "./layer";
 import type { Rate, ShapeRoof, StreamRate } from "./roof";
 import { describeShape, dimsOf } from "./shapes";
+import type { BrowserInfo } from "./web/session";
 
 /** Where and from what a run came: enough to rerun it, and to judge its noise. */
 export interface Provenance {
@@ -33,6 +34,8 @@ export interface Report {
   tokenwise: { version: string };
   peers: PeerStatus[];
   shapes: ShapeReport[];
+  /** A browser run's browser (`npm run bench:web`): Chromium's and its V8's versions, its features. */
+  browser?: BrowserInfo;
   /** What a reader must know before citing the numbers: shares over 100%, a busy machine. */
   warnings: string[];
 }
@@ -180,13 +183,20 @@ export function formatShapeTable(shape: ShapeReport): string {
 
 export function formatTable(report: Report): string {
   const parts = report.shapes.map(formatShapeTable);
+  if (report.browser !== undefined) parts.unshift(browserLine(report.browser));
   parts.push(
     [
       `GFLOP/s = ${flopsFormula(report.settings.variant.layer)} (times the layers) / median time of a call; slowest-fastest over the repetitions;`,
       "1st/median: the first call after setup over the median call;",
       "x best peer: over the fastest peer at the same thread count (x portable: leaving out native peers);",
-      "roof: share of the one-thread roof (! over 100%: the roof was no ceiling there);",
-      "MiB: peak resident memory while running, over Node's baseline, each contender in its own process;",
+      ...(report.settings.roof === false
+        ? []
+        : ["roof: share of the one-thread roof (! over 100%: the roof was no ceiling there);"]),
+      ...(report.settings.memory
+        ? [
+            "MiB: peak resident memory while running, over Node's baseline, each contender in its own process;",
+          ]
+        : []),
       "checks: exact = the exact problem's output bit for bit; bound = worst |error| / forward-error bound against the float64 reference (<= 1 passes).",
     ].join("\n"),
   );
@@ -249,6 +259,11 @@ export function gitText(git: GitState | null): string {
   return `commit ${git.commit.slice(0, 12)} (${state})`;
 }
 
+/** A browser run's line: which browser, which V8, relaxed SIMD, isolation; what it leaves out. */
+export function browserLine(b: BrowserInfo): string {
+  return `In headless ${b.product} ${b.version} (V8 ${b.v8}; WebAssembly relaxed SIMD ${b.relaxedSimd ? "on" : "off"}; ${b.crossOriginIsolated ? "cross-origin isolated, so SharedArrayBuffer and threads" : "not cross-origin isolated: no SharedArrayBuffer, one thread"}), each contender in a page of its own, driven from Node; a browser run has no memory probes and no roof.`;
+}
+
 /** The report as markdown: GFLOP/s, ms per token, ratios and memory, one column per shape. */
 export function toMarkdown(report: Report): string {
   const shapes = report.shapes;
@@ -271,6 +286,7 @@ export function toMarkdown(report: Report): string {
     "",
     `Code: tokenwise ${report.tokenwise.version}, ${gitText(p.git)}. Load average (1, 5, 15 min) ${loadText(p.loadBefore)} before the run and ${loadText(p.loadAfter)} after it, on ${report.machine.availableParallelism} cores. Command: \`${report.command}\`.`,
     "",
+    ...(report.browser === undefined ? [] : [browserLine(report.browser), ""]),
     `Median of ${report.settings.reps} interleaved repetitions after warm-up (subscript: slowest–fastest repetition); threads per contender in the name or 1.`,
   );
   if (report.warnings.length > 0) {

@@ -23,7 +23,8 @@ const HELP = `npm run bench -- [options]
   --tokens 1,2,4,8      a token sweep: each shape (default S1) at each token count, and a chart
                         of GFLOP/s against tokens
   --kernels js          tokenwise kernels (default all; "none" for none)
-  --peers a,b           peers: tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix
+  --peers a,b           peers: tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix, and
+                        with --dtype f16 ort-web-f16, ort-web-f16-graph (float16 ONNX models)
                         (default all; "none" for none)
   --no-naive            leave out the naive JavaScript loop (the floor; slow at S5)
   --threads 1,2         thread counts for contenders that take one (default 1)
@@ -47,6 +48,8 @@ const HELP = `npm run bench -- [options]
   --out DIR             where the report goes (default bench/results/runs/<time>-<commit>/)
   --peers-dir DIR       the folder whose node_modules holds the peers (default bench/)
   --no-install          do not run "npm ci --prefix bench" when bench/node_modules is missing
+  --browser             run in headless Chromium (/usr/bin/chromium) the contenders that run in a
+                        browser, each in a page of its own: what npm run bench:web does
 `;
 
 const BENCH = fileURLToPath(new URL(".", import.meta.url));
@@ -113,12 +116,16 @@ async function main(): Promise<number> {
       out: { type: "string" },
       "peers-dir": { type: "string" },
       "no-install": { type: "boolean" },
+      browser: { type: "boolean" },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
+  }
+  if (values.layer === "moe" && values.browser) {
+    throw new RangeError("--layer moe runs in Node only: it has no browser run");
   }
   if (values.layer === "moe") {
     const { runMoEBench } = await import("./moe");
@@ -133,8 +140,10 @@ async function main(): Promise<number> {
     });
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const browser = values.browser === true;
   const { dir: outDir, name } = outputPlan(
     {
+      browser,
       update: values.update === true,
       ...(values.out === undefined ? {} : { out: resolve(CWD, values.out) }),
       ...(values.name === undefined ? {} : { name: values.name }),
@@ -201,7 +210,14 @@ async function main(): Promise<number> {
         }),
     peersDir,
     log,
-    command: ["npm run bench --", ...process.argv.slice(2).map(quote)].join(" "),
+    browser,
+    command: [
+      browser ? "npm run bench:web --" : "npm run bench --",
+      ...process.argv
+        .slice(2)
+        .filter((a) => !(browser && a === "--browser"))
+        .map(quote),
+    ].join(" "),
   });
   process.stdout.write(`\n${formatTable(report)}\n\n`);
   const paths = writeReport(report, outDir, name);

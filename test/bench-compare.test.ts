@@ -110,6 +110,22 @@ describe("bench:compare", () => {
     expect(compareReports(a, b, ["a", "b"])).toContain('- ⚠ different CPUs: "CPU X" and "CPU Y"');
   });
 
+  it("says when one run's contenders ran in a browser (its V8 is not Node's)", () => {
+    const a = report([timed("t", 10, 9, 11)]);
+    const b = report([timed("t", 10, 9, 11)]);
+    const browser = { product: "Chromium", version: "156.0.1.2", v8: "15.6.1" };
+    b.browser = browser as Report["browser"];
+    expect(differences(a, b)).toEqual([
+      'different engines (Node, or the browser of npm run bench:web): "Node" and "Chromium 156.0.1.2"',
+    ]);
+    expect(compareReports(a, b, ["a", "b"])).toMatch(
+      /; in Chromium 156\.0\.1\.2 \(V8 15\.6\.1\); `/,
+    );
+    const c = report([timed("t", 10, 9, 11)]);
+    c.browser = { ...browser, v8: "15.7.0" } as Report["browser"];
+    expect(differences(b, c)).toEqual(['different browser V8 versions: "15.6.1" and "15.7.0"']);
+  });
+
   it("runs from npm, and refuses a file that is not a report", () => {
     const a = join(dir, "a.json");
     const b = join(dir, "b.json");

@@ -3,7 +3,9 @@
 // checked against one float64 reference), and tokenwise gets one row per type.
 import { describe, expect, it } from "vitest";
 import { exactIn16, parseDtypes } from "../bench/dtype";
-import { makeProblem } from "../bench/problem";
+import { feedForwardModel, gatedModel } from "../bench/peers/onnx-model";
+import { defaultPeers, loadPeers, nodePeers } from "../bench/peers/index";
+import { ffnWeights, gatedWeights, makeProblem } from "../bench/problem";
 import { tokenwiseContenders } from "../bench/tokenwise";
 import { narrowInto, widenInto } from "../src/dtype";
 
@@ -56,5 +58,186 @@ describe("--dtype", () => {
       "tokenwise-gated-js-bf16",
       "tokenwise-gated-js-f16",
     ]);
+  });
+});
+
+// Just enough protobuf reading to see a model's nodes, their integer attributes, and its
+// initializers' types and bytes.
+type Field = { field: number; value: number | Uint8Array };
+function fields(bytes: Uint8Array): Field[] {
+  const out: Field[] = [];
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    for (let scale = 1; ; scale *= 128) {
+      const b = bytes[i++] as number;
+      v += (b & 127) * scale;
+      if (b < 128) return v;
+    }
+  };
+  while (i < bytes.length) {
+    const key = varint();
+    if (key % 8 === 0) out.push({ field: key >> 3, value: varint() });
+    else {
+      const n = varint();
+      out.push({ field: key >> 3, value: bytes.subarray(i, i + n) });
+      i += n;
+    }
+  }
+  return out;
+}
+const sub = (fs: Field[], n: number) =>
+  fs.filter((f) => f.field === n).map((f) => f.value as Uint8Array);
+const ints = (fs: Field[], n: number) =>
+  fs.filter((f) => f.field === n).map((f) => f.value as number);
+const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+
+/** IEEE binary16 bits to a number, from the format's definition (not src/dtype.ts). */
+function half(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 31;
+  const m = h & 1023;
+  if (e === 31) return m === 0 ? sign * Infinity : NaN;
+  return e === 0 ? sign * m * 2 ** -24 : sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+function graphOf(model: Uint8Array) {
+  const graph = fields(sub(fields(model), 7)[0] as Uint8Array);
+  const nodes = sub(graph, 1).map(fields);
+  return {
+    nodes: nodes.map((n) => ({
+      op: text(sub(n, 4)[0]),
+      inputs: sub(n, 1).map(text),
+      output: text(sub(n, 2)[0]),
+      attrs: sub(n, 5)
+        .map(fields)
+        .map((a) => [text(sub(a, 1)[0]), ints(a, 3)[0], ints(a, 20)[0]]),
+    })),
+    inits: sub(graph, 5)
+      .map(fields)
+      .map((t) => {
+        const raw = sub(t, 9)[0] as Uint8Array;
+        const type = ints(t, 2)[0];
+        const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+        const values =
+          type === 10
+            ? Array.from({ length: raw.length / 2 }, (_, i) => half(view.getUint16(2 * i, true)))
+            : Array.from({ length: raw.length / 4 }, (_, i) => view.getFloat32(4 * i, true));
+        return { name: text(sub(t, 8)[0]), type, values };
+      }),
+  };
+}
+
+describe("the float16 ONNX models of the f16 rows (onnxruntime-web's)", () => {
+  const shape = { name: "t", tokens: 2, dModel: 5, dHidden: 7 };
+  const exact16 = { layer: "ffn", activation: "gelu", exact16: true } as const;
+  const w = ffnWeights(makeProblem(shape, 4, exact16).weights, "test");
+  const CAST_TO_FLOAT = ["to", 1, 2]; // attribute "to" = FLOAT, of type INT
+  const CAST_TO_FLOAT16 = ["to", 10, 2];
+
+  it("float16: FLOAT16 weight matrices holding the weights, each Cast to float32 before its MatMul", () => {
+    const g = graphOf(feedForwardModel(shape, w, "relu", "float16"));
+    expect(g.nodes.map((n) => [n.op, n.inputs, n.output])).toEqual([
+      ["Cast", ["w1_f16"], "w1"],
+      ["Cast", ["w2_f16"], "w2"],
+      ["MatMul", ["x", "w1"], "xw1"],
+      ["Add", ["xw1", "b1"], "h0"],
+      ["Relu", ["h0"], "h"],
+      ["MatMul", ["h", "w2"], "hw2"],
+      ["Add", ["hw2", "b2"], "y"],
+    ]);
+    expect(g.nodes[0]?.attrs).toEqual([CAST_TO_FLOAT]);
+    // The matrices are FLOAT16 (10) and hold the weights exactly; the biases stay FLOAT (1), as a
+    // 16-bit tokenwise layer keeps them.
+    expect(g.inits.map((t) => [t.name, t.type])).toEqual([
+      ["w1_f16", 10],
+      ["b1", 1],
+      ["w2_f16", 10],
+      ["b2", 1],
+    ]);
+    expect(g.inits.map((t) => t.values)).toEqual([w.w1, w.b1, w.w2, w.b2].map((a) => [...a]));
+  });
+
+  it("float16-graph: every tensor float16, x cast in and y cast out, constants float16", () => {
+    const g = graphOf(feedForwardModel(shape, w, "gelu", "float16-graph"));
+    const first = g.nodes[0];
+    const last = g.nodes[g.nodes.length - 1];
+    expect([first?.op, first?.inputs, first?.output, first?.attrs]).toEqual([
+      "Cast",
+      ["x"],
+      "x_f16",
+      [CAST_TO_FLOAT16],
+    ]);
+    expect([last?.op, last?.inputs, last?.output, last?.attrs]).toEqual([
+      "Cast",
+      ["y_f16"],
+      "y",
+      [CAST_TO_FLOAT],
+    ]);
+    expect(g.nodes.filter((n) => n.op === "Cast")).toHaveLength(2);
+    expect(g.nodes[1]?.inputs).toEqual(["x_f16", "w1"]);
+    expect(g.inits.every((t) => t.type === 10)).toBe(true);
+    expect(g.inits.slice(0, 4).map((t) => t.values)).toEqual(
+      [w.w1, w.b1, w.w2, w.b2].map((a) => [...a]),
+    );
+    // gelu's constants, rounded to float16: 1/√2 is 0.70703125 there.
+    expect(g.inits.slice(4).map((t) => t.values[0])).toEqual([0.70703125, 1, 0.5]);
+  });
+
+  it("the gated layer's three matrices the same way", () => {
+    const gw = gatedWeights(
+      makeProblem(shape, 4, { layer: "gated", activation: "silu", exact16: true }).weights,
+      "test",
+    );
+    const g = graphOf(gatedModel(shape, gw, "silu", "float16"));
+    expect(g.nodes.filter((n) => n.op === "Cast").map((n) => n.output)).toEqual([
+      "w_gate",
+      "w_up",
+      "w_down",
+    ]);
+    expect(g.inits.map((t) => t.values)).toEqual([gw.wGate, gw.wUp, gw.wDown].map((a) => [...a]));
+  });
+
+  it("are peers of f16 runs only: in the default list with --dtype f16, unable without it", async () => {
+    expect(defaultPeers(["f32"])).not.toContain("ort-web-f16");
+    expect(defaultPeers(["f32", "f16"])).toEqual(
+      expect.arrayContaining(["ort-web", "ort-web-f16", "ort-web-f16-graph"]),
+    );
+    const { contenders, status } = await loadPeers(
+      nodePeers("/nonexistent"),
+      ["ort-web-f16"],
+      [1],
+      {
+        layer: "ffn",
+        activation: "relu",
+      },
+    );
+    expect(contenders).toEqual([
+      expect.objectContaining({
+        id: "ort-web-f16@1t",
+        reason:
+          "cannot run the FeedForward, relu layer: its model holds the weights as f16: run it with --dtype f16",
+      }),
+    ]);
+    expect(status[0]?.loaded).toBe(false);
+  });
+});
+
+describe("a float16 model of weights beyond float16's range", () => {
+  it("is refused when built, naming the tensor and the value (it cannot hold the layer)", () => {
+    const shape = { name: "t", tokens: 1, dModel: 2, dHidden: 3 };
+    const w = ffnWeights(makeProblem(shape, 1, { layer: "ffn", activation: "relu" }).weights, "t");
+    w.b1[2] = 70000;
+    expect(() => feedForwardModel(shape, w, "relu", "float16-graph")).toThrow(
+      new RangeError(
+        "b1[2] = 70000 is beyond float16's range (65504): a float16 model cannot hold this layer",
+      ),
+    );
+    // float16 initializers cast to float32 keep the biases float32: 70000 is fine there.
+    expect(feedForwardModel(shape, w, "relu", "float16").length).toBeGreaterThan(0);
+    w.w2[0] = -65520; // rounds to -infinity in float16
+    expect(() => feedForwardModel(shape, w, "relu", "float16")).toThrow(
+      /^w2_f16\[0\] = -65520 is beyond/,
+    );
   });
 });

@@ -1,130 +1,23 @@
-// The peers a user would pick instead of tokenwise. Each is a devDependency of bench/ only, loaded
-// lazily; one that fails to load is reported as unavailable, with the reason, and skipped.
+// The peers in Node: loaded from a folder's node_modules (bench/ by default). The table of peers
+// and the loading loop are table.ts's, shared with the browser run.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Contender, Unavailable } from "../contender";
-import { type Variant, describeVariant } from "../layer";
-import { threadCounts } from "../tokenwise";
-import { jaxContender } from "./jax";
-import { mlMatrixContender } from "./ml-matrix";
-import { ortNodeContender, ortWebContender } from "./ort";
-import { peerVersion } from "./resolve";
-import { tfjsContender } from "./tfjs";
+import { type PeerContext } from "./table";
+import { importPeer, peerVersion } from "./resolve";
 
-export interface PeerContext {
-  /** The folder whose node_modules holds the peers (bench/ unless told otherwise). */
-  dir: string;
-}
+export {
+  PEERS,
+  type PeerContext,
+  type PeerEntry,
+  type PeerStatus,
+  defaultPeers,
+  findPeer,
+  loadPeers,
+} from "./table";
 
 export const DEFAULT_PEERS_DIR = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 
-export interface PeerEntry {
-  /** The name used with --peers. */
-  name: string;
-  /** The npm packages it needs, whose versions the report records. */
-  packages: readonly string[];
-  threads: readonly number[] | "any";
-  native?: boolean;
-  /** Why it cannot run this layer and activation, or null when it can (absent: it can run all). */
-  cannot?(variant: Variant): string | null;
-  load(ctx: PeerContext, threads: number, variant: Variant): Promise<Contender>;
-}
-
-export const PEERS: readonly PeerEntry[] = [
-  {
-    name: "tfjs-cpu",
-    packages: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-cpu"],
-    threads: [1],
-    load: (ctx, _t, v) => tfjsContender(ctx, "cpu", v),
-  },
-  {
-    name: "tfjs-wasm",
-    packages: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-wasm"],
-    threads: [1],
-    load: (ctx, _t, v) => tfjsContender(ctx, "wasm", v),
-  },
-  {
-    name: "ort-node",
-    packages: ["onnxruntime-node"],
-    threads: "any",
-    native: true,
-    load: ortNodeContender,
-  },
-  { name: "ort-web", packages: ["onnxruntime-web"], threads: "any", load: ortWebContender },
-  {
-    name: "jax",
-    packages: ["@jax-js/jax"],
-    threads: [1],
-    load: (ctx, _t, v) => jaxContender(ctx, v),
-  },
-  {
-    name: "ml-matrix",
-    packages: ["ml-matrix"],
-    threads: [1],
-    cannot: (v) =>
-      v.activation === "gelu"
-        ? "ml-matrix has no erf (nor has JavaScript's Math), so no exact gelu to apply"
-        : null,
-    load: (ctx, _t, v) => mlMatrixContender(ctx, v),
-  },
-];
-
-export function findPeer(name: string): PeerEntry {
-  const peer = PEERS.find((p) => p.name === name);
-  if (peer === undefined) {
-    throw new RangeError(
-      `unknown peer "${name}"; the bench knows ${PEERS.map((p) => p.name).join(", ")}`,
-    );
-  }
-  return peer;
-}
-
-export interface PeerStatus {
-  name: string;
-  versions: Record<string, string | null>;
-  loaded: boolean;
-  reason?: string;
-  loadMs: number;
-}
-
-/** Loads the peers asked for, at each thread count; failures become Unavailable entries. */
-export async function loadPeers(
-  ctx: PeerContext,
-  names: readonly string[],
-  threads: readonly number[],
-  variant: Variant,
-): Promise<{ contenders: (Contender | Unavailable)[]; status: PeerStatus[] }> {
-  const contenders: (Contender | Unavailable)[] = [];
-  const status: PeerStatus[] = [];
-  for (const name of names) {
-    const peer = findPeer(name);
-    const versions: Record<string, string | null> = {};
-    for (const p of peer.packages) versions[p] = peerVersion(ctx.dir, p) ?? null;
-    const start = performance.now();
-    const cannot = peer.cannot?.(variant) ?? null;
-    let reason: string | undefined =
-      cannot === null ? undefined : `cannot run the ${describeVariant(variant)} layer: ${cannot}`;
-    for (const t of threadCounts(peer.threads, threads)) {
-      const multi = peer.threads === "any" || peer.threads.length > 1;
-      const id = multi ? `${name}@${t}t` : name;
-      if (reason !== undefined && cannot !== null) {
-        contenders.push({ id, label: id, group: "peer", threads: t, reason });
-        continue;
-      }
-      try {
-        contenders.push(await peer.load(ctx, t, variant));
-      } catch (e) {
-        reason = e instanceof Error ? e.message : String(e);
-        contenders.push({ id, label: id, group: "peer", threads: t, reason });
-      }
-    }
-    status.push({
-      name,
-      versions,
-      loaded: reason === undefined,
-      loadMs: performance.now() - start,
-      ...(reason === undefined ? {} : { reason }),
-    });
-  }
-  return { contenders, status };
+/** The peers installed in `dir`'s node_modules, imported the way Node would. */
+export function nodePeers(dir: string): PeerContext {
+  return { dir, load: (name) => importPeer(dir, name), version: (name) => peerVersion(dir, name) };
 }

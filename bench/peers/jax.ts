@@ -4,8 +4,7 @@
 import type { Contender } from "../contender";
 import type { ActivationName, Variant } from "../layer";
 import { isGated } from "../problem";
-import type { PeerContext } from "./index";
-import { importPeer } from "./resolve";
+import type { PeerContext } from "./context";
 
 interface JaxArray {
   readonly ref: JaxArray;
@@ -46,7 +45,7 @@ function activation(jax: Jax, act: ActivationName, h: JaxArray): JaxArray {
 let loaded: Promise<Jax> | undefined;
 
 async function loadJax(ctx: PeerContext): Promise<Jax> {
-  const jax = (await importPeer(ctx.dir, "@jax-js/jax")) as unknown as Jax;
+  const jax = (await ctx.load("@jax-js/jax")) as unknown as Jax;
   const devices = await jax.init("wasm");
   if (!devices.includes("wasm"))
     throw new Error(`jax-js has no wasm device here (devices: ${devices.join(", ")})`);

@@ -4,8 +4,7 @@
 import type { Contender } from "../contender";
 import type { ActivationName, Variant } from "../layer";
 import { isGated } from "../problem";
-import type { PeerContext } from "./index";
-import { importPeer } from "./resolve";
+import type { PeerContext } from "./context";
 
 interface MlMatrix {
   mmul(other: MlMatrix): MlMatrix;
@@ -31,7 +30,7 @@ const FUNCTIONS: Readonly<Record<Exclude<ActivationName, "gelu">, (v: number) =>
 let loaded: Promise<MlMatrixModule> | undefined;
 
 export async function mlMatrixContender(ctx: PeerContext, variant: Variant): Promise<Contender> {
-  loaded ??= importPeer(ctx.dir, "ml-matrix") as unknown as Promise<MlMatrixModule>;
+  loaded ??= ctx.load("ml-matrix") as unknown as Promise<MlMatrixModule>;
   const { Matrix } = await loaded;
   const act = variant.activation;
   if (act === "gelu") throw new Error("ml-matrix: no exact gelu (no erf)");

@@ -4,6 +4,7 @@
 // Field numbers are those of onnx.proto (ModelProto, GraphProto, NodeProto, TensorProto,
 // ValueInfoProto, TypeProto, TensorShapeProto). No protobuf dependency; large tensors are not
 // copied until the one final concatenation.
+import { halfOverflowAt, narrowInto } from "../../src/dtype";
 import type { ActivationName } from "../layer";
 import type { GatedProblemWeights, ProblemWeights } from "../problem";
 import type { Shape } from "../shapes";
@@ -85,12 +86,43 @@ function floatBytes(data: Float32Array): Uint8Array {
 }
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
+const FLOAT16 = 10; // TensorProto.DataType.FLOAT16
+const ATTRIBUTE_INT = 2; // AttributeProto.AttributeType.INT
 
-function tensor(w: ProtoWriter, name: string, dims: number[], data: Float32Array): void {
+/** Element types of a tensor: float32, or float16 (IEEE binary16). */
+export type OnnxFloat = "float32" | "float16";
+
+/**
+ * The values as IEEE half-precision bits, little-endian, rounded to nearest even; a value beyond
+ * float16's range (it would round to infinity) is an error naming the tensor: the model could not
+ * hold the layer.
+ */
+function halfBytes(data: Float32Array, name: string): Uint8Array {
+  const over = halfOverflowAt(data, "f32");
+  if (over >= 0) {
+    throw new RangeError(
+      `${name}[${over}] = ${data[over]} is beyond float16's range (65504): a float16 model cannot hold this layer`,
+    );
+  }
+  const bits = narrowInto("f16", data, new Uint16Array(data.length));
+  if (LITTLE_ENDIAN) return new Uint8Array(bits.buffer);
+  const out = new Uint8Array(bits.length * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < bits.length; i++) view.setUint16(i * 2, bits[i] as number, true);
+  return out;
+}
+
+function tensor(
+  w: ProtoWriter,
+  name: string,
+  dims: number[],
+  data: Float32Array,
+  type: OnnxFloat,
+): void {
   for (const d of dims) w.int(1, d); // dims
-  w.int(2, FLOAT); // data_type
+  w.int(2, type === "float16" ? FLOAT16 : FLOAT); // data_type
   w.string(8, name); // name
-  w.bytes(9, floatBytes(data)); // raw_data
+  w.bytes(9, type === "float16" ? halfBytes(data, name) : floatBytes(data)); // raw_data
 }
 
 function valueInfo(w: ProtoWriter, name: string, dims: number[]): void {
@@ -106,36 +138,59 @@ function valueInfo(w: ProtoWriter, name: string, dims: number[]): void {
   );
 }
 
-function node(w: ProtoWriter, op: string, inputs: string[], output: string): void {
+function node(
+  w: ProtoWriter,
+  op: string,
+  inputs: string[],
+  output: string,
+  ints: Record<string, number>,
+): void {
   for (const i of inputs) w.string(1, i);
   w.string(2, output);
   w.string(3, `${op}_${output}`);
   w.string(4, op);
+  for (const [name, value] of Object.entries(ints)) {
+    // AttributeProto { name, i, type: INT }
+    w.message(5, (a) => a.string(1, name).int(3, value).int(20, ATTRIBUTE_INT));
+  }
 }
 
-/** A graph under construction: nodes and initializers, written in order by `write`. */
+/**
+ * A graph under construction: nodes and initializers, written in order by `write`. `compute` is
+ * the type its activations are computed in (its scalar constants have that type).
+ */
 class Graph {
   readonly #parts: ((g: ProtoWriter) => void)[] = [];
   readonly #inits: ((g: ProtoWriter) => void)[] = [];
   readonly #scalars = new Map<number, string>();
+  readonly compute: OnnxFloat;
 
-  node(op: string, inputs: string[], output: string): string {
-    this.#parts.push((g) => g.message(1, (n) => node(n, op, inputs, output)));
+  constructor(compute: OnnxFloat = "float32") {
+    this.compute = compute;
+  }
+
+  node(op: string, inputs: string[], output: string, ints: Record<string, number> = {}): string {
+    this.#parts.push((g) => g.message(1, (n) => node(n, op, inputs, output, ints)));
     return output;
   }
 
-  init(name: string, dims: number[], data: Float32Array): string {
-    this.#inits.push((g) => g.message(5, (t) => tensor(t, name, dims, data)));
+  /** Cast(input) to a float type. */
+  cast(input: string, to: OnnxFloat, output: string): string {
+    return this.node("Cast", [input], output, { to: to === "float16" ? FLOAT16 : FLOAT });
+  }
+
+  init(name: string, dims: number[], data: Float32Array, type: OnnxFloat = "float32"): string {
+    this.#inits.push((g) => g.message(5, (t) => tensor(t, name, dims, data, type)));
     return name;
   }
 
-  /** A float32 scalar constant (an initializer of rank 0), one per value. */
+  /** A scalar constant of the compute type (an initializer of rank 0), one per value. */
   scalar(value: number): string {
     let name = this.#scalars.get(value);
     if (name === undefined) {
       name = `c${this.#scalars.size}`;
       this.#scalars.set(value, name);
-      this.init(name, [], Float32Array.of(value));
+      this.init(name, [], Float32Array.of(value), this.compute);
     }
     return name;
   }
@@ -179,10 +234,49 @@ function activation(g: Graph, act: ActivationName, h: string, out: string): stri
   }
 }
 
-function model(shape: Shape, name: string, build: (g: Graph) => void): Uint8Array {
+/**
+ * How the model holds its weights: "float32"; "float16", FLOAT16 initializers each Cast to
+ * float32 before its MatMul (biases float32, as a 16-bit tokenwise layer keeps them), so the
+ * arithmetic is float32's on the 16-bit values; or "float16-graph", every initializer FLOAT16
+ * and the whole layer computed in float16 (x cast to float16 on the way in, y to float32 on the
+ * way out), as a model converted to float16 throughout.
+ */
+export type OnnxWeights = "float32" | "float16" | "float16-graph";
+
+export const ONNX_WEIGHTS: readonly OnnxWeights[] = ["float32", "float16", "float16-graph"];
+
+/** A weight matrix as the compute type sees it: an initializer, cast if the model says so. */
+function matrixInit(
+  g: Graph,
+  weights: OnnxWeights,
+  name: string,
+  dims: number[],
+  data: Float32Array,
+): string {
+  if (weights === "float32") return g.init(name, dims, data);
+  if (weights === "float16-graph") return g.init(name, dims, data, "float16");
+  g.init(`${name}_f16`, dims, data, "float16");
+  return g.cast(`${name}_f16`, "float32", name);
+}
+
+/** A bias: float16 only in a float16 graph. */
+function biasInit(g: Graph, weights: OnnxWeights, name: string, data: Float32Array): string {
+  return g.init(name, [data.length], data, weights === "float16-graph" ? "float16" : "float32");
+}
+
+function model(
+  shape: Shape,
+  name: string,
+  weights: OnnxWeights,
+  build: (g: Graph, x: string) => string,
+): Uint8Array {
   const { tokens: T, dModel: D } = shape;
-  const graph = new Graph();
-  build(graph);
+  const half = weights === "float16-graph";
+  const graph = new Graph(half ? "float16" : "float32");
+  // The model's input and output stay float32 whatever it computes in: a caller feeds and reads
+  // the same tensors.
+  const y = build(graph, half ? graph.cast("x", "float16", "x_f16") : "x");
+  if (half) graph.cast(y, "float32", "y");
   const m = new ProtoWriter();
   m.int(1, 8); // ir_version 8
   m.string(2, "tokenwise-bench"); // producer_name
@@ -201,16 +295,18 @@ export function feedForwardModel(
   shape: Shape,
   weights: ProblemWeights,
   act: ActivationName = "relu",
+  type: OnnxWeights = "float32",
 ): Uint8Array {
   const { dModel: D, dHidden: H } = shape;
-  return model(shape, "feedforward", (g) => {
-    const h0 = g.node("Add", [g.node("MatMul", ["x", "w1"], "xw1"), "b1"], "h0");
+  const out = type === "float16-graph" ? "y_f16" : "y";
+  return model(shape, "feedforward", type, (g, x) => {
+    const w1 = matrixInit(g, type, "w1", [D, H], weights.w1);
+    const b1 = biasInit(g, type, "b1", weights.b1);
+    const w2 = matrixInit(g, type, "w2", [H, D], weights.w2);
+    const b2 = biasInit(g, type, "b2", weights.b2);
+    const h0 = g.node("Add", [g.node("MatMul", [x, w1], "xw1"), b1], "h0");
     const h = activation(g, act, h0, "h");
-    g.node("Add", [g.node("MatMul", [h, "w2"], "hw2"), "b2"], "y");
-    g.init("w1", [D, H], weights.w1);
-    g.init("b1", [H], weights.b1);
-    g.init("w2", [H, D], weights.w2);
-    g.init("b2", [D], weights.b2);
+    return g.node("Add", [g.node("MatMul", [h, w2], "hw2"), b2], out);
   });
 }
 
@@ -222,14 +318,16 @@ export function gatedModel(
   shape: Shape,
   weights: GatedProblemWeights,
   act: ActivationName = "silu",
+  type: OnnxWeights = "float32",
 ): Uint8Array {
   const { dModel: D, dHidden: H } = shape;
-  return model(shape, "gated-feedforward", (g) => {
-    const a = activation(g, act, g.node("MatMul", ["x", "w_gate"], "gate"), "act");
-    const p = g.node("Mul", [a, g.node("MatMul", ["x", "w_up"], "up")], "p");
-    g.node("MatMul", [p, "w_down"], "y");
-    g.init("w_gate", [D, H], weights.wGate);
-    g.init("w_up", [D, H], weights.wUp);
-    g.init("w_down", [H, D], weights.wDown);
+  const out = type === "float16-graph" ? "y_f16" : "y";
+  return model(shape, "gated-feedforward", type, (g, x) => {
+    const wg = matrixInit(g, type, "w_gate", [D, H], weights.wGate);
+    const wu = matrixInit(g, type, "w_up", [D, H], weights.wUp);
+    const wd = matrixInit(g, type, "w_down", [H, D], weights.wDown);
+    const a = activation(g, act, g.node("MatMul", [x, wg], "gate"), "act");
+    const p = g.node("Mul", [a, g.node("MatMul", [x, wu], "up")], "p");
+    return g.node("MatMul", [p, wd], out);
   });
 }

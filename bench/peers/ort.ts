@@ -4,9 +4,8 @@ import type { Contender } from "../contender";
 import type { Variant } from "../layer";
 import { type LayerWeights, isGated } from "../problem";
 import type { Shape } from "../shapes";
-import type { PeerContext } from "./index";
-import { feedForwardModel, gatedModel } from "./onnx-model";
-import { importPeer, moduleObject } from "./resolve";
+import { type PeerContext, moduleObject } from "./context";
+import { type OnnxWeights, feedForwardModel, gatedModel } from "./onnx-model";
 
 interface OrtTensor {
   data: unknown;
@@ -23,29 +22,38 @@ interface Ort {
   env: { wasm: { numThreads?: number; proxy?: boolean }; logLevel?: string };
 }
 
+/** What each ONNX model's weights are, for the report's library column. */
+const WEIGHTS_TEXT: Record<OnnxWeights, string> = {
+  float32: "",
+  float16: ", FLOAT16 initializers cast to float32",
+  "float16-graph": ", the model in float16 throughout",
+};
+
 function ortContender(
   ort: Ort,
-  name: "ort-node" | "ort-web",
+  name: string,
   threads: number,
   options: Record<string, unknown>,
   variant: Variant,
+  weights: OnnxWeights = "float32",
 ): Contender {
+  const native = name === "ort-node";
   return {
     id: `${name}@${threads}t`,
     label: `${name}@${threads}t`,
     group: "peer",
     threads,
-    native: name === "ort-node",
+    native,
     // ort-web reads its thread count once per process; and a pool of threads (ort-node's,
     // ours) spins after a call, which would take cores from whatever runs next in the process.
-    isolate: name === "ort-web" || threads > 1,
-    library: name === "ort-node" ? "onnxruntime-node" : "onnxruntime-web (wasm)",
+    isolate: !native || threads > 1,
+    library: `${native ? "onnxruntime-node" : "onnxruntime-web (wasm)"}${WEIGHTS_TEXT[weights]}`,
     host: { kind: "peer", name, threads },
     async setup(shape: Shape, w: LayerWeights) {
       const { tokens: T, dModel: D } = shape;
       const bytes = isGated(w)
-        ? gatedModel(shape, w, variant.activation)
-        : feedForwardModel(shape, w, variant.activation);
+        ? gatedModel(shape, w, variant.activation, weights)
+        : feedForwardModel(shape, w, variant.activation, weights);
       const session = await ort.InferenceSession.create(bytes, options);
       return {
         async forward(x) {
@@ -65,7 +73,7 @@ export async function ortNodeContender(
   threads: number,
   variant: Variant,
 ): Promise<Contender> {
-  ortNode ??= importPeer(ctx.dir, "onnxruntime-node").then((m) => moduleObject<Ort>(m));
+  ortNode ??= ctx.load("onnxruntime-node").then((m) => moduleObject<Ort>(m));
   const ort = await ortNode;
   return ortContender(
     ort,
@@ -93,18 +101,20 @@ export async function ortWebContender(
   ctx: PeerContext,
   threads: number,
   variant: Variant,
+  weights: OnnxWeights = "float32",
 ): Promise<Contender> {
-  ortWeb ??= importPeer(ctx.dir, "onnxruntime-web") as unknown as Promise<Ort>;
+  ortWeb ??= ctx.load("onnxruntime-web") as unknown as Promise<Ort>;
   const ort = await ortWeb;
   const contender = ortContender(
     ort,
-    "ort-web",
+    weights === "float32" ? "ort-web" : weights === "float16" ? "ort-web-f16" : "ort-web-f16-graph",
     threads,
     {
       executionProviders: ["wasm"],
       graphOptimizationLevel: "all",
     },
     variant,
+    weights,
   );
   const setup = contender.setup;
   contender.setup = async (shape, w) => {

@@ -75,9 +75,3 @@ export function peerVersion(dir: string, name: string): string | undefined {
     return undefined;
   }
 }
-
-/** A CommonJS module imported from ESM arrives as { default: module.exports }. */
-export function moduleObject<T>(mod: Record<string, unknown>): T {
-  const d = mod.default;
-  return (d !== undefined && d !== null && typeof d === "object" ? d : mod) as T;
-}

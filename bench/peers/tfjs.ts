@@ -7,8 +7,7 @@
 import type { Contender } from "../contender";
 import type { ActivationName, Variant } from "../layer";
 import { isGated } from "../problem";
-import type { PeerContext } from "./index";
-import { importPeer, moduleObject } from "./resolve";
+import { type PeerContext, moduleObject } from "./context";
 
 interface Tensor {
   dataSync(): Float32Array;
@@ -68,9 +67,8 @@ function loadTf(ctx: PeerContext, backend: "cpu" | "wasm"): Promise<Tf> {
   let p = loaded.get(backend);
   if (p === undefined) {
     p = (async () => {
-      const tf = moduleObject<Tf>(await importPeer(ctx.dir, "@tensorflow/tfjs-core"));
-      await importPeer(
-        ctx.dir,
+      const tf = moduleObject<Tf>(await ctx.load("@tensorflow/tfjs-core"));
+      await ctx.load(
         backend === "cpu" ? "@tensorflow/tfjs-backend-cpu" : "@tensorflow/tfjs-backend-wasm",
       );
       const ok = await quietly(() => tf.setBackend(backend));
