@@ -202,7 +202,7 @@ describe("the demo, cross-origin isolated as npm run demo:web serves it", () => 
     const rows = await page.$$eval(".route-row:not(.head)", (rs) =>
       rs.map((r) => ({
         token: (r as HTMLElement).dataset.token,
-        weights: [...r.querySelectorAll(".expert.chosen")].map((c) =>
+        weights: Array.from(r.querySelectorAll(".expert.chosen"), (c) =>
           Number((c as HTMLElement).dataset.weight),
         ),
         alone: r.querySelector(".alone")?.textContent,
