@@ -15,7 +15,7 @@
 // the peak while loading (file bytes included), and the resident set after the file's bytes
 // were dropped and collected, with its ratio to the file's weight bytes.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +33,7 @@ import {
 } from "../src/index";
 import { floatBitsToBf16, floatBitsToHalf } from "../src/dtype";
 import { loadSafetensors } from "../src/node";
+import { procStatus, resetPeak, settle } from "./memory";
 import { Random } from "../src/random";
 
 type FileType = "bf16" | "f16" | "f32";
@@ -118,24 +119,11 @@ function writeFile(o: Options, path: string): number {
   return bytes;
 }
 
+/** VmHWM and VmRSS, in bytes (Linux's /proc: bench:load measures there only). */
 function status(): { hwm: number; rss: number } {
-  const text = readFileSync("/proc/self/status", "utf8");
-  const kb = (field: string) =>
-    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1]) * 1024;
-  return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
-}
-
-const gc = (globalThis as { gc?: () => void }).gc;
-
-async function settle(): Promise<void> {
-  let last = Infinity;
-  for (let i = 0; i < 10; i++) {
-    gc?.();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const { rss } = status();
-    if (rss > last - MiB) return;
-    last = rss;
-  }
+  const s = procStatus();
+  if (s === null) throw new Error("bench:load reads /proc/self/status, which this system lacks");
+  return s;
 }
 
 /** One way of loading (a function of its own, so that nothing it reads stays reachable). */
@@ -168,7 +156,7 @@ async function child(path: string, o: Options, way: Way): Promise<LoadReading> {
   // Warm: compile the kernel's module and touch the loader's code on a tiny layer first.
   new FeedForward({ dModel: 4, dHidden: 8, kernel: "wasm" }).dispose();
   await settle();
-  writeFileSync("/proc/self/clear_refs", "5");
+  resetPeak();
   const base = status().rss;
   let file: Awaited<ReturnType<typeof loadSafetensors>> | null = await loadSafetensors(path);
   const layer = build(file, o, way);
