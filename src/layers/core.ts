@@ -3,7 +3,8 @@
 // else is here, once.
 import { encodeFloat32 } from "../base64";
 import { assertGradientPair, assertToken, readBatch } from "../check";
-import { type WeightDtype, is16, widenInto } from "../dtype";
+import { type WeightDtype, is16, isQuant, widenInto } from "../dtype";
+import { dequantizeMap } from "../kernels/quant";
 import type { ActivationName } from "../kernels/activation";
 import {
   type Kernel,
@@ -280,7 +281,7 @@ export abstract class Layer<W extends object, J extends object, G extends object
   toJSON(): J {
     const maps = this.#live("toJSON").unpack();
     const { format, version, dtypeSince } = this.#spec.json;
-    const typed = is16(this.dtype);
+    const typed = this.dtype !== "f32";
     const json: Record<string, unknown> = {
       format,
       version: typed ? version : dtypeSince - 1,
@@ -320,17 +321,22 @@ export abstract class Layer<W extends object, J extends object, G extends object
     return this.#kernel;
   }
 
-  /** Each map's weights as float32 values (16-bit ones widened, exactly) and biases. */
+  /**
+   * Each map's weights as float32 values (16-bit ones widened, exactly; ggml blocks
+   * dequantized, as ggml does, exactly too) and biases.
+   */
   #float32(where: string): MapTensors[] {
     const dtype = this.dtype;
     return this.#live(where)
       .unpack()
-      .map(({ w, b }) => ({
-        w:
-          w instanceof Float32Array || !is16(dtype)
-            ? (w as Float32Array)
-            : widenInto(dtype, w, new Float32Array(w.length)),
-        b,
-      }));
+      .map(({ w, b }, i) => {
+        if (w instanceof Float32Array) return { w, b };
+        if (isQuant(dtype)) {
+          const { rows, cols } = mapDims(this.#shape, i);
+          return { w: dequantizeMap(w as Uint8Array, dtype, rows, cols), b };
+        }
+        if (!is16(dtype)) throw new Error(`${where}: unexpected weights of ${dtype}`);
+        return { w: widenInto(dtype, w as Uint16Array, new Float32Array(w.length)), b };
+      });
   }
 }
