@@ -116,6 +116,7 @@ export {
   type GgufFeedForward,
   type GgufFeedForwardNames,
 } from "./io/gguf-feedforward";
+export { feedForwardFromGguf, type GgufLayerOptions } from "./io/gguf-layer";
 export { MixtureOfExperts } from "./layers/moe";
 export type { Scoring } from "./layers/moe-route";
 export type {

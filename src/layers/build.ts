@@ -220,6 +220,26 @@ function assertHalfRange(
   });
 }
 
+/**
+ * A layer of a shape from a weight source on one thread (a loader's: feedForwardFromGguf),
+ * with `kernel` checked here; the caller checked the source's sizes and values.
+ */
+export function buildFromSource(
+  spec: LayerSpec,
+  shape: LayerShape,
+  source: WeightSource,
+  kernel: unknown,
+  where: string,
+): Built {
+  const choice = assertKernel(kernel, where);
+  assertBlockShape(shape, where);
+  return {
+    shape,
+    kernel: makeKernel(spec, shape, source, resolveKernel(choice, where), ONE_THREAD),
+    fallback: null,
+  };
+}
+
 /** A layer from given weights on one thread (fromWeights). */
 export function buildFromWeights(spec: LayerSpec, weights: unknown, options: unknown): Built {
   const where = `${spec.name}.fromWeights`;
