@@ -85,6 +85,16 @@ export function floatBitsToHalf(f: number): number {
  * sums, and their scaled float32 sum is taken in one fixed order. See docs/numerics.md.
  *
  * @category Layers
+ * @example
+ * ```ts
+ * import { FeedForward } from "tokenwise";
+ * const f = new FeedForward({ dModel: 32, dHidden: 32, seed: 7 });
+ * const q = FeedForward.fromWeights(f.weights, { dtype: "q4_0" });
+ * // One block: inputs 0..31 of output 0, at most 16 levels of one f16 scale.
+ * const block = Array.from({ length: 32 }, (_, k) => q.weights.w1.data[k * 32]);
+ * console.log(q.dtype, new Set(block).size <= 16, JSON.stringify(q).includes('"dtype":"q4_0"'));
+ * // q4_0 true true
+ * ```
  */
 export type WeightDtype = "f32" | "bf16" | "f16" | "q8_0" | "q4_0";
 
