@@ -121,7 +121,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   const dtypes = parseDtypes(options.dtypes ?? ["f32"]);
   const variant = {
     ...parseVariant(options.layer, options.activation),
-    ...(dtypes.some((d) => d !== "f32") ? { exact16: true } : {}),
+    ...(dtypes.some((d) => d === "bf16" || d === "f16") ? { exact16: true } : {}),
   };
   const tokens =
     options.tokens === undefined

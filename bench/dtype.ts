@@ -9,7 +9,7 @@
 // hold already.)
 import { type WeightDtype, narrowInto, widenInto } from "../src/dtype";
 
-export const DTYPES: readonly WeightDtype[] = ["f32", "bf16", "f16"];
+export const DTYPES: readonly WeightDtype[] = ["f32", "bf16", "f16", "q8_0", "q4_0"];
 
 /** `--dtype`'s list, checked. */
 export function parseDtypes(list: readonly string[]): WeightDtype[] {

@@ -5,6 +5,7 @@
 // float64 reference within the forward-error bound; warm up, then time interleaved repetitions
 // (A B C A B C ...) so drift hits every contender alike. Afterwards, optionally, measure each
 // contender's peak resident memory in a process of its own.
+import { checkQuantized, quantizedRow } from "./quant";
 import { type Contender, type Group, type Unavailable, runEach, setupLayers } from "./contender";
 import {
   type ExactCheck,
@@ -281,7 +282,8 @@ async function runShape(
     }
     const result: ContenderResult = { ...base, status: "failed" };
     results.push(result);
-    if (exact !== null) {
+    const quantized = quantizedRow(c);
+    if (exact !== null && quantized === null) {
       // The exact check first, on instances of its own: they are gone before the timed ones
       // are made, so a large layer is never held twice.
       try {
@@ -331,9 +333,15 @@ async function runShape(
       const { output, ms } = await runner.first();
       result.firstCallMs = ms;
       result.check =
-        refs.length === 1
-          ? checkOutput(output, problem, refs[0] as Reference)
-          : checkLayers(output, await runner.each(), problem, refs);
+        quantized !== null
+          ? await checkQuantized(
+              refs.length === 1 ? [output] : await runner.each(),
+              problem,
+              quantized,
+            )
+          : refs.length === 1
+            ? checkOutput(output, problem, refs[0] as Reference)
+            : checkLayers(output, await runner.each(), problem, refs);
     } catch (e) {
       result.reason = `forward failed: ${message(e)}`;
       log(`${tag} ${c.label}: ${result.reason}`);
@@ -351,7 +359,7 @@ async function runShape(
     const exactText =
       result.exact === undefined ? "" : `exact on ${result.exact.compared} outputs, `;
     log(
-      `${tag} ${c.label}: correct (${exactText}worst error ${fmtRatio(result.check.worstRatio)} of the bound), setup ${fmtMs(result.setupMs ?? 0)}, first call ${fmtMs(result.firstCallMs ?? 0)}`,
+      `${tag} ${c.label}: correct (${result.check.against !== undefined ? `= ${result.check.against}, bit for bit` : `${exactText}worst error ${fmtRatio(result.check.worstRatio)} of the bound`}), setup ${fmtMs(result.setupMs ?? 0)}, first call ${fmtMs(result.firstCallMs ?? 0)}`,
     );
     live.push({
       contender: c,

@@ -123,6 +123,11 @@ export interface CheckResult {
   worstRatio: number;
   /** Why the check failed. */
   reason?: string;
+  /**
+   * Set for a quantized row (bench/quant.ts): the layer its output equals bit for bit
+   * ("js q8_0"), which replaces the bound (worstRatio is 0).
+   */
+  against?: string;
 }
 
 /**

@@ -112,6 +112,7 @@ export function roofLine(shape: ShapeReport): string | undefined {
 
 /** The checks a contender passed, for tables: "exact, 0.01" (exact check, worst bound ratio). */
 function checkCell(r: ContenderResult): string {
+  if (r.check?.against !== undefined) return `= ${r.check.against}`;
   const bound = checkRatio(r.check?.worstRatio ?? 0);
   return r.exact === undefined ? `bound ${bound}` : `exact, bound ${bound}`;
 }
@@ -197,7 +198,7 @@ export function formatTable(report: Report): string {
             "MiB: peak resident memory while running, over Node's baseline, each contender in its own process;",
           ]
         : []),
-      "checks: exact = the exact problem's output bit for bit; bound = worst |error| / forward-error bound against the float64 reference (<= 1 passes).",
+      "checks: exact = the exact problem's output bit for bit; bound = worst |error| / forward-error bound against the float64 reference (<= 1 passes); = js q8_0: a quantized row's output is the js kernel's quantized layer's, bit for bit.",
     ].join("\n"),
   );
   if (report.warnings.length > 0)

@@ -28,8 +28,10 @@ const HELP = `npm run bench -- [options]
                         (default all; "none" for none)
   --no-naive            leave out the naive JavaScript loop (the floor; slow at S5)
   --threads 1,2         thread counts for contenders that take one (default 1)
-  --dtype f32,bf16,f16  tokenwise rows per weight type (default f32); with bf16 or f16 every
-                        contender's weights are rounded to values exact in both (bench/dtype.ts)
+  --dtype f32,bf16,f16  tokenwise rows per weight type (default f32; also q8_0, q4_0); with bf16
+                        or f16 every contender's weights are rounded to values exact in both
+                        (bench/dtype.ts); q8_0 and q4_0 rows are checked bit for bit against
+                        the js kernel's quantized layer (bench/quant.ts)
   --reps 7              timed repetitions per contender (default 7; --quick: 1)
   --warmup-ms 500       warm-up per contender and shape (default 500)
   --min-rep-ms 250      a repetition repeats the call until it lasts this long (default 250)

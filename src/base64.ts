@@ -6,8 +6,9 @@ for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-function leBytes(data: Float32Array | Uint16Array): Uint8Array {
-  if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+function leBytes(data: Float32Array | Uint16Array | Uint8Array): Uint8Array {
+  if (LITTLE_ENDIAN || data instanceof Uint8Array)
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const bytes = new Uint8Array(data.byteLength);
   const view = new DataView(bytes.buffer);
   if (data instanceof Uint16Array) {
@@ -18,8 +19,8 @@ function leBytes(data: Float32Array | Uint16Array): Uint8Array {
   return bytes;
 }
 
-/** Float32 values, or 16-bit values' bits, as little-endian bytes in base64. */
-export function encodeFloat32(data: Float32Array | Uint16Array): string {
+/** Float32 values, 16-bit values' bits, or bytes, as little-endian bytes in base64. */
+export function encodeFloat32(data: Float32Array | Uint16Array | Uint8Array): string {
   const bytes = leBytes(data);
   const parts: string[] = [];
   const CHUNK = 3 * 4096;

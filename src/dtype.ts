@@ -77,17 +77,35 @@ export function floatBitsToHalf(f: number): number {
  * `"bf16"` (bfloat16: float32's exponent, 8 significant bits) or `"f16"` (IEEE binary16: 11
  * significant bits, finite up to 65504). A 16-bit layer holds half the bytes and computes exactly
  * what a float32 layer computes on the same (rounded) weights: every kernel widens each weight to
- * float32, which is exact, before it multiplies. Biases stay float32. See docs/numerics.md.
+ * float32, which is exact, before it multiplies. Biases stay float32.
+ *
+ * `"q8_0"` and `"q4_0"` are ggml's block formats (34 and 18 bytes for 32 weights along a
+ * matrix's input dimension), and the layer computes as llama.cpp's CPU path does: each token's
+ * input to each matrix is itself quantized to Q8_0 blocks, block dot products are exact integer
+ * sums, and their scaled float32 sum is taken in one fixed order. See docs/numerics.md.
  *
  * @category Layers
+ * @example
+ * ```ts
+ * import { FeedForward } from "tokenwise";
+ * const f = new FeedForward({ dModel: 32, dHidden: 32, seed: 7 });
+ * const q = FeedForward.fromWeights(f.weights, { dtype: "q4_0" });
+ * // One block: inputs 0..31 of output 0, at most 16 levels of one f16 scale.
+ * const block = Array.from({ length: 32 }, (_, k) => q.weights.w1.data[k * 32]);
+ * console.log(q.dtype, new Set(block).size <= 16, JSON.stringify(q).includes('"dtype":"q4_0"'));
+ * // q4_0 true true
+ * ```
  */
-export type WeightDtype = "f32" | "bf16" | "f16";
+export type WeightDtype = "f32" | "bf16" | "f16" | "q8_0" | "q4_0";
 
 /** The 16-bit weight types. */
-export type Dtype16 = Exclude<WeightDtype, "f32">;
+export type Dtype16 = "bf16" | "f16";
+
+/** The quantized (ggml block) weight types. */
+export type QuantDtype = "q8_0" | "q4_0";
 
 interface DtypeTraits {
-  /** Bytes of one element. */
+  /** Bytes of one element (of a block type: its block's bytes over its 32 weights). */
   bytes: number;
   /** A 16-bit type's conversions, on bit patterns. */
   widen?: (h: number) => number;
@@ -99,6 +117,8 @@ const DTYPE_TABLE = {
   f32: { bytes: 4 },
   bf16: { bytes: 2, widen: bf16ToFloatBits, narrow: floatBitsToBf16 },
   f16: { bytes: 2, widen: halfToFloatBits, narrow: floatBitsToHalf },
+  q8_0: { bytes: 34 / 32 },
+  q4_0: { bytes: 18 / 32 },
 } as const satisfies Record<WeightDtype, DtypeTraits>;
 
 /** The weight types, in the order error messages list them. */
@@ -111,7 +131,20 @@ export function dtypeBytes(dtype: WeightDtype): number {
 
 /** Whether a weight type is one of the 16-bit ones. */
 export function is16(dtype: WeightDtype): dtype is Dtype16 {
-  return dtype !== "f32";
+  return dtype === "bf16" || dtype === "f16";
+}
+
+/** Whether a weight type is one of ggml's block formats. */
+export function isQuant(dtype: WeightDtype): dtype is QuantDtype {
+  return dtype === "q8_0" || dtype === "q4_0";
+}
+
+/** Weights in one block of a quantized type: blocks run along a matrix's input dimension. */
+export const QUANT_BLOCK = 32;
+
+/** Bytes of one block of a quantized type (ggml-common.h: an f16 scale, then the quants). */
+export function blockBytes(dtype: QuantDtype): number {
+  return dtype === "q8_0" ? 34 : 18;
 }
 
 /** f16's largest finite value; float32 values of magnitude 65520 (its half ulp above) or more round to infinity. */

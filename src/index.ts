@@ -120,6 +120,7 @@ export {
   type GgufFeedForwardNames,
 } from "./io/gguf-feedforward";
 export { GGUF_MOE_ROUTING, moeFromGguf, type GgufMixtureOfExperts } from "./io/gguf-moe";
+export { feedForwardFromGguf, type GgufLayerOptions } from "./io/gguf-layer";
 export { MixtureOfExperts } from "./layers/moe";
 export type { Scoring } from "./layers/moe-route";
 export type {

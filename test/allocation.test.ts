@@ -18,7 +18,7 @@ const KERNELS = [
   { name: "wasm", options: { kernel: "wasm", threads: 1 } },
   { name: "wasm-2t", options: { kernel: "wasm", threads: 2 } },
 ] as const;
-// 16-bit weights take other paths (one token widens in registers, a batch widens panels into
+// 16-bit and quantized weights take other paths (one token widens in registers, a batch widens panels into
 // scratch, and the js kernel widens a panel at a time): a few cases run them too. (Threads run
 // the very same function, linearOn, as the calling thread.)
 const CASES = [
@@ -36,6 +36,19 @@ const CASES = [
     layer: "GatedFeedForward",
     name: "wasm f16",
     options: { kernel: "wasm", threads: 1, dtype: "f16" },
+  },
+  // Quantized weights quantize each token's rows into scratch (widths: multiples of 32).
+  ...(["q8_0", "q4_0"] as const).flatMap((dtype) =>
+    (["js", "wasm"] as const).map((kernel) => ({
+      layer: "GatedFeedForward",
+      name: `${kernel} ${dtype}`,
+      options: { kernel, threads: 1, dtype, dModel: 32, dHidden: 64 },
+    })),
+  ),
+  {
+    layer: "FeedForward",
+    name: "wasm-2t q8_0",
+    options: { kernel: "wasm", threads: 2, dtype: "q8_0", dModel: 32, dHidden: 64 },
   },
 ] as const;
 
@@ -56,10 +69,11 @@ function gcLinesWhile(
     import { ${layer}, matrix } from ${JSON.stringify(DIST)};
     for (const activation of ${JSON.stringify(ACTIVATIONS)}) {
       const ffn = await ${layer}.create({ dModel: 8, dHidden: 24, seed: 1, activation, ...${JSON.stringify(options)} });
-      const x = matrix(5, 8, Float32Array.from({ length: 40 }, (_, i) => ((i % 7) - 3) * 1.5));
-      const out = matrix(5, 8);
-      const token = Float32Array.from({ length: 8 }, (_, i) => (i - 4) * 1.3);
-      const tokenOut = new Float32Array(8);
+      const D = ffn.dModel;
+      const x = matrix(5, D, Float32Array.from({ length: 5 * D }, (_, i) => ((i % 7) - 3) * 1.5));
+      const out = matrix(5, D);
+      const token = Float32Array.from({ length: D }, (_, i) => ((i % 8) - 4) * 1.3);
+      const tokenOut = new Float32Array(D);
       const run = (n) => { for (let i = 0; i < n; i++) { ffn.forward(x, out); ffn.forwardToken(token, tokenOut); } };
       // Warm up, then give the optimizing compiler (a background thread, slow on a busy
       // machine) time to install its code, and warm up again: steady state, then measure.

@@ -2,19 +2,44 @@
 // weights to values both 16-bit types hold (so the 16-bit rows and every peer compute one layer,
 // checked against one float64 reference), and tokenwise gets one row per type.
 import { describe, expect, it } from "vitest";
+import type { Contender } from "../bench/contender";
 import { exactIn16, parseDtypes } from "../bench/dtype";
 import { feedForwardModel, gatedModel } from "../bench/peers/onnx-model";
 import { defaultPeers, loadPeers, nodePeers } from "../bench/peers/index";
 import { ffnWeights, gatedWeights, makeProblem } from "../bench/problem";
+import { checkQuantized, quantizedRow } from "../bench/quant";
 import { tokenwiseContenders } from "../bench/tokenwise";
 import { narrowInto, widenInto } from "../src/dtype";
 
 describe("--dtype", () => {
-  it("takes f32, bf16 and f16, once each, and names the list on anything else", () => {
-    expect(parseDtypes(["f32", "bf16", "f16", "bf16"])).toEqual(["f32", "bf16", "f16"]);
+  it("takes f32, bf16, f16, q8_0 and q4_0, once each, and names the list on anything else", () => {
+    expect(parseDtypes(["f32", "bf16", "f16", "bf16", "q8_0"])).toEqual([
+      "f32",
+      "bf16",
+      "f16",
+      "q8_0",
+    ]);
     expect(() => parseDtypes(["f32", "fp16"])).toThrow(
-      new RangeError('--dtype: "fp16" is not one of f32, bf16, f16'),
+      new RangeError('--dtype: "fp16" is not one of f32, bf16, f16, q8_0, q4_0'),
     );
+  });
+
+  it("checks a quantized row bit for bit against the js kernel's layer, and catches one bit", async () => {
+    const shape = { name: "t", tokens: 3, dModel: 64, dHidden: 96 };
+    const variant = { layer: "ffn", activation: "gelu" } as const;
+    const problem = makeProblem(shape, 4, variant);
+    const [row] = await tokenwiseContenders(["wasm"], [1], variant, ["q8_0"]);
+    expect(row !== undefined && "setup" in row && quantizedRow(row)).toBe("q8_0");
+    const inst = await (row as Contender).setup(shape, problem.weights);
+    const y = (await inst.forward(problem.x)).slice();
+    await inst.dispose?.();
+    const ok = await checkQuantized([y], problem, "q8_0");
+    expect([ok.ok, ok.against]).toEqual([true, "js q8_0"]);
+    const bits = new Uint32Array(y.buffer);
+    bits[100] = (bits[100] as number) ^ 1;
+    const bad = await checkQuantized([y], problem, "q8_0");
+    expect(bad.ok).toBe(false);
+    expect(bad.reason).toMatch(/^layer 1: output 100 is /);
   });
 
   it("rounds to values that bf16 and f16 both hold exactly, in every process alike", () => {

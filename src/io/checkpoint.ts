@@ -6,7 +6,8 @@ import { assertMatrix, assertOptions, kindOf } from "../check";
 import { ShapeError } from "../errors";
 import { ACTIVATIONS, type ActivationName } from "../kernels/activation";
 import { assertActivation } from "../layers/options";
-import type { WeightDtype } from "../dtype";
+import { type WeightDtype, isQuant } from "../dtype";
+import { float32Maps } from "../kernels/unpack";
 import type { StoredTensors } from "../kernels/kernel";
 import {
   type StoredOptions,
@@ -505,20 +506,29 @@ function layerTensors<L>(
       `${where}: the layer's activation is "${view.activation}" but names.activation is "${n.activation}"; loading the file by these names would compute another layer`,
     );
   }
-  // The weights as the kernel keeps them: a bf16 or f16 layer's as BF16 or F16 tensors.
-  const stored = storedWeights(layer as Layer<object, object, object>, where);
-  const dtype = view.dtype === "bf16" ? "BF16" : view.dtype === "f16" ? "F16" : "F32";
+  // The weights as the kernel keeps them: a bf16 or f16 layer's as BF16 or F16 tensors; a
+  // quantized layer's dequantized, as F32 (safetensors has no ggml block types).
+  const kept = storedWeights(layer as Layer<object, object, object>, where);
   const dims = { dModel: view.dModel, dHidden: view.dHidden };
+  const shape = {
+    ...dims,
+    expand: io.maps.length - 1,
+    hasBias: view.hasBias,
+    activation: view.activation,
+    dtype: view.dtype,
+  };
+  const stored = isQuant(view.dtype) ? float32Maps(kept, shape) : kept;
+  const dtype = view.dtype === "bf16" ? "BF16" : view.dtype === "f16" ? "F16" : "F32";
   const out = new Map<string, SafetensorsTensorInput>();
   io.maps.forEach((m, i) => {
     const { w, b } = stored[i] as StoredTensors;
     const rows = dims[m.from];
     const cols = dims[m.to];
     const shape = n.layout === "linear" ? [cols, rows] : [rows, cols];
-    let data = w;
+    let data = w as Float32Array | Uint16Array;
     if (n.layout === "linear") {
       data = w instanceof Float32Array ? new Float32Array(w.length) : new Uint16Array(w.length);
-      transposeKernel(w, rows, cols, data);
+      transposeKernel(w as Float32Array | Uint16Array, rows, cols, data);
     }
     out.set(n.tensors[m.weight] as string, { dtype, shape, data });
     const biasName = n.tensors[m.bias];

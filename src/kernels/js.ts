@@ -6,10 +6,11 @@
 // formula; tiling over rows and columns changes which elements are computed together, never
 // the order of one element's sum, so a token's row is the same bits whatever batch it is in.
 
-import { dtypeBytes, halfTable, is16 } from "../dtype";
+import { QUANT_BLOCK, type QuantDtype, dtypeBytes, halfTable, is16, isQuant } from "../dtype";
 import { type ActivationName, activateRange } from "./activation";
 import { type Kernel, type LayerShape, type StoredTensors, mapDims } from "./kernel";
 import type { Epilogue } from "./reference";
+import { blockScales, quantDotRow, quantizeActivations, quantizeMap } from "./quant";
 import { type WeightSource, packMap, unpackRows } from "./source";
 
 /** Columns per panel: the micro-kernel computes 2 rows x NR columns at a time. */
@@ -150,13 +151,15 @@ export class JsKernel implements Kernel {
   readonly #panel: Float32Array; // one widened panel of 16-bit weights (else empty)
   readonly #panelBits: Uint32Array;
   readonly #half: Uint32Array | null; // f16's float32 bits, for f16 weights
+  readonly #q: QuantMaps | null; // a quantized layer's maps and scratch
 
   constructor(shape: LayerShape, source: WeightSource) {
     this.#shape = shape;
     this.#w = [];
     this.#b = [];
+    this.#q = isQuant(shape.dtype) ? quantMaps(shape, source, this.#b) : null;
     const wide = is16(shape.dtype);
-    for (let i = 0; i <= shape.expand; i++) {
+    for (let i = 0; i <= shape.expand && this.#q === null; i++) {
       const { rows, cols } = mapDims(shape, i);
       const n = packedLength(rows, cols);
       const w = wide ? new Uint16Array(n) : new Float32Array(n);
@@ -175,6 +178,10 @@ export class JsKernel implements Kernel {
   }
 
   forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
+    if (this.#q !== null) {
+      this.#forwardQuant(this.#q, x, xOff, rows, out, outOff);
+      return;
+    }
     const { dModel: d, dHidden: h, expand, activation } = this.#shape;
     const hidden = this.#hidden;
     const main = hidden[0] as Float32Array;
@@ -221,12 +228,69 @@ export class JsKernel implements Kernel {
     }
   }
 
+  /**
+   * A quantized layer, one token at a time: its row quantized to Q8_0, each expanding map's
+   * sums (quantDotRow) with the bias, the activation and the products, the hidden row quantized
+   * in turn, and the last map's sums with its bias.
+   */
+  #forwardQuant(
+    q: QuantMaps,
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+  ): void {
+    const { dModel: d, dHidden: h, expand, activation } = this.#shape;
+    const dtype = this.#shape.dtype as QuantDtype;
+    const hidden = this.#hidden;
+    const main = hidden[0] as Float32Array;
+    for (let r = 0; r < rows; r++) {
+      quantizeActivations(x, xOff + r * d, 1, d, q.xq, 0, q.xd, 0);
+      for (let i = 0; i < expand; i++) {
+        const dst = hidden[i] as Float32Array;
+        quantDotRow(
+          dtype,
+          q.blocks[i] as Uint8Array,
+          q.q8[i] as Int8Array,
+          q.scales[i] as Float32Array,
+          d,
+          q.xq,
+          q.xd,
+          this.#b[i] ?? null,
+          dst,
+          0,
+          0,
+          h,
+        );
+        if (i === 0) {
+          if (activation === "relu")
+            for (let e = 0; e < h; e++) dst[e] = epi(dst[e] as number, RELU);
+          else activateRange(dst, 0, h, activation);
+        } else for (let e = 0; e < h; e++) main[e] = (main[e] as number) * (dst[e] as number);
+      }
+      quantizeActivations(main, 0, 1, h, q.xq, 0, q.xd, 0);
+      const b = this.#b[expand] ?? null;
+      const blocks = q.blocks[expand] as Uint8Array;
+      const scales = q.scales[expand] as Float32Array;
+      const q8 = q.q8[expand] as Int8Array;
+      quantDotRow(dtype, blocks, q8, scales, h, q.xq, q.xd, b, out, outOff + r * d, 0, d);
+    }
+  }
+
   forwardAsync(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number) {
     this.forward(x, xOff, rows, out, outOff);
     return Promise.resolve();
   }
 
   unpack(): StoredTensors[] {
+    const q = this.#q;
+    if (q !== null) {
+      return q.blocks.map((w, i) => {
+        const b = this.#b[i] ?? null;
+        return { w: w.slice(), b: b === null ? null : b.slice() };
+      });
+    }
     return this.#w.map((w, i) => {
       const { rows, cols } = mapDims(this.#shape, i);
       const b = this.#b[i] ?? null;
@@ -237,12 +301,62 @@ export class JsKernel implements Kernel {
   dispose(): void {}
 }
 
+/** A quantized layer's maps in the js kernel, and one token's Q8_0 activations. */
+interface QuantMaps {
+  /** Each map's ggml blocks (quant.ts), the same bytes as signed ones, and their scales. */
+  blocks: Uint8Array[];
+  q8: Int8Array[];
+  scales: Float32Array[];
+  xq: Int16Array;
+  xd: Float32Array;
+}
+
+/** A quantized layer's maps from a source (pushing each bias onto `biases`). */
+function quantMaps(
+  shape: LayerShape,
+  source: WeightSource,
+  biases: (Float32Array | null)[],
+): QuantMaps {
+  const dtype = shape.dtype as QuantDtype;
+  const q: QuantMaps = {
+    blocks: [],
+    q8: [],
+    scales: [],
+    xq: new Int16Array(0),
+    xd: new Float32Array(0),
+  };
+  for (let i = 0; i <= shape.expand; i++) {
+    const blocks = quantizeMap(source, shape, i);
+    q.blocks.push(blocks);
+    q.q8.push(new Int8Array(blocks.buffer, blocks.byteOffset, blocks.length));
+    q.scales.push(blockScales(blocks, dtype));
+    const b = shape.hasBias ? new Float32Array(mapDims(shape, i).cols) : null;
+    if (b !== null) source.bias(i, b);
+    biases.push(b);
+  }
+  const k = Math.max(shape.dModel, shape.dHidden);
+  q.xq = new Int16Array(k);
+  q.xd = new Float32Array(k / QUANT_BLOCK);
+  return q;
+}
+
 /**
  * Bytes the js kernel allocates for a shape: its packed weights (of the shape's dtype), biases,
  * hidden blocks and, for 16-bit weights, the widened panel.
  */
 export function jsKernelBytes(shape: LayerShape): number {
   const { dModel: d, dHidden: h } = shape;
+  if (isQuant(shape.dtype)) {
+    // The blocks, a float32 scale for each, biases, hidden blocks and one token's Q8_0 row.
+    let bytes = 0;
+    for (let i = 0; i <= shape.expand; i++) {
+      const { rows, cols } = mapDims(shape, i);
+      bytes +=
+        dtypeBytes(shape.dtype) * rows * cols + (rows * cols) / 8 + (shape.hasBias ? 4 * cols : 0);
+    }
+    const k = Math.max(d, h);
+    return bytes + 4 * shape.expand * ROW_BLOCK * h + 2 * k + k / 8;
+  }
   let bytes = 0;
   for (let i = 0; i <= shape.expand; i++) {
     const { rows, cols } = mapDims(shape, i);

@@ -2,7 +2,7 @@
 // by its shape (LayerShape): one or two maps into the hidden width, combined as act(m0) or
 // act(m0) · m1, then one map back. A kernel owns the weights in whatever packed layout it
 // computes from; the layer above it checks every argument first.
-import { type WeightDtype, is16, widenInto } from "../dtype";
+import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "./activation";
 
 /** The kernels tokenwise has. */
@@ -14,7 +14,9 @@ export type KernelName = "js" | "wasm";
  * hidden = act(m_0) · m_1 · ... (one float32 product per extra map); the last map takes hidden
  * back to dModel. FeedForward has expand = 1, GatedFeedForward expand = 2 (gate, up). The
  * weight matrices are kept as `dtype` (biases are float32): a 16-bit kernel widens each weight
- * to float32 (exact) and computes as the float32 kernel does on the widened weights.
+ * to float32 (exact) and computes as the float32 kernel does on the widened weights; a
+ * quantized one computes as llama.cpp's CPU path does (quant.ts), dModel and dHidden then
+ * being multiples of 32.
  */
 export interface LayerShape {
   readonly dModel: number;
@@ -32,26 +34,13 @@ export interface MapTensors {
 }
 
 /**
- * One map's parameters as a kernel keeps them, in tokenwise's layout: w is float32, or the bits
- * of 16-bit values of the shape's dtype.
+ * One map's parameters as a kernel keeps them: w is float32, or the bits of 16-bit values of
+ * the shape's dtype, in tokenwise's (in, out) layout; or, for a quantized dtype, ggml blocks
+ * (out rows of in / 32 blocks, see quant.ts).
  */
 export interface StoredTensors {
-  w: Float32Array | Uint16Array;
+  w: Float32Array | Uint16Array | Uint8Array;
   b: Float32Array | null;
-}
-
-/**
- * Stored tensors as float32 MapTensors: float32 weights as they are, 16-bit ones (bits of
- * `dtype`) widened into new arrays, which is exact.
- */
-export function float32Maps(stored: readonly StoredTensors[], dtype: WeightDtype): MapTensors[] {
-  return stored.map(({ w, b }) => ({
-    w:
-      w instanceof Float32Array || !is16(dtype)
-        ? (w as Float32Array)
-        : widenInto(dtype, w, new Float32Array(w.length)),
-    b,
-  }));
 }
 
 /** Rows: (in, out) of map i of a shape. */

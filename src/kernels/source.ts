@@ -4,9 +4,10 @@
 // (out, in) layout are read a column at a time. A layer of a 16-bit type packs 16-bit rows:
 // a source's own 16-bit rows of that type as they are (no float32 step), or its float32 rows
 // narrowed to nearest even.
-import { type Dtype16, is16, narrowInto, widenInto } from "../dtype";
+import { type Dtype16, type QuantDtype, is16, narrowInto, widenInto } from "../dtype";
 import { Random } from "../random";
 import { type LayerShape, type MapTensors, mapDims } from "./kernel";
+import { dequantizeMap } from "./quant";
 
 export interface WeightSource {
   readonly hasBias: boolean;
@@ -23,7 +24,49 @@ export interface WeightSource {
     readonly dtype: Dtype16;
     row(map: number, k: number, dst: Uint16Array): void;
   };
+  /**
+   * Present when the weights are ggml blocks of `dtype`: map i's blocks (out rows of in / 32
+   * blocks), which a layer of that type keeps as they are (row gives them dequantized).
+   */
+  readonly blocks?: {
+    readonly dtype: QuantDtype;
+    map(i: number): Uint8Array;
+  };
   bias(map: number, dst: Float32Array): void;
+}
+
+/** One map's weights as ggml blocks of a {@link QuantDtype} (out rows of in / 32 blocks), with its float32 bias. */
+export interface MapBlocks {
+  w: Uint8Array;
+  b: Float32Array | null;
+}
+
+/**
+ * Weights given as ggml blocks of `dtype` (a quantized layer's JSON, a GGUF file's Q8_0 and
+ * Q4_0 tensors): a layer of that type keeps them as they are; any other reads their
+ * dequantized rows (each map dequantized once, when its first row is read).
+ */
+export function blockSource(
+  shape: LayerShape,
+  maps: readonly MapBlocks[],
+  dtype: QuantDtype,
+): WeightSource {
+  const wide: (Float32Array | null)[] = maps.map(() => null);
+  return {
+    hasBias: shape.hasBias,
+    blocks: { dtype, map: (i) => (maps[i] as MapBlocks).w },
+    row(i, k, dst) {
+      const { rows, cols } = mapDims(shape, i);
+      let w = wide[i] ?? null;
+      if (w === null) {
+        w = dequantizeMap((maps[i] as MapBlocks).w, dtype, rows, cols);
+        wide[i] = w;
+        if (i > 0) wide[i - 1] = null;
+      }
+      dst.set(w.subarray(k * cols, (k + 1) * cols));
+    },
+    bias: (i, dst) => dst.set((maps[i] as MapBlocks).b as Float32Array),
+  };
 }
 
 /** One map's weights as 16-bit values (bits of a {@link Dtype16}), with its float32 bias. */

@@ -1,7 +1,16 @@
 // From what a caller gives (options, weights, JSON) to a layer's kernel, for any layer spec:
 // every check is made, and every size is known, before anything is allocated.
 import { assertOptions, kindOf } from "../check";
-import { type WeightDtype, bf16ToFloatBits, halfOverflowAt, is16 } from "../dtype";
+import {
+  QUANT_BLOCK,
+  type WeightDtype,
+  bf16ToFloatBits,
+  halfOverflowAt,
+  halfToFloatBits,
+  is16,
+  isQuant,
+} from "../dtype";
+import { ShapeError } from "../errors";
 import type { ActivationName } from "../kernels/activation";
 import {
   type Kernel,
@@ -11,7 +20,14 @@ import {
   mapDims,
 } from "../kernels/kernel";
 import { type ThreadPlan, entryFor, resolveKernel } from "../kernels/registry";
-import { type WeightSource, raw16Source, rawSource, seededSource } from "../kernels/source";
+import {
+  type MapBlocks,
+  type WeightSource,
+  blockSource,
+  raw16Source,
+  rawSource,
+  seededSource,
+} from "../kernels/source";
 import {
   type KernelChoice,
   assertActivation,
@@ -52,6 +68,64 @@ export function makeKernel(
 
 const ONE_THREAD: ThreadPlan = { threads: 1, host: null };
 
+/**
+ * For a quantized dtype: dModel and dHidden multiples of 32, else a ShapeError naming the one
+ * that is not (blocks run along each matrix's input: dModel for the maps into the hidden
+ * width, dHidden for the last).
+ */
+export function assertBlockShape(shape: LayerShape, where: string): void {
+  if (!isQuant(shape.dtype)) return;
+  for (const [name, n] of [
+    ["dModel", shape.dModel],
+    ["dHidden", shape.dHidden],
+  ] as const) {
+    if (n % QUANT_BLOCK === 0) continue;
+    throw new ShapeError(
+      `${where}: ${name} = ${n} is not a multiple of 32, the block size of dtype "${shape.dtype}" (blocks run along each matrix's input dimension: dModel for the maps into the hidden width, dHidden for the last)`,
+    );
+  }
+}
+
+/**
+ * For a quantized layer made from float32 (or 16-bit) weights: every weight finite, else a
+ * RangeError naming the first that is not (ggml's quantizers have no defined result for
+ * them). `from` is the type the weights are given in; `linear`: nn.Linear's (out, in).
+ */
+function assertFiniteForQuant(
+  spec: LayerSpec,
+  shape: LayerShape,
+  maps: readonly StoredTensors[],
+  from: WeightDtype,
+  where: string,
+  label: (i: number) => string,
+  linear = false,
+): void {
+  if (!isQuant(shape.dtype) || isQuant(from)) return;
+  const exp = from === "bf16" ? 0x7f80 : 0x7c00;
+  maps.forEach((m, i) => {
+    const w = m.w;
+    let at = -1;
+    if (w instanceof Float32Array) {
+      at = w.findIndex((v) => !Number.isFinite(v));
+    } else {
+      for (let e = 0; e < w.length && at < 0; e++) if (((w[e] as number) & exp) === exp) at = e;
+    }
+    if (at < 0) return;
+    const { rows, cols } = mapDims(shape, i);
+    const given = linear ? rows : cols;
+    const h = w[at] as number;
+    const value =
+      w instanceof Float32Array
+        ? h
+        : new Float32Array(
+            new Uint32Array([from === "bf16" ? bf16ToFloatBits(h) : halfToFloatBits(h)]).buffer,
+          )[0];
+    throw new RangeError(
+      `${where}: ${label(i)}[${Math.floor(at / given)}, ${at % given}] is ${value}; only finite weights quantize to dtype "${shape.dtype}"`,
+    );
+  });
+}
+
 /** A seeded layer on one thread (the constructor's). */
 export function buildSeeded(spec: LayerSpec, options: unknown): Built {
   const where = spec.name;
@@ -69,6 +143,7 @@ export function buildSeeded(spec: LayerSpec, options: unknown): Built {
     activation: o.activation,
     dtype: o.dtype,
   };
+  assertBlockShape(shape, where);
   const kernel = resolveKernel(o.kernel, where);
   return {
     shape,
@@ -109,7 +184,10 @@ function fromWeights(spec: LayerSpec, weights: unknown, opts: WeightOptions, whe
   const dtype = assertDtype(opts.dtype, where);
   const { shape, maps } = checkWeights(spec, weights, where, layout, activation, dtype);
   const linear = layout === "linear";
-  assertHalfRange(spec, shape, maps, "f32", where, weightLabel(spec, "weights"), linear);
+  assertBlockShape(shape, where);
+  const label = weightLabel(spec, "weights");
+  assertHalfRange(spec, shape, maps, "f32", where, label, linear);
+  assertFiniteForQuant(spec, shape, maps, "f32", where, label, linear);
   return { shape, source: rawSource(shape, maps, linear) };
 }
 
@@ -136,7 +214,7 @@ export function assertHalfRange(
 ): void {
   if (shape.dtype !== "f16") return;
   maps.forEach((m, i) => {
-    const at = halfOverflowAt(m.w, from);
+    const at = halfOverflowAt(m.w as Float32Array | Uint16Array, from);
     if (at < 0) return;
     const { rows, cols } = mapDims(shape, i);
     const given = linear ? rows : cols;
@@ -145,6 +223,26 @@ export function assertHalfRange(
       `${where}: ${label(i)}[${Math.floor(at / given)}, ${at % given}] = ${value} is beyond f16's range (65504 is its largest finite value; 65520 and above round to Infinity); use dtype "bf16" or "f32"`,
     );
   });
+}
+
+/**
+ * A layer of a shape from a weight source on one thread (a loader's: feedForwardFromGguf),
+ * with `kernel` checked here; the caller checked the source's sizes and values.
+ */
+export function buildFromSource(
+  spec: LayerSpec,
+  shape: LayerShape,
+  source: WeightSource,
+  kernel: unknown,
+  where: string,
+): Built {
+  const choice = assertKernel(kernel, where);
+  assertBlockShape(shape, where);
+  return {
+    shape,
+    kernel: makeKernel(spec, shape, source, resolveKernel(choice, where), ONE_THREAD),
+    fallback: null,
+  };
 }
 
 /** A layer from given weights on one thread (fromWeights). */
@@ -176,8 +274,9 @@ export function buildFromJSON(spec: LayerSpec, json: unknown, options: unknown):
 }
 
 /**
- * A kernel for a plan from weights as stored (float32, or 16-bit values of `from`, each
- * going into the packing as it is), in tokenwise's layout or with `linear` nn.Linear's.
+ * A kernel for a plan from weights as stored (float32, 16-bit values of `from`, or a
+ * quantized type's blocks, each going into the packing as it is), in tokenwise's layout or
+ * with `linear` nn.Linear's.
  */
 function buildStored(
   spec: LayerSpec,
@@ -190,10 +289,14 @@ function buildStored(
   where: string,
   label: (i: number) => string,
 ): Built {
-  assertHalfRange(spec, shape, maps, from, where, label, linear);
-  const source = is16(from)
-    ? raw16Source(shape, maps as { w: Uint16Array; b: Float32Array | null }[], from, linear)
-    : rawSource(shape, maps as { w: Float32Array; b: Float32Array | null }[], linear);
+  assertBlockShape(shape, where);
+  if (!isQuant(from)) assertHalfRange(spec, shape, maps, from, where, label, linear);
+  assertFiniteForQuant(spec, shape, maps, from, where, label, linear);
+  const source = isQuant(from)
+    ? blockSource(shape, maps as MapBlocks[], from)
+    : is16(from)
+      ? raw16Source(shape, maps as { w: Uint16Array; b: Float32Array | null }[], from, linear)
+      : rawSource(shape, maps as { w: Float32Array; b: Float32Array | null }[], linear);
   const kernel = makeKernel(spec, shape, source, name, plan);
   return { shape, kernel, fallback: null };
 }
@@ -294,6 +397,7 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
       activation: o.activation,
       dtype: o.dtype,
     };
+    assertBlockShape(shape, where);
     source = seededSource(o.seed, shape);
     choice = o.kernel;
     threads = o.threads;

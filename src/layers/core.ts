@@ -3,7 +3,8 @@
 // else is here, once.
 import { encodeFloat32 } from "../base64";
 import { assertGradientPair, assertToken, readBatch } from "../check";
-import { type WeightDtype, is16 } from "../dtype";
+import type { WeightDtype } from "../dtype";
+import { float32Maps } from "../kernels/unpack";
 import type { ActivationName } from "../kernels/activation";
 import {
   type Kernel,
@@ -11,7 +12,6 @@ import {
   type LayerShape,
   type MapTensors,
   type StoredTensors,
-  float32Maps,
   mapDims,
 } from "../kernels/kernel";
 import type { Matrix } from "../matrix";
@@ -289,7 +289,7 @@ export abstract class Layer<W extends object, J extends object, G extends object
   toJSON(): J {
     const maps = this.#live("toJSON").unpack();
     const { format, version, dtypeSince } = this.#spec.json;
-    const typed = is16(this.dtype);
+    const typed = this.dtype !== "f32";
     const json: Record<string, unknown> = {
       format,
       version: typed ? version : dtypeSince - 1,
@@ -333,8 +333,11 @@ export abstract class Layer<W extends object, J extends object, G extends object
     return this.#kernel;
   }
 
-  /** Each map's weights as float32 values (16-bit ones widened, exactly) and biases. */
+  /**
+   * Each map's weights as float32 values (16-bit ones widened, exactly; ggml blocks
+   * dequantized, as ggml does, exactly too) and biases.
+   */
   #float32(where: string): MapTensors[] {
-    return float32Maps(this.#live(where).unpack(), this.dtype);
+    return float32Maps(this.#live(where).unpack(), this.#shape);
   }
 }

@@ -2,7 +2,9 @@ import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import type { Matrix } from "../matrix";
 import { type FeedForwardGradients, feedForwardBackward } from "./backward";
-import { buildAsync, buildFromJSON, buildFromWeights, construct } from "./build";
+import type { LayerShape } from "../kernels/kernel";
+import type { WeightSource } from "../kernels/source";
+import { buildAsync, buildFromJSON, buildFromSource, buildFromWeights, construct } from "./build";
 import type { Built, LayerSpec, WeightLayout } from "./spec";
 import { Layer } from "./core";
 import type { KernelChoice } from "./options";
@@ -315,4 +317,17 @@ export class FeedForward extends Layer<FeedForwardWeights, FeedForwardJSON, Feed
 // class makes the bundler give it an inner alias).
 function make(built: Built): FeedForward {
   return construct(FeedForward, built);
+}
+
+/**
+ * A FeedForward of a shape from a weight source, on one thread (for loaders in io/; not exported by
+ * index.ts): `kernel` is the caller's option, checked here.
+ */
+export function feedForwardFromSource(
+  shape: LayerShape,
+  source: WeightSource,
+  kernel: unknown,
+  where: string,
+): FeedForward {
+  return make(buildFromSource(FEEDFORWARD, shape, source, kernel, where));
 }

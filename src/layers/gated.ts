@@ -2,7 +2,9 @@ import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import type { Matrix } from "../matrix";
 import { type GatedFeedForwardGradients, gatedBackward } from "./backward";
-import { buildAsync, buildFromJSON, buildFromWeights, construct } from "./build";
+import type { LayerShape } from "../kernels/kernel";
+import type { WeightSource } from "../kernels/source";
+import { buildAsync, buildFromJSON, buildFromSource, buildFromWeights, construct } from "./build";
 import type { Built, LayerSpec, WeightLayout } from "./spec";
 import { Layer } from "./core";
 import type { KernelChoice } from "./options";
@@ -297,4 +299,17 @@ export class GatedFeedForward extends Layer<
 // class makes the bundler give it an inner alias).
 function make(built: Built): GatedFeedForward {
   return construct(GatedFeedForward, built);
+}
+
+/**
+ * A GatedFeedForward of a shape from a weight source, on one thread (for loaders in io/; not exported by
+ * index.ts): `kernel` is the caller's option, checked here.
+ */
+export function gatedFeedForwardFromSource(
+  shape: LayerShape,
+  source: WeightSource,
+  kernel: unknown,
+  where: string,
+): GatedFeedForward {
+  return make(buildFromSource(GATED, shape, source, kernel, where));
 }

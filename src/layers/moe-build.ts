@@ -59,6 +59,8 @@ interface Parts {
 }
 
 const ONE: ThreadPlan = { threads: 1, host: null };
+/** The experts' weight types: float32 and the 16-bit ones (quantized experts are not kept). */
+export const MOE_DTYPES: readonly WeightDtype[] = ["f32", "bf16", "f16"];
 /** The js kernel holds at most this much for a mixture (each expert at most 4 GiB, as a layer). */
 const JS_MAX_TOTAL = 2 ** 36;
 
@@ -170,7 +172,7 @@ function seededParts(options: unknown, where: string) {
   const activation = assertActivation(o.activation, where, "options.activation", "silu");
   const kernel = assertKernel(o.kernel, where);
   const threads = assertThreads(o.threads, where);
-  const dtype = assertDtype(o.dtype, where);
+  const dtype = assertDtype(o.dtype, where, "f32", "options.dtype", MOE_DTYPES);
   const routing = parseRouting(o, where, E);
   // Before a list of E shapes exists: the weights alone must fit the largest kernel.
   const bytes = 4 * (E + 1) * (3 * dModel * Math.max(dHidden, sharedHidden) + dModel);
@@ -260,7 +262,7 @@ const FROM_WEIGHTS = ["kernel", "activation", "layout", "dtype", ...ROUTING_KEYS
 function weightParts(weights: unknown, opts: Record<string, unknown>, where: string): Parts {
   const activation = assertActivation(opts.activation, where, "options.activation", "silu");
   const layout = assertLayout(opts.layout, where);
-  const dtype = assertDtype(opts.dtype, where);
+  const dtype = assertDtype(opts.dtype, where, "f32", "options.dtype", MOE_DTYPES);
   const t = checkMoEWeights(weights, where, layout, activation, dtype);
   const routing = parseRouting(opts, where, t.shapes.length - (t.shared ? 1 : 0));
   return givenParts(routing, activation, t, layout === "linear", dtype, where, "weights");
@@ -296,7 +298,10 @@ export function buildMoEFromJSON(json: unknown, options: unknown): MoEBuilt {
     where,
   );
   const choice = assertKernel(opts.kernel, where);
-  const asked = opts.dtype === undefined ? null : assertDtype(opts.dtype, where);
+  const asked =
+    opts.dtype === undefined
+      ? null
+      : assertDtype(opts.dtype, where, "f32", "options.dtype", MOE_DTYPES);
   const { routing, activation, checked } = readMoEJSON(json, where);
   const dtype = asked ?? checked.from;
   const parts = givenParts(routing, activation, checked, false, dtype, where, "json");

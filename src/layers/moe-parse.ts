@@ -190,7 +190,8 @@ export function readMoEJSON(json: unknown, where: string) {
     );
   }
   let from: WeightDtype = "f32";
-  if (v === 2) from = assertDtype(j.dtype ?? null, where, "f32", "json.dtype");
+  if (v === 2)
+    from = assertDtype(j.dtype ?? null, where, "f32", "json.dtype", ["f32", "bf16", "f16"]);
   else if (j.dtype !== undefined) {
     throw new TypeError(`${where}: json.dtype is not part of version 1, whose experts are float32`);
   }

@@ -3,12 +3,8 @@
 import { encodeFloat32 } from "../base64";
 import type { ExpertsKernel } from "../kernels/experts";
 import { is16 } from "../dtype";
-import {
-  type LayerShape,
-  type MapTensors,
-  type StoredTensors,
-  float32Maps,
-} from "../kernels/kernel";
+import type { LayerShape, MapTensors, StoredTensors } from "../kernels/kernel";
+import { float32Maps } from "../kernels/unpack";
 import { GATED } from "./gated";
 import type { GatedFeedForwardWeights } from "./gated";
 import type { MoEBuilt } from "./moe-build";
@@ -37,7 +33,7 @@ export function weightsOf(b: MoEBuilt, kernel: ExpertsKernel): MixtureOfExpertsW
   const r = b.router;
   const d = r.dModel;
   const expert = (e: number): GatedFeedForwardWeights => {
-    const maps = float32Maps(kernel.unpack(e), b.dtype);
+    const maps = float32Maps(kernel.unpack(e), b.shapes[e] as LayerShape);
     const [g, u, dn] = maps as [MapTensors, MapTensors, MapTensors];
     const h = (b.shapes[e] as LayerShape).dHidden;
     const w: GatedFeedForwardWeights = {

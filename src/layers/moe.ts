@@ -2,7 +2,8 @@ import { assertGradientPair, assertToken, readBatch } from "../check";
 import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "../kernels/activation";
 import type { ExpertsKernel } from "../kernels/experts";
-import { type KernelName, type LayerShape, float32Maps } from "../kernels/kernel";
+import type { KernelName, LayerShape } from "../kernels/kernel";
+import { float32Maps } from "../kernels/unpack";
 import type { Matrix } from "../matrix";
 import { moeBackward } from "./moe-backward";
 import * as build from "./moe-build";
@@ -267,10 +268,10 @@ export class MixtureOfExperts {
     const where = "backward";
     const { x: xm, dY: dy } = assertGradientPair(where, x, dY, this.dModel);
     const kernel = this.#live(where);
-    const dtype = this.#b.dtype;
+    const shapes = this.#b.shapes;
     return moeBackward(
       this.#b,
-      (e) => float32Maps(kernel.unpack(e), dtype),
+      (e) => float32Maps(kernel.unpack(e), shapes[e] as LayerShape),
       xm.data,
       xm.rows,
       dy.data,

@@ -63,13 +63,14 @@ export function assertDtype(
   where: string,
   fallback: WeightDtype = "f32",
   name = "options.dtype",
+  allowed: readonly WeightDtype[] = WEIGHT_DTYPES,
 ): WeightDtype {
   if (value === undefined) return fallback;
-  if (typeof value === "string" && (WEIGHT_DTYPES as readonly string[]).includes(value)) {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) {
     return value as WeightDtype;
   }
   const Err = typeof value === "string" ? RangeError : TypeError;
-  throw new Err(`${where}: ${name} must be one of ${listed(WEIGHT_DTYPES)}, got ${shown(value)}`);
+  throw new Err(`${where}: ${name} must be one of ${listed(allowed)}, got ${shown(value)}`);
 }
 
 /** The options of a layer with seeded weights (the constructor's and `create`'s). */

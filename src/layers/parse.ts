@@ -1,8 +1,8 @@
 // A layer's weights and JSON, checked against its spec: shapes, biases all or none, sizes,
 // every check made before anything is allocated.
-import { decodeFloat32, decodeUint16 } from "../base64";
+import { decodeBytes, decodeFloat32, decodeUint16 } from "../base64";
 import { assertFloat32Array, assertMatrix, assertOptions, assertPositiveSize } from "../check";
-import { type WeightDtype, dtypeBytes } from "../dtype";
+import { QUANT_BLOCK, type WeightDtype, blockBytes, dtypeBytes, isQuant } from "../dtype";
 import { ShapeError } from "../errors";
 import type { ActivationName } from "../kernels/activation";
 import { type LayerShape, type MapTensors, type StoredTensors, mapDims } from "../kernels/kernel";
@@ -155,17 +155,40 @@ export function readJSON(
     activation,
     dtype,
   };
+  if (isQuant(dtype)) {
+    // Blocks run along each matrix's input: dModel, then dHidden for the last map.
+    for (const [name, n] of [
+      ["json.dModel", dModel],
+      ["json.dHidden", dHidden],
+    ] as const) {
+      if (n % QUANT_BLOCK !== 0) {
+        throw new ShapeError(
+          `${where}: ${name} = ${n} is not a multiple of 32, the block size of json.dtype "${dtype}"`,
+        );
+      }
+    }
+  }
   const decode = (key: string, length: number, type: WeightDtype) => {
     const text = j[key];
-    const data =
-      typeof text !== "string"
-        ? null
-        : dtypeBytes(type) === 4
-          ? decodeFloat32(text, length)
-          : decodeUint16(text, length);
+    let data: Float32Array | Uint16Array | Uint8Array | null = null;
+    if (typeof text === "string") {
+      if (isQuant(type)) {
+        const bytes = decodeBytes(text);
+        data =
+          bytes !== null && bytes.length === (length / QUANT_BLOCK) * blockBytes(type)
+            ? bytes
+            : null;
+      } else
+        data = dtypeBytes(type) === 4 ? decodeFloat32(text, length) : decodeUint16(text, length);
+    }
     if (data === null) {
-      const what = type === "f32" ? "float32" : type;
-      throw new TypeError(`${where}: json.${key} is not base64 of ${length} ${what} values`);
+      const what =
+        type === "f32"
+          ? "float32 values"
+          : isQuant(type)
+            ? `weights as ${type} blocks`
+            : `${type} values`;
+      throw new TypeError(`${where}: json.${key} is not base64 of ${length} ${what}`);
     }
     return data;
   };

@@ -251,6 +251,34 @@ describe.each(CASES)("$name from a checkpoint", (c) => {
     );
   });
 
+  it("quantizes a 16-bit file's weights on request: the q8_0 layer of the widened weights", () => {
+    // Widths of whole blocks: the DIMS above are not, so this file is 32 x 64.
+    const rng = new Random(31);
+    const tensors: Record<string, SafetensorsTensorInput> = {};
+    const names: Record<string, unknown> = { layout: "linear", activation: "silu" };
+    const dims = { dModel: 32, dHidden: 64 };
+    for (const m of c.maps) {
+      const [rows, cols] = [dims[m.from], dims[m.to]];
+      tensors[`l.${m.w}`] = {
+        dtype: "BF16",
+        shape: [cols, rows],
+        data: bits16("BF16", rows * cols, rng, []),
+      };
+      names[m.w] = `l.${m.w}`;
+    }
+    const parsed = parseSafetensors(serializeSafetensors(tensors));
+    const q = c.load(parsed, names, { dtype: "q8_0" });
+    expect(q.dtype).toBe("q8_0");
+    const wide = c.load(parsed, names, { dtype: "f32" });
+    const again = c.fromWeights(wide.weights, { dtype: "q8_0", activation: "silu" });
+    const x = matrix(
+      3,
+      32,
+      new Float32Array(96).map((_, i) => Math.cos(i)),
+    );
+    same(q.forward(x).data, again.forward(x).data);
+  });
+
   it("reads 16-bit data at an odd byte offset (a copy of the bits, the same layer)", () => {
     const { bytes, names } = file(
       c,
@@ -295,6 +323,10 @@ describe.each(CASES)("$name from a checkpoint", (c) => {
     expect(() => c.load(parsed, names, { layout: "conv1d" })).toThrow(TypeError);
     expect(() => c.load(parsed, names, { layout: "conv1d" })).toThrow(/options\.layout/);
     expect(() => c.load(parsed, names, { threads: 2 })).toThrow(/threads/);
+    // A block type needs widths that are whole blocks of 32: this layer's are not.
+    expect(() => c.load(parsed, names, { dtype: "q8_0" })).toThrow(
+      /dModel = 24 is not a multiple of 32/,
+    );
     // The same layout as the names' is accepted.
     expect(c.load(parsed, names, { layout: "linear" }).dtype).toBe("bf16");
   });

@@ -34,7 +34,7 @@ import { bitsOf, expectSameBits } from "../helpers/bits";
 import { expectThrowsCleanly, type ThrowCase } from "../helpers/throws";
 import { KERNELS, kernelName } from "../kernels";
 
-const CHOICES = '"f32", "bf16", "f16"';
+const CHOICES = '"f32", "bf16", "f16", "q8_0", "q4_0"';
 const live: { dispose(): void }[] = [];
 afterEach(() => {
   for (const l of live.splice(0)) l.dispose();

@@ -10,7 +10,11 @@
 //
 // The weight type is a dimension too: a bf16 or f16 layer is, bit for bit, the float32 layer on
 // its weights rounded to that type (rounded by src/dtype.ts, which test/dtype.test.ts checks on
-// every pattern against arithmetic), on every kernel, so every property above holds for it.
+// every pattern against arithmetic), on every kernel, so every property above holds for it. A
+// q8_0 or q4_0 layer computes differently (its activations are quantized per token and block),
+// so its properties are checked on their own: a token's bits alone, among other tokens, in any
+// order, on 1, 2 and 3 threads and on every kernel are the js kernel's, which
+// test/layers/quant.test.ts checks against fixtures from an independent numpy implementation.
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -25,7 +29,13 @@ import {
   row,
   silu,
 } from "../../src/index";
-import { type Dtype16, narrowInto, widenInto } from "../../src/dtype";
+import {
+  type Dtype16,
+  type QuantDtype,
+  type WeightDtype,
+  narrowInto,
+  widenInto,
+} from "../../src/dtype";
 import { ACTIVATIONS } from "../../src/kernels/activation";
 import { feedForwardReference } from "../../src/kernels/reference";
 import { seededFloats } from "../helpers/arbitraries";
@@ -48,7 +58,8 @@ interface LayerCase {
     w: Weights,
     activation: ActivationName,
     kernel: TestKernel,
-    dtype?: "f32" | Dtype16,
+    dtype?: WeightDtype,
+    threads?: number,
   ): Promise<AnyLayer>;
   model(
     w: Weights,
@@ -72,12 +83,12 @@ const LAYERS: LayerCase[] = [
       ["w2", "b2"],
     ],
     expand: 1,
-    make: (w, activation, kernel, dtype = "f32") =>
+    make: (w, activation, kernel, dtype = "f32", threads = kernel === "wasm-2t" ? 2 : 1) =>
       FeedForward.create({
         weights: w as never,
         activation,
         kernel: kernelName(kernel),
-        threads: kernel === "wasm-2t" ? 2 : 1,
+        threads,
         dtype,
       }),
     model: (w, activation, x, rows, f32) =>
@@ -105,12 +116,12 @@ const LAYERS: LayerCase[] = [
       ["wDown", "bDown"],
     ],
     expand: 2,
-    make: (w, activation, kernel, dtype = "f32") =>
+    make: (w, activation, kernel, dtype = "f32", threads = kernel === "wasm-2t" ? 2 : 1) =>
       GatedFeedForward.create({
         weights: w as never,
         activation,
         kernel: kernelName(kernel),
-        threads: kernel === "wasm-2t" ? 2 : 1,
+        threads,
         dtype,
       }),
     model: (w, activation, x, rows, f32) =>
@@ -266,6 +277,32 @@ function round16(dtype: Dtype16, v: Float32Array): Float32Array {
     narrowInto(dtype, v, new Uint16Array(v.length)),
     new Float32Array(v.length),
   );
+}
+
+/** Widths of a quantized layer: multiples of 32 (one block, several, past a 16-column panel). */
+const qdim = fc.constantFrom(32, 64, 96, 160);
+
+/**
+ * Tokens for the quantized property: "small" (uniform in ±3), or "special": small, with blocks
+ * of zeros, of values below f16's range once scaled (1e-30: the block's scale is 0), of ties
+ * (127 and ±2.5, ±0.5: roundf takes them away from zero), of values whose scale overflows f16
+ * (1e30), and blocks holding a NaN or an infinity (their outputs are NaN).
+ */
+function quantInputs(kind: "small" | "special", n: number, seed: number): Float32Array {
+  const x = seededFloats(n, seed, 3);
+  if (kind === "small") return x;
+  const u = seededFloats(n / 32, seed + 1);
+  for (let b = 0; b < n / 32; b++) {
+    const pick = Math.floor(((u[b] as number) + 1) * 8) % 8;
+    const at = 32 * b;
+    if (pick === 0) x.fill(0, at, at + 32);
+    else if (pick === 1) for (let i = at; i < at + 32; i++) x[i] = (x[i] as number) * 1e-30;
+    else if (pick === 2) x.set([127, 2.5, -2.5, 0.5, -0.5, 1.5], at);
+    else if (pick === 3) x[at + 5] = 1e30;
+    else if (pick === 4) x[at + 7] = NaN;
+    else if (pick === 5) x[at + 9] = -Infinity;
+  }
+  return x;
 }
 
 const caseArb = fc.record({
@@ -434,6 +471,60 @@ describe.each(LAYERS)("$name", (c) => {
           }
         }),
         RUNS,
+      );
+    });
+
+    it("a q8_0 or q4_0 layer: a token's bits alone, in any batch, order and thread count, are the js kernel's", async () => {
+      const arb = fc.record({
+        D: qdim,
+        H: qdim,
+        T: batch,
+        TB: batch,
+        bias: fc.boolean(),
+        activation: fc.constantFrom(...ACTIVATIONS),
+        dtype: fc.constantFrom<QuantDtype>("q8_0", "q4_0"),
+        inputs: fc.constantFrom<"small" | "special">("small", "special"),
+        threads: fc.constantFrom(2, 3),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      });
+      await fc.assert(
+        fc.asyncProperty(arb, async (k) => {
+          const w = weightsOf(c, k.D, k.H, k.bias, "small", k.seed);
+          for (const l of live.splice(0)) l.dispose();
+          const threads = kernel === "wasm-2t" ? k.threads : 1;
+          const q = await c.make(w, k.activation, kernel, k.dtype, threads);
+          const oracle = await c.make(w, k.activation, "js", k.dtype);
+          live.push(q, oracle);
+          if (kernel === "wasm-2t" && q.threads !== threads) throw new Error("no threads");
+          expect(q.dtype).toBe(k.dtype);
+          const x = quantInputs(k.inputs, k.T * k.D, k.seed + 110);
+          const xm: Matrix = { rows: k.T, cols: k.D, data: x };
+          const y = q.forward(xm);
+          expectSameBits(y.data, oracle.forward(xm).data, "forward against the js kernel");
+          const other = seededFloats(k.T * k.D, k.seed + 111, 1e3);
+          for (const i of rowsToCheck(k.T)) {
+            expectSameBits(q.forwardToken(row(xm, i)), row(y, i), `forwardToken row ${i}`);
+            const x2 = { rows: k.T, cols: k.D, data: other.slice() };
+            x2.data.set(row(xm, i), i * k.D);
+            expectSameBits(row(q.forward(x2), i), row(y, i), `row ${i} among other rows`);
+          }
+          // [A; B] and the reversed batch.
+          const b = quantInputs(k.inputs, k.TB * k.D, k.seed + 112);
+          const ab = new Float32Array(x.length + b.length);
+          ab.set(x);
+          ab.set(b, x.length);
+          const yab = (await q.forwardAsync({ rows: k.T + k.TB, cols: k.D, data: ab })).data;
+          expectSameBits(yab.subarray(0, x.length), y.data, "[A; B] rows of A");
+          const yb = q.forward({ rows: k.TB, cols: k.D, data: b }).data;
+          expectSameBits(yab.subarray(x.length), yb, "[A; B] rows of B");
+          const rev = new Float32Array(x.length);
+          for (let i = 0; i < k.T; i++) rev.set(row(xm, k.T - 1 - i), i * k.D);
+          const yr = q.forward({ rows: k.T, cols: k.D, data: rev });
+          for (let i = 0; i < k.T; i++) {
+            expectSameBits(row(yr, i), row(y, k.T - 1 - i), `reversed row ${i}`);
+          }
+        }),
+        { numRuns: 25 },
       );
     });
 

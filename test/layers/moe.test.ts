@@ -658,6 +658,16 @@ describe("dtype", () => {
     );
   });
 
+  it("keeps no quantized experts: q8_0 and q4_0 are refused, naming the choices", () => {
+    for (const dtype of ["q8_0", "q4_0"] as const) {
+      expectThrows(
+        () => MixtureOfExperts.fromWeights(mixture(32, 32, 2, 3), { topK: 1, dtype }),
+        RangeError,
+        `MixtureOfExperts.fromWeights: options.dtype must be one of "f32", "bf16", "f16", got "${dtype}"`,
+      );
+    }
+  });
+
   it("reads JSON versions by their dtype rules", () => {
     const bf = keep(MixtureOfExperts.fromWeights(mixture(4, 8, 2, 7), { topK: 1, dtype: "bf16" }));
     const j = bf.toJSON();

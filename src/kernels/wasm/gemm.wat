@@ -766,4 +766,153 @@
           (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $next))))
+
+  ;; qgemm: out[r, j] = act(sum + bias[j]) for a quantized map (weight code {{DT_q8_0}}: Q8_0, or
+  ;;   Q4_0), columns of panels p0 .. p1-1, as llama.cpp's CPU path computes it (src/kernels/quant.ts):
+  ;;   sum = +0, then for each block b of 32 inputs in increasing order sum = sum + sumi_b * (d_w * d_x)
+  ;;   in float32 (each operation rounded, never fused), sumi_b the exact integer dot product of the
+  ;;   block's weight quants and the token's Q8_0 activation quants. xq: `rows` rows of ldq bytes,
+  ;;   each K quants as i16, then K/32 float32 scales (quantized in JavaScript, src/kernels/quant.ts).
+  ;;   w: panels of 16 columns at w + p * ldw, a panel's blocks one after another: 16 f16 scales
+  ;;   (column c at 2c), then the quants of inputs 2t and 2t+1 side by side for columns 0-7 (16
+  ;;   bytes), then for columns 8-15; Q8_0 has t = 0..15 (512 bytes), Q4_0 t = 0..7 (256 bytes),
+  ;;   the low nibbles inputs 2t and 2t+1 and the high ones 16+2t and 17+2t, each nibble - 8. So one
+  ;;   input pair splat across an i16x8 meets four columns' pairs in one i32x4.dot_i16x8_s, and the
+  ;;   lanes of the sums are columns. bias, relu, pair, out, ldo: as gemm's (an odd last row plain).
+  ;;   Panels outer, rows inner: a panel stays in cache while the rows stream by; every row's
+  ;;   element gets the same operations, so a token's bits do not depend on its batch.
+    (func (export "qgemm")
+      (param $xq i32) (param $ldq i32) (param $rows i32) (param $K i32)
+      (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
+      (param $bias i32) (param $relu i32) (param $pair i32) (param $out i32) (param $ldo i32)
+      (param $code i32)
+      (local $p i32) (local $r i32) (local $wb i32) (local $xb i32) (local $xd i32) (local $b i32)
+      (local $nb i32) (local $t i32) (local $tend i32) (local $bp i32) (local $o i32) (local $bb i32)
+      (local $q8 i32)
+      (local $xs v128) (local $xs2 v128) (local $v v128) (local $lo v128) (local $hi v128)
+      (local $dx v128) (local $s v128)
+      (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+      (local $f0 v128) (local $f1 v128) (local $f2 v128) (local $f3 v128)
+      (local.set $nb (i32.shr_u (local.get $K) (i32.const 5)))
+      (local.set $q8 (i32.eq (local.get $code) (i32.const {{DT_q8_0}})))
+      (local.set $bb (select (i32.const 544) (i32.const 288) (local.get $q8)))
+      (local.set $p (local.get $p0))
+      (block $p_done
+        (loop $p_next
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $p1)))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6)))
+                               (i32.const 0) (local.get $bias)))
+        (local.set $r (i32.const 0))
+        (block $r_done
+          (loop $r_next
+          (br_if $r_done (i32.ge_u (local.get $r) (local.get $rows)))
+          (local.set $xb (i32.add (local.get $xq) (i32.mul (local.get $r) (local.get $ldq))))
+          (local.set $xd (i32.add (local.get $xb) (i32.shl (local.get $K) (i32.const 1))))
+          (local.set $wb (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+          (local.set $f0 (v128.const i32x4 0 0 0 0))
+          (local.set $f1 (v128.const i32x4 0 0 0 0))
+          (local.set $f2 (v128.const i32x4 0 0 0 0))
+          (local.set $f3 (v128.const i32x4 0 0 0 0))
+          (local.set $b (i32.const 0))
+          (block $b_done
+            (loop $b_next
+            (br_if $b_done (i32.ge_u (local.get $b) (local.get $nb)))
+            (local.set $a0 (v128.const i32x4 0 0 0 0))
+            (local.set $a1 (v128.const i32x4 0 0 0 0))
+            (local.set $a2 (v128.const i32x4 0 0 0 0))
+            (local.set $a3 (v128.const i32x4 0 0 0 0))
+            (local.set $t (i32.add (local.get $wb) (i32.const 32)))
+            (local.set $tend (i32.add (local.get $wb) (local.get $bb)))
+            (if (local.get $q8)
+              (then
+              (block $q8_done
+                (loop $q8_next
+                (br_if $q8_done (i32.ge_u (local.get $t) (local.get $tend)))
+                (local.set $xs (v128.load32_splat (local.get $xb)))
+                (local.set $v (v128.load (local.get $t)))
+                (local.set $a0 (i32x4.add (local.get $a0) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $xs))))
+                (local.set $a1 (i32x4.add (local.get $a1) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $xs))))
+                (local.set $v (v128.load offset=16 (local.get $t)))
+                (local.set $a2 (i32x4.add (local.get $a2) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (local.get $xs))))
+                (local.set $a3 (i32x4.add (local.get $a3) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (local.get $xs))))
+                (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+                (local.set $t (i32.add (local.get $t) (i32.const 32)))
+                (br $q8_next))))
+              (else
+              (block $q4_done
+                (loop $q4_next
+                (br_if $q4_done (i32.ge_u (local.get $t) (local.get $tend)))
+                (local.set $xs (v128.load32_splat (local.get $xb)))
+                (local.set $xs2 (v128.load32_splat offset=32 (local.get $xb)))
+                (local.set $v (v128.load (local.get $t)))
+                (local.set $lo (i8x16.sub (v128.and (local.get $v) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)) (v128.const i8x16 8 8 8 8 8 8 8 8 8 8 8 8 8 8 8 8)))
+                (local.set $hi (i8x16.sub (i8x16.shr_u (local.get $v) (i32.const 4)) (v128.const i8x16 8 8 8 8 8 8 8 8 8 8 8 8 8 8 8 8)))
+                (local.set $a0 (i32x4.add (local.get $a0) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $lo)) (local.get $xs)) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $hi)) (local.get $xs2)))))
+                (local.set $a1 (i32x4.add (local.get $a1) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $lo)) (local.get $xs)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $hi)) (local.get $xs2)))))
+                (local.set $v (v128.load offset=16 (local.get $t)))
+                (local.set $lo (i8x16.sub (v128.and (local.get $v) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)) (v128.const i8x16 8 8 8 8 8 8 8 8 8 8 8 8 8 8 8 8)))
+                (local.set $hi (i8x16.sub (i8x16.shr_u (local.get $v) (i32.const 4)) (v128.const i8x16 8 8 8 8 8 8 8 8 8 8 8 8 8 8 8 8)))
+                (local.set $a2 (i32x4.add (local.get $a2) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $lo)) (local.get $xs)) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $hi)) (local.get $xs2)))))
+                (local.set $a3 (i32x4.add (local.get $a3) (i32x4.add (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $lo)) (local.get $xs)) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $hi)) (local.get $xs2)))))
+                (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+                (local.set $t (i32.add (local.get $t) (i32.const 32)))
+                (br $q4_next)))
+              ;; The loop took the block's first 16 inputs in pairs with their high-nibble partners.
+              (local.set $xb (i32.add (local.get $xb) (i32.const 32)))))
+            ;; The block's scale products, in float32: sum + sumi * (d_w * d_x).
+            (local.set $dx (v128.load32_splat (i32.add (local.get $xd) (i32.shl (local.get $b) (i32.const 2)))))
+            (local.set $s (v128.load (local.get $wb)))
+            (local.set $f0 (f32x4.add (local.get $f0) (f32x4.mul (f32x4.convert_i32x4_s (local.get $a0)) (f32x4.mul (call $half (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $s)) (i32.const 16))) (local.get $dx)))))
+            (local.set $f1 (f32x4.add (local.get $f1) (f32x4.mul (f32x4.convert_i32x4_s (local.get $a1)) (f32x4.mul (call $half (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $s)) (i32.const 16))) (local.get $dx)))))
+            (local.set $s (v128.load offset=16 (local.get $wb)))
+            (local.set $f2 (f32x4.add (local.get $f2) (f32x4.mul (f32x4.convert_i32x4_s (local.get $a2)) (f32x4.mul (call $half (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $s)) (i32.const 16))) (local.get $dx)))))
+            (local.set $f3 (f32x4.add (local.get $f3) (f32x4.mul (f32x4.convert_i32x4_s (local.get $a3)) (f32x4.mul (call $half (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $s)) (i32.const 16))) (local.get $dx)))))
+            (local.set $wb (i32.add (local.get $wb) (local.get $bb)))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $b_next)))
+          (if (local.get $bp) (then
+            (local.set $f0 (f32x4.add (local.get $f0) (v128.load offset=0 (local.get $bp))))
+            (local.set $f1 (f32x4.add (local.get $f1) (v128.load offset=16 (local.get $bp))))
+            (local.set $f2 (f32x4.add (local.get $f2) (v128.load offset=32 (local.get $bp))))
+            (local.set $f3 (f32x4.add (local.get $f3) (v128.load offset=48 (local.get $bp))))
+          ))
+          (if (local.get $relu) (then
+            (local.set $f0 (v128.andnot (local.get $f0) (f32x4.lt (local.get $f0) (v128.const i32x4 0 0 0 0))))
+            (local.set $f1 (v128.andnot (local.get $f1) (f32x4.lt (local.get $f1) (v128.const i32x4 0 0 0 0))))
+            (local.set $f2 (v128.andnot (local.get $f2) (f32x4.lt (local.get $f2) (v128.const i32x4 0 0 0 0))))
+            (local.set $f3 (v128.andnot (local.get $f3) (f32x4.lt (local.get $f3) (v128.const i32x4 0 0 0 0))))
+          ))
+          (if (i32.and (local.get $pair) (i32.lt_u (i32.or (local.get $r) (i32.const 1)) (local.get $rows)))
+            (then
+              ;; In a pair of rows: element c at 8c, after the pair's other row's.
+              (local.set $o (i32.add (i32.add (local.get $out)
+                (i32.mul (i32.and (local.get $r) (i32.const -2)) (local.get $ldo)))
+                (i32.add (i32.shl (local.get $p) (i32.const 7)) (i32.shl (i32.and (local.get $r) (i32.const 1)) (i32.const 2)))))
+              (f32.store offset=0 (local.get $o) (f32x4.extract_lane 0 (local.get $f0)))
+              (f32.store offset=8 (local.get $o) (f32x4.extract_lane 1 (local.get $f0)))
+              (f32.store offset=16 (local.get $o) (f32x4.extract_lane 2 (local.get $f0)))
+              (f32.store offset=24 (local.get $o) (f32x4.extract_lane 3 (local.get $f0)))
+              (f32.store offset=32 (local.get $o) (f32x4.extract_lane 0 (local.get $f1)))
+              (f32.store offset=40 (local.get $o) (f32x4.extract_lane 1 (local.get $f1)))
+              (f32.store offset=48 (local.get $o) (f32x4.extract_lane 2 (local.get $f1)))
+              (f32.store offset=56 (local.get $o) (f32x4.extract_lane 3 (local.get $f1)))
+              (f32.store offset=64 (local.get $o) (f32x4.extract_lane 0 (local.get $f2)))
+              (f32.store offset=72 (local.get $o) (f32x4.extract_lane 1 (local.get $f2)))
+              (f32.store offset=80 (local.get $o) (f32x4.extract_lane 2 (local.get $f2)))
+              (f32.store offset=88 (local.get $o) (f32x4.extract_lane 3 (local.get $f2)))
+              (f32.store offset=96 (local.get $o) (f32x4.extract_lane 0 (local.get $f3)))
+              (f32.store offset=104 (local.get $o) (f32x4.extract_lane 1 (local.get $f3)))
+              (f32.store offset=112 (local.get $o) (f32x4.extract_lane 2 (local.get $f3)))
+              (f32.store offset=120 (local.get $o) (f32x4.extract_lane 3 (local.get $f3))))
+            (else
+              (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $ldo)))
+                                     (i32.shl (local.get $p) (i32.const 6))))
+              (v128.store offset=0 (local.get $o) (local.get $f0))
+              (v128.store offset=16 (local.get $o) (local.get $f1))
+              (v128.store offset=32 (local.get $o) (local.get $f2))
+              (v128.store offset=48 (local.get $o) (local.get $f3))))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br $r_next)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_next))))
 )

@@ -1,8 +1,10 @@
 // The WebAssembly SIMD kernel on the calling thread, for every layer shape.
 import { ACTIVATION_WASM, ERF_C } from "../activation";
-import type { Kernel, LayerShape, StoredTensors } from "../kernel";
+import { type Kernel, type LayerShape, type StoredTensors, mapDims } from "../kernel";
+import { quantizeMap } from "../quant";
 import { type WeightSource, packMap, unpackRows } from "../source";
-import { floatBitsToHalf, halfToFloatBits } from "../../dtype";
+import { floatBitsToHalf, halfToFloatBits, isQuant } from "../../dtype";
+import { packQuantPanels, unpackQuantPanels } from "./quant-panels";
 import {
   BLOCK_ROWS,
   F16S_SHIFT,
@@ -66,14 +68,15 @@ export function instantiate(
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
   const kind = ACTIVATION_WASM[shape.activation];
-  const linear = linearOn(exports, lay.widen[0] ?? 0);
+  const linear = linearOn(exports, lay.widen[0] ?? 0, undefined, undefined, memory.buffer);
   return { memory, f32, lay, linear, act: exports.act, kind };
 }
 
 /**
- * A source's weights packed into `maps` of a memory (16-bit ones in the order of SLOTS16), map
- * by map with its bias. An f16 map whose weights are all finite and below 64 in magnitude is
- * kept scaled by 2^10 and its code set to WEIGHT_CODE.f16s.
+ * A source's weights packed into `maps` of a memory (16-bit ones in the order of SLOTS16, a
+ * quantized layer's as ggml blocks in panels), map by map with its bias. An f16 map whose
+ * weights are all finite and below 64 in magnitude is kept scaled by 2^10 and its code set to
+ * WEIGHT_CODE.f16s.
  */
 export function packMaps(
   shape: LayerShape,
@@ -82,8 +85,13 @@ export function packMaps(
   f32: Float32Array,
 ): void {
   const u16 = new Uint16Array(f32.buffer);
+  const u8 = new Uint8Array(f32.buffer);
   maps.forEach((m, i) => {
-    if (m.elem === 4) packMap(source, shape, i, PANEL, f32, m.w / 4);
+    const { rows: K, cols: N } = mapDims(shape, i);
+    if (isQuant(shape.dtype)) {
+      const blocks = quantizeMap(source, shape, i);
+      packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
+    } else if (m.elem === 4) packMap(source, shape, i, PANEL, f32, m.w / 4);
     else packMap(source, shape, i, PANEL, u16, m.w / 2, SLOTS16);
     const count = m.K * m.panels * PANEL;
     if (m.code === WEIGHT_CODE.f16 && fitsF16s(u16, m.w / 2, count)) {
@@ -126,10 +134,13 @@ function scaleHalves(u16: Uint16Array, at: number, count: number, shift: number)
  */
 export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
   const u16 = new Uint16Array(f32.buffer);
+  const u8 = new Uint8Array(f32.buffer);
   return lay.maps.map((m, i) => {
     const n = i < lay.expand ? lay.dHidden : lay.dModel;
-    let w: Float32Array | Uint16Array;
-    if (m.elem === 4) w = unpackRows(f32, m.w / 4, m.K, n, PANEL);
+    let w: Float32Array | Uint16Array | Uint8Array;
+    const q = m.code === WEIGHT_CODE.q8_0 ? "q8_0" : m.code === WEIGHT_CODE.q4_0 ? "q4_0" : null;
+    if (q !== null) w = unpackQuantPanels(u8, m.w, q, m.K, n);
+    else if (m.elem === 4) w = unpackRows(f32, m.w / 4, m.K, n, PANEL);
     else {
       w = unpackRows(u16, m.w / 2, m.K, n, PANEL, SLOTS16);
       if (m.code === WEIGHT_CODE.f16s) scaleHalves(w, 0, w.length, -F16S_SHIFT);

@@ -1,4 +1,4 @@
-import { type WeightDtype, dtypeBytes } from "../../dtype";
+import { type WeightDtype, dtypeBytes, isQuant } from "../../dtype";
 import { ERF_TERMS } from "../activation";
 
 // Where everything lives in the kernel's WebAssembly memory. All offsets are in bytes and
@@ -18,14 +18,23 @@ export const MAX_PAGES = 65536;
  * and below 64 in magnitude, chosen once they are packed, so that no widened weight is a
  * float32 subnormal: see gemm.wat and {@link F16S_SHIFT}).
  */
-export const WEIGHT_CODE = { f32: 0, bf16: 1, f16: 2, f16s: 3 } as const;
+export const WEIGHT_CODE = { f32: 0, bf16: 1, f16: 2, f16s: 3, q8_0: 4, q4_0: 5 } as const;
 
 /** The codes as gemm.wat names them, for scripts/build-wasm.mjs. */
 export const WASM_DTYPE_CONSTANTS: Record<string, number> = {
   DT_bf16: WEIGHT_CODE.bf16,
   DT_f16: WEIGHT_CODE.f16,
   DT_f16s: WEIGHT_CODE.f16s,
+  DT_q8_0: WEIGHT_CODE.q8_0,
 };
+
+/**
+ * Bytes of one row of a block of Q8_0 activations in a thread's scratch (quant-panels.ts): K
+ * quants as 16-bit integers, then K / 32 float32 scales.
+ */
+export function quantRowBytes(K: number): number {
+  return 2 * K + K / 8;
+}
 
 /** An f16s map keeps each weight w as the f16 of w · 2^F16S_SHIFT (exact: see fitsF16s). */
 export const F16S_SHIFT = 10;
@@ -57,7 +66,10 @@ export interface MapRegion {
   /** Its inner dimension and its panels. */
   K: number;
   panels: number;
-  /** Bytes of one weight element (4: float32; 2: bf16 and f16). */
+  /**
+   * Bytes of one weight element (4: float32; 2: bf16 and f16; a quantized type's block bytes
+   * over its 32 weights, 34/32 and 18/32).
+   */
   elem: number;
   /** How the kernel reads the weights: a {@link WEIGHT_CODE}. */
   code: number;
@@ -80,7 +92,8 @@ export interface Layout {
   erf: number;
   /**
    * Float32 panels (one panel of the largest K each) that 16-bit weights are widened into for a
-   * batch: the calling thread's, then one per worker (by id). Empty for float32 weights.
+   * batch, or a quantized layer's Q8_0 activations (BLOCK_ROWS rows of quantRowBytes of the
+   * largest K): the calling thread's, then one per worker (by id). Empty for float32 weights.
    */
   widen: number[];
   /** Scratch of the calling thread: x, one hidden block per expanding map, out. */
@@ -167,11 +180,20 @@ export function mapRegions(
 }
 
 /**
- * Float32 panels 16-bit weights are widened into for a batch: none for float32 weights, else
- * the calling thread's and, with `threaded`, one per worker.
+ * Scratch panels a thread needs: none for float32 weights, else the calling thread's and, with
+ * `threaded`, one per worker; each of {@link scratchBytes}.
  */
 export function widenPanels(dtype: WeightDtype, threaded: boolean, threads: number): number {
   return dtype === "f32" ? 0 : threaded ? 1 + threads : 1;
+}
+
+/**
+ * Bytes of one thread's scratch for maps of inner dimension up to K: a float32 panel that
+ * 16-bit weights are widened into, or a quantized layer's block of input rows as Q8_0
+ * (quantRowBytes each).
+ */
+export function scratchBytes(dtype: WeightDtype, K: number): number {
+  return isQuant(dtype) ? BLOCK_ROWS * quantRowBytes(K) : panelBytes(K);
 }
 
 /**
@@ -197,7 +219,7 @@ export function layout(
   // and the hidden blocks (BLOCK_ROWS x 16 floats, 8 KiB, at the least) come after them.
   const widen = blocks(
     widenPanels(dtype, threaded, threads),
-    panelBytes(Math.max(dModel, dHidden)),
+    scratchBytes(dtype, Math.max(dModel, dHidden)),
   );
   const x = take(BLOCK_ROWS * dModel * 4);
   const hidden = blocks(expand, BLOCK_ROWS * hPad * 4);

@@ -2,7 +2,15 @@
 // halves of a layer over a range of panels (expandPanels, condensePanels), and the copies in
 // and out of the kernel's memory. A worker computing its share runs these very functions, so
 // every element gets the same operations whoever computes it.
-import { type Layout, MAX_PAGES, type MapRegion, WEIGHT_CODE, panelBytes } from "./layout";
+import {
+  type Layout,
+  MAX_PAGES,
+  type MapRegion,
+  WEIGHT_CODE,
+  panelBytes,
+  quantRowBytes,
+} from "./layout";
+import { quantizeRowsIn } from "./quant-panels";
 
 export interface GemmExports {
   gemm(
@@ -42,6 +50,26 @@ export interface GemmExports {
     code: number,
     xs: number,
   ): number;
+  /**
+   * gemm for a quantized map (code q8_0 or q4_0) on rows of Q8_0 activations at xq (ldq bytes
+   * apart, see quant-panels.ts), in llama.cpp's order of operations (src/kernels/quant.ts).
+   */
+  qgemm(
+    xq: number,
+    ldq: number,
+    rows: number,
+    K: number,
+    w: number,
+    ldw: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    relu: number,
+    pair: number,
+    out: number,
+    ldo: number,
+    code: number,
+  ): void;
 }
 
 /** The kernel's activation export. */
@@ -80,20 +108,35 @@ const ALL_PANELS = 1 << 24;
  * widens each panel once into `scratch` (this thread's float32 panel) and runs gemm on it for
  * every pair of tokens (and an odd last one), so that a compute-bound batch does the float32
  * kernel's work plus one widening per weight. Every path gives each element gemm's operations on
- * the widened weights, so which one a call takes changes no bit. `beat` is called after every
- * `chunk` panels (a worker's heartbeat).
+ * the widened weights, so which one a call takes changes no bit. Quantized weights: the rows
+ * are quantized to Q8_0 into `scratch` (each thread quantizes them itself, the same bits), then
+ * qgemm. `beat` is called after every `chunk` panels (a worker's heartbeat); `buffer` is the
+ * memory's buffer (for quantized weights).
  */
 export function linearOn(
   ex: GemmExports,
   scratch: number,
   chunk = ALL_PANELS,
   beat: () => void = nothing,
+  buffer: ArrayBufferLike | null = null,
 ): Linear {
+  const f32 = buffer === null ? null : new Float32Array(buffer);
+  const i16 = buffer === null ? null : new Int16Array(buffer);
   return (m, x, lda, rows, p0, p1, relu, out, ldo, pair) => {
     const { K, w, b, code } = m;
     const ldw = panelBytes(K, m.elem);
     const r = relu ? 1 : 0;
     const pr = pair ? 1 : 0;
+    if (code === WEIGHT_CODE.q8_0 || code === WEIGHT_CODE.q4_0) {
+      quantizeRowsIn(f32 as Float32Array, i16 as Int16Array, x, lda, rows, K, scratch);
+      const ldq = quantRowBytes(K);
+      for (let p = p0; p < p1; p += chunk) {
+        const to = Math.min(p1, p + chunk);
+        ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, code);
+        beat();
+      }
+      return;
+    }
     if (code === WEIGHT_CODE.f32) {
       for (let p = p0; p < p1; p += chunk) {
         ex.gemm(x, lda, rows, K, w, ldw, p, Math.min(p1, p + chunk), b, r, pr, out, ldo);
