@@ -17,6 +17,7 @@ import {
   assertActivation,
   assertDtype,
   assertKernel,
+  assertSparse,
   assertThreads,
   parseSeeded,
   planThreads,
@@ -68,6 +69,7 @@ export function buildSeeded(spec: LayerSpec, options: unknown): Built {
     hasBias: o.bias,
     activation: o.activation,
     dtype: o.dtype,
+    sparse: o.sparse,
   };
   const kernel = resolveKernel(o.kernel, where);
   return {
@@ -77,8 +79,16 @@ export function buildSeeded(spec: LayerSpec, options: unknown): Built {
   };
 }
 
-const FROM_WEIGHTS = ["kernel", "activation", "layout", "dtype"];
-const CREATE_FROM_WEIGHTS = ["weights", "kernel", "threads", "activation", "layout", "dtype"];
+const FROM_WEIGHTS = ["kernel", "activation", "layout", "dtype", "sparse"];
+const CREATE_FROM_WEIGHTS = [
+  "weights",
+  "kernel",
+  "threads",
+  "activation",
+  "layout",
+  "dtype",
+  "sparse",
+];
 
 /** Options of a layer made from given weights. */
 interface WeightOptions {
@@ -88,6 +98,7 @@ interface WeightOptions {
   activation?: ActivationName;
   layout?: WeightLayout;
   dtype?: WeightDtype;
+  sparse?: boolean;
 }
 
 export function assertLayout(value: unknown, where: string): WeightLayout {
@@ -107,7 +118,10 @@ function fromWeights(spec: LayerSpec, weights: unknown, opts: WeightOptions, whe
   );
   const layout = assertLayout(opts.layout, where);
   const dtype = assertDtype(opts.dtype, where);
-  const { shape, maps } = checkWeights(spec, weights, where, layout, activation, dtype);
+  const sparse = assertSparse(opts.sparse, where);
+  const checked = checkWeights(spec, weights, where, layout, activation, dtype);
+  const { maps } = checked;
+  const shape = { ...checked.shape, sparse };
   const linear = layout === "linear";
   assertHalfRange(spec, shape, maps, "f32", where, "weights", linear);
   return { shape, source: rawSource(shape, maps, linear) };
@@ -159,13 +173,14 @@ export function buildFromWeights(spec: LayerSpec, weights: unknown, options: unk
  */
 export function buildFromJSON(spec: LayerSpec, json: unknown, options: unknown): Built {
   const where = `${spec.name}.fromJSON`;
-  const opts = assertOptions<WeightOptions>(options, ["kernel", "dtype"], where);
+  const opts = assertOptions<WeightOptions>(options, ["kernel", "dtype", "sparse"], where);
   const choice = assertKernel(opts.kernel, where);
   const given = opts.dtype;
   const asked = given === undefined ? null : assertDtype(given, where);
+  const sparse = assertSparse(opts.sparse, where);
   const read = readJSON(spec, json, where);
   const from = read.shape.dtype;
-  const shape = { ...read.shape, dtype: asked ?? from };
+  const shape = { ...read.shape, dtype: asked ?? from, sparse };
   assertHalfRange(spec, shape, read.maps, from, where, "json");
   const source = is16(from)
     ? raw16Source(shape, read.maps as { w: Uint16Array; b: Float32Array | null }[], from)
@@ -195,6 +210,7 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
       hasBias: o.bias,
       activation: o.activation,
       dtype: o.dtype,
+      sparse: o.sparse,
     };
     source = seededSource(o.seed, shape);
     choice = o.kernel;

@@ -210,6 +210,7 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
       "kernel",
       "threads",
       "dtype",
+      "sparse",
     ];
     expect([...asked].filter((k) => typeof k === "symbol" || !documented.includes(k))).toEqual([]);
   });

@@ -70,6 +70,7 @@ export function expertsLayout(shapes: readonly LayerShape[], threaded: boolean):
         panels: n,
         elem: 4,
         code: WEIGHT_CODE.f32,
+        skip: false,
       });
     }
     return { maps, dHidden: s.dHidden, p1, hPad };
@@ -93,6 +94,7 @@ export function expertsLayout(shapes: readonly LayerShape[], threaded: boolean):
     ...s0,
     erf,
     widen: [],
+    lists: [],
     x,
     hidden,
     out,

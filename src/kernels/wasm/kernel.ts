@@ -1,6 +1,12 @@
 // The WebAssembly SIMD kernel on the calling thread, for every layer shape.
 import { ACTIVATION_WASM, ERF_C } from "../activation";
-import type { Kernel, LayerShape, StoredTensors } from "../kernel";
+import {
+  type HiddenCount,
+  type Kernel,
+  type LayerShape,
+  type StoredTensors,
+  skipsZeros,
+} from "../kernel";
 import { type WeightSource, packMap, unpackRows } from "../source";
 import { floatBitsToHalf, halfToFloatBits } from "../../dtype";
 import { BLOCK_ROWS, F16S_SHIFT, type Layout, PANEL, SLOTS16, WEIGHT_CODE, layout } from "./layout";
@@ -11,14 +17,29 @@ import {
   condensePanels,
   copyPairsIn,
   copyRows,
+  countZeros,
   expandPanels,
   linearOn,
 } from "./panels";
 
-/** A shape's layout in the kernel's memory (with the pool's scratch for `threads` when threaded). */
+/**
+ * A shape's layout in the kernel's memory (with the pool's scratch for `threads` when threaded).
+ * A relu layer of float32 weights has lists for skipping zero hidden units (16-bit weights are
+ * read densely for now: gemv16 and the widened panels have no sparse variant yet).
+ */
 export function layoutOf(shape: LayerShape, threaded: boolean, threads = 1): Layout {
   const { dModel, dHidden, expand, hasBias, dtype } = shape;
-  return layout(dModel, dHidden, expand, hasBias, threaded, dtype, threads);
+  const sparse = skipsZeros(shape) && dtype === "f32";
+  return layout(dModel, dHidden, expand, hasBias, threaded, dtype, threads, sparse);
+}
+
+/**
+ * Whether `count` float32 values from f32[at] are all finite: a weight row may be left out for
+ * a zero input only then, since (±0) · ±Infinity and (±0) · NaN are NaN.
+ */
+function allFinite(f32: Float32Array, at: number, count: number): boolean {
+  for (let i = at; i < at + count; i++) if (!Number.isFinite(f32[i] as number)) return false;
+  return true;
 }
 
 /** Memory for a layout (whose size was checked), with the activations' table in place. */
@@ -64,11 +85,13 @@ export function instantiate(
     }
     const n = i < shape.expand ? shape.dHidden : shape.dModel;
     if (m.b !== 0) source.bias(i, f32.subarray(m.b / 4, m.b / 4 + n));
+    // Checked once, here: a layer whose last map holds an infinity or a NaN stays dense.
+    m.skip = i === shape.expand && lay.lists.length > 0 && allFinite(f32, m.w / 4, count);
   });
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
   const kind = ACTIVATION_WASM[shape.activation];
-  const linear = linearOn(exports, lay.widen[0] ?? 0);
+  const linear = linearOn(exports, lay.widen[0] ?? 0, undefined, undefined, lay.lists[0] ?? 0);
   return { memory, f32, lay, linear, act: exports.act, kind };
 }
 
@@ -117,7 +140,8 @@ export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
 
 /**
  * The whole layer on the calling thread, block by block, in the layout's own scratch (x,
- * hidden, out): the one-thread path of every wasm kernel.
+ * hidden, out): the one-thread path of every wasm kernel. With `count`, adds the zero hidden
+ * values to it.
  */
 export function forwardHere(
   inst: Instance,
@@ -126,6 +150,7 @@ export function forwardHere(
   rows: number,
   out: Float32Array,
   outOff: number,
+  count?: HiddenCount,
 ): void {
   const { linear, act, f32, lay, kind } = inst;
   const d = lay.dModel;
@@ -135,6 +160,7 @@ export function forwardHere(
     copyPairsIn(x, xOff + r0 * d, d, f32, lay.x / 4, n);
     // Padding columns of the hidden rows hold act(0) (· 0) = 0, and meet zero weight rows.
     expandPanels(linear, act, f32, lay, lay.x, lay.hidden, n, 0, lay.p1, kind);
+    if (count !== undefined) count.zeros += countZeros(f32, hidden / 4, lay.hPad, lay.dHidden, n);
     condensePanels(linear, lay, hidden, lay.out, n, 0, lay.p2);
     copyRows(f32, lay.out / 4, lay.dPad, out, outOff + r0 * d, d, n);
   }
@@ -155,12 +181,26 @@ export class WasmKernel implements Kernel {
     this.#inst = instantiate(shape, layoutOf(shape, false), source, module, false);
   }
 
-  forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    forwardHere(this.#inst, x, xOff, rows, out, outOff);
+  forward(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ): void {
+    forwardHere(this.#inst, x, xOff, rows, out, outOff, count);
   }
 
-  forwardAsync(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number) {
-    this.forward(x, xOff, rows, out, outOff);
+  forwardAsync(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ) {
+    this.forward(x, xOff, rows, out, outOff, count);
     return Promise.resolve();
   }
 
