@@ -9,6 +9,7 @@ import { type CustomKernel, customContender, loadCustomModule } from "./custom";
 import { type HarnessSettings, runHarness } from "./harness";
 import { type ActivationName, type LayerKind, describeVariant, parseVariant } from "./layer";
 import { parseDtypes } from "./dtype";
+import { parseSparsity, withSparsity } from "./sparsity";
 import { describeMachine, gitState, loadAverage } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, loadPeers } from "./peers/index";
@@ -57,6 +58,12 @@ export interface BenchmarkOptions {
    * (bench/dtype.ts).
    */
   dtypes?: readonly string[];
+  /**
+   * Each shape once per share of hidden units switched off by b1 on the run's inputs (the relu
+   * FeedForward only: bench/sparsity.ts), with a "dense" row per tokenwise f32 row (the layer
+   * with `sparse: false`) to compare with; default: the drawn biases, no dense rows.
+   */
+  sparsity?: readonly (number | string)[];
   /** Your kernels: objects, or { module } paths whose default export is a kernel or an array. */
   contenders?: readonly (CustomKernel | { module: string })[];
   reps?: number;
@@ -121,8 +128,16 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
           ? GATED_SHAPES
           : SHAPES;
   const named = (options.shapes ?? presets).map((s) => (typeof s === "string" ? parseShape(s) : s));
-  const shapes =
+  const swept =
     tokens === undefined ? named : named.flatMap((s) => tokens.map((t) => withTokens(s, t)));
+  const sparsity = options.sparsity === undefined ? undefined : parseSparsity(options.sparsity);
+  if (sparsity !== undefined && (variant.layer !== "ffn" || variant.activation !== "relu")) {
+    throw new RangeError(
+      `--sparsity: the relu FeedForward only (its b1 sets the zeros), not ${describeVariant(variant)}`,
+    );
+  }
+  const shapes =
+    sparsity === undefined ? swept : swept.flatMap((s) => sparsity.map((p) => withSparsity(s, p)));
   const threads = [...new Set((options.threads ?? [1]).map((t) => positiveInt(t, "threads")))];
   const settings: HarnessSettings = {
     reps: positiveInt(options.reps ?? (quick ? 1 : 7), "reps"),
@@ -146,7 +161,13 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
 
   log(`layer: ${describeVariant(variant)}`);
   const contenders: (Contender | Unavailable)[] = [
-    ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant, dtypes)),
+    ...(await tokenwiseContenders(
+      options.kernels ?? "all",
+      threads,
+      variant,
+      dtypes,
+      sparsity !== undefined,
+    )),
   ];
   for (const c of options.contenders ?? []) {
     if ("module" in c && typeof c.module === "string" && !("name" in c)) {

@@ -29,6 +29,9 @@ const HELP = `npm run bench -- [options]
   --threads 1,2         thread counts for contenders that take one (default 1)
   --dtype f32,bf16,f16  tokenwise rows per weight type (default f32); with bf16 or f16 every
                         contender's weights are rounded to values exact in both (bench/dtype.ts)
+  --sparsity 0,0.5,0.9  each shape with that share of hidden units off (b1 set on the run's
+                        inputs; relu FeedForward only), and a "dense" row per tokenwise f32 row
+                        (sparse: false) to compare with (bench/sparsity.ts)
   --reps 7              timed repetitions per contender (default 7; --quick: 1)
   --warmup-ms 500       warm-up per contender and shape (default 500)
   --min-rep-ms 250      a repetition repeats the call until it lasts this long (default 250)
@@ -99,6 +102,7 @@ async function main(): Promise<number> {
       "no-naive": { type: "boolean" },
       threads: { type: "string" },
       dtype: { type: "string" },
+      sparsity: { type: "string" },
       reps: { type: "string" },
       "warmup-ms": { type: "string" },
       "min-rep-ms": { type: "string" },
@@ -180,6 +184,7 @@ async function main(): Promise<number> {
     naive: !values["no-naive"],
     ...(values.threads === undefined ? {} : { threads: ints(values.threads, "threads") }),
     ...(values.dtype === undefined ? {} : { dtypes: list(values.dtype) }),
+    ...(values.sparsity === undefined ? {} : { sparsity: list(values.sparsity) }),
     ...(values.reps === undefined ? {} : { reps: ints(values.reps, "reps")?.[0] }),
     ...(values["warmup-ms"] === undefined
       ? {}

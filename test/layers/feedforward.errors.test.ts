@@ -82,6 +82,12 @@ describe("new FeedForward rejects bad options", () => {
     ...sizeCases("dModel"),
     ...sizeCases("dHidden"),
     {
+      what: "options.sparse is not a boolean",
+      call: ctor({ dModel: 4, dHidden: 8, sparse: "no" }),
+      error: TypeError,
+      message: "FeedForward: options.sparse must be a boolean, got string no",
+    },
+    {
       what: "options.seed is negative",
       call: ctor({ dModel: 4, dHidden: 8, seed: -1 }),
       error: TypeError,
