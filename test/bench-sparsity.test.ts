@@ -7,6 +7,8 @@ import { makeProblem } from "../bench/problem";
 import { parseSparsity, withSparsity } from "../bench/sparsity";
 import { tokenwiseContenders } from "../bench/tokenwise";
 import { FFN_RELU } from "../bench/layer";
+import { sparsityTable } from "../bench/report";
+import type { ShapeReport } from "../bench/harness";
 
 describe("--sparsity", () => {
   it("takes shares between 0 and 1, once each, and names anything else", () => {
@@ -53,5 +55,30 @@ describe("--sparsity", () => {
   it("gives each tokenwise f32 row a dense row (sparse: false)", async () => {
     const rows = await tokenwiseContenders(["wasm"], [1], FFN_RELU, ["f32"], true);
     expect(rows.map((r) => r.label)).toEqual(["tokenwise wasm@1t", "tokenwise wasm dense@1t"]);
+  });
+
+  it("tabulates each row's ratio to the lowest share and to its dense row", () => {
+    const result = (id: string, label: string, gflops: number) => ({
+      id,
+      label,
+      group: "tokenwise",
+      status: "ok",
+      timing: { gflops },
+    });
+    const shape = (share: number, sparse: number, dense: number) =>
+      ({
+        name: `D1@s${share * 100}`,
+        sparsity: share,
+        results: [
+          result("tokenwise-wasm@1t", "tokenwise wasm@1t", sparse),
+          result("tokenwise-wasm-dense@1t", "tokenwise wasm dense@1t", dense),
+        ],
+      }) as unknown as ShapeReport;
+    const table = sparsityTable([shape(0, 2, 2), shape(0.9, 4, 2.5)]);
+    expect(table.slice(-2)).toEqual([
+      "| D1 | tokenwise wasm@1t | 0% | 1.00x | 1.00x |",
+      "| D1 | tokenwise wasm@1t | 90% | 2.00x | 1.60x |",
+    ]);
+    expect(sparsityTable([{ ...shape(0, 1, 1), sparsity: undefined }])).toEqual([]);
   });
 });
