@@ -25,11 +25,11 @@ import {
 /**
  * A shape's layout in the kernel's memory (with the pool's scratch for `threads` when threaded).
  * A relu layer of float32 weights has lists for skipping zero hidden units (16-bit weights are
- * read densely for now: gemv16 and the widened panels have no sparse variant yet).
+ * read densely at one token: gemv16 has no sparse variant yet).
  */
 export function layoutOf(shape: LayerShape, threaded: boolean, threads = 1): Layout {
   const { dModel, dHidden, expand, hasBias, dtype } = shape;
-  const sparse = skipsZeros(shape) && dtype === "f32";
+  const sparse = skipsZeros(shape);
   return layout(dModel, dHidden, expand, hasBias, threaded, dtype, threads, sparse);
 }
 
@@ -39,6 +39,12 @@ export function layoutOf(shape: LayerShape, threaded: boolean, threads = 1): Lay
  */
 function allFinite(f32: Float32Array, at: number, count: number): boolean {
   for (let i = at; i < at + count; i++) if (!Number.isFinite(f32[i] as number)) return false;
+  return true;
+}
+
+/** allFinite for `count` 16-bit values from u16[at] whose exponent field is `mask`. */
+function allFinite16(u16: Uint16Array, at: number, count: number, mask: number): boolean {
+  for (let i = at; i < at + count; i++) if (((u16[i] as number) & mask) === mask) return false;
   return true;
 }
 
@@ -86,7 +92,11 @@ export function instantiate(
     const n = i < shape.expand ? shape.dHidden : shape.dModel;
     if (m.b !== 0) source.bias(i, f32.subarray(m.b / 4, m.b / 4 + n));
     // Checked once, here: a layer whose last map holds an infinity or a NaN stays dense.
-    m.skip = i === shape.expand && lay.lists.length > 0 && allFinite(f32, m.w / 4, count);
+    const finite = () =>
+      m.elem === 4
+        ? allFinite(f32, m.w / 4, count)
+        : allFinite16(u16, m.w / 2, count, m.code === WEIGHT_CODE.bf16 ? 0x7f80 : 0x7c00);
+    m.skip = i === shape.expand && lay.lists.length > 0 && finite();
   });
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;

@@ -117,16 +117,20 @@ const SPARSE_SPAN = 1 << 18;
 
 /**
  * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they
- * are; on a map marked `skip` (the last one, no relu, plain output) with `lists` (this thread's
- * list region, else 0), each pair of rows (and an odd last row) first lists the hidden units
- * that are not zero in it, and a pair whose list is short enough reads only those rows of the
- * weights (gemmsparse): the same sums, in the same order, less the terms (±0) · w that change
- * no bit (docs/numerics.md). When no pair is sparse enough, the call is the dense one. 16-bit weights: one token reads them directly (gemv16, widening in registers); a batch
+ * are. 16-bit weights: one token reads them directly (gemv16, widening in registers); a batch
  * widens each panel once into `scratch` (this thread's float32 panel) and runs gemm on it for
  * every pair of tokens (and an odd last one), so that a compute-bound batch does the float32
  * kernel's work plus one widening per weight. Every path gives each element gemm's operations on
  * the widened weights, so which one a call takes changes no bit. `beat` is called after every
  * `chunk` panels (a worker's heartbeat).
+ *
+ * On a map marked `skip` (the last one, no relu, plain output) with `lists` (this thread's list
+ * region, else 0), each pair of rows (and an odd last row) first lists the hidden units that
+ * are not zero in it, and a pair whose list is short enough reads only those rows of the
+ * weights (gemmsparse; 16-bit ones widened panel by panel first, for a batch): the same sums, in
+ * the same order, less the terms (±0) · w that change no bit (docs/numerics.md). When no pair
+ * is sparse enough, or for one token of 16-bit weights (gemv16 has no sparse variant), the call
+ * is the dense one.
  */
 export function linearOn(
   ex: GemmExports,
@@ -141,8 +145,8 @@ export function linearOn(
     const ldw = panelBytes(K, m.elem);
     const r = relu ? 1 : 0;
     const pr = pair ? 1 : 0;
-    if (m.skip && lists !== 0 && !relu && !pair && code === WEIGHT_CODE.f32) {
-      if (sparseTiles(ex, m, x, lda, rows, p0, p1, out, ldo, lists, counts, beat)) return;
+    if (m.skip && lists !== 0 && !relu && !pair && (code === WEIGHT_CODE.f32 || rows > 1)) {
+      if (sparseTiles(ex, m, x, lda, rows, p0, p1, out, ldo, lists, counts, beat, scratch)) return;
     }
     if (code === WEIGHT_CODE.f32) {
       for (let p = p0; p < p1; p += chunk) {
@@ -175,8 +179,9 @@ export function linearOn(
  * The sparse path of {@link linearOn}: lists the nonzero hidden units of each pair of rows into
  * `lists` (one slot of K i32 a pair), and when some pair's list is short, computes every pair
  * over panel spans of about SPARSE_SPAN bytes (so a span stays in cache while the pairs go
- * by), each pair by gemmsparse on its list or, for a long list, by gemm. Returns false, having
- * written nothing, when every list is long: the caller runs the dense call.
+ * by), each pair by gemmsparse on its list or, for a long list, by gemm. 16-bit weights go
+ * one panel at a time, widened into `scratch` first, as the dense batch path does. Returns
+ * false, having written nothing, when every list is long: the caller runs the dense call.
  */
 function sparseTiles(
   ex: GemmExports,
@@ -191,9 +196,12 @@ function sparseTiles(
   lists: number,
   counts: Int32Array,
   beat: () => void,
+  scratch: number,
 ): boolean {
-  const { K, w, b } = m;
-  const ldw = panelBytes(K);
+  const { K, w, b, code } = m;
+  const wide = code !== WEIGHT_CODE.f32;
+  const ldw = panelBytes(K, m.elem);
+  const ldf = panelBytes(K);
   const slots = (rows + 1) >> 1;
   const dense = K * DENSE_SHARE;
   let sparse = false;
@@ -203,16 +211,22 @@ function sparseTiles(
     if (c < dense) sparse = true;
   }
   if (!sparse) return false;
-  const span = rows <= 2 ? ALL_PANELS : Math.max(1, Math.floor(SPARSE_SPAN / ldw));
+  const span = wide ? 1 : rows <= 2 ? ALL_PANELS : Math.max(1, Math.floor(SPARSE_SPAN / ldw));
   for (let p = p0; p < p1; p += span) {
     const q = Math.min(p1, p + span);
+    // gemm and gemmsparse find panel p at wp + p * lw: for 16-bit weights, the widened scratch.
+    let [wp, lw] = [w, ldw];
+    if (wide) {
+      ex.widen(w + p * ldw, scratch, K, code);
+      [wp, lw] = [(scratch - p * ldf) | 0, ldf];
+    }
     for (let s = 0; s < slots; s++) {
       const two = 2 * s + 2 <= rows;
       const xs = x + 2 * s * lda;
       const os = out + 2 * s * ldo;
       const c = counts[s] as number;
-      if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, w, ldw, p, q, b, 0, 0, os, ldo);
-      else ex.gemmsparse(xs, two ? 1 : 0, w, ldw, p, q, b, os, ldo, lists + s * K * 4, c);
+      if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, lw, p, q, b, 0, 0, os, ldo);
+      else ex.gemmsparse(xs, two ? 1 : 0, wp, lw, p, q, b, os, ldo, lists + s * K * 4, c);
     }
     beat();
   }
