@@ -24,8 +24,7 @@ import {
 
 /**
  * A shape's layout in the kernel's memory (with the pool's scratch for `threads` when threaded).
- * A relu layer of float32 weights has lists for skipping zero hidden units (16-bit weights are
- * read densely at one token: gemv16 has no sparse variant yet).
+ * A relu layer has lists for skipping zero hidden units.
  */
 export function layoutOf(shape: LayerShape, threaded: boolean, threads = 1): Layout {
   const { dModel, dHidden, expand, hasBias, dtype } = shape;

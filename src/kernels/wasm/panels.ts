@@ -71,6 +71,22 @@ export interface GemmExports {
     idx: number,
     n: number,
   ): void;
+  /**
+   * gemmsparse for one token on 16-bit panels (weight code `code`), widening each listed row in
+   * registers as `widen` does.
+   */
+  gemv16sparse(
+    x: number,
+    w: number,
+    ldw: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    out: number,
+    code: number,
+    idx: number,
+    n: number,
+  ): void;
 }
 
 /** The kernel's activation export. */
@@ -127,10 +143,9 @@ const SPARSE_SPAN = 1 << 18;
  * On a map marked `skip` (the last one, no relu, plain output) with `lists` (this thread's list
  * region, else 0), each pair of rows (and an odd last row) first lists the hidden units that
  * are not zero in it, and a pair whose list is short enough reads only those rows of the
- * weights (gemmsparse; 16-bit ones widened panel by panel first, for a batch): the same sums, in
- * the same order, less the terms (±0) · w that change no bit (docs/numerics.md). When no pair
- * is sparse enough, or for one token of 16-bit weights (gemv16 has no sparse variant), the call
- * is the dense one.
+ * weights (gemmsparse; gemv16sparse for one token of 16-bit weights; a batch's 16-bit panels
+ * widened one by one first): the same sums, in the same order, less the terms (±0) · w that
+ * change no bit (docs/numerics.md). When no pair is sparse enough, the call is the dense one.
  */
 export function linearOn(
   ex: GemmExports,
@@ -145,8 +160,9 @@ export function linearOn(
     const ldw = panelBytes(K, m.elem);
     const r = relu ? 1 : 0;
     const pr = pair ? 1 : 0;
-    if (m.skip && lists !== 0 && !relu && !pair && (code === WEIGHT_CODE.f32 || rows > 1)) {
-      if (sparseTiles(ex, m, x, lda, rows, p0, p1, out, ldo, lists, counts, beat, scratch)) return;
+    if (m.skip && lists !== 0 && !relu && !pair) {
+      if (sparseTiles(ex, m, x, lda, rows, p0, p1, out, ldo, lists, counts, beat, scratch, chunk))
+        return;
     }
     if (code === WEIGHT_CODE.f32) {
       for (let p = p0; p < p1; p += chunk) {
@@ -179,8 +195,9 @@ export function linearOn(
  * The sparse path of {@link linearOn}: lists the nonzero hidden units of each pair of rows into
  * `lists` (one slot of K i32 a pair), and when some pair's list is short, computes every pair
  * over panel spans of about SPARSE_SPAN bytes (so a span stays in cache while the pairs go
- * by), each pair by gemmsparse on its list or, for a long list, by gemm. 16-bit weights go
- * one panel at a time, widened into `scratch` first, as the dense batch path does. Returns
+ * by), each pair by gemmsparse on its list or, for a long list, by gemm. One token of 16-bit
+ * weights goes to gemv16sparse (in groups of `chunk` panels); a batch's 16-bit panels go one at
+ * a time, widened into `scratch` first, as the dense batch path does. Returns
  * false, having written nothing, when every list is long: the caller runs the dense call.
  */
 function sparseTiles(
@@ -197,6 +214,7 @@ function sparseTiles(
   counts: Int32Array,
   beat: () => void,
   scratch: number,
+  chunk: number,
 ): boolean {
   const { K, w, b, code } = m;
   const wide = code !== WEIGHT_CODE.f32;
@@ -211,6 +229,14 @@ function sparseTiles(
     if (c < dense) sparse = true;
   }
   if (!sparse) return false;
+  if (wide && rows === 1) {
+    for (let p = p0; p < p1; p += chunk) {
+      const q = Math.min(p1, p + chunk);
+      ex.gemv16sparse(x, w, ldw, p, q, b, out, code, lists, counts[0] as number);
+      beat();
+    }
+    return true;
+  }
   const span = wide ? 1 : rows <= 2 ? ALL_PANELS : Math.max(1, Math.floor(SPARSE_SPAN / ldw));
   for (let p = p0; p < p1; p += span) {
     const q = Math.min(p1, p + span);
