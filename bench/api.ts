@@ -18,6 +18,7 @@ import {
 import type { WeightDtype } from "../src/dtype";
 import type { BrowserInfo } from "./web/session";
 import { parseDtypes } from "./dtype";
+import { parseSparsity, withSparsity } from "./sparsity";
 import { describeMachine, gitState, loadAverage } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, defaultPeers, loadPeers, nodePeers } from "./peers/index";
@@ -66,6 +67,12 @@ export interface BenchmarkOptions {
    * (bench/dtype.ts).
    */
   dtypes?: readonly string[];
+  /**
+   * Each shape once per share of hidden units switched off by b1 on the run's inputs (the relu
+   * FeedForward only: bench/sparsity.ts), with a "dense" row per tokenwise f32 row (the layer
+   * with `sparse: false`) to compare with; default: the drawn biases, no dense rows.
+   */
+  sparsity?: readonly (number | string)[];
   /** Your kernels: objects, or { module } paths whose default export is a kernel or an array. */
   contenders?: readonly (CustomKernel | { module: string })[];
   reps?: number;
@@ -136,8 +143,16 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
           ? GATED_SHAPES
           : SHAPES;
   const named = (options.shapes ?? presets).map((s) => (typeof s === "string" ? parseShape(s) : s));
-  const shapes =
+  const swept =
     tokens === undefined ? named : named.flatMap((s) => tokens.map((t) => withTokens(s, t)));
+  const sparsity = options.sparsity === undefined ? undefined : parseSparsity(options.sparsity);
+  if (sparsity !== undefined && (variant.layer !== "ffn" || variant.activation !== "relu")) {
+    throw new RangeError(
+      `--sparsity: the relu FeedForward only (its b1 sets the zeros), not ${describeVariant(variant)}`,
+    );
+  }
+  const shapes =
+    sparsity === undefined ? swept : swept.flatMap((s) => sparsity.map((p) => withSparsity(s, p)));
   const threads = [...new Set((options.threads ?? [1]).map((t) => positiveInt(t, "threads")))];
   const settings: HarnessSettings = {
     reps: positiveInt(options.reps ?? (quick ? 1 : 7), "reps"),
@@ -167,7 +182,13 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
     return browserBenchmark(options, facts, { shapes, dtypes, variant });
   }
   const contenders: (Contender | Unavailable)[] = [
-    ...(await tokenwiseContenders(options.kernels ?? "all", threads, variant, dtypes)),
+    ...(await tokenwiseContenders(
+      options.kernels ?? "all",
+      threads,
+      variant,
+      dtypes,
+      sparsity !== undefined,
+    )),
   ];
   for (const c of options.contenders ?? []) {
     if ("module" in c && typeof c.module === "string" && !("name" in c)) {

@@ -4,6 +4,7 @@ import { Random } from "../src/random";
 import { exactIn16 } from "./dtype";
 import { FFN_RELU, type Variant } from "./layer";
 import { type Shape, layersOf } from "./shapes";
+import { shiftBiases } from "./sparsity";
 
 /** Weights in tokenwise's layout, row-major: w1 is (dModel, dHidden), w2 is (dHidden, dModel). */
 export interface ProblemWeights {
@@ -85,6 +86,11 @@ export function makeProblem(shape: Shape, seed: number, variant: Variant = FFN_R
   const x = rng.fillUniform(new Float32Array(tokens * dModel), 1);
   if (variant.exact16 === true) {
     for (const l of layers) for (const w of Object.values(l) as Float32Array[]) exactIn16(w);
+  }
+  // After the rounding: b1 is set on the rounded weights (and kept float32, as layers keep it).
+  if (shape.sparsity !== undefined) {
+    const ffn = layers.map((l) => ffnWeights(l, "--sparsity"));
+    shiftBiases(ffn, x, shape, shape.sparsity, seed);
   }
   return { shape, seed, variant, layers, weights: layers[0] as LayerWeights, x };
 }

@@ -266,6 +266,47 @@ export function browserLine(b: BrowserInfo): string {
 }
 
 /** The report as markdown: GFLOP/s, ms per token, ratios and memory, one column per shape. */
+/**
+ * `--sparsity`: for each shape run at several shares of hidden units off, each tokenwise row's
+ * speed against the same row at the lowest share, and against its dense row (`sparse: false`)
+ * at the same share: ratios of median GFLOP/s within this run. Empty without `--sparsity`.
+ */
+export function sparsityTable(shapes: readonly ShapeReport[]): string[] {
+  const swept = shapes.filter((s) => s.sparsity !== undefined);
+  if (swept.length === 0) return [];
+  const base = (s: ShapeReport) => s.name.slice(0, s.name.lastIndexOf("@s"));
+  const gflops = (s: ShapeReport, id: string) => {
+    const r = find(s, id);
+    return r?.status === "ok" ? r.timing?.gflops : undefined;
+  };
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? "" : `${num(a / b, 2)}x`;
+  const out = [
+    "",
+    "**Sparsity** (each tokenwise row's GFLOP/s over the same row at the shape's lowest share of hidden units off, then over its dense row, `sparse: false`, at the same share; ratios within this run)",
+    "",
+    "| shape | contender | share off | x lowest share | x dense |",
+    "|---|---|---:|---:|---:|",
+  ];
+  for (const name of [...new Set(swept.map(base))]) {
+    const group = swept
+      .filter((s) => base(s) === name)
+      .sort((a, b) => (a.sparsity as number) - (b.sparsity as number));
+    const first = group[0] as ShapeReport;
+    for (const r of first.results) {
+      if (r.group !== "tokenwise" || /(^| )dense@/.test(r.label)) continue;
+      const denseId = r.id.replace(/@/, "-dense@");
+      for (const s of group) {
+        const g = gflops(s, r.id);
+        out.push(
+          `| ${name} | ${r.label} | ${num((s.sparsity as number) * 100, 0)}% | ${ratio(g, gflops(first, r.id))} | ${ratio(g, gflops(s, denseId))} |`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
 export function toMarkdown(report: Report): string {
   const shapes = report.shapes;
   const contenders = contenderRows(report);
@@ -319,6 +360,7 @@ export function toMarkdown(report: Report): string {
       `| *roof, one thread* | ${shapes.map((s) => (s.roof === undefined ? "" : `${num(s.roof.gflops, 2)} <sub>${roofKind(s.roof)}</sub>`)).join(" | ")} |`,
     );
   }
+  out.push(...sparsityTable(shapes));
   out.push(
     "",
     "**Milliseconds per token** (median time of a forward / T)",

@@ -32,6 +32,9 @@ const HELP = `npm run bench -- [options]
                         or f16 every contender's weights are rounded to values exact in both
                         (bench/dtype.ts); q8_0 and q4_0 rows are checked bit for bit against
                         the js kernel's quantized layer (bench/quant.ts)
+  --sparsity 0,0.5,0.9  each shape with that share of hidden units off (b1 set on the run's
+                        inputs; relu FeedForward only), and a "dense" row per tokenwise f32 row
+                        (sparse: false) to compare with (bench/sparsity.ts)
   --reps 7              timed repetitions per contender (default 7; --quick: 1)
   --warmup-ms 500       warm-up per contender and shape (default 500)
   --min-rep-ms 250      a repetition repeats the call until it lasts this long (default 250)
@@ -104,6 +107,7 @@ async function main(): Promise<number> {
       "no-naive": { type: "boolean" },
       threads: { type: "string" },
       dtype: { type: "string" },
+      sparsity: { type: "string" },
       reps: { type: "string" },
       "warmup-ms": { type: "string" },
       "min-rep-ms": { type: "string" },
@@ -191,6 +195,7 @@ async function main(): Promise<number> {
     naive: !values["no-naive"],
     ...(values.threads === undefined ? {} : { threads: ints(values.threads, "threads") }),
     ...(values.dtype === undefined ? {} : { dtypes: list(values.dtype) }),
+    ...(values.sparsity === undefined ? {} : { sparsity: list(values.sparsity) }),
     ...(values.reps === undefined ? {} : { reps: ints(values.reps, "reps")?.[0] }),
     ...(values["warmup-ms"] === undefined
       ? {}

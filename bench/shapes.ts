@@ -18,6 +18,11 @@ export interface Shape {
   note?: string;
   /** In a token sweep: the name of the shape whose widths and layers this one has. */
   base?: string;
+  /**
+   * `--sparsity`: the share of hidden units that b1 switches off on the run's inputs (see
+   * bench/sparsity.ts); absent: the drawn biases.
+   */
+  sparsity?: number;
 }
 
 /** GPT-2 small's depth: D1 runs one token through this many 768 x 3072 layers (226 MB of float32). */

@@ -263,6 +263,7 @@ export async function tokenwiseContenders(
   threads: readonly number[],
   variant: Variant,
   dtypes: readonly WeightDtype[] = ["f32"],
+  dense = false,
 ): Promise<(Contender | Unavailable)[]> {
   const list: (Contender | Unavailable)[] = [];
   if (kernels !== "all") {
@@ -286,8 +287,13 @@ export async function tokenwiseContenders(
     for (const t of threadCounts(entry.threads, threads)) {
       const reason = await threadsRefused(entry, t, variant);
       // --dtype: a row per weight type; f32's keeps its name.
-      for (const d of dtypes) {
-        const e = d === "f32" ? entry : withLayerOptions(entry, d, { dtype: d });
+      // --sparsity: beside each f32 row, the layer with sparse: false (no skipping).
+      const rows = dtypes.map((d) =>
+        d === "f32" ? entry : withLayerOptions(entry, d, { dtype: d }),
+      );
+      if (dense && dtypes.includes("f32"))
+        rows.push(withLayerOptions(entry, "dense", { sparse: false }));
+      for (const e of rows) {
         if (reason === null) list.push(tokenwiseContender(e, t, variant.activation));
         else list.push({ ...ids(e, t), group: "tokenwise", threads: t, reason });
       }

@@ -29,7 +29,7 @@ export {
   type FromJSONOptions,
   type CreateFromWeightsOptions,
 } from "./layers/feedforward";
-export { Layer } from "./layers/core";
+export { type ForwardStats, Layer } from "./layers/core";
 export type { WeightLayout } from "./layers/spec";
 export type { KernelChoice } from "./layers/options";
 export type { KernelName } from "./kernels/kernel";

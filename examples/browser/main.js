@@ -261,6 +261,13 @@ function render() {
       status === "identical" ? "= bitwise identical" : status === "changed" ? "● changed" : "new",
     );
     side.append(badge, el("span", "off-count", `${offCount} of ${D_HIDDEN} units off`));
+    // The layer's own count (forwardToken's stats): the share of hidden values that were zero,
+    // the rows of W2 its second matmul skipped for this token.
+    const stats = { hidden: 0, zeros: 0, zeroShare: 0 };
+    ffn.forwardToken(x, undefined, stats);
+    const share = el("span", "zero-share", `${Math.round(stats.zeroShare * 100)}% zero, skipped`);
+    share.title = `${stats.zeros} of ${stats.hidden} hidden values were zero, so the layer read only the other rows of W2`;
+    side.append(share);
 
     row.append(side);
     row.addEventListener("click", () => {

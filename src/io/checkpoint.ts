@@ -161,7 +161,7 @@ interface LayerIo<L> {
   ): Promise<L>;
 }
 
-const LOADER_OPTIONS = ["kernel", "activation", "dtype", "layout"];
+const LOADER_OPTIONS = ["kernel", "activation", "dtype", "layout", "sparse"];
 
 interface LayerView {
   readonly hasBias: boolean;
@@ -427,7 +427,7 @@ function readStored(
   const opts = assertOptions<FromWeightsOptions & { threads?: number }>(options, keys, where);
   const { names: n, dims, weights, biases } = findWeights(io, tensors, names, where);
   // Each option read once; the layout is the names'.
-  const { kernel, dtype, layout, threads } = opts;
+  const { kernel, dtype, layout, threads, sparse } = opts;
   const activation =
     opts.activation === undefined
       ? n.activation
@@ -450,7 +450,7 @@ function readStored(
   });
   const stored: StoredWeights = { ...dims, maps, from, linear: n.layout === "linear" };
   const label = (i: number) => `tensor ${quote(n.tensors[io.maps[i]?.weight as string] as string)}`;
-  return { stored, options: { kernel, activation, dtype, threads }, label };
+  return { stored, options: { kernel, activation, dtype, threads, sparse }, label };
 }
 
 /**
@@ -612,6 +612,8 @@ export interface CheckpointCreateOptions {
   layout?: CheckpointLayout;
   /** Threads to compute on, as the layers' `create` takes them (docs/threads.md). */
   threads?: number;
+  /** As the layers' `sparse`: `false` keeps a relu layer's dense path (for measurement). */
+  sparse?: boolean;
 }
 
 /**

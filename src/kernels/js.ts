@@ -8,7 +8,14 @@
 
 import { QUANT_BLOCK, type QuantDtype, dtypeBytes, halfTable, is16, isQuant } from "../dtype";
 import { type ActivationName, activateRange } from "./activation";
-import { type Kernel, type LayerShape, type StoredTensors, mapDims } from "./kernel";
+import {
+  type HiddenCount,
+  type Kernel,
+  type LayerShape,
+  type StoredTensors,
+  mapDims,
+  skipsZeros,
+} from "./kernel";
 import type { Epilogue } from "./reference";
 import { blockScales, quantDotRow, quantizeActivations, quantizeMap } from "./quant";
 import { type WeightSource, packMap, unpackRows } from "./source";
@@ -114,6 +121,109 @@ const RELU = 1;
 const OTHER = 2;
 
 /**
+ * linearJs without an epilogue, reading for each pair of rows (and an odd last row) only the
+ * rows k of w listed for it: list s (rows 2s and 2s+1) is lists[s·K .. s·K + counts[s]), the k,
+ * increasing, where a row of the pair has a nonzero x. The sums are linearJs's, less terms
+ * (±0) · w, which change no bit of a float64 sum that starts at +0 (docs/numerics.md).
+ */
+export function linearSparseJs(
+  x: Float32Array,
+  xOff: number,
+  rows: number,
+  K: number,
+  packed: Float32Array,
+  packedOff: number,
+  N: number,
+  bias: Float32Array | null,
+  lists: Int32Array,
+  counts: Int32Array,
+  out: Float32Array,
+  outOff: number,
+  p0: number,
+  p1: number,
+): void {
+  for (let p = p0; p < p1; p++) {
+    const pp = packedOff + (p - p0) * K * NR;
+    const j = p * NR;
+    const width = Math.min(NR, N - j);
+    const b0 = bias === null ? 0 : (bias[j] as number);
+    const b1 = bias === null || width < 2 ? 0 : (bias[j + 1] as number);
+    const b2 = bias === null || width < 3 ? 0 : (bias[j + 2] as number);
+    const b3 = bias === null || width < 4 ? 0 : (bias[j + 3] as number);
+    for (let r = 0; r < rows; r += 2) {
+      const two = r + 2 <= rows;
+      const xa = xOff + r * K;
+      const xb = two ? xa + K : xa;
+      const l0 = (r >> 1) * K;
+      const l1 = l0 + (counts[r >> 1] as number);
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0; // prettier-ignore
+      let s10 = 0, s11 = 0, s12 = 0, s13 = 0; // prettier-ignore
+      for (let l = l0; l < l1; l++) {
+        const k = lists[l] as number;
+        const q = pp + k * NR;
+        const a0 = x[xa + k] as number;
+        const a1 = x[xb + k] as number;
+        const v0 = packed[q] as number;
+        const v1 = packed[q + 1] as number;
+        const v2 = packed[q + 2] as number;
+        const v3 = packed[q + 3] as number;
+        s00 += a0 * v0;
+        s01 += a0 * v1;
+        s02 += a0 * v2;
+        s03 += a0 * v3;
+        s10 += a1 * v0;
+        s11 += a1 * v1;
+        s12 += a1 * v2;
+        s13 += a1 * v3;
+      }
+      const o0 = outOff + r * N + j;
+      out[o0] = Math.fround(s00 + b0);
+      if (width > 1) out[o0 + 1] = Math.fround(s01 + b1);
+      if (width > 2) out[o0 + 2] = Math.fround(s02 + b2);
+      if (width > 3) out[o0 + 3] = Math.fround(s03 + b3);
+      if (!two) continue;
+      const o1 = o0 + N;
+      out[o1] = Math.fround(s10 + b0);
+      if (width > 1) out[o1 + 1] = Math.fround(s11 + b1);
+      if (width > 2) out[o1 + 2] = Math.fround(s12 + b2);
+      if (width > 3) out[o1 + 3] = Math.fround(s13 + b3);
+    }
+  }
+}
+
+/**
+ * Lists, for each pair of n rows of width K from x[xOff] (and an odd last row), the k where a
+ * row of it is nonzero (a NaN is not zero): list s at lists[s·K], its length in counts[s].
+ * Returns whether some list is shorter than DENSE_SHARE of K (else the dense loop is as fast).
+ */
+function listNonzero(
+  x: Float32Array,
+  xOff: number,
+  n: number,
+  K: number,
+  lists: Int32Array,
+  counts: Int32Array,
+): boolean {
+  let sparse = false;
+  for (let r = 0; r < n; r += 2) {
+    const a = xOff + r * K;
+    const b = r + 2 <= n ? a + K : a;
+    let c = (r >> 1) * K;
+    const start = c;
+    for (let k = 0; k < K; k++) {
+      lists[c] = k;
+      if ((x[a + k] as number) !== 0 || (x[b + k] as number) !== 0) c++;
+    }
+    counts[r >> 1] = c - start;
+    if (c - start < K * DENSE_SHARE) sparse = true;
+  }
+  return sparse;
+}
+
+/** A pair of rows whose nonzero list is at least this share of K runs the dense loop. */
+const DENSE_SHARE = 7 / 8;
+
+/**
  * One element's epilogue, already rounded to float32: relu here, or nothing. Another activation
  * is applied to the stored rows afterwards by activateRange, which passes no float64 through a
  * call (V8 boxes one when it does not inline the call): a forward with an out argument then
@@ -152,6 +262,9 @@ export class JsKernel implements Kernel {
   readonly #panelBits: Uint32Array;
   readonly #half: Uint32Array | null; // f16's float32 bits, for f16 weights
   readonly #q: QuantMaps | null; // a quantized layer's maps and scratch
+  readonly #skip: boolean; // the last map may skip zero hidden units (every weight finite)
+  readonly #lists: Int32Array; // ROW_BLOCK / 2 lists of dHidden (else empty)
+  readonly #counts: Int32Array;
 
   constructor(shape: LayerShape, source: WeightSource) {
     this.#shape = shape;
@@ -175,11 +288,23 @@ export class JsKernel implements Kernel {
     this.#panel = new Float32Array(wide ? NR * Math.max(shape.dModel, shape.dHidden) : 0);
     this.#panelBits = new Uint32Array(this.#panel.buffer);
     this.#half = shape.dtype === "f16" ? halfTable() : null;
+    const last = this.#w[shape.expand];
+    this.#skip =
+      this.#q === null && last !== undefined && skipsZeros(shape) && allFinite(last, shape.dtype);
+    this.#lists = new Int32Array(this.#skip ? (ROW_BLOCK / 2) * shape.dHidden : 0);
+    this.#counts = new Int32Array(ROW_BLOCK / 2);
   }
 
-  forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
+  forward(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ): void {
     if (this.#q !== null) {
-      this.#forwardQuant(this.#q, x, xOff, rows, out, outOff);
+      this.#forwardQuant(this.#q, x, xOff, rows, out, outOff, count);
       return;
     }
     const { dModel: d, dHidden: h, expand, activation } = this.#shape;
@@ -194,7 +319,9 @@ export class JsKernel implements Kernel {
         if (i > 0)
           for (let e = 0; e < n * h; e++) main[e] = (main[e] as number) * (dst[e] as number);
       }
-      this.#linear(expand, main, 0, n, h, d, "none", out, outOff + r0 * d);
+      if (count !== undefined) for (let e = 0; e < n * h; e++) if (main[e] === 0) count.zeros++;
+      const sparse = this.#skip && listNonzero(main, 0, n, h, this.#lists, this.#counts);
+      this.#linear(expand, main, 0, n, h, d, "none", out, outOff + r0 * d, sparse);
     }
   }
 
@@ -209,12 +336,15 @@ export class JsKernel implements Kernel {
     epilogue: Epilogue,
     out: Float32Array,
     outOff: number,
+    sparse = false,
   ): void {
     const w = this.#w[i] as Float32Array | Uint16Array;
     const b = this.#b[i] ?? null;
     const panels = Math.ceil(N / NR);
+    const [lists, counts] = [this.#lists, this.#counts];
     if (w instanceof Float32Array) {
-      linearJs(x, xOff, n, K, w, 0, N, b, epilogue, out, outOff, 0, panels);
+      if (sparse) linearSparseJs(x, xOff, n, K, w, 0, N, b, lists, counts, out, outOff, 0, panels);
+      else linearJs(x, xOff, n, K, w, 0, N, b, epilogue, out, outOff, 0, panels);
       return;
     }
     const bits = this.#panelBits;
@@ -224,14 +354,17 @@ export class JsKernel implements Kernel {
       const from = p * size;
       if (half === null) for (let e = 0; e < size; e++) bits[e] = (w[from + e] as number) << 16;
       else for (let e = 0; e < size; e++) bits[e] = half[w[from + e] as number] as number;
-      linearJs(x, xOff, n, K, this.#panel, 0, N, b, epilogue, out, outOff, p, p + 1);
+      const panel = this.#panel;
+      if (sparse)
+        linearSparseJs(x, xOff, n, K, panel, 0, N, b, lists, counts, out, outOff, p, p + 1);
+      else linearJs(x, xOff, n, K, panel, 0, N, b, epilogue, out, outOff, p, p + 1);
     }
   }
 
   /**
    * A quantized layer, one token at a time: its row quantized to Q8_0, each expanding map's
    * sums (quantDotRow) with the bias, the activation and the products, the hidden row quantized
-   * in turn, and the last map's sums with its bias.
+   * in turn, and the last map's sums with its bias. (No rows are skipped: every block is read.)
    */
   #forwardQuant(
     q: QuantMaps,
@@ -240,6 +373,7 @@ export class JsKernel implements Kernel {
     rows: number,
     out: Float32Array,
     outOff: number,
+    count?: HiddenCount,
   ): void {
     const { dModel: d, dHidden: h, expand, activation } = this.#shape;
     const dtype = this.#shape.dtype as QuantDtype;
@@ -269,6 +403,7 @@ export class JsKernel implements Kernel {
           else activateRange(dst, 0, h, activation);
         } else for (let e = 0; e < h; e++) main[e] = (main[e] as number) * (dst[e] as number);
       }
+      if (count !== undefined) for (let e = 0; e < h; e++) if (main[e] === 0) count.zeros++;
       quantizeActivations(main, 0, 1, h, q.xq, 0, q.xd, 0);
       const b = this.#b[expand] ?? null;
       const blocks = q.blocks[expand] as Uint8Array;
@@ -278,8 +413,15 @@ export class JsKernel implements Kernel {
     }
   }
 
-  forwardAsync(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number) {
-    this.forward(x, xOff, rows, out, outOff);
+  forwardAsync(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ) {
+    this.forward(x, xOff, rows, out, outOff, count);
     return Promise.resolve();
   }
 
@@ -341,6 +483,20 @@ function quantMaps(
 }
 
 /**
+ * Whether every weight of a packed map is finite: float32 values, or the bits of bf16 or f16
+ * ones (an all-ones exponent is an infinity or a NaN).
+ */
+function allFinite(w: Float32Array | Uint16Array, dtype: LayerShape["dtype"]): boolean {
+  if (w instanceof Float32Array) {
+    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i] as number)) return false;
+    return true;
+  }
+  const e = dtype === "f16" ? 0x7c00 : 0x7f80;
+  for (let i = 0; i < w.length; i++) if (((w[i] as number) & e) === e) return false;
+  return true;
+}
+
+/**
  * Bytes the js kernel allocates for a shape: its packed weights (of the shape's dtype), biases,
  * hidden blocks and, for 16-bit weights, the widened panel.
  */
@@ -363,5 +519,6 @@ export function jsKernelBytes(shape: LayerShape): number {
     bytes += dtypeBytes(shape.dtype) * packedLength(rows, cols) + (shape.hasBias ? 4 * cols : 0);
   }
   const panel = is16(shape.dtype) ? NR * Math.max(d, h) : 0;
-  return bytes + 4 * (shape.expand * ROW_BLOCK * h + panel);
+  const lists = skipsZeros(shape) ? (ROW_BLOCK / 2) * h : 0;
+  return bytes + 4 * (shape.expand * ROW_BLOCK * h + panel + lists + ROW_BLOCK / 2);
 }

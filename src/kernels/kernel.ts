@@ -25,6 +25,22 @@ export interface LayerShape {
   readonly hasBias: boolean;
   readonly activation: ActivationName;
   readonly dtype: WeightDtype;
+  /**
+   * Whether the last map may skip the hidden units that are zero (relu layers; see
+   * docs/numerics.md, "Sparse hidden values"); true when absent. The same bits either way:
+   * false is for measuring what the skip saves.
+   */
+  readonly sparse?: boolean;
+}
+
+/** Whether a kernel skips zero hidden units for a shape: relu layers, unless turned off. */
+export function skipsZeros(shape: LayerShape): boolean {
+  return shape.activation === "relu" && shape.sparse !== false;
+}
+
+/** What a forward call counts for its caller: hidden values that were zero (+0 or -0). */
+export interface HiddenCount {
+  zeros: number;
 }
 
 /** One map's parameters in tokenwise's layout: w is (in, out) row-major, b has `out` values. */
@@ -59,9 +75,16 @@ export interface Kernel {
   /**
    * out rows = the layer of x rows: x holds `rows` tokens of dModel from xOff, out receives
    * `rows` tokens of dModel from outOff. Trusts its arguments: sizes fit and out does not
-   * overlap x.
+   * overlap x. With `count`, adds the number of zero hidden values (dHidden a token) to it.
    */
-  forward?(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void;
+  forward?(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ): void;
   /** As forward, without blocking the calling thread. A rejected call writes nothing to out. */
   forwardAsync(
     x: Float32Array,
@@ -69,6 +92,7 @@ export interface Kernel {
     rows: number,
     out: Float32Array,
     outOff: number,
+    count?: HiddenCount,
   ): Promise<void>;
   /**
    * A fresh copy of each map's weights as kept (float32, or the 16-bit values' bits), unpacked

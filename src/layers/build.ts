@@ -33,6 +33,7 @@ import {
   assertActivation,
   assertDtype,
   assertKernel,
+  assertSparse,
   assertThreads,
   parseSeeded,
   planThreads,
@@ -142,6 +143,7 @@ export function buildSeeded(spec: LayerSpec, options: unknown): Built {
     hasBias: o.bias,
     activation: o.activation,
     dtype: o.dtype,
+    sparse: o.sparse,
   };
   assertBlockShape(shape, where);
   const kernel = resolveKernel(o.kernel, where);
@@ -152,8 +154,16 @@ export function buildSeeded(spec: LayerSpec, options: unknown): Built {
   };
 }
 
-const FROM_WEIGHTS = ["kernel", "activation", "layout", "dtype"];
-const CREATE_FROM_WEIGHTS = ["weights", "kernel", "threads", "activation", "layout", "dtype"];
+const FROM_WEIGHTS = ["kernel", "activation", "layout", "dtype", "sparse"];
+const CREATE_FROM_WEIGHTS = [
+  "weights",
+  "kernel",
+  "threads",
+  "activation",
+  "layout",
+  "dtype",
+  "sparse",
+];
 
 /** Options of a layer made from given weights. */
 interface WeightOptions {
@@ -163,6 +173,7 @@ interface WeightOptions {
   activation?: ActivationName;
   layout?: WeightLayout;
   dtype?: WeightDtype;
+  sparse?: boolean;
 }
 
 export function assertLayout(value: unknown, where: string): WeightLayout {
@@ -182,7 +193,10 @@ function fromWeights(spec: LayerSpec, weights: unknown, opts: WeightOptions, whe
   );
   const layout = assertLayout(opts.layout, where);
   const dtype = assertDtype(opts.dtype, where);
-  const { shape, maps } = checkWeights(spec, weights, where, layout, activation, dtype);
+  const sparse = assertSparse(opts.sparse, where);
+  const checked = checkWeights(spec, weights, where, layout, activation, dtype);
+  const { maps } = checked;
+  const shape = { ...checked.shape, sparse };
   const linear = layout === "linear";
   assertBlockShape(shape, where);
   const label = weightLabel(spec, "weights");
@@ -261,13 +275,14 @@ export function buildFromWeights(spec: LayerSpec, weights: unknown, options: unk
  */
 export function buildFromJSON(spec: LayerSpec, json: unknown, options: unknown): Built {
   const where = `${spec.name}.fromJSON`;
-  const opts = assertOptions<WeightOptions>(options, ["kernel", "dtype"], where);
+  const opts = assertOptions<WeightOptions>(options, ["kernel", "dtype", "sparse"], where);
   const choice = assertKernel(opts.kernel, where);
   const given = opts.dtype;
   const asked = given === undefined ? null : assertDtype(given, where);
+  const sparse = assertSparse(opts.sparse, where);
   const read = readJSON(spec, json, where);
   const from = read.shape.dtype;
-  const shape = { ...read.shape, dtype: asked ?? from };
+  const shape = { ...read.shape, dtype: asked ?? from, sparse };
   const name = resolveKernel(choice, where);
   const label = weightLabel(spec, "json");
   return buildStored(spec, shape, read.maps, from, false, name, ONE_THREAD, where, label);
@@ -320,6 +335,7 @@ export interface StoredOptions {
   activation: ActivationName;
   dtype?: WeightDtype | undefined;
   threads?: number | undefined;
+  sparse?: unknown;
 }
 
 /** The shape of stored weights for a spec and options: of `dtype`, default the weights' own. */
@@ -333,7 +349,8 @@ function storedShape(
   const { dModel, dHidden, maps } = stored;
   const hasBias = maps.some((m) => m.b !== null);
   const { activation } = options;
-  return { dModel, dHidden, expand: spec.expand, hasBias, activation, dtype };
+  const sparse = assertSparse(options.sparse, where);
+  return { dModel, dHidden, expand: spec.expand, hasBias, activation, dtype, sparse };
 }
 
 /**
@@ -396,6 +413,7 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
       hasBias: o.bias,
       activation: o.activation,
       dtype: o.dtype,
+      sparse: o.sparse,
     };
     assertBlockShape(shape, where);
     source = seededSource(o.seed, shape);

@@ -2,11 +2,12 @@
 // class (FeedForward, GatedFeedForward) is a spec, its types and its factories; everything
 // else is here, once.
 import { encodeFloat32 } from "../base64";
-import { assertGradientPair, assertToken, readBatch } from "../check";
+import { assertGradientPair, assertToken, kindOf, readBatch } from "../check";
 import type { WeightDtype } from "../dtype";
 import { float32Maps } from "../kernels/unpack";
 import type { ActivationName } from "../kernels/activation";
 import {
+  type HiddenCount,
   type Kernel,
   type KernelName,
   type LayerShape,
@@ -31,6 +32,44 @@ export function kernelOf(layer: object): Kernel | undefined {
  * as the layer's own methods do once it is disposed.
  */
 export let storedWeights: (layer: Layer<object, object, object>, where: string) => StoredTensors[];
+
+/**
+ * What a forward call reports when given this object: how many of the hidden values (dHidden a
+ * token: a gated layer's act(gate) · up) were zero, +0 or -0. A relu layer's second map leaves
+ * out the rows of its weights that meet only zeros, which changes no bit of the result
+ * (docs/numerics.md, "Sparse hidden values"), so `zeroShare` is the share of that map's work
+ * the call could skip. The call overwrites the three fields, and only when it succeeds.
+ *
+ * @category Layers
+ * @example
+ * ```ts
+ * import { FeedForward, fromRows } from "tokenwise";
+ * const ffn = FeedForward.fromWeights({
+ *   w1: fromRows([[1, -1, 2, -2]]), b1: new Float32Array(4), // dModel 1, dHidden 4
+ *   w2: fromRows([[1], [1], [1], [1]]), b2: new Float32Array(1),
+ * });
+ * const stats = { hidden: 0, zeros: 0, zeroShare: 0 };
+ * ffn.forward(fromRows([[1], [-1], [0]]), undefined, stats);
+ * console.log(stats);
+ * // { hidden: 12, zeros: 8, zeroShare: 0.6666666666666666 }
+ * ```
+ */
+export interface ForwardStats {
+  /** Hidden values the call computed: tokens × dHidden. */
+  hidden: number;
+  /** How many of them were zero. */
+  zeros: number;
+  /** zeros / hidden, or 0 for a call of no tokens. */
+  zeroShare: number;
+}
+
+/** A stats argument: undefined, or an object to write to. */
+function assertStats(where: string, stats: unknown): ForwardStats | undefined {
+  if (stats === undefined || (typeof stats === "object" && stats !== null)) {
+    return stats as ForwardStats | undefined;
+  }
+  throw new TypeError(`${where}: stats must be an object, got ${kindOf(stats)}`);
+}
 
 /**
  * What every tokenwise layer does, whatever its maps: forward a batch or one token, on one
@@ -144,8 +183,10 @@ export abstract class Layer<W extends object, J extends object, G extends object
    * @param x - (tokens, dModel), one token a row; zero rows gives an empty result
    * @param out - optional (tokens, dModel) output that must not overlap `x`; when given, the
    *   call allocates nothing (the hidden buffers are the layer's own, reused)
+   * @param stats - optional object that receives the share of hidden values that were zero
+   *   ({@link ForwardStats})
    * @returns `out`, or a new matrix
-   * @throws TypeError if `x` or `out` is not a matrix
+   * @throws TypeError if `x` or `out` is not a matrix, or `stats` is not an object
    * @throws {@link ShapeError} if `x.cols` is not dModel, or `out` has the wrong shape or
    *   overlaps `x`; nothing is written then
    * @throws Error if the layer was disposed
@@ -158,16 +199,20 @@ export abstract class Layer<W extends object, J extends object, G extends object
    * // true
    * ```
    */
-  forward(x: Matrix, out?: Matrix): Matrix {
+  forward(x: Matrix, out?: Matrix, stats?: ForwardStats): Matrix {
     const where = "forward";
     const { rows, x: xd, out: od, result } = readBatch(where, x, out, this.dModel);
+    const report = assertStats(where, stats);
     const kernel = this.#live(where);
     if (kernel.forward === undefined) {
       throw new Error(
         `${where}: the ${kernel.name} kernel computes asynchronously; use forwardAsync`,
       );
     }
-    kernel.forward(xd, 0, rows, od, 0);
+    const count = report === undefined ? undefined : this.#count;
+    if (count !== undefined) count.zeros = 0;
+    kernel.forward(xd, 0, rows, od, 0, count);
+    if (report !== undefined) this.#report(report, rows, this.#count.zeros);
     return result;
   }
 
@@ -179,6 +224,8 @@ export abstract class Layer<W extends object, J extends object, G extends object
    *
    * @param x - (tokens, dModel), one token a row
    * @param out - optional (tokens, dModel) output that must not overlap `x`
+   * @param stats - optional object that receives the share of hidden values that were zero
+   *   ({@link ForwardStats}), once the promise resolves
    * @returns a promise of `out`, or of a new matrix
    * @throws (rejects with) what {@link Layer.forward} throws, and an Error naming the worker
    *   when a worker thread fails; the layer then starts new workers on the next call
@@ -193,10 +240,14 @@ export abstract class Layer<W extends object, J extends object, G extends object
    * ffn.dispose();
    * ```
    */
-  async forwardAsync(x: Matrix, out?: Matrix): Promise<Matrix> {
+  async forwardAsync(x: Matrix, out?: Matrix, stats?: ForwardStats): Promise<Matrix> {
     const where = "forwardAsync";
     const { rows, x: xd, out: od, result } = readBatch(where, x, out, this.dModel);
-    await this.#live(where).forwardAsync(xd, 0, rows, od, 0);
+    const report = assertStats(where, stats);
+    // A count of its own: calls on one layer may be in flight together.
+    const count: HiddenCount | undefined = report === undefined ? undefined : { zeros: 0 };
+    await this.#live(where).forwardAsync(xd, 0, rows, od, 0, count);
+    if (report !== undefined) this.#report(report, rows, count?.zeros ?? 0);
     return result;
   }
 
@@ -206,8 +257,10 @@ export abstract class Layer<W extends object, J extends object, G extends object
    *
    * @param token - dModel values
    * @param out - optional dModel output that must not overlap `token`
+   * @param stats - optional object that receives the share of the token's hidden values that
+   *   were zero ({@link ForwardStats})
    * @returns `out`, or a new Float32Array
-   * @throws TypeError if `token` or `out` is not a Float32Array
+   * @throws TypeError if `token` or `out` is not a Float32Array, or `stats` is not an object
    * @throws {@link ShapeError} for a length other than dModel, or an `out` overlapping `token`
    * @throws Error if the layer was disposed
    * @example
@@ -218,16 +271,20 @@ export abstract class Layer<W extends object, J extends object, G extends object
    * // 3
    * ```
    */
-  forwardToken(token: Float32Array, out?: Float32Array): Float32Array {
+  forwardToken(token: Float32Array, out?: Float32Array, stats?: ForwardStats): Float32Array {
     const where = "forwardToken";
     const target = assertToken(where, token, out, this.dModel);
+    const report = assertStats(where, stats);
     const kernel = this.#live(where);
     if (kernel.forward === undefined) {
       throw new Error(
         `${where}: the ${kernel.name} kernel computes asynchronously; use forwardAsync`,
       );
     }
-    kernel.forward(token, 0, 1, target, 0);
+    const count = report === undefined ? undefined : this.#count;
+    if (count !== undefined) count.zeros = 0;
+    kernel.forward(token, 0, 1, target, 0, count);
+    if (report !== undefined) this.#report(report, 1, this.#count.zeros);
     return target;
   }
 
@@ -326,6 +383,16 @@ export abstract class Layer<W extends object, J extends object, G extends object
 
   static {
     storedWeights = (layer, where) => layer.#live(where).unpack();
+  }
+
+  /** The count a blocking call fills (made once: a forward with stats allocates nothing). */
+  readonly #count: HiddenCount = { zeros: 0 };
+
+  #report(stats: ForwardStats, rows: number, zeros: number): void {
+    const hidden = rows * this.dHidden;
+    stats.hidden = hidden;
+    stats.zeros = zeros;
+    stats.zeroShare = hidden === 0 ? 0 : zeros / hidden;
   }
 
   #live(where: string): Kernel {

@@ -50,6 +50,12 @@ export interface FeedForwardOptions {
    * docs/numerics.md ("16-bit weights").
    */
   dtype?: WeightDtype;
+  /**
+   * Whether a relu layer's second map skips the rows of its weights that meet only zero hidden
+   * values; default true. The result is the same bits either way (docs/numerics.md, "Sparse
+   * hidden values"): false is for measuring what the skip saves.
+   */
+  sparse?: boolean;
 }
 
 /**
@@ -76,6 +82,12 @@ export interface FromWeightsOptions {
    * the transpose is made).
    */
   layout?: WeightLayout;
+  /**
+   * Whether a relu layer's second map skips the rows of its weights that meet only zero hidden
+   * values; default true. The result is the same bits either way (docs/numerics.md, "Sparse
+   * hidden values"): false is for measuring what the skip saves.
+   */
+  sparse?: boolean;
 }
 
 /**
@@ -122,6 +134,12 @@ export interface FromJSONOptions {
    * ones round to nearest even, and bf16 ones become f16 through float32 (one rounding).
    */
   dtype?: WeightDtype;
+  /**
+   * Whether a relu layer's second map skips the rows of its weights that meet only zero hidden
+   * values; default true. The result is the same bits either way (docs/numerics.md, "Sparse
+   * hidden values"): false is for measuring what the skip saves.
+   */
+  sparse?: boolean;
 }
 
 /**

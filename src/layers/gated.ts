@@ -44,6 +44,12 @@ export interface GatedFeedForwardOptions {
   threads?: number;
   /** The type the weight matrices are kept in; as {@link FeedForwardOptions.dtype}. */
   dtype?: WeightDtype;
+  /**
+   * Whether a relu layer's second map skips the rows of its weights that meet only zero hidden
+   * values; default true. The result is the same bits either way (docs/numerics.md, "Sparse
+   * hidden values"): false is for measuring what the skip saves.
+   */
+  sparse?: boolean;
 }
 
 /**
@@ -63,6 +69,12 @@ export interface GatedFromWeightsOptions {
   layout?: WeightLayout;
   /** The type the layer keeps the weight matrices in; as {@link FromWeightsOptions.dtype}. */
   dtype?: WeightDtype;
+  /**
+   * Whether a relu layer's second map skips the rows of its weights that meet only zero hidden
+   * values; default true. The result is the same bits either way (docs/numerics.md, "Sparse
+   * hidden values"): false is for measuring what the skip saves.
+   */
+  sparse?: boolean;
 }
 
 /**
@@ -113,6 +125,12 @@ export interface GatedFromJSONOptions {
    * version 2); as {@link FromJSONOptions.dtype}.
    */
   dtype?: WeightDtype;
+  /**
+   * Whether a relu layer's second map skips the rows of its weights that meet only zero hidden
+   * values; default true. The result is the same bits either way (docs/numerics.md, "Sparse
+   * hidden values"): false is for measuring what the skip saves.
+   */
+  sparse?: boolean;
 }
 
 /**

@@ -83,6 +83,7 @@ export interface SeededOptions {
   kernel?: KernelChoice;
   threads?: number;
   dtype?: WeightDtype;
+  sparse?: boolean;
 }
 
 const SEEDED_OPTIONS = [
@@ -94,6 +95,7 @@ const SEEDED_OPTIONS = [
   "kernel",
   "threads",
   "dtype",
+  "sparse",
 ];
 
 /** A seeded layer's options, checked, with the layer's defaults for bias and activation. */
@@ -123,7 +125,13 @@ export function parseSeeded(
   const kernel = assertKernel(opts.kernel, where);
   const threads = assertThreads(opts.threads, where);
   const dtype = assertDtype(opts.dtype, where);
-  return { dModel, dHidden, seed, bias, activation, kernel, threads, dtype };
+  const sparse = assertSparse(opts.sparse, where);
+  return { dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse };
+}
+
+/** A sparse option: a boolean, true when absent. */
+export function assertSparse(value: unknown, where: string): boolean {
+  return value === undefined ? true : assertBoolean(value, where, "options.sparse");
 }
 
 /** A threads option: a positive integer, or undefined for the default. */

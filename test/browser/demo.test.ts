@@ -70,9 +70,13 @@ describe("the demo, cross-origin isolated as npm run demo:web serves it", () => 
     expect(await page.textContent("#shape")).toBe("16 → 64 → 16");
     // Each row has four strips and says how many of the 64 hidden units ReLU switched off.
     expect(await page.locator(".row canvas.strip").count()).toBe(6 * 4);
-    for (const text of await page.locator(".row .off-count").allTextContents()) {
-      expect(text).toMatch(/^\d+ of 64 units off$/);
-    }
+    const offs = await page.locator(".row .off-count").allTextContents();
+    for (const text of offs) expect(text).toMatch(/^\d+ of 64 units off$/);
+    // And the layer's own stats (forwardToken's), as a share: the same count.
+    const shares = await page.locator(".row .zero-share").allTextContents();
+    expect(shares).toEqual(
+      offs.map((t) => `${Math.round((Number(t.split(" ")[0]) / 64) * 100)}% zero, skipped`),
+    );
     // "the" at positions 1 and 5: the same bits.
     expect(await page.locator(".row[data-index='4'] .twin").textContent()).toBe("same bits as #1");
   });

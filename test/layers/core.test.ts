@@ -187,6 +187,43 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
     expect(out.data.every((v) => v === -7)).toBe(true);
   });
 
+  it("forward's stats: a TypeError for anything but an object, nothing written; a failed call leaves them", async () => {
+    const l = new L({ dModel: D, dHidden: H, seed: 3 });
+    const x = matrix(2, D, seededFloats(2 * D, 4, 1));
+    const out = matrix(2, D, new Float32Array(2 * D).fill(-7));
+    const token = x.data.slice(0, D);
+    const tokenOut = new Float32Array(D).fill(-7);
+    for (const bad of [null, 5, "stats"] as const) {
+      const kind = bad === null ? "null" : typeof bad === "number" ? "number 5" : "string stats";
+      const message = (where: string) => `${where}: stats must be an object, got ${kind}`;
+      expectThrowsCleanly({
+        what: `forward, stats ${kind}`,
+        call: () => l.forward(x, out, bad as never),
+        error: TypeError,
+        message: message("forward"),
+        buffers: [out.data],
+      });
+      expectThrowsCleanly({
+        what: `forwardToken, stats ${kind}`,
+        call: () => l.forwardToken(token, tokenOut, bad as never),
+        error: TypeError,
+        message: message("forwardToken"),
+        buffers: [tokenOut],
+      });
+      await expect(l.forwardAsync(x, out, bad as never)).rejects.toThrow(
+        new TypeError(message("forwardAsync")),
+      );
+      expect(out.data.every((v) => v === -7)).toBe(true);
+    }
+    // A call that throws for another reason writes nothing to the stats either.
+    const stats = { hidden: -1, zeros: -1, zeroShare: -1 };
+    expect(() => l.forward(matrix(1, D + 1), undefined, stats)).toThrow(ShapeError);
+    expect(stats).toEqual({ hidden: -1, zeros: -1, zeroShare: -1 });
+    l.forward(matrix(0, D), undefined, stats);
+    expect(stats).toEqual({ hidden: 0, zeros: 0, zeroShare: 0 });
+    l.dispose();
+  });
+
   it("builds nothing from an options object beyond its documented keys", () => {
     // A Proxy sees every key the constructor asks for: it must be the documented ones only.
     const asked = new Set<string | symbol>();
@@ -210,6 +247,7 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
       "kernel",
       "threads",
       "dtype",
+      "sparse",
     ];
     expect([...asked].filter((k) => typeof k === "symbol" || !documented.includes(k))).toEqual([]);
   });

@@ -256,7 +256,7 @@ describe("options and JSON", () => {
     const json = new FeedForward({ dModel: 2, dHidden: 3, activation: "silu" }).toJSON();
     expect(() => FeedForward.fromJSON(json, { activation: "relu" } as never)).toThrow(
       new TypeError(
-        "FeedForward.fromJSON: unknown option options.activation; known options are kernel, dtype",
+        "FeedForward.fromJSON: unknown option options.activation; known options are kernel, dtype, sparse",
       ),
     );
   });

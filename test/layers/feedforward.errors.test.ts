@@ -77,10 +77,16 @@ describe("new FeedForward rejects bad options", () => {
       call: ctor({ dModel: 4, dHidden: 8, sed: 1 }),
       error: TypeError,
       message:
-        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype",
+        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse",
     },
     ...sizeCases("dModel"),
     ...sizeCases("dHidden"),
+    {
+      what: "options.sparse is not a boolean",
+      call: ctor({ dModel: 4, dHidden: 8, sparse: "no" }),
+      error: TypeError,
+      message: "FeedForward: options.sparse must be a boolean, got string no",
+    },
     {
       what: "options.seed is negative",
       call: ctor({ dModel: 4, dHidden: 8, seed: -1 }),
@@ -130,7 +136,7 @@ describe("new FeedForward rejects bad options", () => {
       call: ctor({ dModel: 2 ** 26, dHidden: 2 ** 26, kernel: "js" }),
       error: RangeError,
       message:
-        "FeedForward: dModel = 67108864, dHidden = 67108864 needs 34359747072.0 MiB for the js kernel, over its 4 GiB limit",
+        "FeedForward: dModel = 67108864, dHidden = 67108864 needs 34359751168.0 MiB for the js kernel, over its 4 GiB limit",
     },
     {
       what: "threads above 1 in the synchronous constructor",
@@ -268,7 +274,7 @@ describe("FeedForward.fromWeights rejects bad weights and options", () => {
       what: "an unknown option",
       call: call(g, { kernel: "js", seed: 1 }),
       error: TypeError,
-      message: `${W}: unknown option options.seed; known options are kernel, activation, layout, dtype`,
+      message: `${W}: unknown option options.seed; known options are kernel, activation, layout, dtype, sparse`,
     },
     {
       what: "options is a string",
@@ -414,7 +420,7 @@ describe("FeedForward.fromJSON rejects malformed JSON", () => {
       what: "an unknown option",
       call: call(json(), { kernels: "js" }),
       error: TypeError,
-      message: `${J}: unknown option options.kernels; known options are kernel, dtype`,
+      message: `${J}: unknown option options.kernels; known options are kernel, dtype, sparse`,
     },
     {
       what: "options.kernel is unknown",

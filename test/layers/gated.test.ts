@@ -86,7 +86,7 @@ describe("construction", () => {
     [
       { dModel: 4, dHidden: 4, dropout: 0.1 },
       TypeError,
-      "GatedFeedForward: unknown option options.dropout; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype",
+      "GatedFeedForward: unknown option options.dropout; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse",
     ],
     [
       { dModel: 4.5, dHidden: 4 },
@@ -223,7 +223,7 @@ describe("fromWeights", () => {
     expectThrows(
       () => GatedFeedForward.fromWeights(base(), { seed: 1 } as never),
       TypeError,
-      "GatedFeedForward.fromWeights: unknown option options.seed; known options are kernel, activation, layout, dtype",
+      "GatedFeedForward.fromWeights: unknown option options.seed; known options are kernel, activation, layout, dtype, sparse",
     );
   });
 });

@@ -8,6 +8,12 @@
 // the wasm 1 x 32 decode tile, and a partial one), batches past 32 (the js kernel's block) and
 // past 128 (the wasm kernel's block, and so a second job for the threads).
 //
+// Skipping zero hidden units (relu layers; docs/numerics.md, "Sparse hidden values") is checked
+// the same way: a layer that skips is, bit for bit, the one that does not (`sparse: false`), at
+// every share of zero hidden units, with -0, NaN and infinite hidden values and tokens, and with
+// infinities and NaN in the last map (which keep the layer dense); and forward's stats count
+// the zeros.
+//
 // The weight type is a dimension too: a bf16 or f16 layer is, bit for bit, the float32 layer on
 // its weights rounded to that type (rounded by src/dtype.ts, which test/dtype.test.ts checks on
 // every pattern against arithmetic), on every kernel, so every property above holds for it. A
@@ -60,6 +66,7 @@ interface LayerCase {
     kernel: TestKernel,
     dtype?: WeightDtype,
     threads?: number,
+    sparse?: boolean,
   ): Promise<AnyLayer>;
   model(
     w: Weights,
@@ -83,13 +90,21 @@ const LAYERS: LayerCase[] = [
       ["w2", "b2"],
     ],
     expand: 1,
-    make: (w, activation, kernel, dtype = "f32", threads = kernel === "wasm-2t" ? 2 : 1) =>
+    make: (
+      w,
+      activation,
+      kernel,
+      dtype = "f32",
+      threads = kernel === "wasm-2t" ? 2 : 1,
+      sparse = true,
+    ) =>
       FeedForward.create({
         weights: w as never,
         activation,
         kernel: kernelName(kernel),
         threads,
         dtype,
+        sparse,
       }),
     model: (w, activation, x, rows, f32) =>
       feedForward64(
@@ -116,13 +131,21 @@ const LAYERS: LayerCase[] = [
       ["wDown", "bDown"],
     ],
     expand: 2,
-    make: (w, activation, kernel, dtype = "f32", threads = kernel === "wasm-2t" ? 2 : 1) =>
+    make: (
+      w,
+      activation,
+      kernel,
+      dtype = "f32",
+      threads = kernel === "wasm-2t" ? 2 : 1,
+      sparse = true,
+    ) =>
       GatedFeedForward.create({
         weights: w as never,
         activation,
         kernel: kernelName(kernel),
         threads,
         dtype,
+        sparse,
       }),
     model: (w, activation, x, rows, f32) =>
       gated64(
@@ -525,6 +548,87 @@ describe.each(LAYERS)("$name", (c) => {
           }
         }),
         { numRuns: 25 },
+      );
+    });
+
+    it("skipping zero hidden units gives the dense layer's bits at every sparsity, and stats count them", async () => {
+      const arb = fc.record({
+        k: caseArb,
+        // The share of hidden units switched off for every token (the others are on or off by
+        // their values, about half of them), as bench --sparsity does with b1.
+        off: fc.constantFrom(0, 0.5, 0.9, 1),
+        dtype: fc.constantFrom<"f32" | Dtype16>("f32", "f32", "bf16", "f16"),
+        // ±Infinity and NaN in the last map: the layer must keep the dense path.
+        nonfinite: fc.boolean(),
+        // Tokens with -0, NaN and ±Infinity entries: hidden NaN must not be skipped.
+        special: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(arb, async ({ k, off, dtype, nonfinite, special }) => {
+          const w = weightsOf(c, k.D, k.H, k.bias, k.kind, k.seed);
+          if (dtype === "f16") {
+            for (const [wk] of c.maps) {
+              const m = (w[wk] as Matrix).data; // f16 holds no 2^60: ±2^15 instead
+              for (let j = 0; j < m.length; j++) {
+                if (Math.abs(m[j] as number) === 2 ** 60)
+                  m[j] = Math.sign(m[j] as number) * 2 ** 15;
+              }
+            }
+          }
+          // Unit j off: its columns of the maps into the hidden width zero and, with biases,
+          // the gate's (the first map's) bias -1, so act(gate) is +0 and the product ±0 (a
+          // gated layer's -0 when up is negative). Units on: with biases, shifted up by 1e4.
+          const u = seededFloats(k.H, k.seed + 110);
+          const isOff = (j: number) => ((u[j] as number) + 1) / 2 < off;
+          c.maps.slice(0, c.expand).forEach(([wk, bk], i) => {
+            const m = w[wk] as Matrix;
+            for (let j = 0; j < k.H; j++) {
+              if (isOff(j)) for (let r = 0; r < k.D; r++) m.data[r * k.H + j] = 0;
+            }
+            const b = w[bk] as Float32Array | undefined;
+            if (i === 0 && b !== undefined)
+              for (let j = 0; j < k.H; j++) b[j] = isOff(j) ? -1 : (b[j] as number) + 1e4;
+          });
+          if (nonfinite) {
+            const last = (w[(c.maps[c.expand] as [string, string])[0]] as Matrix).data;
+            const v = seededFloats(last.length, k.seed + 111);
+            for (let j = 0; j < last.length; j++) {
+              if ((v[j] as number) > 0.9) last[j] = NONFINITE[j % NONFINITE.length] as number;
+            }
+          }
+          for (const l of live.splice(0)) l.dispose();
+          const sparse = await c.make(w, "relu", kernel, dtype, undefined, true);
+          const dense = await c.make(w, "relu", kernel, dtype, undefined, false);
+          live.push(sparse, dense);
+          if (kernel === "wasm-2t" && sparse.threads !== 2) throw new Error("no threads");
+          const x = tokens(k.kind, k.T * k.D, k.seed + 112, 3);
+          if (special) {
+            const odd = [-0, NaN, Infinity, -Infinity, -0, -0];
+            for (let i = 0; i < x.length; i += 5) x[i] = odd[(i / 5) % odd.length] as number;
+          }
+          const xm: Matrix = { rows: k.T, cols: k.D, data: x };
+          const st = { hidden: -1, zeros: -1, zeroShare: -1 };
+          const sd = { hidden: -1, zeros: -1, zeroShare: -1 };
+          const y = sparse.forward(xm, undefined, st);
+          expectSameBits(y.data, dense.forward(xm, undefined, sd).data, "forward");
+          expect(st).toEqual(sd);
+          expect(st.hidden).toBe(k.T * k.H);
+          // Every unit switched off is zero for every finite token.
+          const offUnits = Array.from({ length: k.H }, (_, j) => j).filter(isOff).length;
+          if (!special) expect(st.zeros).toBeGreaterThanOrEqual(offUnits * k.T);
+          const sa = { hidden: -1, zeros: -1, zeroShare: -1 };
+          expectSameBits((await sparse.forwardAsync(xm, undefined, sa)).data, y.data, "async");
+          expect(sa).toEqual(st);
+          let zeros = 0;
+          for (const i of rowsToCheck(k.T)) {
+            const one = { hidden: -1, zeros: -1, zeroShare: -1 };
+            expectSameBits(sparse.forwardToken(row(xm, i), undefined, one), row(y, i), `row ${i}`);
+            expect(one.hidden).toBe(k.H);
+            zeros += one.zeros;
+          }
+          if (k.T <= 40) expect(zeros).toBe(st.zeros);
+        }),
+        RUNS,
       );
     });
 

@@ -88,6 +88,7 @@ export function expertsLayout(
     ...s0,
     erf,
     widen,
+    lists: [],
     x,
     hidden,
     out,
@@ -150,7 +151,7 @@ export class WasmExperts implements ExpertsKernel {
     this.#memory = memory;
     this.#f32 = f32;
     shapes.forEach((s, e) => {
-      packMaps(s, (lay.sets[e] as ExpertSet).maps, sources[e] as WeightSource, f32);
+      packMaps(s, (lay.sets[e] as ExpertSet).maps, sources[e] as WeightSource, f32, false);
     });
     const exports = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as GemmExports;

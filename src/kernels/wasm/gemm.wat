@@ -573,6 +573,272 @@
       (br $q_next)))
     (i32.const 1))
 
+  ;; Exact sparse condensing (docs/numerics.md, docs/kernels.md): the sums of gemm for the
+  ;; second map, reading only the rows of W whose hidden value is not zero for every token of a
+  ;; tile. gemm adds x * w for k = 0, 1, ... from +0; a sum that starts at +0 is never -0 (x + y
+  ;; is -0 only when both are), so adding (±0) * w = ±0 (w finite) leaves its bits as they are,
+  ;; and leaving those terms out gives the same bits. A map with an infinite or NaN weight never
+  ;; comes here.
+  ;;
+  ;; gather: the k in [0, K), increasing, where the hidden row (pair = 0: float k at h + 4k) or
+  ;;   either row of a pair (pair = 1: floats at h + 8k and h + 8k + 4, gemm's pair layout) is
+  ;;   not ±0 (a NaN is not zero), written as i32 from idx; returns how many. Every k is stored,
+  ;;   and the count moves past it only when it is kept (no branch on the data).
+  (func (export "gather") (param $h i32) (param $K i32) (param $pair i32) (param $idx i32) (result i32)
+    (local $k i32) (local $n i32) (local $nz i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $K)))
+        (if (local.get $pair)
+          (then (local.set $nz (i64.ne (i64.and (i64.load (i32.add (local.get $h) (i32.shl (local.get $k) (i32.const 3))))
+                                                (i64.const 0x7fffffff7fffffff)) (i64.const 0))))
+          (else (local.set $nz (i32.ne (i32.and (i32.load (i32.add (local.get $h) (i32.shl (local.get $k) (i32.const 2))))
+                                                (i32.const 0x7fffffff)) (i32.const 0)))))
+        (i32.store (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2))) (local.get $k))
+        (local.set $n (i32.add (local.get $n) (local.get $nz)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.get $n))
+
+  ;; gemmsparse: gemm's sums without relu, for one pair of rows of x (pair = 1, gemm's pair
+  ;;   layout from x: a 2 x 16 tile a panel) or one row (pair = 0, plain from x: 1 x 32 tiles
+  ;;   over two panels, then 1 x 16), over the n values of k listed (increasing) as i32 from idx,
+  ;;   for panels p0 .. p1-1 of w (panel p at w + p * ldw, row k of it at + 64k: one 64-byte line
+  ;;   each); + bias (16-padded, or 0); out: plain rows, the second of a pair at out + ldo, panel
+  ;;   p at byte 64p.
+  (func (export "gemmsparse")
+    (param $x i32) (param $pair i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
+    (param $bias i32) (param $out i32) (param $ldo i32) (param $idx i32) (param $n i32)
+    (local $p i32) (local $i i32) (local $iend i32) (local $k i32) (local $wp i32) (local $wq i32)
+    (local $bp i32) (local $o i32)
+    (local $a v128) (local $b v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128) (local $c04 v128) (local $c05 v128) (local $c06 v128) (local $c07 v128) (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local.set $iend (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $p (local.get $p0))
+    (if (local.get $pair)
+      (then
+      (block $pp_done
+        (loop $pp_next
+        (br_if $pp_done (i32.ge_u (local.get $p) (local.get $p1)))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6)))
+                               (i32.const 0) (local.get $bias)))
+        (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $c10 (v128.const i32x4 0 0 0 0))
+        (local.set $c11 (v128.const i32x4 0 0 0 0))
+        (local.set $c12 (v128.const i32x4 0 0 0 0))
+        (local.set $c13 (v128.const i32x4 0 0 0 0))
+        (local.set $i (local.get $idx))
+        (block $ks2_done
+          (loop $ks2_next
+          (br_if $ks2_done (i32.ge_u (local.get $i) (local.get $iend)))
+          (local.set $k (i32.load (local.get $i)))
+          (local.set $wq (i32.add (local.get $wp) (i32.shl (local.get $k) (i32.const 6))))
+          (local.set $w0 (v128.load offset=0 (local.get $wq)))
+          (local.set $w1 (v128.load offset=16 (local.get $wq)))
+          (local.set $w2 (v128.load offset=32 (local.get $wq)))
+          (local.set $w3 (v128.load offset=48 (local.get $wq)))
+          (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 3)))))
+          (local.set $b (v128.load32_splat offset=4 (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 3)))))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $w0))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $w1))))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $w2))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $w3))))
+          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $b) (local.get $w0))))
+          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $b) (local.get $w1))))
+          (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $b) (local.get $w2))))
+          (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $b) (local.get $w3))))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $ks2_next)))
+        (if (local.get $bp) (then
+          (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+          (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+          (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+          (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+          (local.set $c10 (f32x4.add (local.get $c10) (v128.load offset=0 (local.get $bp))))
+          (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $bp))))
+          (local.set $c12 (f32x4.add (local.get $c12) (v128.load offset=32 (local.get $bp))))
+          (local.set $c13 (f32x4.add (local.get $c13) (v128.load offset=48 (local.get $bp))))
+        ))
+        (v128.store offset=0 (local.get $o) (local.get $c00))
+        (v128.store offset=16 (local.get $o) (local.get $c01))
+        (v128.store offset=32 (local.get $o) (local.get $c02))
+        (v128.store offset=48 (local.get $o) (local.get $c03))
+        (v128.store offset=0 (i32.add (local.get $o) (local.get $ldo)) (local.get $c10))
+        (v128.store offset=16 (i32.add (local.get $o) (local.get $ldo)) (local.get $c11))
+        (v128.store offset=32 (i32.add (local.get $o) (local.get $ldo)) (local.get $c12))
+        (v128.store offset=48 (i32.add (local.get $o) (local.get $ldo)) (local.get $c13))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pp_next)))
+      )
+      (else
+      (block $pt_done
+        (loop $pt_next
+        (br_if $pt_done (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $p1)))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6)))
+                               (i32.const 0) (local.get $bias)))
+        (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $c04 (v128.const i32x4 0 0 0 0))
+        (local.set $c05 (v128.const i32x4 0 0 0 0))
+        (local.set $c06 (v128.const i32x4 0 0 0 0))
+        (local.set $c07 (v128.const i32x4 0 0 0 0))
+        (local.set $i (local.get $idx))
+        (block $ks32_done
+          (loop $ks32_next
+          (br_if $ks32_done (i32.ge_u (local.get $i) (local.get $iend)))
+          (local.set $k (i32.load (local.get $i)))
+          (local.set $wq (i32.add (local.get $wp) (i32.shl (local.get $k) (i32.const 6))))
+          (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq)))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq)))))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq)))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq)))))
+          (local.set $wq (i32.add (local.get $wq) (local.get $ldw)))
+          (local.set $c04 (f32x4.add (local.get $c04) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq)))))
+          (local.set $c05 (f32x4.add (local.get $c05) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq)))))
+          (local.set $c06 (f32x4.add (local.get $c06) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq)))))
+          (local.set $c07 (f32x4.add (local.get $c07) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $ks32_next)))
+        (if (local.get $bp) (then
+          (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+          (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+          (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+          (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+          (local.set $c04 (f32x4.add (local.get $c04) (v128.load offset=64 (local.get $bp))))
+          (local.set $c05 (f32x4.add (local.get $c05) (v128.load offset=80 (local.get $bp))))
+          (local.set $c06 (f32x4.add (local.get $c06) (v128.load offset=96 (local.get $bp))))
+          (local.set $c07 (f32x4.add (local.get $c07) (v128.load offset=112 (local.get $bp))))
+        ))
+        (v128.store offset=0 (local.get $o) (local.get $c00))
+        (v128.store offset=16 (local.get $o) (local.get $c01))
+        (v128.store offset=32 (local.get $o) (local.get $c02))
+        (v128.store offset=48 (local.get $o) (local.get $c03))
+        (v128.store offset=64 (local.get $o) (local.get $c04))
+        (v128.store offset=80 (local.get $o) (local.get $c05))
+        (v128.store offset=96 (local.get $o) (local.get $c06))
+        (v128.store offset=112 (local.get $o) (local.get $c07))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (br $pt_next)))
+      (if (i32.lt_u (local.get $p) (local.get $p1)) (then
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6)))
+                               (i32.const 0) (local.get $bias)))
+        (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $i (local.get $idx))
+        (block $ks16_done
+          (loop $ks16_next
+          (br_if $ks16_done (i32.ge_u (local.get $i) (local.get $iend)))
+          (local.set $k (i32.load (local.get $i)))
+          (local.set $wq (i32.add (local.get $wp) (i32.shl (local.get $k) (i32.const 6))))
+          (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq)))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq)))))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq)))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $ks16_next)))
+        (if (local.get $bp) (then
+          (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+          (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+          (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+          (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+        ))
+        (v128.store offset=0 (local.get $o) (local.get $c00))
+        (v128.store offset=16 (local.get $o) (local.get $c01))
+        (v128.store offset=32 (local.get $o) (local.get $c02))
+        (v128.store offset=48 (local.get $o) (local.get $c03))
+      ))
+      )))
+
+  ;; gemv16sparse: gemmsparse for one token (plain from x) on 16-bit panels (weight code
+  ;;   `code`, rows of 32 bytes: panel p at w + p * ldw, row k at + 32k), widening each listed row
+  ;;   in registers as `widen` does (so each product is gemm's on the widened weight): a 1 x 16
+  ;;   tile a panel over the n values of k listed as i32 from idx; + bias; out plain, panel p at
+  ;;   byte 64p.
+  (func (export "gemv16sparse")
+    (param $x i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
+    (param $bias i32) (param $out i32) (param $code i32) (param $idx i32) (param $n i32)
+    (local $p i32) (local $i i32) (local $iend i32) (local $k i32) (local $wp i32) (local $wq i32)
+    (local $bp i32) (local $o i32)
+    (local $a v128) (local $v v128) (local $u v128) (local $hm v128) (local $fm v128) (local $fs v128)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local.set $hm (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000))
+    (local.set $fm (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000))
+    (local.set $fs (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102))
+    (local.set $iend (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $p (local.get $p0))
+    (block $g_done
+      (loop $g_next
+      (br_if $g_done (i32.ge_u (local.get $p) (local.get $p1)))
+      (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6)))
+                             (i32.const 0) (local.get $bias)))
+      (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+      (local.set $c00 (v128.const i32x4 0 0 0 0))
+      (local.set $c01 (v128.const i32x4 0 0 0 0))
+      (local.set $c02 (v128.const i32x4 0 0 0 0))
+      (local.set $c03 (v128.const i32x4 0 0 0 0))
+      (local.set $i (local.get $idx))
+      (block $gk_done
+        (loop $gk_next
+        (br_if $gk_done (i32.ge_u (local.get $i) (local.get $iend)))
+        (local.set $k (i32.load (local.get $i)))
+        (local.set $wq (i32.add (local.get $wp) (i32.shl (local.get $k) (i32.const 5))))
+        (local.set $v (v128.load offset=0 (local.get $wq)))
+        (local.set $u (v128.load offset=16 (local.get $wq)))
+        (if (i32.eq (local.get $code) (i32.const {{DT_bf16}}))
+          (then
+          (local.set $w0 (i32x4.shl (local.get $v) (i32.const 16)))
+          (local.set $w1 (v128.and (local.get $v) (local.get $hm)))
+          (local.set $w2 (i32x4.shl (local.get $u) (i32.const 16)))
+          (local.set $w3 (v128.and (local.get $u) (local.get $hm))))
+          (else (if (i32.eq (local.get $code) (i32.const {{DT_f16s}}))
+            (then
+            (local.set $w0 (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+            (local.set $w1 (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+            (local.set $w2 (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $u) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+            (local.set $w3 (f32x4.mul (v128.and (i32x4.shr_s (local.get $u) (i32.const 3)) (local.get $fm)) (local.get $fs))))
+            (else
+            (local.set $w0 (call $half (i32x4.shl (local.get $v) (i32.const 16))))
+            (local.set $w1 (call $half (local.get $v)))
+            (local.set $w2 (call $half (i32x4.shl (local.get $u) (i32.const 16))))
+            (local.set $w3 (call $half (local.get $u)))))))
+        (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $w0))))
+        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $w1))))
+        (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $w2))))
+        (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $w3))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $gk_next)))
+      (if (local.get $bp) (then
+        (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+        (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+        (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+        (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+      ))
+      (v128.store offset=0 (local.get $o) (local.get $c00))
+      (v128.store offset=16 (local.get $o) (local.get $c01))
+      (v128.store offset=32 (local.get $o) (local.get $c02))
+      (v128.store offset=48 (local.get $o) (local.get $c03))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $g_next)))
+  )
+
   ;; e^x on two float64 lanes, the operations of activation.ts's exp64 in its order.
   (func $exp (param $x v128) (result v128)
     (local $y v128) (local $fl v128) (local $k v128) (local $r v128) (local $p v128)

@@ -1,6 +1,13 @@
 // The WebAssembly SIMD kernel on the calling thread, for every layer shape.
 import { ACTIVATION_WASM, ERF_C } from "../activation";
-import { type Kernel, type LayerShape, type StoredTensors, mapDims } from "../kernel";
+import {
+  type HiddenCount,
+  type Kernel,
+  type LayerShape,
+  type StoredTensors,
+  mapDims,
+  skipsZeros,
+} from "../kernel";
 import { quantizeMap } from "../quant";
 import { type WeightSource, packMap, unpackRows } from "../source";
 import { floatBitsToHalf, halfToFloatBits, isQuant } from "../../dtype";
@@ -22,14 +29,34 @@ import {
   condensePanels,
   copyPairsIn,
   copyRows,
+  countZeros,
   expandPanels,
   linearOn,
 } from "./panels";
 
-/** A shape's layout in the kernel's memory (with the pool's scratch for `threads` when threaded). */
+/**
+ * A shape's layout in the kernel's memory (with the pool's scratch for `threads` when threaded).
+ * A relu layer has lists for skipping zero hidden units.
+ */
 export function layoutOf(shape: LayerShape, threaded: boolean, threads = 1): Layout {
   const { dModel, dHidden, expand, hasBias, dtype } = shape;
-  return layout(dModel, dHidden, expand, hasBias, threaded, dtype, threads);
+  const sparse = skipsZeros(shape);
+  return layout(dModel, dHidden, expand, hasBias, threaded, dtype, threads, sparse);
+}
+
+/**
+ * Whether `count` float32 values from f32[at] are all finite: a weight row may be left out for
+ * a zero input only then, since (±0) · ±Infinity and (±0) · NaN are NaN.
+ */
+function allFinite(f32: Float32Array, at: number, count: number): boolean {
+  for (let i = at; i < at + count; i++) if (!Number.isFinite(f32[i] as number)) return false;
+  return true;
+}
+
+/** allFinite for `count` 16-bit values from u16[at] whose exponent field is `mask`. */
+function allFinite16(u16: Uint16Array, at: number, count: number, mask: number): boolean {
+  for (let i = at; i < at + count; i++) if (((u16[i] as number) & mask) === mask) return false;
+  return true;
 }
 
 /** Memory for a layout (whose size was checked), with the activations' table in place. */
@@ -64,11 +91,13 @@ export function instantiate(
 ): Instance {
   const memory = allocateMemory(lay, shared);
   const f32 = new Float32Array(memory.buffer);
-  packMaps(shape, lay.maps, source, f32);
+  packMaps(shape, lay.maps, source, f32, lay.lists.length > 0);
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
   const kind = ACTIVATION_WASM[shape.activation];
-  const linear = linearOn(exports, lay.widen[0] ?? 0, undefined, undefined, memory.buffer);
+  const scratch = lay.widen[0] ?? 0;
+  const lists = lay.lists[0] ?? 0;
+  const linear = linearOn(exports, scratch, undefined, undefined, memory.buffer, lists);
   return { memory, f32, lay, linear, act: exports.act, kind };
 }
 
@@ -76,13 +105,15 @@ export function instantiate(
  * A source's weights packed into `maps` of a memory (16-bit ones in the order of SLOTS16, a
  * quantized layer's as ggml blocks in panels), map by map with its bias. An f16 map whose
  * weights are all finite and below 64 in magnitude is kept scaled by 2^10 and its code set to
- * WEIGHT_CODE.f16s.
+ * WEIGHT_CODE.f16s. With `sparse` (a layout with list regions), the last map of float32 or
+ * 16-bit weights is marked `skip` when every weight in it is finite.
  */
 export function packMaps(
   shape: LayerShape,
   maps: readonly MapRegion[],
   source: WeightSource,
   f32: Float32Array,
+  sparse: boolean,
 ): void {
   const u16 = new Uint16Array(f32.buffer);
   const u8 = new Uint8Array(f32.buffer);
@@ -100,6 +131,12 @@ export function packMaps(
     }
     const n = i < shape.expand ? shape.dHidden : shape.dModel;
     if (m.b !== 0) source.bias(i, f32.subarray(m.b / 4, m.b / 4 + n));
+    // Checked once, here: a layer whose last map holds an infinity or a NaN stays dense.
+    const finite = () =>
+      m.elem === 4
+        ? allFinite(f32, m.w / 4, count)
+        : allFinite16(u16, m.w / 2, count, m.code === WEIGHT_CODE.bf16 ? 0x7f80 : 0x7c00);
+    m.skip = sparse && i === shape.expand && !isQuant(shape.dtype) && finite();
   });
 }
 
@@ -151,7 +188,8 @@ export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
 
 /**
  * The whole layer on the calling thread, block by block, in the layout's own scratch (x,
- * hidden, out): the one-thread path of every wasm kernel.
+ * hidden, out): the one-thread path of every wasm kernel. With `count`, adds the zero hidden
+ * values to it.
  */
 export function forwardHere(
   inst: Instance,
@@ -160,6 +198,7 @@ export function forwardHere(
   rows: number,
   out: Float32Array,
   outOff: number,
+  count?: HiddenCount,
 ): void {
   const { linear, act, f32, lay, kind } = inst;
   const d = lay.dModel;
@@ -169,6 +208,7 @@ export function forwardHere(
     copyPairsIn(x, xOff + r0 * d, d, f32, lay.x / 4, n);
     // Padding columns of the hidden rows hold act(0) (· 0) = 0, and meet zero weight rows.
     expandPanels(linear, act, f32, lay, lay.x, lay.hidden, n, 0, lay.p1, kind);
+    if (count !== undefined) count.zeros += countZeros(f32, hidden / 4, lay.hPad, lay.dHidden, n);
     condensePanels(linear, lay, hidden, lay.out, n, 0, lay.p2);
     copyRows(f32, lay.out / 4, lay.dPad, out, outOff + r0 * d, d, n);
   }
@@ -189,12 +229,26 @@ export class WasmKernel implements Kernel {
     this.#inst = instantiate(shape, layoutOf(shape, false), source, module, false);
   }
 
-  forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    forwardHere(this.#inst, x, xOff, rows, out, outOff);
+  forward(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ): void {
+    forwardHere(this.#inst, x, xOff, rows, out, outOff, count);
   }
 
-  forwardAsync(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number) {
-    this.forward(x, xOff, rows, out, outOff);
+  forwardAsync(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ) {
+    this.forward(x, xOff, rows, out, outOff, count);
     return Promise.resolve();
   }
 

@@ -73,6 +73,12 @@ export interface MapRegion {
   elem: number;
   /** How the kernel reads the weights: a {@link WEIGHT_CODE}. */
   code: number;
+  /**
+   * Whether the kernel may leave out the rows of these weights whose inputs are zero for every
+   * token of a tile (the last map of a layout with `lists`, when every weight is finite: see
+   * docs/numerics.md, "Sparse hidden values"). Set when the weights are packed.
+   */
+  skip: boolean;
 }
 
 export interface Layout {
@@ -96,6 +102,12 @@ export interface Layout {
    * largest K): the calling thread's, then one per worker (by id). Empty for float32 weights.
    */
   widen: number[];
+  /**
+   * For a layout that skips zero hidden values: one region a thread (the calling thread's, then
+   * one per worker by id) for the lists of hidden units that are not zero in each pair of rows
+   * of a block ({@link LIST_SLOTS} lists of dHidden i32). Empty otherwise.
+   */
+  lists: number[];
   /** Scratch of the calling thread: x, one hidden block per expanding map, out. */
   x: number;
   hidden: number[];
@@ -108,6 +120,9 @@ export interface Layout {
   bytes: number;
   pages: number;
 }
+
+/** Lists a thread keeps for a block: one a pair of rows (an odd last row takes one too). */
+export const LIST_SLOTS = BLOCK_ROWS / 2;
 
 /** Bytes of a pool's control block: 64 words, then room for a worker's error message. */
 export const CTRL_BYTES = 256 + 1024;
@@ -174,7 +189,8 @@ export function mapRegions(
   for (let i = 0; i <= expand; i++) {
     const [K, n, pad] = i < expand ? [dModel, p1, hPad] : [dHidden, p2, dPad];
     const w = take(n * panelBytes(K, elem));
-    maps.push({ w, b: hasBias ? take(pad * 4) : 0, K, panels: n, elem, code: WEIGHT_CODE[dtype] });
+    const b = hasBias ? take(pad * 4) : 0;
+    maps.push({ w, b, K, panels: n, elem, code: WEIGHT_CODE[dtype], skip: false });
   }
   return maps;
 }
@@ -198,8 +214,9 @@ export function scratchBytes(dtype: WeightDtype, K: number): number {
 
 /**
  * A layer's regions: its maps' weights (of `dtype`) and biases in order, the activations'
- * table, the widening panels of 16-bit weights, the calling thread's scratch, and with
- * `threaded` (`threads` workers) the pool's scratch and control blocks.
+ * table, the widening panels of 16-bit weights, with `sparse` the lists of nonzero hidden
+ * units, the calling thread's scratch, and with `threaded` (`threads` workers) the pool's
+ * scratch and control blocks.
  */
 export function layout(
   dModel: number,
@@ -209,6 +226,7 @@ export function layout(
   threaded = false,
   dtype: WeightDtype = "f32",
   threads = 1,
+  sparse = false,
 ): Layout {
   const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
   const { take, end } = regions();
@@ -221,6 +239,8 @@ export function layout(
     widenPanels(dtype, threaded, threads),
     scratchBytes(dtype, Math.max(dModel, dHidden)),
   );
+  const listRegions = sparse ? (threaded ? 1 + threads : 1) : 0;
+  const lists = blocks(listRegions, LIST_SLOTS * dHidden * 4);
   const x = take(BLOCK_ROWS * dModel * 4);
   const hidden = blocks(expand, BLOCK_ROWS * hPad * 4);
   const out = take(BLOCK_ROWS * dPad * 4);
@@ -240,6 +260,7 @@ export function layout(
     maps,
     erf,
     widen,
+    lists,
     x,
     hidden,
     out,

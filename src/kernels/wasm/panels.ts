@@ -4,6 +4,7 @@
 // every element gets the same operations whoever computes it.
 import {
   type Layout,
+  LIST_SLOTS,
   MAX_PAGES,
   type MapRegion,
   WEIGHT_CODE,
@@ -70,6 +71,44 @@ export interface GemmExports {
     ldo: number,
     code: number,
   ): void;
+  /**
+   * Writes the k in [0, K), increasing, where the hidden row at h (pair 0: plain) or either row
+   * of the pair at h (pair 1: interleaved) is not ±0, as i32 from idx; returns how many.
+   */
+  gather(h: number, K: number, pair: number, idx: number): number;
+  /**
+   * gemm's sums (no relu) for one row (pair 0) or pair of rows (pair 1) of x, over the n values
+   * of k listed at idx only; out plain rows (the second at out + ldo).
+   */
+  gemmsparse(
+    x: number,
+    pair: number,
+    w: number,
+    ldw: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    out: number,
+    ldo: number,
+    idx: number,
+    n: number,
+  ): void;
+  /**
+   * gemmsparse for one token on 16-bit panels (weight code `code`), widening each listed row in
+   * registers as `widen` does.
+   */
+  gemv16sparse(
+    x: number,
+    w: number,
+    ldw: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    out: number,
+    code: number,
+    idx: number,
+    n: number,
+  ): void;
 }
 
 /** The kernel's activation export. */
@@ -103,6 +142,18 @@ const nothing = () => {};
 const ALL_PANELS = 1 << 24;
 
 /**
+ * A tile whose list holds at least this share of the hidden units runs gemm itself: reading a
+ * list and skipping a few lines saves less than it costs (the same bits either way).
+ */
+const DENSE_SHARE = 7 / 8;
+
+/**
+ * Bytes of weights a batch's sparse tiles go over before the next panels (one panel at the
+ * least): about what stays in a core's L2 cache while every pair of rows reads it.
+ */
+const SPARSE_SPAN = 1 << 18;
+
+/**
  * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they
  * are. 16-bit weights: one token reads them directly (gemv16, widening in registers); a batch
  * widens each panel once into `scratch` (this thread's float32 panel) and runs gemm on it for
@@ -112,6 +163,14 @@ const ALL_PANELS = 1 << 24;
  * are quantized to Q8_0 into `scratch` (each thread quantizes them itself, the same bits), then
  * qgemm. `beat` is called after every `chunk` panels (a worker's heartbeat); `buffer` is the
  * memory's buffer (for quantized weights).
+ *
+ * On a map marked `skip` (the last one, no relu, plain output, float32 or 16-bit weights) with
+ * `lists` (this thread's list region, else 0), each pair of rows (and an odd last row) first
+ * lists the hidden units that are not zero in it, and a pair whose list is short enough reads
+ * only those rows of the weights (gemmsparse; gemv16sparse for one token of 16-bit weights; a
+ * batch's 16-bit panels widened one by one first): the same sums, in the same order, less the
+ * terms (±0) · w that change no bit (docs/numerics.md). When no pair is sparse enough, the call
+ * is the dense one.
  */
 export function linearOn(
   ex: GemmExports,
@@ -119,9 +178,11 @@ export function linearOn(
   chunk = ALL_PANELS,
   beat: () => void = nothing,
   buffer: ArrayBufferLike | null = null,
+  lists = 0,
 ): Linear {
   const f32 = buffer === null ? null : new Float32Array(buffer);
   const i16 = buffer === null ? null : new Int16Array(buffer);
+  const counts = new Int32Array(LIST_SLOTS); // made once: a forward allocates nothing
   return (m, x, lda, rows, p0, p1, relu, out, ldo, pair) => {
     const { K, w, b, code } = m;
     const ldw = panelBytes(K, m.elem);
@@ -136,6 +197,10 @@ export function linearOn(
         beat();
       }
       return;
+    }
+    if (m.skip && lists !== 0 && !relu && !pair) {
+      if (sparseTiles(ex, m, x, lda, rows, p0, p1, out, ldo, lists, counts, beat, scratch, chunk))
+        return;
     }
     if (code === WEIGHT_CODE.f32) {
       for (let p = p0; p < p1; p += chunk) {
@@ -162,6 +227,98 @@ export function linearOn(
       if ((p - from) % chunk === chunk - 1 || p === p1 - 1) beat();
     }
   };
+}
+
+/**
+ * The sparse path of {@link linearOn}: lists the nonzero hidden units of each pair of rows into
+ * `lists` (one slot of K i32 a pair), and when some pair's list is short, computes every pair
+ * over panel spans of about SPARSE_SPAN bytes (so a span stays in cache while the pairs go
+ * by), each pair by gemmsparse on its list or, for a long list, by gemm. One token of 16-bit
+ * weights goes to gemv16sparse (in groups of `chunk` panels); a batch's 16-bit panels go one at
+ * a time, widened into `scratch` first, as the dense batch path does. Returns
+ * false, having written nothing, when every list is long: the caller runs the dense call.
+ */
+function sparseTiles(
+  ex: GemmExports,
+  m: MapRegion,
+  x: number,
+  lda: number,
+  rows: number,
+  p0: number,
+  p1: number,
+  out: number,
+  ldo: number,
+  lists: number,
+  counts: Int32Array,
+  beat: () => void,
+  scratch: number,
+  chunk: number,
+): boolean {
+  const { K, w, b, code } = m;
+  const wide = code !== WEIGHT_CODE.f32;
+  const ldw = panelBytes(K, m.elem);
+  const ldf = panelBytes(K);
+  const slots = (rows + 1) >> 1;
+  const dense = K * DENSE_SHARE;
+  let sparse = false;
+  for (let s = 0; s < slots; s++) {
+    const c = ex.gather(x + 2 * s * lda, K, 2 * s + 2 <= rows ? 1 : 0, lists + s * K * 4);
+    counts[s] = c;
+    if (c < dense) sparse = true;
+  }
+  if (!sparse) return false;
+  if (wide && rows === 1) {
+    for (let p = p0; p < p1; p += chunk) {
+      const q = Math.min(p1, p + chunk);
+      ex.gemv16sparse(x, w, ldw, p, q, b, out, code, lists, counts[0] as number);
+      beat();
+    }
+    return true;
+  }
+  const span = wide ? 1 : rows <= 2 ? ALL_PANELS : Math.max(1, Math.floor(SPARSE_SPAN / ldw));
+  for (let p = p0; p < p1; p += span) {
+    const q = Math.min(p1, p + span);
+    // gemm and gemmsparse find panel p at wp + p * lw: for 16-bit weights, the widened scratch.
+    let [wp, lw] = [w, ldw];
+    if (wide) {
+      ex.widen(w + p * ldw, scratch, K, code);
+      [wp, lw] = [(scratch - p * ldf) | 0, ldf];
+    }
+    for (let s = 0; s < slots; s++) {
+      const two = 2 * s + 2 <= rows;
+      const xs = x + 2 * s * lda;
+      const os = out + 2 * s * ldo;
+      const c = counts[s] as number;
+      if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, lw, p, q, b, 0, 0, os, ldo);
+      else ex.gemmsparse(xs, two ? 1 : 0, wp, lw, p, q, b, os, ldo, lists + s * K * 4, c);
+    }
+    beat();
+  }
+  return true;
+}
+
+/**
+ * The number of zero values (+0 or -0) among the first `width` columns of n hidden rows from
+ * float `off`, in the pair layout (see {@link activatePanels}) of row stride `pad`.
+ */
+export function countZeros(
+  f32: Float32Array,
+  off: number,
+  pad: number,
+  width: number,
+  n: number,
+): number {
+  let zeros = 0;
+  let r = 0;
+  for (; r + 2 <= n; r += 2) {
+    const o = off + r * pad;
+    for (let j = o; j < o + 2 * width; j++) if (f32[j] === 0) zeros++;
+  }
+  if (r < n) {
+    const o = off + r * pad;
+    for (let j = o; j < o + width; j++) if (f32[j] === 0) zeros++;
+  }
+  return zeros;
 }
 
 /**

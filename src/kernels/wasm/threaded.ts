@@ -1,12 +1,12 @@
 // The WebAssembly kernel on several threads, for every layer shape.
 import type { ActivationName } from "../activation";
-import type { Kernel, LayerShape, StoredTensors } from "../kernel";
+import type { HiddenCount, Kernel, LayerShape, StoredTensors } from "../kernel";
 import type { WeightSource } from "../source";
 import { type CallerShare, Pool } from "../../threads/pool";
 import type { ThreadHost } from "../../threads/platform";
 import { type Instance, forwardHere, instantiate, layoutOf, unpackLayout } from "./kernel";
 import { BLOCK_ROWS, type Layout, shareStart } from "./layout";
-import { condensePanels, copyPairsIn, copyRows, expandPanels } from "./panels";
+import { condensePanels, copyPairsIn, copyRows, countZeros, expandPanels } from "./panels";
 
 /**
  * The WebAssembly kernel on several threads. The packed weights live once, in a shared memory
@@ -67,8 +67,28 @@ export class ThreadedWasmKernel implements Kernel {
   }
 
   /** The whole layer on the calling thread alone, on its own scratch. */
-  #here(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
-    forwardHere(this.#inst, x, xOff, rows, out, outOff);
+  #here(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ): void {
+    forwardHere(this.#inst, x, xOff, rows, out, outOff, count);
+  }
+
+  /** Adds the zero hidden values of the pool's last block of n rows to `count`. */
+  #countPool(n: number, count: HiddenCount | undefined): void {
+    if (count === undefined) return;
+    const lay = this.#lay;
+    count.zeros += countZeros(
+      this.#f32,
+      (lay.poolHidden[0] as number) / 4,
+      lay.hPad,
+      lay.dHidden,
+      n,
+    );
   }
 
   /** The pool, started on first use and started anew after a failure. */
@@ -103,9 +123,16 @@ export class ThreadedWasmKernel implements Kernel {
     this.#unavailable = `worker threads could not start, so the layer runs on one thread: ${e instanceof Error ? e.message : String(e)}`;
   }
 
-  forward(x: Float32Array, xOff: number, rows: number, out: Float32Array, outOff: number): void {
+  forward(
+    x: Float32Array,
+    xOff: number,
+    rows: number,
+    out: Float32Array,
+    outOff: number,
+    count?: HiddenCount,
+  ): void {
     if (this.#busy || !this.#host.canBlock || rows === 0 || this.#unavailable !== null) {
-      this.#here(x, xOff, rows, out, outOff);
+      this.#here(x, xOff, rows, out, outOff, count);
       return;
     }
     const lay = this.#lay;
@@ -123,9 +150,10 @@ export class ThreadedWasmKernel implements Kernel {
       } catch (e) {
         if (pool.started) throw e;
         this.#cannotStart(e);
-        this.#here(x, xOff + r0 * d, rows - r0, dst, dstOff + r0 * d);
+        this.#here(x, xOff + r0 * d, rows - r0, dst, dstOff + r0 * d, count);
         break;
       }
+      this.#countPool(n, count);
       copyRows(this.#f32, lay.poolOut / 4, lay.dPad, dst, dstOff + r0 * d, d, n);
     }
     if (staged) out.set(dst, outOff);
@@ -141,6 +169,7 @@ export class ThreadedWasmKernel implements Kernel {
     rows: number,
     out: Float32Array,
     outOff: number,
+    count?: HiddenCount,
   ): Promise<void> {
     const run = async () => {
       if (this.#disposed) throw new Error("forwardAsync: the layer was disposed");
@@ -154,7 +183,7 @@ export class ThreadedWasmKernel implements Kernel {
         for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
           const n = Math.min(BLOCK_ROWS, rows - r0);
           if (this.#unavailable !== null) {
-            this.#here(x, xOff + r0 * d, n, dst, dstOff + r0 * d);
+            this.#here(x, xOff + r0 * d, n, dst, dstOff + r0 * d, count);
             continue;
           }
           if (this.#disposed) throw new Error("forwardAsync: the layer was disposed");
@@ -168,6 +197,7 @@ export class ThreadedWasmKernel implements Kernel {
             r0 -= BLOCK_ROWS;
             continue;
           }
+          this.#countPool(n, count);
           copyRows(this.#f32, lay.poolOut / 4, lay.dPad, dst, dstOff + r0 * d, d, n);
         }
       } finally {
