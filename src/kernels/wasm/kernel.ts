@@ -90,12 +90,14 @@ export function instantiate(
     }
     const n = i < shape.expand ? shape.dHidden : shape.dModel;
     if (m.b !== 0) source.bias(i, f32.subarray(m.b / 4, m.b / 4 + n));
-    // Checked once, here: a layer whose last map holds an infinity or a NaN stays dense.
+    // Checked once, here: a layer whose last map holds an infinity or a NaN stays dense (as
+    // does a map of any weight code other than these four, which the sparse tiles do not read).
     const finite = () =>
       m.elem === 4
         ? allFinite(f32, m.w / 4, count)
         : allFinite16(u16, m.w / 2, count, m.code === WEIGHT_CODE.bf16 ? 0x7f80 : 0x7c00);
-    m.skip = i === shape.expand && lay.lists.length > 0 && finite();
+    const known = m.code <= WEIGHT_CODE.f16s;
+    m.skip = i === shape.expand && lay.lists.length > 0 && known && finite();
   });
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
