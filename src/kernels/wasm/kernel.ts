@@ -131,12 +131,15 @@ export function packMaps(
     }
     const n = i < shape.expand ? shape.dHidden : shape.dModel;
     if (m.b !== 0) source.bias(i, f32.subarray(m.b / 4, m.b / 4 + n));
-    // Checked once, here: a layer whose last map holds an infinity or a NaN stays dense.
+    // Checked once, here: a layer whose last map holds an infinity or a NaN stays dense (as
+    // does a map of any weight code other than these four, which the sparse tiles do not read).
     const finite = () =>
       m.elem === 4
         ? allFinite(f32, m.w / 4, count)
         : allFinite16(u16, m.w / 2, count, m.code === WEIGHT_CODE.bf16 ? 0x7f80 : 0x7c00);
-    m.skip = sparse && i === shape.expand && !isQuant(shape.dtype) && finite();
+    // Only float codes (f32, bf16, f16, scaled f16) have a sparse path; a quantized map never.
+    const float = m.code <= WEIGHT_CODE.f16s && !isQuant(shape.dtype);
+    m.skip = sparse && i === shape.expand && float && finite();
   });
 }
 
