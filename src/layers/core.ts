@@ -297,7 +297,9 @@ export abstract class Layer<W extends object, J extends object, G extends object
    * depends on row i of `x` and `dY` alone, bit for bit; the weight gradients sum over the
    * tokens in order. Every element is one float64 sum rounded once to float32 (the
    * pre-activations are those of the `"js"` kernel's forward, whatever this layer's kernel;
-   * see docs/activations.md).
+   * see docs/activations.md). A q8_0 or q4_0 layer is differentiated as the float32 layer on
+   * its dequantized weights, with its activations not quantized (the straight-through
+   * estimator): the quantization itself has no useful gradient.
    *
    * @param x - (tokens, dModel), the forward's input
    * @param dY - (tokens, dModel), the gradient of the loss with respect to the forward's output
