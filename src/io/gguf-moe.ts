@@ -8,7 +8,7 @@
 import type { ActivationName } from "../kernels/activation";
 import type { GatedFeedForwardWeights } from "../layers/gated";
 import type { MixtureOfExpertsWeights, MoEFromWeightsOptions } from "../layers/moe-types";
-import { GgufError, type GgufTensor, type GgufValue, ggufTensorToFloat32 } from "./gguf";
+import { type GgufFile, GgufError, type GgufTensor, ggufTensorToFloat32 } from "./gguf";
 
 /**
  * How llama.cpp routes each mixture-of-experts architecture, by `general.architecture`: the
@@ -51,11 +51,6 @@ export interface GgufMixtureOfExperts {
   readonly options: MoEFromWeightsOptions & { topK: number };
 }
 
-interface GgufFileLike {
-  readonly metadata: ReadonlyMap<string, GgufValue>;
-  readonly tensors: ReadonlyMap<string, GgufTensor>;
-}
-
 const quote = (s: string) => JSON.stringify(s);
 
 /**
@@ -85,7 +80,10 @@ const quote = (s: string) => JSON.stringify(s);
  * // 4 8 2 false 12
  * ```
  */
-export function moeFromGguf(file: GgufFileLike, block: number): GgufMixtureOfExperts {
+export function moeFromGguf(
+  file: Pick<GgufFile, "metadata" | "tensors">,
+  block: number,
+): GgufMixtureOfExperts {
   const where = "moeFromGguf";
   if (
     typeof file !== "object" ||
