@@ -108,9 +108,8 @@ export function moeFromGguf(
       { key: "general.architecture" },
     );
   }
-  const count = (key: string, optional = false): number | null => {
+  const count = (key: string): number => {
     const v = file.metadata.get(key);
-    if (v === undefined && optional) return null;
     const n = typeof v === "bigint" ? Number(v) : v;
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
       throw new GgufError(
@@ -121,8 +120,8 @@ export function moeFromGguf(
     }
     return n;
   };
-  const E = count(`${architecture}.expert_count`) as number;
-  const topK = count(`${architecture}.expert_used_count`) as number;
+  const E = count(`${architecture}.expert_count`);
+  const topK = count(`${architecture}.expert_used_count`);
   if (topK > E) {
     throw new GgufError(
       "InvalidValue",

@@ -384,7 +384,6 @@ export async function buildFromStoredAsync(
   const shape = storedShape(spec, stored, options, where);
   const { maps, from, linear } = stored;
   const name = resolveKernel(choice, where);
-  assertHalfRange(spec, shape, maps, from, where, label, linear);
   const plan = await planThreads(name, threads);
   const entry = entryFor(name, plan);
   if (entry.tooLarge(shape, plan) === null) await entry.prepare();

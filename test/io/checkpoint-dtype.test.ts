@@ -354,6 +354,17 @@ describe.each(CASES)("$name from a checkpoint", (c) => {
       }
       await expect(c.loadAsync(parsed, names, { threads: 0 })).rejects.toThrow(/options\.threads/);
       await expect(c.loadAsync(parsed, names, { dtype: "q" })).rejects.toThrow(/options\.dtype/);
+      const big = file(
+        c,
+        "linear",
+        c.maps.map(() => "BF16"),
+        false,
+        37,
+        () => [0x4780],
+      );
+      await expect(
+        c.loadAsync(parseSafetensors(big.bytes), big.names, { dtype: "f16", threads: 2 }),
+      ).rejects.toThrow(/= 65536 is beyond f16's range/);
     }
   });
 
