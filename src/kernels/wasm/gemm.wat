@@ -391,7 +391,20 @@
                  (i32.and (i32.ne (local.get $code) (i32.const {{DT_f16}}))
                           (i32.ne (local.get $code) (i32.const {{DT_f16s}})))) (then unreachable))
     (if (i32.eq (local.get $code) (i32.const {{DT_f16s}})) (then
+      ;; Four at a time (a worker scales its token once per group of panels), then one.
       (local.set $k (i32.const 0))
+      (block $s4_done
+        (loop $s4_next
+        (br_if $s4_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $K)))
+        (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $a (f32x4.abs (local.get $v)))
+        (if (v128.any_true (v128.and (f32x4.ge (local.get $a) (v128.const f32x4 0x1p26 0x1p26 0x1p26 0x1p26))
+                                     (f32x4.ne (local.get $a) (v128.const f32x4 inf inf inf inf))))
+          (then (return (i32.const 0))))
+        (v128.store (i32.add (local.get $xs) (i32.shl (local.get $k) (i32.const 2)))
+                    (f32x4.mul (local.get $v) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $s4_next)))
       (block $s_done
         (loop $s_next
         (br_if $s_done (i32.ge_u (local.get $k) (local.get $K)))
