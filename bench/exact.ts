@@ -7,8 +7,10 @@
 // Every value is a small integer times a power of two:
 //
 //   x          = p / 2,         p in ±{1, 2}; each row after the first adds 1 to |p| at one
-//                               coordinate of its own (row r: coordinate r − 1, cycling)
-//   W1, Wg, Wu = q · 512,       q in ±{1, 2}, so every product x·w is a multiple of 256
+//                               coordinate of its own (row r: coordinate r − 1, cycling); the
+//                               gated layer's last B coordinates are p = ±32^i (i < B)
+//   W1, Wg, Wu = q · 512,       q in ±{1, 2} (±1 to ±127 in the gated layer's last B rows),
+//                               so every product x·w is a multiple of 256
 //   b1         = a multiple of 256, chosen so that row 0's hidden value is exactly its target
 //   W2         = r · 2^-12,     r in ±{1, 2}, so h·W2 is a multiple of 1/16
 //   Wd         = r · 2^-20,     r = ±1, the gated layer's (act(g)·v is a multiple of 2^16)
@@ -24,8 +26,12 @@
 // column i is exactly t_i = 8 + π(i mod M) units, π a random permutation of 0..M−1, M as large
 // as the sums allow (hundreds for the FeedForward, dozens for the gated layer's two factors).
 // The FeedForward's bias b1 makes it so; the gated layer, which has no bias, uses its input's
-// last coordinate as one (|p| = 1 there, and its weight row set to reach the target), and no row
-// changes that coordinate. Another row's hidden value differs from row 0's by the one term of
+// last B coordinates as one, written in base 32: |p| = 32^i at the i-th of them, whose weight
+// rows hold the digits a_i (1 ≤ |a_i| ≤ 127) of the difference between the target and the sum
+// of the other terms, so no weight is zero and every weight is a small integer times a power of
+// two that bf16 and f16 both hold (at most 7 significant bits, at most 127 · 512 = 65024 in
+// magnitude; Wd's 2^-20 is an f16 subnormal, exact): a run with `--dtype bf16,f16` checks the
+// 16-bit layers on this very problem. No row changes those coordinates. Another row's hidden value differs from row 0's by the one term of
 // its changed coordinate (at most 2 units), so every hidden value is at least 6 units: positive,
 // so every term of the first product reaches the output through the activation; distinct from
 // its M − 1 neighbours in row 0, so two hidden columns swapped (within a vector, a panel) change
@@ -152,19 +158,19 @@ function largestM(H: number, fits: (M: number) => boolean): number {
 
 /**
  * The input: p of row 0 (x = p · X_SCALE) and every row as float32. Rows past the first add 1
- * to |p| at coordinate (r − 1) mod `span` (the gated layer keeps its last coordinate, its bias,
- * out of the span and its |p| at 1).
+ * to |p| at coordinate (r − 1) mod `span`. The last `digits` coordinates (the gated layer's
+ * bias, out of the span) have |p| = 32^i, i = 0, 1, ..., with a random sign.
  */
 function drawInput(
   rng: Random,
   T: number,
   D: number,
   span: number,
-  unitLast: boolean,
-): { p0: Int8Array; x: Float32Array } {
-  const p0 = new Int8Array(D);
+  digits: number,
+): { p0: Int32Array; x: Float32Array } {
+  const p0 = new Int32Array(D);
   for (let k = 0; k < D; k++) p0[k] = small(rng);
-  if (unitLast) p0[D - 1] = sign(rng);
+  for (let i = 0; i < digits; i++) p0[D - digits + i] = sign(rng) * DIGIT_BASE ** i;
   const x = new Float32Array(T * D);
   for (let r = 0; r < T; r++) {
     for (let k = 0; k < D; k++) x[r * D + k] = (p0[k] as number) * X_SCALE;
@@ -190,7 +196,7 @@ function hiddenOfRow(
   n0: number,
   r: number,
   i: number,
-  p0: Int8Array,
+  p0: Int32Array,
   q: Int8Array,
   H: number,
   span: number,
@@ -204,7 +210,7 @@ function hiddenOfRow(
  * term a later row adds): row by row of q, the order memory likes.
  */
 function columnSums(
-  p0: Int8Array,
+  p0: Int32Array,
   q: Int8Array,
   H: number,
   K: number,
@@ -233,7 +239,7 @@ function columnSums(
  */
 function redrawColumn(
   rng: Random,
-  p0: Int8Array,
+  p0: Int32Array,
   q: Int8Array,
   H: number,
   i: number,
@@ -272,7 +278,7 @@ function ffnLayer(rng: Random, shape: Shape, rows: number[]): Drawn {
   // output's sum of term magnitudes (|r| ≤ 2, |m| ≤ 8).
   const M = largestM(H, (m) => 2 * targetSum(H, m, (t) => t + 2) + 8 < EXACT_LIMIT);
   if (M === 0) assertExact(2 * (T0 + 2) * H + 8, "h·W2 + b2", shape);
-  const { p0, x } = drawInput(rng, T, D, D, false);
+  const { p0, x } = drawInput(rng, T, D, D, 0);
   const q = new Int8Array(D * H);
   for (let j = 0; j < q.length; j++) q[j] = small(rng);
   const { sum: s0, abs: abs1 } = columnSums(p0, q, H, D);
@@ -320,33 +326,79 @@ function ffnLayer(rng: Random, shape: Shape, rows: number[]): Drawn {
   return { layer: { weights: { w1, b1, w2, b2 }, x, rows, expected }, sum, distinct: M };
 }
 
+/** The base of the gated layer's bias digits. */
+const DIGIT_BASE = 32;
+/** The largest magnitude of a bias digit: 127 · 512 = 65024 is within f16's range. */
+const DIGIT_MAX = 127;
+
 /**
- * q (D x H) for Wgate or Wup: random ±1, ±2 but for the last row, which makes row 0's sum of
- * column i exactly target_i (p0 is ±1 there). Returns the last row's values (which may be large)
- * and the largest sum of term magnitudes.
+ * How many bias digits reach every difference up to `most` in magnitude: the lower digits take
+ * |d| down to at most |d| / 32^(B−1) + 2 (see {@link biasDigits}), which must stay ≤ 127.
+ */
+function digitCount(most: number): number {
+  let B = 1;
+  while (most / DIGIT_BASE ** (B - 1) + 2 > DIGIT_MAX) B++;
+  return B;
+}
+
+/**
+ * d as B digits a_i with Σ a_i · 32^i = d, every a_i nonzero and |a_i| ≤ 127 (so a weight
+ * dropped there shows, and a_i · 512 is exact in bf16 and f16), or null when none (B = 1 and
+ * d = 0, or d out of reach). The lower digits are d's residues mod 32 in [−16, 15], 32 for a 0;
+ * a last digit that would be 0 takes −1, its neighbour 32 more.
+ */
+function biasDigits(d: number, B: number): number[] | null {
+  const a: number[] = [];
+  let rest = d;
+  for (let i = 0; i < B - 1; i++) {
+    let ai = ((((rest + 16) % DIGIT_BASE) + DIGIT_BASE) % DIGIT_BASE) - 16;
+    if (ai === 0) ai = DIGIT_BASE;
+    a.push(ai);
+    rest = (rest - ai) / DIGIT_BASE;
+  }
+  if (rest === 0 && B > 1) {
+    a[B - 2] = (a[B - 2] as number) + DIGIT_BASE;
+    rest = -1;
+  }
+  if (rest === 0 || Math.abs(rest) > DIGIT_MAX) return null;
+  a.push(rest);
+  return a;
+}
+
+/**
+ * q (D x H) for Wgate or Wup: random ±1, ±2 but for the last B rows, which make row 0's sum of
+ * column i exactly target_i (p0 is ±32^j there): their values are the digits of the difference
+ * (times p0's sign). Returns those rows (B x H) and the largest sum of term magnitudes.
  */
 function targetColumns(
   rng: Random,
-  p0: Int8Array,
+  p0: Int32Array,
   q: Int8Array,
   H: number,
   target: Int32Array,
+  B: number,
 ): { last: Float64Array; abs: number } {
   const D = p0.length;
-  const c = D - 1;
+  const c = D - B;
   const { sum: s, abs } = columnSums(p0, q, H, c);
-  const last = new Float64Array(H);
+  const last = new Float64Array(B * H);
   let most = 0;
   for (let i = 0; i < H; i++) {
-    // The bias weight must not be 0: a term dropped there must show.
-    while ((s[i] as number) === (target[i] as number)) {
+    let a = biasDigits((target[i] as number) - (s[i] as number), B);
+    // Only B = 1 and a sum already on target leaves no digits: draw the column again.
+    while (a === null) {
       const again = redrawColumn(rng, p0, q, H, i, c);
       s[i] = again.sum;
       abs[i] = again.abs;
+      a = biasDigits((target[i] as number) - (s[i] as number), B);
     }
-    const w = ((target[i] as number) - (s[i] as number)) * (p0[c] as number);
-    last[i] = w;
-    most = Math.max(most, (abs[i] as number) + Math.abs(w));
+    let terms = abs[i] as number;
+    for (let j = 0; j < B; j++) {
+      const p = p0[c + j] as number;
+      last[j * H + i] = (a[j] as number) * Math.sign(p);
+      terms += Math.abs(a[j] as number) * Math.abs(p);
+    }
+    most = Math.max(most, terms);
   }
   return { last, abs: most };
 }
@@ -357,8 +409,16 @@ function gatedLayer(rng: Random, shape: Shape, rows: number[]): Drawn {
   // output's sum, and by the rearrangement inequality Σ (t + 2)^2 bounds that.
   const M = largestM(H, (m) => targetSum(H, m, (t) => (t + 2) ** 2) < EXACT_LIMIT);
   if (M === 0) assertExact((T0 + 2) ** 2 * H, "(act(x·Wgate) ⊙ x·Wup)·Wdown", shape);
-  const span = D - 1;
-  const { p0, x } = drawInput(rng, T, D, span, true);
+  // Row 0's sums over the other coordinates are at most 4 (D − 1) in magnitude, the targets
+  // T0 + M − 1: the bias digits must reach their difference.
+  const B = digitCount(4 * (D - 1) + T0 + M);
+  if (B > D) {
+    throw new RangeError(
+      `exact problem at ${shape.name}: the gated layer's bias needs ${B} input coordinates, more than dModel = ${D}`,
+    );
+  }
+  const span = D - B;
+  const { p0, x } = drawInput(rng, T, D, span, B);
   const qg = new Int8Array(D * H);
   const qu = new Int8Array(D * H);
   for (let k = 0; k < span; k++) {
@@ -370,8 +430,8 @@ function gatedLayer(rng: Random, shape: Shape, rows: number[]): Drawn {
   const tg = targets(rng, H, M);
   const tu = targets(rng, H, M);
   for (let i = 0; i < H; i++) tu[i] = (tu[i] as number) * sign(rng);
-  const g = targetColumns(rng, p0, qg, H, tg);
-  const u = targetColumns(rng, p0, qu, H, tu);
+  const g = targetColumns(rng, p0, qg, H, tg, B);
+  const u = targetColumns(rng, p0, qu, H, tu, B);
   let sum = Math.max(g.abs, u.abs);
   assertExact(sum, "x·Wgate and x·Wup", shape);
   const rd = new Int8Array(H * D);
@@ -404,9 +464,9 @@ function gatedLayer(rng: Random, shape: Shape, rows: number[]): Drawn {
     wGate[j] = (qg[j] as number) * W_IN_SCALE;
     wUp[j] = (qu[j] as number) * W_IN_SCALE;
   }
-  for (let i = 0; i < H; i++) {
-    wGate[span * H + i] = (g.last[i] as number) * W_IN_SCALE;
-    wUp[span * H + i] = (u.last[i] as number) * W_IN_SCALE;
+  for (let j = 0; j < B * H; j++) {
+    wGate[span * H + j] = (g.last[j] as number) * W_IN_SCALE;
+    wUp[span * H + j] = (u.last[j] as number) * W_IN_SCALE;
   }
   const wDown = new Float32Array(H * D);
   for (let j = 0; j < wDown.length; j++)

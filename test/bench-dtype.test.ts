@@ -2,12 +2,14 @@
 // weights to values both 16-bit types hold (so the 16-bit rows and every peer compute one layer,
 // checked against one float64 reference), and tokenwise gets one row per type.
 import { describe, expect, it } from "vitest";
-import type { Contender } from "../bench/contender";
+import { type Contender, runEach, setupLayers } from "../bench/contender";
 import { exactIn16, parseDtypes } from "../bench/dtype";
+import { checkExact, makeExactProblem } from "../bench/exact";
 import { feedForwardModel, gatedModel } from "../bench/peers/onnx-model";
 import { defaultPeers, loadPeers, nodePeers } from "../bench/peers/index";
 import { ffnWeights, gatedWeights, makeProblem } from "../bench/problem";
 import { checkQuantized, quantizedRow } from "../bench/quant";
+import { parseShape } from "../bench/shapes";
 import { tokenwiseContenders } from "../bench/tokenwise";
 import { narrowInto, widenInto } from "../src/dtype";
 
@@ -67,6 +69,44 @@ describe("--dtype", () => {
     expect([...exact.x]).toEqual([...plain.x]); // the tokens are not rounded
     expect([...exactIn16(new Float32Array([1 + 2 ** -8, 2 ** -30, 1000.3]))]).toEqual([1, 0, 1000]);
   });
+
+  it.each([
+    ["ffn", "relu"],
+    ["gated", "silu"],
+  ] as const)(
+    "gives a %s exact problem that bf16 and f16 hold, which the 16-bit layers pass",
+    async (layer, activation) => {
+      const variant = { layer, activation };
+      // dModel 4096 (G1's) needs the gated layer's bias in three base-32 digits, 9 one.
+      for (const name of ["3x4096x24", "2x9x40"]) {
+        const shape = parseShape(name);
+        const exact = makeExactProblem(shape, 5, variant);
+        for (const l of exact.layers) {
+          for (const [key, w] of Object.entries(l.weights) as [string, Float32Array][]) {
+            if (key === "b1" || key === "b2") continue; // layers keep biases in float32
+            expect([...exactIn16(Float32Array.from(w))], `${name} ${key}`).toEqual([...w]);
+            expect(w.includes(0), `${name} ${key} has no zero weight`).toBe(false);
+          }
+        }
+        const rows = await tokenwiseContenders(["wasm", "js"], [1], variant, ["bf16", "f16"]);
+        expect(rows).toHaveLength(4);
+        for (const c of rows) {
+          if (!("setup" in c)) throw new Error(`${c.label}: ${c.reason}`);
+          const outputs = await runEach(
+            await setupLayers(
+              c,
+              shape,
+              exact.layers.map((l) => l.weights),
+            ),
+            exact.layers.map((l) => l.x),
+          );
+          const check = checkExact(outputs, exact);
+          expect(check.ok, `${c.label} at ${name}: ${check.reason}`).toBe(true);
+        }
+      }
+    },
+    60_000,
+  );
 
   it("gives tokenwise one row per weight type, f32's under its usual name", async () => {
     const rows = await tokenwiseContenders(

@@ -87,6 +87,26 @@ describe("the dtype option", () => {
     },
   );
 
+  it.each(["bf16", "f16"] as const)(
+    "%s: one token and a batch over many panels give the float32 layer's bits on the rounded weights, on every kernel",
+    async (dtype) => {
+      // 200 hidden columns are 13 panels (the wasm kernel's one-token tile takes four panels at
+      // a time, then two, then one) and 70 outputs 5; the property tests' widths stay below 64.
+      const half = new FeedForward({ dModel: 70, dHidden: 200, seed: 6, dtype });
+      live.push(half);
+      for (const kernel of KERNELS) {
+        const on = { kernel: kernelName(kernel), threads: kernel === "wasm-2t" ? 2 : 1 };
+        const a = await FeedForward.create({ weights: half.weights, ...on, dtype });
+        const ref = await FeedForward.create({ weights: half.weights, ...on });
+        live.push(a, ref);
+        for (const rows of [1, 3]) {
+          const x: Matrix = { rows, cols: 70, data: seededFloats(rows * 70, 12 + rows, 2) };
+          expectSameBits(a.forward(x).data, ref.forward(x).data, `${kernel}, ${rows} rows`);
+        }
+      }
+    },
+  );
+
   it("f16 takes every finite float32 below 65520 in magnitude, and infinities and NaN", () => {
     // 65519.99 rounds to 65504 (f16's largest), 65520 would round to Infinity.
     const edge = Math.fround(65519.99);

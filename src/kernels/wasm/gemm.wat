@@ -281,8 +281,8 @@
   ;; w = m * 2^102, exactly ({{DT_f16s}}). Any other f16 map ({{DT_f16}}: an infinity, a NaN, a
   ;; weight of 64 or more) takes $half, slower: it gives infinities and NaN their exponent.
   ;;
-  ;; Reading ahead: the loops that stream 16-bit weights load a word 8 KiB ahead of each stream
-  ;; and drop it. Widening fills the out-of-order window with arithmetic, so fewer of a stream's
+  ;; Reading ahead: the loops that stream 16-bit weights two panels at a time or one load a word
+  ;; 8 KiB ahead of each stream and drop it (gemv16's 1 x 64 tile does not: see there). Widening fills the out-of-order window with arithmetic, so fewer of a stream's
   ;; cache misses overlapped: one token through LLaMA-7B's MLP (G1, weights from memory) went
   ;; from 1.4x to 1.8x the float32 layer's speed for bf16, and from 0.7x to 1.35x-1.6x for f16,
   ;; with the word read 8 KiB ahead (2 KiB gave 1.4x for f16, 16 KiB no more than 8; same runs,
@@ -359,9 +359,19 @@
   ;; gemv16: out = act(x · w + bias) for one token: x is K floats from $x, w is 16-bit panels
   ;; (panel p at w + p * ldw) of weight code $code, widened in registers; bias, relu and out as
   ;; gemm's (out's row plain, panel p at out + 64p). Every element is gemm's sum on the widened
-  ;; weights: +0, then x_k * w_kj added for k increasing, then the bias, then relu. Two panels at a
-  ;; time (1 x 32, with gemm's ordering store), then a last one alone (1 x 16); f16 by $half
-  ;; takes 1 x 16 throughout.
+  ;; weights: +0, then x_k * w_kj added for k increasing, then the bias, then relu. Four panels at
+  ;; a time (1 x 64), then two (1 x 32, with gemm's ordering store), then a last one alone
+  ;; (1 x 16); f16 by $half takes 1 x 16 throughout.
+  ;;
+  ;; Why four: from main memory one core reads more with more streams in flight (on a shared
+  ;; 2-core Intel Xeon, about 6.7 GB/s from one stream, 10.5 GB/s from four), and the 1 x 32 tile
+  ;; has two; its 16-bit rows are half a line, so it reached about 7 GB/s where the float32 tile,
+  ;; reading whole lines, reached 10 to 11. The 1 x 64 tile keeps 16 accumulators, more than the
+  ;; 15 v128 registers V8 leaves free, so some live on the stack (a store and a load a step, to
+  ;; L1), and it still streams faster: the loop alone, weights from memory, went from 1.4x-1.8x
+  ;; the float32 1 x 32 tile's speed to 1.8x-2.3x for bf16 and from 1.1x-1.3x to 1.6x-2.1x for
+  ;; scaled f16 (K = 768 and 3072; repeated runs on the shared machine). It reads nothing ahead:
+  ;; with the word 8 KiB ahead of each of its four streams it was no faster.
   ;;
   ;; Scaled f16 ({{DT_f16s}}) leaves out the multiplication of every weight by 2^102: x_k * 2^102
   ;; goes to $xs (K floats of scratch) once, and (x_k * 2^102) * m is the very real number
@@ -372,15 +382,29 @@
     (param $x i32) (param $K i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
     (param $bias i32) (param $relu i32) (param $out i32) (param $code i32) (param $xs i32)
     (result i32)
-    (local $p i32) (local $wq i32) (local $wq2 i32) (local $bp i32) (local $o i32) (local $xa i32) (local $xend i32)
+    (local $p i32) (local $wq i32) (local $wq2 i32) (local $wq3 i32) (local $wq4 i32) (local $bp i32) (local $o i32) (local $xa i32) (local $xend i32)
     (local $k i32) (local $f f32)
     (local $a v128) (local $v v128) (local $hm v128) (local $fm v128)
     (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128) (local $c04 v128) (local $c05 v128) (local $c06 v128) (local $c07 v128)
+    (local $c08 v128) (local $c09 v128) (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128) (local $c14 v128) (local $c15 v128)
     (if (i32.and (i32.ne (local.get $code) (i32.const {{DT_bf16}}))
                  (i32.and (i32.ne (local.get $code) (i32.const {{DT_f16}}))
                           (i32.ne (local.get $code) (i32.const {{DT_f16s}})))) (then unreachable))
     (if (i32.eq (local.get $code) (i32.const {{DT_f16s}})) (then
+      ;; Four at a time (a worker scales its token once per group of panels), then one.
       (local.set $k (i32.const 0))
+      (block $s4_done
+        (loop $s4_next
+        (br_if $s4_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $K)))
+        (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $a (f32x4.abs (local.get $v)))
+        (if (v128.any_true (v128.and (f32x4.ge (local.get $a) (v128.const f32x4 0x1p26 0x1p26 0x1p26 0x1p26))
+                                     (f32x4.ne (local.get $a) (v128.const f32x4 inf inf inf inf))))
+          (then (return (i32.const 0))))
+        (v128.store (i32.add (local.get $xs) (i32.shl (local.get $k) (i32.const 2)))
+                    (f32x4.mul (local.get $v) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $s4_next)))
       (block $s_done
         (loop $s_next
         (br_if $s_done (i32.ge_u (local.get $k) (local.get $K)))
@@ -398,6 +422,164 @@
     (local.set $fm (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000))
     (local.set $p (local.get $p0))
     (if (i32.ne (local.get $code) (i32.const {{DT_f16}})) (then
+      ;; Four panels at a time (1 x 64): four streams of weights in flight (see above).
+      (block $f_done
+        (loop $f_next
+        (br_if $f_done (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $p1)))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6))) (i32.const 0) (local.get $bias)))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $wq (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+        (local.set $wq2 (i32.add (local.get $wq) (local.get $ldw)))
+        (local.set $wq3 (i32.add (local.get $wq2) (local.get $ldw)))
+        (local.set $wq4 (i32.add (local.get $wq3) (local.get $ldw)))
+        (local.set $xa (local.get $x))
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $c04 (v128.const i32x4 0 0 0 0))
+        (local.set $c05 (v128.const i32x4 0 0 0 0))
+        (local.set $c06 (v128.const i32x4 0 0 0 0))
+        (local.set $c07 (v128.const i32x4 0 0 0 0))
+        (local.set $c08 (v128.const i32x4 0 0 0 0))
+        (local.set $c09 (v128.const i32x4 0 0 0 0))
+        (local.set $c10 (v128.const i32x4 0 0 0 0))
+        (local.set $c11 (v128.const i32x4 0 0 0 0))
+        (local.set $c12 (v128.const i32x4 0 0 0 0))
+        (local.set $c13 (v128.const i32x4 0 0 0 0))
+        (local.set $c14 (v128.const i32x4 0 0 0 0))
+        (local.set $c15 (v128.const i32x4 0 0 0 0))
+        (if (i32.eq (local.get $code) (i32.const {{DT_bf16}}))
+          (then
+          (block $kb64_done
+            (loop $kb64_next
+            (br_if $kb64_done (i32.ge_u (local.get $xa) (local.get $xend)))
+            (local.set $a (v128.load32_splat (local.get $xa)))
+            (local.set $v (v128.load offset=0 (local.get $wq)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq)))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (v128.store (local.get $o) (v128.or (local.get $c00) (local.get $c01)))
+            (local.set $v (v128.load offset=0 (local.get $wq2)))
+            (local.set $c04 (f32x4.add (local.get $c04) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c05 (f32x4.add (local.get $c05) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq2)))
+            (local.set $c06 (f32x4.add (local.get $c06) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c07 (f32x4.add (local.get $c07) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $v (v128.load offset=0 (local.get $wq3)))
+            (local.set $c08 (f32x4.add (local.get $c08) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c09 (f32x4.add (local.get $c09) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq3)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (v128.store (local.get $o) (v128.or (local.get $c00) (local.get $c01)))
+            (local.set $v (v128.load offset=0 (local.get $wq4)))
+            (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq4)))
+            (local.set $c14 (f32x4.add (local.get $c14) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
+            (local.set $c15 (f32x4.add (local.get $c15) (f32x4.mul (local.get $a) (v128.and (local.get $v) (local.get $hm)))))
+            (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+            (local.set $wq (i32.add (local.get $wq) (i32.const 32)))
+            (local.set $wq2 (i32.add (local.get $wq2) (i32.const 32)))
+            (local.set $wq3 (i32.add (local.get $wq3) (i32.const 32)))
+            (local.set $wq4 (i32.add (local.get $wq4) (i32.const 32)))
+            (br $kb64_next)))
+          )
+          (else
+          (block $ks64_done
+            (loop $ks64_next
+            (br_if $ks64_done (i32.ge_u (local.get $xa) (local.get $xend)))
+            (local.set $a (v128.load32_splat (local.get $xa)))
+            (local.set $v (v128.load offset=0 (local.get $wq)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq)))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (v128.store (local.get $o) (v128.or (local.get $c00) (local.get $c01)))
+            (local.set $v (v128.load offset=0 (local.get $wq2)))
+            (local.set $c04 (f32x4.add (local.get $c04) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c05 (f32x4.add (local.get $c05) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq2)))
+            (local.set $c06 (f32x4.add (local.get $c06) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c07 (f32x4.add (local.get $c07) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $v (v128.load offset=0 (local.get $wq3)))
+            (local.set $c08 (f32x4.add (local.get $c08) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c09 (f32x4.add (local.get $c09) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq3)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (v128.store (local.get $o) (v128.or (local.get $c00) (local.get $c01)))
+            (local.set $v (v128.load offset=0 (local.get $wq4)))
+            (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $v (v128.load offset=16 (local.get $wq4)))
+            (local.set $c14 (f32x4.add (local.get $c14) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)))))
+            (local.set $c15 (f32x4.add (local.get $c15) (f32x4.mul (local.get $a) (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)))))
+            (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+            (local.set $wq (i32.add (local.get $wq) (i32.const 32)))
+            (local.set $wq2 (i32.add (local.get $wq2) (i32.const 32)))
+            (local.set $wq3 (i32.add (local.get $wq3) (i32.const 32)))
+            (local.set $wq4 (i32.add (local.get $wq4) (i32.const 32)))
+            (br $ks64_next)))
+          ))
+        (if (local.get $bp) (then
+          (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+          (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+          (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+          (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+          (local.set $c04 (f32x4.add (local.get $c04) (v128.load offset=64 (local.get $bp))))
+          (local.set $c05 (f32x4.add (local.get $c05) (v128.load offset=80 (local.get $bp))))
+          (local.set $c06 (f32x4.add (local.get $c06) (v128.load offset=96 (local.get $bp))))
+          (local.set $c07 (f32x4.add (local.get $c07) (v128.load offset=112 (local.get $bp))))
+          (local.set $c08 (f32x4.add (local.get $c08) (v128.load offset=128 (local.get $bp))))
+          (local.set $c09 (f32x4.add (local.get $c09) (v128.load offset=144 (local.get $bp))))
+          (local.set $c10 (f32x4.add (local.get $c10) (v128.load offset=160 (local.get $bp))))
+          (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=176 (local.get $bp))))
+          (local.set $c12 (f32x4.add (local.get $c12) (v128.load offset=192 (local.get $bp))))
+          (local.set $c13 (f32x4.add (local.get $c13) (v128.load offset=208 (local.get $bp))))
+          (local.set $c14 (f32x4.add (local.get $c14) (v128.load offset=224 (local.get $bp))))
+          (local.set $c15 (f32x4.add (local.get $c15) (v128.load offset=240 (local.get $bp))))
+        ))
+        (if (local.get $relu) (then
+          (local.set $c00 (v128.andnot (local.get $c00) (f32x4.lt (local.get $c00) (v128.const i32x4 0 0 0 0))))
+          (local.set $c01 (v128.andnot (local.get $c01) (f32x4.lt (local.get $c01) (v128.const i32x4 0 0 0 0))))
+          (local.set $c02 (v128.andnot (local.get $c02) (f32x4.lt (local.get $c02) (v128.const i32x4 0 0 0 0))))
+          (local.set $c03 (v128.andnot (local.get $c03) (f32x4.lt (local.get $c03) (v128.const i32x4 0 0 0 0))))
+          (local.set $c04 (v128.andnot (local.get $c04) (f32x4.lt (local.get $c04) (v128.const i32x4 0 0 0 0))))
+          (local.set $c05 (v128.andnot (local.get $c05) (f32x4.lt (local.get $c05) (v128.const i32x4 0 0 0 0))))
+          (local.set $c06 (v128.andnot (local.get $c06) (f32x4.lt (local.get $c06) (v128.const i32x4 0 0 0 0))))
+          (local.set $c07 (v128.andnot (local.get $c07) (f32x4.lt (local.get $c07) (v128.const i32x4 0 0 0 0))))
+          (local.set $c08 (v128.andnot (local.get $c08) (f32x4.lt (local.get $c08) (v128.const i32x4 0 0 0 0))))
+          (local.set $c09 (v128.andnot (local.get $c09) (f32x4.lt (local.get $c09) (v128.const i32x4 0 0 0 0))))
+          (local.set $c10 (v128.andnot (local.get $c10) (f32x4.lt (local.get $c10) (v128.const i32x4 0 0 0 0))))
+          (local.set $c11 (v128.andnot (local.get $c11) (f32x4.lt (local.get $c11) (v128.const i32x4 0 0 0 0))))
+          (local.set $c12 (v128.andnot (local.get $c12) (f32x4.lt (local.get $c12) (v128.const i32x4 0 0 0 0))))
+          (local.set $c13 (v128.andnot (local.get $c13) (f32x4.lt (local.get $c13) (v128.const i32x4 0 0 0 0))))
+          (local.set $c14 (v128.andnot (local.get $c14) (f32x4.lt (local.get $c14) (v128.const i32x4 0 0 0 0))))
+          (local.set $c15 (v128.andnot (local.get $c15) (f32x4.lt (local.get $c15) (v128.const i32x4 0 0 0 0))))
+        ))
+        (v128.store offset=0 (local.get $o) (local.get $c00))
+        (v128.store offset=16 (local.get $o) (local.get $c01))
+        (v128.store offset=32 (local.get $o) (local.get $c02))
+        (v128.store offset=48 (local.get $o) (local.get $c03))
+        (v128.store offset=64 (local.get $o) (local.get $c04))
+        (v128.store offset=80 (local.get $o) (local.get $c05))
+        (v128.store offset=96 (local.get $o) (local.get $c06))
+        (v128.store offset=112 (local.get $o) (local.get $c07))
+        (v128.store offset=128 (local.get $o) (local.get $c08))
+        (v128.store offset=144 (local.get $o) (local.get $c09))
+        (v128.store offset=160 (local.get $o) (local.get $c10))
+        (v128.store offset=176 (local.get $o) (local.get $c11))
+        (v128.store offset=192 (local.get $o) (local.get $c12))
+        (v128.store offset=208 (local.get $o) (local.get $c13))
+        (v128.store offset=224 (local.get $o) (local.get $c14))
+        (v128.store offset=240 (local.get $o) (local.get $c15))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $f_next)))
       (block $t_done
         (loop $t_next
         (br_if $t_done (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $p1)))
