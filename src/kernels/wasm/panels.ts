@@ -52,8 +52,9 @@ export interface GemmExports {
     xs: number,
   ): number;
   /**
-   * gemm for a quantized map (code q8_0 or q4_0) on rows of Q8_0 activations at xq (ldq bytes
-   * apart, see quant-panels.ts), in llama.cpp's order of operations (src/kernels/quant.ts).
+   * gemm for a quantized map (code q8_0 or q4_0, plus 16 when some block scale is not finite) on
+   * rows of Q8_0 activations at xq (ldq bytes apart, see quant-panels.ts), in llama.cpp's order
+   * of operations (src/kernels/quant.ts).
    */
   qgemm(
     xq: number,
@@ -191,9 +192,10 @@ export function linearOn(
     if (code === WEIGHT_CODE.q8_0 || code === WEIGHT_CODE.q4_0) {
       quantizeRowsIn(f32 as Float32Array, i16 as Int16Array, x, lda, rows, K, scratch);
       const ldq = quantRowBytes(K);
+      const qcode = m.nonFiniteScales === true ? code | 16 : code;
       for (let p = p0; p < p1; p += chunk) {
         const to = Math.min(p1, p + chunk);
-        ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, code);
+        ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
         beat();
       }
       return;
