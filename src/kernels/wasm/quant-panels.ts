@@ -112,7 +112,8 @@ export function hasNonFiniteScale(blocks: Uint8Array, dtype: QuantDtype): boolea
 const SCALE_UP = 2 ** 112;
 
 /**
- * Quantizes `rows` input rows of K floats in the kernel's pair layout (copyPairsIn: rows 2i
+ * The JavaScript twin of gemm.wat's `qrows`, which the kernel runs (test/wasm-quant.test.ts
+ * holds the two to the same bytes): quantizes `rows` input rows of K floats in the kernel's pair layout (copyPairsIn: rows 2i
  * and 2i+1 interleaved from byte x + 2i · lda, an odd last row plain) to Q8_0 rows at byte `xq`,
  * quantRowBytes(K) apart: K quants as i16, then for each block its scale d times 2^112 and 8
  * times the sum of its quants (float32 values, both exact: d is an f16 value, below 2^16, and
