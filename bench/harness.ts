@@ -5,7 +5,7 @@
 // float64 reference within the forward-error bound; warm up, then time interleaved repetitions
 // (A B C A B C ...) so drift hits every contender alike. Afterwards, optionally, measure each
 // contender's peak resident memory in a process of its own.
-import { checkQuantized, quantizedRow } from "./quant";
+import { checkQuantized, quantPeerReference, quantizedPeer, quantizedRow } from "./quant";
 import { type Contender, type Group, type Unavailable, runEach, setupLayers } from "./contender";
 import {
   type ExactCheck,
@@ -283,7 +283,9 @@ async function runShape(
     const result: ContenderResult = { ...base, status: "failed" };
     results.push(result);
     const quantized = quantizedRow(c);
-    if (exact !== null && quantized === null) {
+    // A peer on quantized blocks has numerics of its own: no exact problem; a bound of its own.
+    const qpeer = quantizedPeer(c);
+    if (exact !== null && quantized === null && qpeer === null) {
       // The exact check first, on instances of its own: they are gone before the timed ones
       // are made, so a large layer is never held twice.
       try {
@@ -332,6 +334,10 @@ async function runShape(
     try {
       const { output, ms } = await runner.first();
       result.firstCallMs = ms;
+      const peerRefs =
+        qpeer === null
+          ? null
+          : problem.layers.map((_, l) => quantPeerReference(problem, refRows, qpeer, l));
       result.check =
         quantized !== null
           ? await checkQuantized(
@@ -339,9 +345,13 @@ async function runShape(
               problem,
               quantized,
             )
-          : refs.length === 1
-            ? checkOutput(output, problem, refs[0] as Reference)
-            : checkLayers(output, await runner.each(), problem, refs);
+          : peerRefs !== null
+            ? peerRefs.length === 1
+              ? checkOutput(output, problem, peerRefs[0] as Reference)
+              : checkLayers(output, await runner.each(), problem, peerRefs)
+            : refs.length === 1
+              ? checkOutput(output, problem, refs[0] as Reference)
+              : checkLayers(output, await runner.each(), problem, refs);
     } catch (e) {
       result.reason = `forward failed: ${message(e)}`;
       log(`${tag} ${c.label}: ${result.reason}`);

@@ -5,11 +5,20 @@ import { describe, expect, it } from "vitest";
 import { type Contender, runEach, setupLayers } from "../bench/contender";
 import { exactIn16, parseDtypes } from "../bench/dtype";
 import { checkExact, makeExactProblem } from "../bench/exact";
-import { feedForwardModel, gatedModel } from "../bench/peers/onnx-model";
+import { feedForwardModel, gatedModel, matMulNBitsInputs } from "../bench/peers/onnx-model";
 import { defaultPeers, loadPeers, nodePeers } from "../bench/peers/index";
 import { ffnWeights, gatedWeights, makeProblem } from "../bench/problem";
-import { checkQuantized, quantizedRow } from "../bench/quant";
+import {
+  checkQuantized,
+  ggmlBlocks,
+  quantPeerReference,
+  quantizedMaps,
+  quantizedRow,
+} from "../bench/quant";
+import { checkOutput } from "../bench/reference";
 import { parseShape } from "../bench/shapes";
+import { FeedForward, ggufTensorToFloat32 } from "../src/index";
+import { blockScales } from "../src/kernels/quant";
 import { tokenwiseContenders } from "../bench/tokenwise";
 import { narrowInto, widenInto } from "../src/dtype";
 
@@ -42,6 +51,76 @@ describe("--dtype", () => {
     const bad = await checkQuantized([y], problem, "q8_0");
     expect(bad.ok).toBe(false);
     expect(bad.reason).toMatch(/^layer 1: output 100 is /);
+  });
+
+  it("gives MatMulNBits the ggml blocks' own weights: (u - 128 or 8) · scale, B (N, K/32, blob)", () => {
+    const K = 64;
+    const N = 5;
+    const w = ffnWeights(
+      makeProblem({ name: "t", tokens: 1, dModel: K, dHidden: N }, 7).weights,
+      "t",
+    ).w1;
+    for (const dtype of ["q8_0", "q4_0"] as const) {
+      const blocks = ggmlBlocks(w, K, N, dtype);
+      // ggml's layout: N rows of K values.
+      const want = ggufTensorToFloat32({
+        type: dtype === "q8_0" ? "Q8_0" : "Q4_0",
+        shape: [N, K],
+        data: blocks,
+      });
+      const { b, scales, blob } = matMulNBitsInputs(blocks, dtype, K, N, (x) =>
+        blockScales(x, dtype),
+      );
+      expect([b.length, blob]).toEqual([N * (K / 32) * blob, dtype === "q8_0" ? 32 : 16]);
+      // MatMulNBits' definition, written out: element k of column n is in blob (n, k / 32),
+      // 8 bits a byte, or 4 bits two a byte with the even element in the low nibble.
+      const got = new Float32Array(K * N);
+      for (let n = 0; n < N; n++) {
+        for (let k = 0; k < K; k++) {
+          const at = (n * (K / 32) + (k >> 5)) * blob;
+          const i = k & 31;
+          const u =
+            dtype === "q8_0"
+              ? (b[at + i] as number) - 128
+              : (((b[at + (i >> 1)] as number) >> (4 * (i & 1))) & 15) - 8;
+          got[n * K + k] = u * (scales[n * (K / 32) + (k >> 5)] as number);
+        }
+      }
+      expect([...got], dtype).toEqual([...want]);
+    }
+  });
+
+  it("holds a quantized peer to a bound that admits int8 activations (the js q8_0 layer passes) and catches an error", () => {
+    const shape = { name: "t", tokens: 3, dModel: 64, dHidden: 96 };
+    for (const activation of ["relu", "gelu"] as const) {
+      const problem = makeProblem(shape, 5, { layer: "ffn", activation });
+      const w = ffnWeights(problem.weights, "t");
+      for (const dtype of ["q8_0", "q4_0"] as const) {
+        // The js kernel's quantized layer rounds every activation to int8 per block of 32, as
+        // accuracy_level 4 may: it must pass, on the very blocks the peer gets.
+        const layer = FeedForward.fromWeights(
+          {
+            w1: { rows: 64, cols: 96, data: w.w1 },
+            b1: w.b1,
+            w2: { rows: 96, cols: 64, data: w.w2 },
+            b2: w.b2,
+          },
+          { dtype, kernel: "js", activation },
+        );
+        const q = quantizedMaps(shape, w, dtype);
+        const json = layer.toJSON() as unknown as { w1: string };
+        expect(json.w1).toBe(Buffer.from(q.maps[0] as Uint8Array).toString("base64"));
+        const y = layer.forward({ rows: 3, cols: 64, data: problem.x }).data;
+        const ref = quantPeerReference(problem, [0, 1, 2], dtype);
+        const ok = checkOutput(y, problem, ref);
+        expect(ok.ok, `${activation} ${dtype}: ${ok.reason}`).toBe(true);
+        expect(ok.worstRatio).toBeGreaterThan(0);
+        // Off by twice its bound at one output: caught.
+        const bad = y.slice();
+        bad[70] = (ref.expected[70] as number) + 2 * (ref.bound[70] as number);
+        expect(checkOutput(bad, problem, ref).ok).toBe(false);
+      }
+    }
   });
 
   it("rounds to values that bf16 and f16 both hold exactly, in every process alike", () => {

@@ -6,7 +6,12 @@
 // copied until the one final concatenation.
 import { halfOverflowAt, narrowInto } from "../../src/dtype";
 import type { ActivationName } from "../layer";
-import type { GatedProblemWeights, ProblemWeights } from "../problem";
+import {
+  type GatedProblemWeights,
+  type LayerWeights,
+  type ProblemWeights,
+  isGated,
+} from "../problem";
 import type { Shape } from "../shapes";
 
 const VARINT = 0;
@@ -144,11 +149,13 @@ function node(
   inputs: string[],
   output: string,
   ints: Record<string, number>,
+  domain = "",
 ): void {
   for (const i of inputs) w.string(1, i);
   w.string(2, output);
   w.string(3, `${op}_${output}`);
   w.string(4, op);
+  if (domain !== "") w.string(7, domain);
   for (const [name, value] of Object.entries(ints)) {
     // AttributeProto { name, i, type: INT }
     w.message(5, (a) => a.string(1, name).int(3, value).int(20, ATTRIBUTE_INT));
@@ -169,9 +176,26 @@ class Graph {
     this.compute = compute;
   }
 
-  node(op: string, inputs: string[], output: string, ints: Record<string, number> = {}): string {
-    this.#parts.push((g) => g.message(1, (n) => node(n, op, inputs, output, ints)));
+  node(
+    op: string,
+    inputs: string[],
+    output: string,
+    ints: Record<string, number> = {},
+    domain = "",
+  ): string {
+    this.#parts.push((g) => g.message(1, (n) => node(n, op, inputs, output, ints, domain)));
     return output;
+  }
+
+  /** An initializer of raw little-endian bytes of ONNX data type `dataType` (UINT8: 2). */
+  initBytes(name: string, dims: number[], bytes: Uint8Array, dataType: number): string {
+    this.#inits.push((g) =>
+      g.message(5, (t) => {
+        for (const d of dims) t.int(1, d);
+        t.int(2, dataType).string(8, name).bytes(9, bytes);
+      }),
+    );
+    return name;
   }
 
   /** Cast(input) to a float type. */
@@ -269,6 +293,7 @@ function model(
   name: string,
   weights: OnnxWeights,
   build: (g: Graph, x: string) => string,
+  microsoft = false,
 ): Uint8Array {
   const { tokens: T, dModel: D } = shape;
   const half = weights === "float16-graph";
@@ -287,6 +312,7 @@ function model(
     g.message(12, (v) => valueInfo(v, "y", [T, D]));
   });
   m.message(8, (o) => o.string(1, "").int(2, 17)); // opset_import { domain "", version 17 }
+  if (microsoft) m.message(8, (o) => o.string(1, "com.microsoft").int(2, 1));
   return m.finish();
 }
 
@@ -330,4 +356,116 @@ export function gatedModel(
     const p = g.node("Mul", [a, g.node("MatMul", [x, wu], "up")], "p");
     return g.node("MatMul", [p, wd], out);
   });
+}
+
+// ---- quantized weights: onnxruntime's MatMulNBits ------------------------------------------------
+
+const UINT8 = 2; // TensorProto.DataType.UINT8
+
+/**
+ * ggml blocks (N rows of K / 32 blocks: an f16 scale, then Q8_0's 32 int8 quants or Q4_0's 16
+ * bytes of nibbles, input k < 16 low and 16 + k high) as MatMulNBits' inputs, block size 32: B
+ * (N, K/32, blob) of unsigned quants, Q8_0's q + 128 a byte, Q4_0's nibbles two a byte (input 2i
+ * low, 2i + 1 high), and the scales (float32, exact: f16 values). With no zero points the
+ * operator takes 128 (8 bits) and 8 (4 bits), so each weight is (u − zero) · scale: the very
+ * values of the ggml blocks.
+ */
+export function matMulNBitsInputs(
+  blocks: Uint8Array,
+  dtype: "q8_0" | "q4_0",
+  K: number,
+  N: number,
+  scaleOf: (blocks: Uint8Array) => Float32Array,
+): { b: Uint8Array; scales: Float32Array; blob: number } {
+  const nb = K / 32;
+  const q8 = dtype === "q8_0";
+  const bytes = q8 ? 34 : 18;
+  const blob = q8 ? 32 : 16;
+  const b = new Uint8Array(N * nb * blob);
+  for (let i = 0; i < N * nb; i++) {
+    const src = i * bytes + 2;
+    const dst = i * blob;
+    if (q8) {
+      for (let k = 0; k < 32; k++) b[dst + k] = ((blocks[src + k] as number) + 128) & 255;
+    } else {
+      const nib = (k: number) => {
+        const v = blocks[src + (k & 15)] as number;
+        return k < 16 ? v & 15 : v >> 4;
+      };
+      for (let t = 0; t < 16; t++) b[dst + t] = nib(2 * t) | (nib(2 * t + 1) << 4);
+    }
+  }
+  return { b, scales: scaleOf(blocks), blob };
+}
+
+/** One quantized map as a MatMulNBits node: y = x · W, W (K, N) given as ggml blocks. */
+function matMulNBits(
+  g: Graph,
+  x: string,
+  name: string,
+  blocks: Uint8Array,
+  dtype: "q8_0" | "q4_0",
+  K: number,
+  N: number,
+  scaleOf: (blocks: Uint8Array) => Float32Array,
+): string {
+  const { b, scales, blob } = matMulNBitsInputs(blocks, dtype, K, N, scaleOf);
+  const bName = g.initBytes(`${name}_q`, [N, K / 32, blob], b, UINT8);
+  const sName = g.init(`${name}_scales`, [N * (K / 32)], scales);
+  return g.node(
+    "MatMulNBits",
+    [x, bName, sName],
+    `${name}_y`,
+    // accuracy_level 4: the activations quantized to int8 (per block) and integer dot products.
+    { K, N, bits: dtype === "q8_0" ? 8 : 4, block_size: 32, accuracy_level: 4 },
+    "com.microsoft",
+  );
+}
+
+/** A quantized layer's maps, as ggml blocks of `dtype`, for {@link quantizedModel}. */
+export interface QuantizedMaps {
+  dtype: "q8_0" | "q4_0";
+  /** Each map's blocks (N rows of K / 32 blocks), in the layer's order of maps. */
+  maps: Uint8Array[];
+  /** The block scales of a map's blocks as float32 values, in their order. */
+  scaleOf: (blocks: Uint8Array) => Float32Array;
+}
+
+/**
+ * The ONNX model of the layer with quantized weights: each MatMul a MatMulNBits (com.microsoft)
+ * on the same blocks; biases (FeedForward) float32 Adds; the activation as in the float models.
+ */
+export function quantizedModel(
+  shape: Shape,
+  weights: LayerWeights,
+  q: QuantizedMaps,
+  act: ActivationName,
+): Uint8Array {
+  const { dModel: D, dHidden: H } = shape;
+  const mm = (g: Graph, x: string, name: string, i: number, K: number, N: number) =>
+    matMulNBits(g, x, name, q.maps[i] as Uint8Array, q.dtype, K, N, q.scaleOf);
+  if (isGated(weights)) {
+    return model(
+      shape,
+      "gated-feedforward-nbits",
+      "float32",
+      (g, x) => {
+        const a = activation(g, act, mm(g, x, "gate", 0, D, H), "act");
+        const p = g.node("Mul", [a, mm(g, x, "up", 1, D, H)], "p");
+        return g.node("Identity", [mm(g, p, "down", 2, H, D)], "y");
+      },
+      true,
+    );
+  }
+  return model(
+    shape,
+    "feedforward-nbits",
+    "float32",
+    (g, x) => {
+      const h0 = g.node("Add", [mm(g, x, "w1", 0, D, H), g.init("b1", [H], weights.b1)], "h0");
+      const h = activation(g, act, h0, "h");
+      return g.node("Add", [mm(g, h, "w2", 1, H, D), g.init("b2", [D], weights.b2)], "y");
+    },
+    true,
+  );
 }

@@ -5,7 +5,8 @@ import type { Variant } from "../layer";
 import { type LayerWeights, isGated } from "../problem";
 import type { Shape } from "../shapes";
 import { type PeerContext, moduleObject } from "./context";
-import { type OnnxWeights, feedForwardModel, gatedModel } from "./onnx-model";
+import { type OnnxWeights, feedForwardModel, gatedModel, quantizedModel } from "./onnx-model";
+import { quantizedMaps } from "../quant";
 
 interface OrtTensor {
   data: unknown;
@@ -22,11 +23,16 @@ interface Ort {
   env: { wasm: { numThreads?: number; proxy?: boolean }; logLevel?: string };
 }
 
+/** How an ONNX model holds its weights: a float type, or quantized blocks (MatMulNBits). */
+type ModelWeights = OnnxWeights | "q8_0" | "q4_0";
+
 /** What each ONNX model's weights are, for the report's library column. */
-const WEIGHTS_TEXT: Record<OnnxWeights, string> = {
+const WEIGHTS_TEXT: Record<ModelWeights, string> = {
   float32: "",
   float16: ", FLOAT16 initializers cast to float32",
   "float16-graph": ", the model in float16 throughout",
+  q8_0: ", MatMulNBits 8 bits, block 32, accuracy_level 4, on the layer's Q8_0 blocks",
+  q4_0: ", MatMulNBits 4 bits, block 32, accuracy_level 4, on the layer's Q4_0 blocks",
 };
 
 function ortContender(
@@ -35,7 +41,7 @@ function ortContender(
   threads: number,
   options: Record<string, unknown>,
   variant: Variant,
-  weights: OnnxWeights = "float32",
+  weights: ModelWeights = "float32",
 ): Contender {
   const native = name === "ort-node";
   return {
@@ -51,9 +57,12 @@ function ortContender(
     host: { kind: "peer", name, threads },
     async setup(shape: Shape, w: LayerWeights) {
       const { tokens: T, dModel: D } = shape;
-      const bytes = isGated(w)
-        ? gatedModel(shape, w, variant.activation, weights)
-        : feedForwardModel(shape, w, variant.activation, weights);
+      const bytes =
+        weights === "q8_0" || weights === "q4_0"
+          ? quantizedModel(shape, w, quantizedMaps(shape, w, weights), variant.activation)
+          : isGated(w)
+            ? gatedModel(shape, w, variant.activation, weights)
+            : feedForwardModel(shape, w, variant.activation, weights);
       const session = await ort.InferenceSession.create(bytes, options);
       return {
         async forward(x) {
@@ -101,13 +110,19 @@ export async function ortWebContender(
   ctx: PeerContext,
   threads: number,
   variant: Variant,
-  weights: OnnxWeights = "float32",
+  weights: ModelWeights = "float32",
 ): Promise<Contender> {
   ortWeb ??= ctx.load("onnxruntime-web") as unknown as Promise<Ort>;
   const ort = await ortWeb;
   const contender = ortContender(
     ort,
-    weights === "float32" ? "ort-web" : weights === "float16" ? "ort-web-f16" : "ort-web-f16-graph",
+    weights === "float32"
+      ? "ort-web"
+      : weights === "float16"
+        ? "ort-web-f16"
+        : weights === "float16-graph"
+          ? "ort-web-f16-graph"
+          : `ort-web-${weights}`,
     threads,
     {
       executionProviders: ["wasm"],

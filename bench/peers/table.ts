@@ -2,7 +2,7 @@
 // loaded. Each is a devDependency of bench/ only, loaded lazily; one that fails to load is
 // reported as unavailable, with the reason, and skipped. Nothing here is Node's own: the browser
 // run (web/page.ts) loads the same table from its bundle (index.ts is the Node side).
-import type { WeightDtype } from "../../src/dtype";
+import { type WeightDtype, isQuant } from "../../src/dtype";
 import type { Contender, Unavailable } from "../contender";
 import { type Variant, describeVariant } from "../layer";
 import { threadCounts } from "../tokenwise";
@@ -68,6 +68,20 @@ export const PEERS: readonly PeerEntry[] = [
     load: (ctx, t, v) => ortWebContender(ctx, t, v, "float16-graph"),
   },
   {
+    name: "ort-web-q8_0",
+    packages: ["onnxruntime-web"],
+    threads: "any",
+    dtype: "q8_0",
+    load: (ctx, t, v) => ortWebContender(ctx, t, v, "q8_0"),
+  },
+  {
+    name: "ort-web-q4_0",
+    packages: ["onnxruntime-web"],
+    threads: "any",
+    dtype: "q4_0",
+    load: (ctx, t, v) => ortWebContender(ctx, t, v, "q4_0"),
+  },
+  {
     name: "jax",
     packages: ["@jax-js/jax"],
     threads: [1],
@@ -122,8 +136,9 @@ export async function loadPeers(
     const versions: Record<string, string | null> = {};
     for (const p of peer.packages) versions[p] = ctx.version(p) ?? null;
     const start = performance.now();
+    // A quantized peer quantizes the float32 weights itself, as the layer of its dtype does.
     const cannot =
-      peer.dtype !== undefined && variant.exact16 !== true
+      peer.dtype !== undefined && !isQuant(peer.dtype) && variant.exact16 !== true
         ? `its model holds the weights as ${peer.dtype}: run it with --dtype ${peer.dtype}`
         : (peer.cannot?.(variant) ?? null);
     let reason: string | undefined =

@@ -13,7 +13,7 @@ import {
   ShapeError,
   ggufTensorToFloat32,
 } from "../../src/index";
-import { decodeBytes, decodeFloat32 } from "../../src/base64";
+import { decodeBytes, decodeFloat32, encodeFloat32 } from "../../src/base64";
 import { seededFloats } from "../helpers/arbitraries";
 import { expectSameBits } from "../helpers/bits";
 import { expectThrowsCleanly } from "../helpers/throws";
@@ -140,6 +140,70 @@ describe.each(KERNELS)("quantized layers on the %s kernel", (kernel) => {
       });
     });
   });
+});
+
+/**
+ * ggml blocks from seeded bytes: scales of either sign over f16's range up to 2^5 (zeros,
+ * subnormals and normals), quants of any byte (Q8_0's -128 too); with `special`, one block in 16
+ * gets an infinite or NaN scale. Blocks a file could hold that a quantizer never writes.
+ */
+function seededBlocks(dtype: "q8_0" | "q4_0", n: number, seed: number, special: boolean) {
+  const bytes = dtype === "q8_0" ? 34 : 18;
+  const u = seededFloats(n * bytes, seed, 1);
+  const out = new Uint8Array(n * bytes);
+  for (let i = 0; i < out.length; i++) out[i] = Math.floor(((u[i] as number) + 1) * 128) & 255;
+  for (let b = 0; b < n; b++) {
+    const at = b * bytes;
+    const r = out[at] as number;
+    const sign = (out[at + 1] as number) & 0x80;
+    let h =
+      sign | ((r % 21) << 10) | (((out[at + 1] as number) & 3) << 8) | (out[at + 2] as number);
+    if (special && r % 16 === 5) h = [0x7c00, 0xfc00, 0x7e01, 0xfd00][r % 4] as number;
+    out[at] = h & 255;
+    out[at + 1] = h >> 8;
+  }
+  return out;
+}
+
+describe("quantized layers of any blocks", () => {
+  const D = 64;
+  const H = 96;
+  it.each([
+    ["q8_0", false],
+    ["q4_0", false],
+    ["q8_0", true],
+    ["q4_0", true],
+  ] as const)(
+    "%s blocks (special scales: %s) give the js kernel's bits on the wasm kernel, alone and in batches",
+    (dtype, special) => {
+      const json = {
+        format: "tokenwise.FeedForward",
+        version: 3,
+        activation: "relu",
+        dtype,
+        dModel: D,
+        dHidden: H,
+        encoding: "le-base64",
+        w1: encodeFloat32(seededBlocks(dtype, (H * D) / 32, 41, false)),
+        b1: encodeFloat32(seededFloats(H, 42, 1)),
+        // Infinite and NaN scales only in the last map: every column they do not reach stays finite.
+        w2: encodeFloat32(seededBlocks(dtype, (H * D) / 32, 43, special)),
+        b2: encodeFloat32(new Float32Array(D)),
+      };
+      const oracle = FeedForward.fromJSON(json as never, { kernel: "js" });
+      const layer = FeedForward.fromJSON(json as never, { kernel: "wasm" });
+      live.push(oracle, layer);
+      const x = seededFloats(7 * D, 44, 3);
+      for (const rows of [1, 2, 3, 7]) {
+        const xm: Matrix = { rows, cols: D, data: x.subarray(0, rows * D) };
+        const want = oracle.forward(xm).data;
+        let finite = 0;
+        for (const v of want) if (Number.isFinite(v)) finite++;
+        expect(finite, "finite outputs").toBeGreaterThan(want.length / 2);
+        expectSameBits(layer.forward(xm).data, want, `${rows} rows`);
+      }
+    },
+  );
 });
 
 describe("quantized layers", () => {

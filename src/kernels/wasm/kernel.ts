@@ -11,7 +11,7 @@ import {
 import { quantizeMap } from "../quant";
 import { type WeightSource, packMap, unpackRows } from "../source";
 import { floatBitsToHalf, halfToFloatBits, isQuant } from "../../dtype";
-import { packQuantPanels, unpackQuantPanels } from "./quant-panels";
+import { hasNonFiniteScale, packQuantPanels, unpackQuantPanels } from "./quant-panels";
 import {
   BLOCK_ROWS,
   F16S_SHIFT,
@@ -122,6 +122,7 @@ export function packMaps(
     if (isQuant(shape.dtype)) {
       const blocks = quantizeMap(source, shape, i);
       packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
+      m.nonFiniteScales = hasNonFiniteScale(blocks, shape.dtype);
     } else if (m.elem === 4) packMap(source, shape, i, PANEL, f32, m.w / 4);
     else packMap(source, shape, i, PANEL, u16, m.w / 2, SLOTS16);
     const count = m.K * m.panels * PANEL;

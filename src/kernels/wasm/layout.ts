@@ -30,10 +30,11 @@ export const WASM_DTYPE_CONSTANTS: Record<string, number> = {
 
 /**
  * Bytes of one row of a block of Q8_0 activations in a thread's scratch (quant-panels.ts): K
- * quants as 16-bit integers, then K / 32 float32 scales.
+ * quants as 16-bit integers, then two float32 values a block of 32 (its scale, times 2^112, and
+ * 8 times its quants' sum).
  */
 export function quantRowBytes(K: number): number {
-  return 2 * K + K / 8;
+  return 2 * K + K / 4;
 }
 
 /** An f16s map keeps each weight w as the f16 of w · 2^F16S_SHIFT (exact: see fitsF16s). */
@@ -79,6 +80,11 @@ export interface MapRegion {
    * docs/numerics.md, "Sparse hidden values"). Set when the weights are packed.
    */
   skip: boolean;
+  /**
+   * A quantized map some block scale of which is an infinity or a NaN: qgemm converts its scales
+   * the slower way that keeps those (code bit 16). Set when the weights are packed.
+   */
+  nonFiniteScales?: boolean;
 }
 
 export interface Layout {

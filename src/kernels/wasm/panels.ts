@@ -11,7 +11,6 @@ import {
   panelBytes,
   quantRowBytes,
 } from "./layout";
-import { quantizeRowsIn } from "./quant-panels";
 
 export interface GemmExports {
   gemm(
@@ -52,8 +51,14 @@ export interface GemmExports {
     xs: number,
   ): number;
   /**
-   * gemm for a quantized map (code q8_0 or q4_0) on rows of Q8_0 activations at xq (ldq bytes
-   * apart, see quant-panels.ts), in llama.cpp's order of operations (src/kernels/quant.ts).
+   * `rows` rows of K floats at x (gemm's pair layout) quantized to Q8_0 into qgemm's rows at xq,
+   * as quantizeRowsIn (quant-panels.ts) does in JavaScript, bit for bit.
+   */
+  qrows(x: number, lda: number, rows: number, K: number, xq: number): void;
+  /**
+   * gemm for a quantized map (code q8_0 or q4_0, plus 16 when some block scale is not finite) on
+   * rows of Q8_0 activations at xq (ldq bytes apart, see quant-panels.ts), in llama.cpp's order
+   * of operations (src/kernels/quant.ts).
    */
   qgemm(
     xq: number,
@@ -161,8 +166,8 @@ const SPARSE_SPAN = 1 << 18;
  * kernel's work plus one widening per weight. Every path gives each element gemm's operations on
  * the widened weights, so which one a call takes changes no bit. Quantized weights: the rows
  * are quantized to Q8_0 into `scratch` (each thread quantizes them itself, the same bits), then
- * qgemm. `beat` is called after every `chunk` panels (a worker's heartbeat); `buffer` is the
- * memory's buffer (for quantized weights).
+ * qgemm. `beat` is called after every `chunk` panels (a worker's heartbeat); `_buffer` (the
+ * memory's buffer) is no longer read: the kernel quantizes the rows itself (qrows).
  *
  * On a map marked `skip` (the last one, no relu, plain output, float32 or 16-bit weights) with
  * `lists` (this thread's list region, else 0), each pair of rows (and an odd last row) first
@@ -177,11 +182,9 @@ export function linearOn(
   scratch: number,
   chunk = ALL_PANELS,
   beat: () => void = nothing,
-  buffer: ArrayBufferLike | null = null,
+  _buffer: ArrayBufferLike | null = null,
   lists = 0,
 ): Linear {
-  const f32 = buffer === null ? null : new Float32Array(buffer);
-  const i16 = buffer === null ? null : new Int16Array(buffer);
   const counts = new Int32Array(LIST_SLOTS); // made once: a forward allocates nothing
   return (m, x, lda, rows, p0, p1, relu, out, ldo, pair) => {
     const { K, w, b, code } = m;
@@ -189,11 +192,12 @@ export function linearOn(
     const r = relu ? 1 : 0;
     const pr = pair ? 1 : 0;
     if (code === WEIGHT_CODE.q8_0 || code === WEIGHT_CODE.q4_0) {
-      quantizeRowsIn(f32 as Float32Array, i16 as Int16Array, x, lda, rows, K, scratch);
+      ex.qrows(x, lda, rows, K, scratch);
       const ldq = quantRowBytes(K);
+      const qcode = m.nonFiniteScales === true ? code | 16 : code;
       for (let p = p0; p < p1; p += chunk) {
         const to = Math.min(p1, p + chunk);
-        ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, code);
+        ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
         beat();
       }
       return;

@@ -13,6 +13,27 @@ export function panelBlockBytes(dtype: QuantDtype): number {
 }
 
 /**
+ * Where a quant of a panel's block sits (see gemm.wat's qgemm): column c (0..15), input k (0..31)
+ * of the block; Q8_0's byte, or Q4_0's byte and the nibble's shift (0 or 4).
+ */
+function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, shift: number] {
+  const t = k >> 1;
+  const e = k & 1;
+  if (dtype === "q8_0") return [32 + 32 * t + 2 * c + e, 0];
+  // 16-bit lane 2m + e of pair t's 16 bytes holds columns m, 4 + m, 8 + m, 12 + m from its low
+  // nibble up.
+  const g = c >> 2;
+  return [32 + 16 * t + 2 * (2 * (c & 3) + e) + (g >> 1), 4 * (g & 1)];
+}
+
+/** Input k's quant in a ggml block's quants at `at`: Q8_0's byte (as 0..255), Q4_0's nibble. */
+function ggmlQuant(dtype: QuantDtype, blocks: Uint8Array, at: number, k: number): number {
+  if (dtype === "q8_0") return blocks[at + k] as number;
+  const v = blocks[at + (k & 15)] as number;
+  return k < 16 ? v & 15 : v >> 4;
+}
+
+/**
  * Writes a map's ggml blocks (N rows of K / 32 blocks, N a multiple of 16) into qgemm's panels
  * at u8[at]: panel p, block b at at + (p · K/32 + b) · panelBlockBytes, as gemm.wat lays it out.
  */
@@ -27,29 +48,19 @@ export function packQuantPanels(
   const nb = K / QUANT_BLOCK;
   const bytes = blockBytes(dtype);
   const pb = panelBlockBytes(dtype);
+  u8.fill(0, at, at + (N / PANEL) * nb * pb);
   for (let j = 0; j < N; j++) {
     const p = Math.floor(j / PANEL);
     const c = j % PANEL;
-    const half = c >> 3; // columns 0-7 or 8-15
-    const cc = c & 7;
     for (let b = 0; b < nb; b++) {
       const src = (j * nb + b) * bytes;
       const dst = at + (p * nb + b) * pb;
       u8[dst + 2 * c] = blocks[src] as number;
       u8[dst + 2 * c + 1] = blocks[src + 1] as number;
-      if (dtype === "q8_0") {
-        // Inputs 2t and 2t + 1 at 32 + 32t + 16·half + 2cc and the byte after.
-        for (let k = 0; k < QUANT_BLOCK; k++) {
-          const t = k >> 1;
-          u8[dst + 32 + 32 * t + 16 * half + 2 * cc + (k & 1)] = blocks[src + 2 + k] as number;
-        }
-      } else {
-        // ggml keeps input k < 16 in the low nibble of byte k and 16 + k in its high one; the
-        // panel keeps inputs 2t + e and 16 + 2t + e (t < 8, e < 2) in one byte the same way.
-        for (let k = 0; k < 16; k++) {
-          const t = k >> 1;
-          u8[dst + 32 + 32 * t + 16 * half + 2 * cc + (k & 1)] = blocks[src + 2 + k] as number;
-        }
+      for (let k = 0; k < QUANT_BLOCK; k++) {
+        const [byte, shift] = quantAt(dtype, c, k);
+        u8[dst + byte] =
+          (u8[dst + byte] as number) | (ggmlQuant(dtype, blocks, src + 2, k) << shift);
       }
     }
   }
@@ -66,31 +77,47 @@ export function unpackQuantPanels(
   const nb = K / QUANT_BLOCK;
   const bytes = blockBytes(dtype);
   const pb = panelBlockBytes(dtype);
-  const quants = dtype === "q8_0" ? QUANT_BLOCK : 16;
   const blocks = new Uint8Array(N * nb * bytes);
   for (let j = 0; j < N; j++) {
     const p = Math.floor(j / PANEL);
     const c = j % PANEL;
-    const half = c >> 3;
-    const cc = c & 7;
     for (let b = 0; b < nb; b++) {
       const dst = (j * nb + b) * bytes;
       const src = at + (p * nb + b) * pb;
       blocks[dst] = u8[src + 2 * c] as number;
       blocks[dst + 1] = u8[src + 2 * c + 1] as number;
-      for (let k = 0; k < quants; k++) {
-        const t = k >> 1;
-        blocks[dst + 2 + k] = u8[src + 32 + 32 * t + 16 * half + 2 * cc + (k & 1)] as number;
+      for (let k = 0; k < QUANT_BLOCK; k++) {
+        const [byte, shift] = quantAt(dtype, c, k);
+        const q = ((u8[src + byte] as number) >> shift) & (dtype === "q8_0" ? 255 : 15);
+        if (dtype === "q8_0") blocks[dst + 2 + k] = q;
+        else
+          blocks[dst + 2 + (k & 15)] =
+            (blocks[dst + 2 + (k & 15)] as number) | (k < 16 ? q : q << 4);
       }
     }
   }
   return blocks;
 }
 
+/** Whether some block scale of a map's ggml blocks is an infinity or a NaN (f16 exponent 31). */
+export function hasNonFiniteScale(blocks: Uint8Array, dtype: QuantDtype): boolean {
+  const bytes = blockBytes(dtype);
+  for (let at = 0; at < blocks.length; at += bytes) {
+    if (((blocks[at + 1] as number) & 0x7c) === 0x7c) return true;
+  }
+  return false;
+}
+
+/** 2^112: qgemm reads the f16 weight scales as float32 values times 2^-112. */
+const SCALE_UP = 2 ** 112;
+
 /**
- * Quantizes `rows` input rows of K floats in the kernel's pair layout (copyPairsIn: rows 2i
+ * The JavaScript twin of gemm.wat's `qrows`, which the kernel runs (test/wasm-quant.test.ts
+ * holds the two to the same bytes): quantizes `rows` input rows of K floats in the kernel's pair layout (copyPairsIn: rows 2i
  * and 2i+1 interleaved from byte x + 2i · lda, an odd last row plain) to Q8_0 rows at byte `xq`,
- * quantRowBytes(K) apart: K quants as i16, then K / 32 float32 scales.
+ * quantRowBytes(K) apart: K quants as i16, then for each block its scale d times 2^112 and 8
+ * times the sum of its quants (float32 values, both exact: d is an f16 value, below 2^16, and
+ * the sum at most 32 · 127 in magnitude), as gemm.wat's qgemm reads them.
  */
 export function quantizeRowsIn(
   f32: Float32Array,
@@ -102,10 +129,20 @@ export function quantizeRowsIn(
   xq: number,
 ): void {
   const ldq = quantRowBytes(K);
+  const nb = K / QUANT_BLOCK;
   for (let r = 0; r < rows; r++) {
     const paired = (r | 1) < rows;
     const from = paired ? (x + (r & ~1) * lda) / 4 + (r & 1) : (x + r * lda) / 4;
     const q = xq + r * ldq;
-    quantizeActivations(f32, from, paired ? 2 : 1, K, i16, q / 2, f32, (q + 2 * K) / 4);
+    const d = (q + 2 * K) / 4;
+    quantizeActivations(f32, from, paired ? 2 : 1, K, i16, q / 2, f32, d);
+    // The scales came one after another: spread them to every other float, from the last down.
+    for (let b = nb - 1; b >= 0; b--) {
+      let sum = 0;
+      for (let t = q / 2 + b * QUANT_BLOCK, end = t + QUANT_BLOCK; t < end; t++)
+        sum += i16[t] as number;
+      f32[d + 2 * b] = (f32[d + b] as number) * SCALE_UP;
+      f32[d + 2 * b + 1] = 8 * sum;
+    }
   }
 }
