@@ -138,6 +138,13 @@ async function main(): Promise<number> {
     return runMoEBench({
       quick: values.quick === true,
       threads: ints(values.threads, "threads") ?? [1, 2],
+      peers:
+        values.peers === undefined
+          ? undefined
+          : values.peers === "none"
+            ? []
+            : values.peers.split(",").map((v) => v.trim()),
+      peersDir: values["peers-dir"] === undefined ? undefined : resolve(CWD, values["peers-dir"]),
       reps: ints(values.reps, "reps")?.[0] ?? (values.quick ? 1 : 5),
       minRepMs: number(values["min-rep-ms"], "min-rep-ms") ?? (values.quick ? 1 : 250),
       seed: number(values.seed, "seed") ?? 1,
