@@ -186,7 +186,7 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
       const denseMs = median(all.at(-1)!.ms);
       for (const t of all) {
         const ms = median(t.ms);
-        const check = t.label.startsWith("dense") ? "" : `${c.worstRatio.toFixed(3)}`;
+        const check = t.label.startsWith("dense") ? "" : `${c.worstRatio.toExponential(1)}`;
         rows.push(
           `| ${s.name} | ${T} | ${t.label} | ${check} | ${ms.toFixed(3)} | ${gf(T, ms)} | ${(ms / denseMs).toFixed(2)}x | |`,
         );
@@ -231,7 +231,7 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
           await timeAll(all, o.reps, o.minRepMs);
           const [pm, om] = [median(all[0]!.ms), median(all[1]!.ms)];
           rows.push(
-            `| ${s.name} | ${T} | ${peer.id} (${peer.library}) | ${c.worstRatio.toFixed(3)} | ${pm.toFixed(3)} | ${gf(T, pm)} | | ${(pm / om).toFixed(2)}x |`,
+            `| ${s.name} | ${T} | ${peer.id} (${peer.library}) | ${c.worstRatio.toExponential(1)} | ${pm.toFixed(3)} | ${gf(T, pm)} | | ${(pm / om).toFixed(2)}x |`,
           );
           o.log(
             `  T ${T}: ${peer.id}: ${pm.toFixed(3)} ms, ${gf(T, pm)} GFLOP/s, ${(pm / om).toFixed(2)}x tokenwise's ${om.toFixed(3)} ms`,

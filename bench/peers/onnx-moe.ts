@@ -98,7 +98,6 @@ export function moeModel(p: Pick<MoEProblem, "shape" | "router" | "experts">): U
     w = g.node("Div", ["top", s], "w");
   }
   g.int64("zero", [], [0]);
-  g.int64("one", [], [1]);
   g.int64("col", [1], [1]);
   const tokens: string[] = [];
   const outs: string[] = [];
