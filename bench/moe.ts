@@ -1,35 +1,59 @@
 // `npm run bench -- --layer moe`: tokenwise's MixtureOfExperts beside the dense gated layer of
 // its active size (one gated layer of k · dHidden, the work one token does), at one token (a
-// decode step) and at 128, on one thread and two. Self-contained: its own timing loop (warm-up,
-// interleaved repetitions, medians), its own shapes, a bitwise check that two threads give one
-// thread's output, and a report in bench/results/moe.md. Peers composing the same layer from
-// their matmuls are not here yet.
+// decode step) and at 128, on one thread and two, and beside peers that compose the same
+// mixture from their own ops (bench/peers/moe.ts). Self-contained: its own timing loop (warm-up,
+// interleaved repetitions, medians), its own shapes and problem (bench/moe-problem.ts: tokens
+// drawn so that no near-tie in the routing lets a float32 router pick another expert), a check
+// of every contender against the float64 mixture within its derived bound before it is timed,
+// a bitwise check that two threads give one thread's output, and a report, moe.md.
+//
+// The peers are timed one at a time, each in repetitions interleaved with tokenwise's
+// one-thread mixture (a peer holds its own copy of the weights: 1.6 GB at OLMoE's widths, so
+// they are not all held at once); their column is the peer's time over tokenwise's in that
+// segment.
 import { writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { GatedFeedForward, type Matrix, MixtureOfExperts, matrix } from "../src/index";
 import { expertsLayout } from "../src/kernels/wasm/experts";
+import {
+  type MoEProblem,
+  type MoEShape,
+  TIE_MARGIN,
+  checkMoE,
+  makeMoEProblem,
+  moeReference,
+  moeRows,
+  moeWeights,
+} from "./moe-problem";
+import { COMPOSED } from "./moe-composed";
+import { DEFAULT_PEERS_DIR, nodePeers } from "./peers/index";
+import { MOE_PEERS, type MoEPeer, loadMoEPeer } from "./peers/moe";
 import { quantile } from "./stats";
 
-interface MoEShape {
-  name: string;
-  dModel: number;
-  dHidden: number;
-  experts: number;
-  topK: number;
-}
-
 const SHAPES: MoEShape[] = [
-  { name: "OLMoE-like", dModel: 2048, dHidden: 1024, experts: 64, topK: 8 },
+  { name: "OLMoE-like", dModel: 2048, dHidden: 1024, experts: 64, topK: 8, normalize: false },
   // Mixtral 8x7B is dModel 4096, dHidden 14336: 5.4 GiB of float32 experts, past wasm32's
   // 4 GiB memory. A quarter of its width keeps its 8 experts, top 2, and dHidden / dModel.
-  { name: "Mixtral-like, 1/4 width", dModel: 1024, dHidden: 3584, experts: 8, topK: 2 },
+  {
+    name: "Mixtral-like, 1/4 width",
+    dModel: 1024,
+    dHidden: 3584,
+    experts: 8,
+    topK: 2,
+    normalize: true,
+  },
 ];
-const QUICK: MoEShape[] = [{ name: "quick", dModel: 64, dHidden: 32, experts: 8, topK: 2 }];
+const QUICK: MoEShape[] = [
+  { name: "quick", dModel: 64, dHidden: 32, experts: 8, topK: 2, normalize: true },
+];
 
 export interface MoEBenchOptions {
   quick: boolean;
   threads: readonly number[];
+  /** Peer names (MOE_PEERS, or the composed fixtures); default all of MOE_PEERS (the composed ones in --quick). */
+  peers?: readonly string[] | undefined;
+  peersDir?: string | undefined;
   reps: number;
   minRepMs: number;
   seed: number;
@@ -44,15 +68,19 @@ interface Timed {
 }
 
 /** Median ms per call of each, timed in interleaved repetitions of at least minRepMs each. */
-function timeAll(all: Timed[], reps: number, minRepMs: number): void {
-  for (const t of all) t.call(); // warm-up (and the first call of a pool starts its workers)
+async function timeAll(all: Timed[], reps: number, minRepMs: number): Promise<void> {
+  const once = async (t: Timed) => {
+    const r = t.call();
+    if (r instanceof Promise) await r;
+  };
+  for (const t of all) await once(t); // warm-up (and the first call of a pool starts its workers)
   for (let r = 0; r < reps; r++) {
     for (const t of all) {
       let n = 0;
       const start = performance.now();
       let now = start;
       do {
-        t.call();
+        await once(t);
         n++;
         now = performance.now();
       } while (now - start < minRepMs);
@@ -67,28 +95,21 @@ const median = (ms: number[]) =>
     0.5,
   );
 
-function tokens(T: number, d: number, seed: number): Matrix {
-  let s = seed >>> 0 || 1;
-  const data = new Float32Array(T * d);
-  for (let i = 0; i < data.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    data[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return matrix(T, d, data);
-}
+const m = (rows: number, cols: number, data: Float32Array): Matrix => matrix(rows, cols, data);
 
-/** Runs the mixture bench; returns 1 if two threads ever differ from one. */
+/** Runs the mixture bench; returns 1 if tokenwise fails its check or two threads ever differ. */
 export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
   const rows: string[] = [];
+  const notes: string[] = [];
   let broken = 0;
   const load = loadavg().map((v) => v.toFixed(1));
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), load average ${load.join(", ")} at the start (a busy machine slows every row, and two threads most)`;
+  const peerNames = o.peers ?? (o.quick ? [...COMPOSED] : [...MOE_PEERS]);
+  const ctx = nodePeers(o.peersDir ?? DEFAULT_PEERS_DIR);
+  const token = o.quick ? [1, 5] : [1, 128];
+  const t1 = o.threads[0] as number;
   for (const s of o.quick ? QUICK : SHAPES) {
-    const { dModel: d, dHidden: h, experts: E, topK: k } = s;
+    const { dModel: d, dHidden: h, experts: E, topK: k, normalize } = s;
     const weightBytes = 4 * (E * 3 * d * h + d * E);
     const memoryBytes = expertsLayout(
       Array.from({ length: E }, () => ({
@@ -102,23 +123,50 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
       false,
     ).bytes;
     o.log(`${s.name}: dModel ${d}, ${E} experts of dHidden ${h}, top ${k}: building`);
-    const base = { dModel: d, dHidden: h, experts: E, topK: k, seed: o.seed };
+    const w = moeWeights(s, o.seed);
+    const problems = new Map<number, MoEProblem>();
+    for (const T of token) problems.set(T, makeMoEProblem(s, T, o.seed, w));
+    const refs = new Map([...problems].map(([T, p]) => [T, moeReference(p, moeRows(T))]));
+    const minGap = Math.min(...[...refs.values()].map((r) => r.minGap));
+    notes.push(
+      `${s.name}: ${normalize ? "weights renormalised over the chosen k (Mixtral)" : "weights as scored (OLMoE)"}; every token's k-th and (k+1)-th logits are ${minGap.toFixed(1)} times (at least ${TIE_MARGIN}) what float32 logits and softmax could close, so every correct contender picks the same experts.`,
+    );
+    const weights = {
+      router: m(d, E, w.router),
+      experts: w.experts.map((x) => ({
+        wGate: m(d, h, x.wGate),
+        wUp: m(d, h, x.wUp),
+        wDown: m(h, d, x.wDown),
+      })),
+    };
     const moe = new Map<number, MixtureOfExperts>();
-    for (const t of o.threads) moe.set(t, await MixtureOfExperts.create({ ...base, threads: t }));
+    for (const t of o.threads) {
+      moe.set(t, await MixtureOfExperts.create({ weights, topK: k, normalize, threads: t }));
+    }
     const dense = await GatedFeedForward.create({
       dModel: d,
       dHidden: k * h,
       seed: o.seed,
       threads: 1,
     });
-    for (const T of [1, 128]) {
-      const x = tokens(T, d, o.seed + T);
-      const out = matrix(T, d);
-      const want = (moe.get(o.threads[0]!) as MixtureOfExperts).forward(x).data.slice();
+    const flops = (T: number) => 6 * T * d * h * k + 2 * T * d * E; // the chosen experts, the router
+    const gf = (T: number, ms: number) => (flops(T) / ms / 1e6).toFixed(1);
+    const outs = new Map<number, Matrix>(token.map((T) => [T, matrix(T, d)]));
+    for (const T of token) {
+      const p = problems.get(T) as MoEProblem;
+      const ref = refs.get(T) as ReturnType<typeof moeReference>;
+      const x = matrix(T, d, p.x);
+      const out = outs.get(T) as Matrix;
+      const want = (moe.get(t1) as MixtureOfExperts).forward(x).data.slice();
+      const c = checkMoE(want, p, ref);
+      if (!c.ok) {
+        o.log(`  tokenwise fails the check at ${T} tokens: ${c.reason}`);
+        broken++;
+      }
       for (const [t, l] of moe) {
         const got = l.forward(x).data;
         if (!got.every((v, i) => Object.is(v, want[i]))) {
-          o.log(`  ${t} threads differ from ${o.threads[0]} at ${T} tokens`);
+          o.log(`  ${t} threads differ from ${t1} at ${T} tokens`);
           broken++;
         }
       }
@@ -134,33 +182,81 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
           ms: [],
         },
       ];
-      timeAll(all, o.reps, o.minRepMs);
-      const flops = 6 * T * d * h * k + 2 * T * d * E; // the chosen experts and the router
+      await timeAll(all, o.reps, o.minRepMs);
       const denseMs = median(all.at(-1)!.ms);
       for (const t of all) {
         const ms = median(t.ms);
-        const gflops = flops / ms / 1e6;
+        const check = t.label.startsWith("dense") ? "" : `${c.worstRatio.toExponential(1)}`;
         rows.push(
-          `| ${s.name} | ${T} | ${t.label} | ${ms.toFixed(3)} | ${gflops.toFixed(1)} | ${(ms / denseMs).toFixed(2)}x |`,
+          `| ${s.name} | ${T} | ${t.label} | ${check} | ${ms.toFixed(3)} | ${gf(T, ms)} | ${(ms / denseMs).toFixed(2)}x | |`,
         );
-        o.log(`  T ${T}: ${t.label}: ${ms.toFixed(3)} ms, ${gflops.toFixed(1)} GFLOP/s`);
+        o.log(`  T ${T}: ${t.label}: ${ms.toFixed(3)} ms, ${gf(T, ms)} GFLOP/s`);
       }
     }
-    rows.push(
-      `| ${s.name} | | WebAssembly memory / weights | ${(memoryBytes / 2 ** 20).toFixed(1)} MiB / ${(weightBytes / 2 ** 20).toFixed(1)} MiB | | ${(memoryBytes / weightBytes).toFixed(3)}x |`,
-    );
-    for (const l of moe.values()) l.dispose();
+    for (const [t, l] of moe) if (t !== t1) l.dispose();
     dense.dispose();
+    const ours = moe.get(t1) as MixtureOfExperts;
+    for (const name of peerNames) {
+      let peer: MoEPeer;
+      let inst: Awaited<ReturnType<MoEPeer["setup"]>>;
+      try {
+        peer = await loadMoEPeer(ctx, name);
+        o.log(`  ${peer.id}: setting up`);
+        inst = await peer.setup({ shape: s, ...w });
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        o.log(`  ${name}: unavailable: ${why}`);
+        rows.push(`| ${s.name} | | ${name}: unavailable: ${why.split("\n")[0]} | | | | | |`);
+        continue;
+      }
+      try {
+        for (const T of token) {
+          const p = problems.get(T) as MoEProblem;
+          const x = matrix(T, d, p.x);
+          const out = outs.get(T) as Matrix;
+          const c = checkMoE(
+            (await inst.forward(p.x, T)).slice(),
+            p,
+            refs.get(T) as ReturnType<typeof moeReference>,
+          );
+          if (!c.ok) {
+            o.log(`  T ${T}: ${peer.id}: fails the check, not timed: ${c.reason}`);
+            rows.push(`| ${s.name} | ${T} | ${peer.id} | fails: ${c.reason} | | | | |`);
+            continue;
+          }
+          const all: Timed[] = [
+            { label: peer.id, call: () => inst.forward(p.x, T), ms: [] },
+            { label: "MixtureOfExperts", call: () => ours.forward(x, out), ms: [] },
+          ];
+          await timeAll(all, o.reps, o.minRepMs);
+          const [pm, om] = [median(all[0]!.ms), median(all[1]!.ms)];
+          rows.push(
+            `| ${s.name} | ${T} | ${peer.id} (${peer.library}) | ${c.worstRatio.toExponential(1)} | ${pm.toFixed(3)} | ${gf(T, pm)} | | ${(pm / om).toFixed(2)}x |`,
+          );
+          o.log(
+            `  T ${T}: ${peer.id}: ${pm.toFixed(3)} ms, ${gf(T, pm)} GFLOP/s, ${(pm / om).toFixed(2)}x tokenwise's ${om.toFixed(3)} ms`,
+          );
+        }
+      } finally {
+        await inst.dispose();
+      }
+    }
+    ours.dispose();
+    rows.push(
+      `| ${s.name} | | WebAssembly memory / weights | | ${(memoryBytes / 2 ** 20).toFixed(1)} MiB / ${(weightBytes / 2 ** 20).toFixed(1)} MiB | | ${(memoryBytes / weightBytes).toFixed(3)}x | |`,
+    );
   }
   const text = [
     "# Mixture of experts",
     "",
-    `\`npm run bench -- --layer moe${o.quick ? " --quick" : ""}\`, seed ${o.seed}, ${o.reps} repetitions of at least ${o.minRepMs} ms, medians. GFLOP/s count the chosen experts' 6·T·dModel·dHidden·k and the router's 2·T·dModel·E. The last column is the time against the dense gated layer of the active size.`,
+    `\`npm run bench -- --layer moe${o.quick ? " --quick" : ""}\`, seed ${o.seed}, ${o.reps} repetitions of at least ${o.minRepMs} ms, medians. GFLOP/s count the chosen experts' 6·T·dModel·dHidden·k and the router's 2·T·dModel·E. "check" is the largest |y − y_ref| / bound over the checked rows (at most 1 passes; bench/moe-problem.ts derives the bound). "vs dense" is the time against the dense gated layer of the active size; "vs tokenwise" a peer's time against tokenwise's one-thread mixture, timed interleaved with it.`,
     "",
     `Machine: ${machine}, Node ${process.version}.`,
     "",
-    "| shape | tokens | contender | ms / call | GFLOP/s | vs dense |",
-    "| --- | --- | --- | --- | --- | --- |",
+    ...notes.map((n) => `- ${n}`),
+    "",
+    "| shape | tokens | contender | check | ms / call | GFLOP/s | vs dense | vs tokenwise |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
   ].join("\n");

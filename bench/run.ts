@@ -13,8 +13,9 @@ const HELP = `npm run bench -- [options]
   --quick               tiny shapes (Q1..Q3), one repetition: checks the harness, measures nothing
   --layer ffn|gated     the FeedForward (default), or the gated layer of LLaMA (SwiGLU, no biases)
                         (--layer moe: the mixture of experts beside the dense gated layer of its
-                        active size, OLMoE-like and Mixtral-like shapes, bench/moe.ts; takes
-                        --quick, --threads, --reps, --min-rep-ms, --seed, --out)
+                        active size and peers composing it (tfjs-wasm, ort-node, ort-web),
+                        OLMoE-like and Mixtral-like shapes, bench/moe.ts; takes --quick,
+                        --threads, --reps, --min-rep-ms, --seed, --peers, --peers-dir, --out)
   --activation gelu     relu, gelu, geluTanh, silu (default relu; silu for --layer gated)
   --shapes S1,S3        shapes by name: S1..S5 and D1 (the default), G1, G2 (default for gated),
                         Q1..Q3
@@ -138,6 +139,13 @@ async function main(): Promise<number> {
     return runMoEBench({
       quick: values.quick === true,
       threads: ints(values.threads, "threads") ?? [1, 2],
+      peers:
+        values.peers === undefined
+          ? undefined
+          : values.peers === "none"
+            ? []
+            : values.peers.split(",").map((v) => v.trim()),
+      peersDir: values["peers-dir"] === undefined ? undefined : resolve(CWD, values["peers-dir"]),
       reps: ints(values.reps, "reps")?.[0] ?? (values.quick ? 1 : 5),
       minRepMs: number(values["min-rep-ms"], "min-rep-ms") ?? (values.quick ? 1 : 250),
       seed: number(values.seed, "seed") ?? 1,
