@@ -20,6 +20,10 @@ import { TM, TN, gemmWgsl, padded } from "./wgsl";
 
 const ZERO = new Uint32Array(1);
 
+// Each device's pipelines, by shader source: layers of any size share them (compiling a
+// shader takes a software adapter about a second).
+const PIPELINES = new WeakMap<Device, Map<string, Pipeline>>();
+
 /** The largest storage buffer a device binds, in bytes. */
 function maxBinding(device: Device): number {
   return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
@@ -112,7 +116,8 @@ export class WebGpuKernel implements Kernel {
   readonly #device: Device;
   readonly #host: HostMap[];
   readonly #weights: Buffer[] = [];
-  readonly #params: Buffer;
+  /** The two passes' parameters: rows, K, N, N padded / 4. */
+  readonly #params: [Buffer, Buffer];
   readonly #zeros: Buffer;
   readonly #first: Pipeline;
   readonly #last: Pipeline;
@@ -127,7 +132,7 @@ export class WebGpuKernel implements Kernel {
   #queue: Promise<unknown> = Promise.resolve();
   #lost: string | null = null;
   #disposed = false;
-  readonly #params32 = new Uint32Array(4);
+  readonly #params32: [Uint32Array, Uint32Array];
 
   constructor(shape: LayerShape, source: WeightSource, device: Device) {
     this.#shape = shape;
@@ -154,15 +159,21 @@ export class WebGpuKernel implements Kernel {
         this.#weights.push(this.#upload(b, storage));
       }
     });
-    this.#params = device.createBuffer({ size: 16, usage: USAGE.UNIFORM | USAGE.COPY_DST });
+    const uniform = USAGE.UNIFORM | USAGE.COPY_DST;
+    this.#params = [
+      device.createBuffer({ size: 16, usage: uniform }),
+      device.createBuffer({ size: 16, usage: uniform }),
+    ];
+    this.#params32 = [
+      new Uint32Array([0, D, H, padded(H) / 4]),
+      new Uint32Array([0, H, D, padded(D) / 4]),
+    ];
     this.#zeros = device.createBuffer({
       size: 4,
       usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
     });
     this.#first = this.#pipeline(
       gemmWgsl({
-        k: D,
-        n: H,
         bias: hasBias,
         activation: shape.activation,
         gated: expand === 2,
@@ -170,7 +181,7 @@ export class WebGpuKernel implements Kernel {
       }),
     );
     this.#last = this.#pipeline(
-      gemmWgsl({ k: H, n: D, bias: hasBias, activation: null, gated: false, count: false }),
+      gemmWgsl({ bias: hasBias, activation: null, gated: false, count: false }),
     );
   }
 
@@ -194,11 +205,22 @@ export class WebGpuKernel implements Kernel {
   }
 
   #pipeline(code: string): Pipeline {
-    const module = this.#device.createShaderModule({ code });
-    return this.#device.createComputePipeline({
-      layout: "auto",
-      compute: { module, entryPoint: "main" },
-    });
+    const device = this.#device;
+    let cache = PIPELINES.get(device);
+    if (cache === undefined) {
+      cache = new Map();
+      PIPELINES.set(device, cache);
+    }
+    let pipeline = cache.get(code);
+    if (pipeline === undefined) {
+      const module = device.createShaderModule({ code });
+      pipeline = device.createComputePipeline({
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+      });
+      cache.set(code, pipeline);
+    }
+    return pipeline;
   }
 
   /** The weight buffers of map i: w, then b when the layer has biases. */
@@ -247,7 +269,7 @@ export class WebGpuKernel implements Kernel {
       device.createBindGroup({
         layout: this.#first.getBindGroupLayout(0),
         entries: entries([
-          [0, this.#params],
+          [0, this.#params[0]],
           [1, x],
           [2, m0.w],
           [3, h],
@@ -260,7 +282,7 @@ export class WebGpuKernel implements Kernel {
       device.createBindGroup({
         layout: this.#last.getBindGroupLayout(0),
         entries: entries([
-          [0, this.#params],
+          [0, this.#params[1]],
           [1, h],
           [2, last.w],
           [3, y],
@@ -341,9 +363,12 @@ export class WebGpuKernel implements Kernel {
     const { dModel: D, dHidden: H } = this.#shape;
     const [g0, g1] = this.#groups as [object, object];
     const read = this.#read as Buffer;
-    this.#params32[0] = rows;
     device.pushErrorScope("validation");
-    device.queue.writeBuffer(this.#params, 0, this.#params32);
+    for (let p = 0; p < 2; p++) {
+      const params = this.#params32[p] as Uint32Array;
+      params[0] = rows;
+      device.queue.writeBuffer(this.#params[p] as Buffer, 0, params);
+    }
     device.queue.writeBuffer(this.#zeros, 0, ZERO);
     device.queue.writeBuffer(this.#x as Buffer, 0, x, xOff, rows * D);
     const enc = device.createCommandEncoder();
@@ -402,7 +427,7 @@ export class WebGpuKernel implements Kernel {
     this.#disposed = true;
     this.#freeBatch();
     for (const b of this.#weights) b.destroy();
-    this.#params.destroy();
+    for (const b of this.#params) b.destroy();
     this.#zeros.destroy();
   }
 }

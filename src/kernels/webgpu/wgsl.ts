@@ -19,12 +19,11 @@ export const TN = 64;
 /** The k extent of a block of x and w staged in workgroup memory. */
 export const TK = 16;
 
-/** What one GEMM of a layer computes. */
+/**
+ * What one GEMM of a layer computes. Its sizes are not in the shader but in its parameters
+ * (rows, K, N, and N padded over 4), so that layers of any size share a device's pipelines.
+ */
 export interface GemmSpec {
-  /** The inner dimension, summed over. */
-  readonly k: number;
-  /** The output columns. */
-  readonly n: number;
   readonly bias: boolean;
   /** The activation of the epilogue, or null for none (the last map). */
   readonly activation: ActivationName | null;
@@ -90,16 +89,15 @@ const LANE_FN: Record<ActivationName, string> = {
   silu: "silu1",
 };
 
-/** The WGSL of one GEMM. Binding 0: params (rows); 1: x; 2: w; 3: out; 4: count; 5: bias; 6, 7: up's w and bias. */
+/** The WGSL of one GEMM. Binding 0: params (rows, K, N, N padded / 4); 1: x; 2: w; 3: out; 4: count; 5: bias; 6, 7: up's w and bias. */
 export function gemmWgsl(spec: GemmSpec): string {
-  const { k, n, bias, activation, gated, count } = spec;
-  const nv = padded(n) / 4;
+  const { bias, activation, gated, count } = spec;
   const TNV = TN / 4;
   const act = activation === null ? "" : LANE_FN[activation];
   const lanes = (e: string) =>
     act === "" ? e : `vec4<f32>(${act}(${e}.x), ${act}(${e}.y), ${act}(${e}.z), ${act}(${e}.w))`;
   const decl: string[] = [
-    "struct Params { rows: u32 }",
+    "struct Params { rows: u32, k: u32, n: u32, nv: u32 }",
     "@group(0) @binding(0) var<uniform> params: Params;",
     "@group(0) @binding(1) var<storage, read> x: array<f32>;",
     "@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;",
@@ -119,9 +117,6 @@ export function gemmWgsl(spec: GemmSpec): string {
   return `${activation === null ? "" : ACTIVATION_WGSL}
 ${activation === null ? "" : erfCoefficients()}
 ${decl.join("\n")}
-const K = ${k}u;
-const N = ${n}u;
-const NV = ${nv}u;
 const TM = ${TM}u;
 const TK = ${TK}u;
 const TNV = ${TNV}u;
@@ -131,6 +126,9 @@ var<workgroup> ws: array<vec4<f32>, ${TK * TNV}>;
 @compute @workgroup_size(${TNV}, ${TM})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let rows = params.rows;
+  let K = params.k;
+  let N = params.n;
+  let NV = params.nv;
   let row0 = wg.y * TM;
   let colv0 = wg.x * TNV;
   let row = row0 + lid.y;
