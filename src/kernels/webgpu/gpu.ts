@@ -6,9 +6,26 @@
  * The WebGPU device a layer computes on with `kernel: "webgpu"`: a `GPUDevice` (from
  * `navigator.gpu`, from Node's `webgpu` package, or an application's own). Only a few members
  * are named, loosely, so that tokenwise's types need no WebGPU declarations and any
- * `GPUDevice` type fits.
+ * `GPUDevice` type fits. In a page, leave `options.device` out and the layer takes one from
+ * `navigator.gpu`; in Node, pass one from the `webgpu` package (Dawn), as below.
  *
  * @category Layers
+ * @example
+ * ```ts
+ * import { create } from "webgpu"; // Node: Dawn's WebGPU (keep `gpu` while its devices live)
+ * import { FeedForward, matrix } from "tokenwise";
+ * const gpu = create([]);
+ * const adapter = await gpu.requestAdapter();
+ * const device = await adapter!.requestDevice();
+ * const ffn = await FeedForward.create({ dModel: 8, dHidden: 32, seed: 1, kernel: "webgpu", device });
+ * const x = matrix(3, 8, new Float32Array(24).fill(0.5));
+ * const y = await ffn.forwardAsync(x); // forward(x) would throw: a GPU answers asynchronously
+ * const alone = await ffn.forwardAsync(matrix(1, 8, x.data.slice(8, 16)));
+ * console.log(ffn.kernel, alone.data.every((v, i) => Object.is(v, y.data[8 + i])));
+ * // webgpu true
+ * ffn.dispose();
+ * device.destroy();
+ * ```
  */
 export interface GpuDevice {
   readonly limits: object;
