@@ -6,7 +6,7 @@ import { type Kernel, type KernelName, type LayerShape } from "./kernel";
 import { JsKernel, jsKernelBytes } from "./js";
 import type { WeightSource } from "./source";
 import type { Device } from "./webgpu/gpu";
-import { WebGpuKernel, webgpuRefuses, webgpuTooLarge } from "./webgpu/kernel";
+import { webgpuRefuses, webgpuTooLarge } from "./webgpu/limits";
 import { WasmKernel, layoutOf } from "./wasm/kernel";
 import { type Availability, gemmModule, gemmModuleSync, wasmAvailability } from "./wasm/module";
 import { tooLarge } from "./wasm/panels";
@@ -43,6 +43,13 @@ export interface KernelEntry {
 const JS_MAX_BYTES = 2 ** 32;
 
 const ALWAYS: Availability = { ok: true };
+
+/**
+ * The webgpu kernel's module, loaded by its entry's `prepare` (it is not in the main bundle:
+ * only a layer that asks for the GPU loads it).
+ */
+type WebGpuModule = typeof import("./webgpu/kernel");
+let webgpuModule: WebGpuModule | null = null;
 
 const REGISTRY = {
   js: {
@@ -89,8 +96,11 @@ const REGISTRY = {
     refuses: webgpuRefuses,
     tooLarge: (shape, plan) =>
       plan.device === undefined ? null : webgpuTooLarge(shape, plan.device),
-    prepare: () => Promise.resolve(),
-    create: (shape, source, plan) => new WebGpuKernel(shape, source, plan.device as Device),
+    prepare: async () => {
+      webgpuModule ??= await import("./webgpu/kernel");
+    },
+    create: (shape, source, plan) =>
+      new (webgpuModule as WebGpuModule).WebGpuKernel(shape, source, plan.device as Device),
   },
 } as const satisfies Record<string, KernelEntry>;
 

@@ -6,7 +6,7 @@
 // and out (rows, dModel) is read back into the caller's array. The buffers for a batch are kept
 // and grown to the largest batch seen; a batch larger than the device's storage buffers allow
 // runs in chunks of rows, which changes no bit (each token's row is computed alone).
-import { type Dtype16, is16, isQuant, narrowInto, widenInto } from "../../dtype";
+import { type Dtype16, is16, narrowInto, widenInto } from "../../dtype";
 import {
   type HiddenCount,
   type Kernel,
@@ -16,47 +16,15 @@ import {
 } from "../kernel";
 import type { WeightSource } from "../source";
 import { type Buffer, type Device, type Pipeline, MAP_READ, USAGE } from "./gpu";
-import { TM, TN, gemmWgsl, padded } from "./wgsl";
+import { maxBinding } from "./limits";
+import { TM, TN, padded } from "./tiles";
+import { gemmWgsl } from "./wgsl";
 
 const ZERO = new Uint32Array(1);
 
 // Each device's pipelines, by shader source: layers of any size share them (compiling a
 // shader takes a software adapter about a second).
 const PIPELINES = new WeakMap<Device, Map<string, Pipeline>>();
-
-/** The largest storage buffer a device binds, in bytes. */
-function maxBinding(device: Device): number {
-  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-}
-
-/** Why a shape does not fit a device's buffers, or null: checked before anything is allocated. */
-export function webgpuTooLarge(shape: LayerShape, device: Device): string | null {
-  const max = maxBinding(device);
-  for (let i = 0; i <= shape.expand; i++) {
-    const { rows, cols } = mapDims(shape, i);
-    const bytes = rows * padded(cols) * 4;
-    if (bytes > max) {
-      return `needs a ${(bytes / 2 ** 20).toFixed(1)} MiB weight buffer for the webgpu kernel, over this device's ${(max / 2 ** 20).toFixed(1)} MiB storage buffer limit`;
-    }
-  }
-  if (TM * Math.max(shape.dModel, shape.dHidden) * 4 > max) {
-    return `needs ${TM} rows of ${Math.max(shape.dModel, shape.dHidden)} values in one storage buffer, over this device's ${max} byte limit`;
-  }
-  if (
-    padded(Math.max(shape.dModel, shape.dHidden)) / TN >
-    device.limits.maxComputeWorkgroupsPerDimension
-  ) {
-    return `has more columns than this device dispatches workgroups for`;
-  }
-  return null;
-}
-
-/** Why the webgpu kernel refuses a shape's dtype, or null. */
-export function webgpuRefuses(shape: LayerShape): string | null {
-  return isQuant(shape.dtype)
-    ? `kernel "webgpu" does not compute dtype "${shape.dtype}" (quantized weights); use dtype "f32", "bf16" or "f16", or kernel "wasm"`
-    : null;
-}
 
 /** One map's weights as the kernel keeps them on the host, for unpack. */
 type HostMap = { w: Float32Array | Uint16Array; b: Float32Array | null };

@@ -12,12 +12,7 @@
 // multiply and the add into an FMA is its choice, but one choice for every row.
 import type { ActivationName } from "../activation";
 
-/** Rows of a workgroup's block. */
-export const TM = 16;
-/** Columns of a workgroup's block (TN / 4 vec4 invocations across). */
-export const TN = 64;
-/** The k extent of a block of x and w staged in workgroup memory. */
-export const TK = 16;
+import { TK, TM, TN } from "./tiles";
 
 /**
  * What one GEMM of a layer computes. Its sizes are not in the shader but in its parameters
@@ -32,9 +27,6 @@ export interface GemmSpec {
   /** Whether the epilogue counts the zero results (the hidden values). */
   readonly count: boolean;
 }
-
-/** N padded to whole blocks. */
-export const padded = (n: number): number => Math.ceil(n / TN) * TN;
 
 // The activations in float32, one lane at a time. relu is PyTorch's (v < 0 ? 0 : v). The
 // others follow activation.ts's formulas: silu(v) = v / (1 + e^-v); the tanh form of gelu as
