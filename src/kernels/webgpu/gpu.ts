@@ -152,7 +152,7 @@ export function defaultDevice(where: string): Promise<Device> {
   if (entry === null) {
     return Promise.reject(
       new Error(
-        `${where}: kernel "webgpu" needs WebGPU: this engine has no navigator.gpu; pass options.device (in Node, a GPUDevice from the "webgpu" package)`,
+        `${where}: kernel "webgpu" needs WebGPU: this engine has no navigator.gpu; pass a GPUDevice as options.device to create (in Node, one from the "webgpu" package)`,
       ),
     );
   }

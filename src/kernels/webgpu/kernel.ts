@@ -390,12 +390,15 @@ export class WebGpuKernel implements Kernel {
     return this.#host.map(({ w, b }) => ({ w: w.slice(), b: b === null ? null : b.slice() }));
   }
 
+  /** Frees the GPU buffers once the calls already queued have settled (later ones reject). */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#freeBatch();
-    for (const b of this.#weights) b.destroy();
-    for (const b of this.#params) b.destroy();
-    this.#zeros.destroy();
+    void this.#queue.then(() => {
+      this.#freeBatch();
+      for (const b of this.#weights) b.destroy();
+      for (const b of this.#params) b.destroy();
+      this.#zeros.destroy();
+    });
   }
 }
