@@ -18,6 +18,11 @@ export default defineConfig({
   // Both entries share one copy of the safetensors code (in a chunk), so a SafetensorsError
   // thrown by tokenwise/node is an instance of the class tokenwise exports, in ESM and in CJS.
   splitting: true,
+  // Every chunk is named chunk-<hash>, the webgpu kernel's too (loaded on demand by a dynamic
+  // import): the package tests tell the package's own chunks from other imports by that name.
+  esbuildOptions(options) {
+    options.chunkNames = "chunk-[hash]";
+  },
   external: [/^node:/],
   treeshake: true,
 });

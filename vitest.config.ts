@@ -1,4 +1,20 @@
+import { existsSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+
+// The webgpu kernel's tests run Dawn (the "webgpu" devDependency) on SwiftShader, the CPU
+// Vulkan driver Debian's chromium ships. The Vulkan loader reads VK_ICD_FILENAMES, and the
+// dynamic linker LD_LIBRARY_PATH (for a libvulkan.so.1 where the system has none), when a
+// process starts: so they are set here, in the process that starts the test workers.
+const SWIFTSHADER = "/usr/lib/chromium";
+if (existsSync(`${SWIFTSHADER}/vk_swiftshader_icd.json`)) {
+  process.env.VK_ICD_FILENAMES ??= `${SWIFTSHADER}/vk_swiftshader_icd.json`;
+  if (!existsSync("/usr/lib/x86_64-linux-gnu/libvulkan.so.1")) {
+    const path = process.env.LD_LIBRARY_PATH;
+    if (!(path ?? "").split(":").includes(SWIFTSHADER)) {
+      process.env.LD_LIBRARY_PATH = path ? `${path}:${SWIFTSHADER}` : SWIFTSHADER;
+    }
+  }
+}
 
 export default defineConfig({
   test: {

@@ -33,6 +33,7 @@ export { type ForwardStats, Layer } from "./layers/core";
 export type { WeightLayout } from "./layers/spec";
 export type { KernelChoice } from "./layers/options";
 export type { KernelName } from "./kernels/kernel";
+export type { GpuDevice } from "./kernels/webgpu/gpu";
 export type { ActivationName } from "./kernels/activation";
 export type { WeightDtype } from "./dtype";
 export type { FeedForwardGradients, GatedFeedForwardGradients } from "./layers/backward";

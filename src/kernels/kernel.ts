@@ -6,7 +6,7 @@ import type { WeightDtype } from "../dtype";
 import type { ActivationName } from "./activation";
 
 /** The kernels tokenwise has. */
-export type KernelName = "js" | "wasm";
+export type KernelName = "js" | "wasm" | "webgpu";
 
 /**
  * What a kernel computes, for a layer of maps m_0 .. m_expand (each x · W + b, biases all
@@ -103,6 +103,11 @@ export interface Kernel {
   readonly threadsInUse: number;
   /** Why the kernel runs on one thread after all, or null. */
   readonly unavailable: string | null;
-  /** Frees what the kernel holds outside the JS heap (its memory, its threads). */
+  /**
+   * Present on a kernel whose setup completes asynchronously (the webgpu kernel's uploads):
+   * resolves once it is ready, or rejects (and frees what it holds) with an error naming `where`.
+   */
+  ready?(where: string): Promise<void>;
+  /** Frees what the kernel holds outside the JS heap (its memory, its threads, its GPU buffers). */
   dispose(): void;
 }

@@ -5,18 +5,24 @@ import type { ThreadHost } from "../threads/platform";
 import { type Kernel, type KernelName, type LayerShape } from "./kernel";
 import { JsKernel, jsKernelBytes } from "./js";
 import type { WeightSource } from "./source";
+import type { Device } from "./webgpu/gpu";
+import { webgpuRefuses, webgpuTooLarge } from "./webgpu/limits";
 import { WasmKernel, layoutOf } from "./wasm/kernel";
 import { type Availability, gemmModule, gemmModuleSync, wasmAvailability } from "./wasm/module";
 import { tooLarge } from "./wasm/panels";
 import { ThreadedWasmKernel } from "./wasm/threaded";
 
-/** How many threads a layer computes on, and the host that starts them (null: one thread). */
+/**
+ * How many threads a layer computes on, and the host that starts them (null: one thread); and
+ * for the webgpu kernel, the device (absent: a synchronous factory, which cannot make one).
+ */
 export interface ThreadPlan {
   threads: number;
   host: ThreadHost | null;
+  device?: Device;
 }
 
-interface KernelEntry {
+export interface KernelEntry {
   readonly name: KernelName;
   /** Whether it runs on a pool of threads (a plan with a host picks such an entry). */
   readonly threaded: boolean;
@@ -24,6 +30,10 @@ interface KernelEntry {
   available(): Availability;
   /** Why a shape is too large for it (on a plan's threads), or null: checked before anything is allocated. */
   tooLarge(shape: LayerShape, plan: ThreadPlan): string | null;
+  /** Why it does not compute a shape at all (its dtype), or null: checked first. */
+  refuses?(shape: LayerShape): string | null;
+  /** Whether it needs a device in the plan, which only the async factories find. */
+  readonly needsDevice?: boolean;
   /** Compiles what it needs ahead of time, asynchronously (as browsers prefer). */
   prepare(): Promise<unknown>;
   create(shape: LayerShape, source: WeightSource, plan: ThreadPlan): Kernel;
@@ -33,6 +43,13 @@ interface KernelEntry {
 const JS_MAX_BYTES = 2 ** 32;
 
 const ALWAYS: Availability = { ok: true };
+
+/**
+ * The webgpu kernel's module, loaded by its entry's `prepare` (it is not in the main bundle:
+ * only a layer that asks for the GPU loads it).
+ */
+type WebGpuModule = typeof import("./webgpu/kernel");
+let webgpuModule: WebGpuModule | null = null;
 
 const REGISTRY = {
   js: {
@@ -70,6 +87,21 @@ const REGISTRY = {
         plan.threads,
       ),
   },
+  webgpu: {
+    name: "webgpu",
+    threaded: false,
+    needsDevice: true,
+    // Whether there is a device is known only once one is asked for (create does).
+    available: () => ALWAYS,
+    refuses: webgpuRefuses,
+    tooLarge: (shape, plan) =>
+      plan.device === undefined ? null : webgpuTooLarge(shape, plan.device),
+    prepare: async () => {
+      webgpuModule ??= await import("./webgpu/kernel");
+    },
+    create: (shape, source, plan) =>
+      new (webgpuModule as WebGpuModule).WebGpuKernel(shape, source, plan.device as Device),
+  },
 } as const satisfies Record<string, KernelEntry>;
 
 export type KernelId = keyof typeof REGISTRY;
@@ -83,7 +115,10 @@ export function threadedKernel(name: KernelName): KernelId | null {
   return null;
 }
 
-/** The kernel a choice resolves to here, or a clear error if the one asked for cannot run. */
+/**
+ * The kernel a choice resolves to here, or a clear error if the one asked for cannot run.
+ * `"auto"` never takes the webgpu kernel: a GPU is used only when asked for.
+ */
 export function resolveKernel(choice: "auto" | KernelName, where: string): KernelName {
   if (choice !== "auto") {
     const a = REGISTRY[choice].available();

@@ -19,7 +19,8 @@ import {
   type StoredTensors,
   mapDims,
 } from "../kernels/kernel";
-import { type ThreadPlan, entryFor, resolveKernel } from "../kernels/registry";
+import { type KernelEntry, type ThreadPlan, entryFor, resolveKernel } from "../kernels/registry";
+import { type Device, defaultDevice } from "../kernels/webgpu/gpu";
 import {
   type MapBlocks,
   type WeightSource,
@@ -31,6 +32,7 @@ import {
 import {
   type KernelChoice,
   assertActivation,
+  assertDevice,
   assertDtype,
   assertKernel,
   assertSparse,
@@ -49,7 +51,14 @@ export function makeKernel(
   name: KernelName,
   plan: ThreadPlan,
 ): Kernel {
-  const entry = entryFor(name, plan);
+  const entry: KernelEntry = entryFor(name, plan);
+  const refused = entry.refuses?.(shape) ?? null;
+  if (refused !== null) throw new TypeError(`${spec.name}: ${refused}`);
+  if (entry.needsDevice === true && plan.device === undefined) {
+    throw new TypeError(
+      `${spec.name}: kernel "${name}" needs the async factory: await ${spec.name}.create(options)`,
+    );
+  }
   const dims = `dModel = ${shape.dModel}, dHidden = ${shape.dHidden}`;
   const large = entry.tooLarge(shape, plan);
   if (large !== null) {
@@ -157,6 +166,7 @@ export function buildSeeded(spec: LayerSpec, options: unknown): Built {
 const FROM_WEIGHTS = ["kernel", "activation", "layout", "dtype", "sparse"];
 const CREATE_FROM_WEIGHTS = [
   "weights",
+  "device",
   "kernel",
   "threads",
   "activation",
@@ -168,6 +178,7 @@ const CREATE_FROM_WEIGHTS = [
 /** Options of a layer made from given weights. */
 interface WeightOptions {
   weights?: unknown;
+  device?: unknown;
   kernel?: KernelChoice;
   threads?: number;
   activation?: ActivationName;
@@ -384,10 +395,11 @@ export async function buildFromStoredAsync(
   const shape = storedShape(spec, stored, options, where);
   const { maps, from, linear } = stored;
   const name = resolveKernel(choice, where);
-  const plan = await planThreads(name, threads);
+  const plan = await planFor(name, threads, undefined, where);
   const entry = entryFor(name, plan);
   if (entry.tooLarge(shape, plan) === null) await entry.prepare();
   const built = buildStored(spec, shape, maps, from, linear, name, plan, where, label);
+  await ready(built.kernel, where);
   return { ...built, fallback: plan.fallback };
 }
 
@@ -398,11 +410,13 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
   let source: WeightSource;
   let choice: KernelChoice;
   let threads: number | undefined;
+  let device: Device | undefined;
   if (typeof options === "object" && options !== null && "weights" in options) {
     const opts = assertOptions<WeightOptions>(options, CREATE_FROM_WEIGHTS, where);
     ({ shape, source } = fromWeights(spec, opts.weights, opts, where));
     choice = assertKernel(opts.kernel, where);
     threads = assertThreads(opts.threads, where);
+    device = assertDevice(opts.device, choice, where);
   } else {
     const o = parseSeeded(options, where, spec.defaults);
     shape = {
@@ -418,12 +432,35 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
     source = seededSource(o.seed, shape);
     choice = o.kernel;
     threads = o.threads;
+    device = o.device;
   }
   const name = resolveKernel(choice, where);
-  const plan = await planThreads(name, threads);
+  const plan = await planFor(name, threads, device, where);
   const entry = entryFor(name, plan);
   if (entry.tooLarge(shape, plan) === null) await entry.prepare();
-  return { shape, kernel: makeKernel(spec, shape, source, name, plan), fallback: plan.fallback };
+  const kernel = makeKernel(spec, shape, source, name, plan);
+  await ready(kernel, where);
+  return { shape, kernel, fallback: plan.fallback };
+}
+
+/**
+ * The threads for a kernel and, for the webgpu kernel, its device: the one given, else one
+ * from navigator.gpu (a clear error where there is none).
+ */
+async function planFor(
+  name: KernelName,
+  threads: number | undefined,
+  device: Device | undefined,
+  where: string,
+): Promise<ThreadPlan & { fallback: string | null }> {
+  const plan = await planThreads(name, threads);
+  if (name !== "webgpu") return plan;
+  return { ...plan, device: device ?? (await defaultDevice(where)) };
+}
+
+/** Waits for a kernel's asynchronous setup, where it has one. */
+async function ready(kernel: Kernel, where: string): Promise<void> {
+  if (kernel.ready !== undefined) await kernel.ready(where);
 }
 
 // Layers built by the static factories come through their class's constructor with this

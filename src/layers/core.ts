@@ -145,7 +145,7 @@ export abstract class Layer<W extends object, J extends object, G extends object
     return this.#kernel.unavailable ?? this.#fallback;
   }
 
-  /** The kernel this layer computes with: `"wasm"` or `"js"`. */
+  /** The kernel this layer computes with: `"wasm"`, `"js"` or `"webgpu"`. */
   get kernel(): KernelName {
     return this.#kernel.name;
   }

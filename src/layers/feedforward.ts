@@ -8,6 +8,7 @@ import { buildAsync, buildFromJSON, buildFromSource, buildFromWeights, construct
 import type { Built, LayerSpec, WeightLayout } from "./spec";
 import { Layer } from "./core";
 import type { KernelChoice } from "./options";
+import type { GpuDevice } from "../kernels/webgpu/gpu";
 
 /**
  * Options of `new FeedForward(options)`.
@@ -56,6 +57,12 @@ export interface FeedForwardOptions {
    * hidden values"): false is for measuring what the skip saves.
    */
   sparse?: boolean;
+  /**
+   * The WebGPU device of kernel `"webgpu"` (a `GPUDevice`: in Node, from the `webgpu`
+   * package; in a page, an application's own); default one from `navigator.gpu`, shared by
+   * the layers that take the default. Only {@link FeedForward.create} takes it.
+   */
+  device?: GpuDevice;
 }
 
 /**
@@ -101,6 +108,8 @@ export interface CreateFromWeightsOptions extends FromWeightsOptions {
   weights: FeedForwardWeights;
   /** As {@link FeedForwardOptions.threads}. */
   threads?: number;
+  /** As {@link FeedForwardOptions.device}. */
+  device?: GpuDevice;
 }
 
 /**

@@ -8,6 +8,7 @@ import { buildAsync, buildFromJSON, buildFromSource, buildFromWeights, construct
 import type { Built, LayerSpec, WeightLayout } from "./spec";
 import { Layer } from "./core";
 import type { KernelChoice } from "./options";
+import type { GpuDevice } from "../kernels/webgpu/gpu";
 
 /**
  * The kernels a {@link GatedFeedForward} can compute with: the same choice as every layer's.
@@ -50,6 +51,12 @@ export interface GatedFeedForwardOptions {
    * hidden values"): false is for measuring what the skip saves.
    */
   sparse?: boolean;
+  /**
+   * The WebGPU device of kernel `"webgpu"` (a `GPUDevice`: in Node, from the `webgpu`
+   * package; in a page, an application's own); default one from `navigator.gpu`, shared by
+   * the layers that take the default. Only {@link GatedFeedForward.create} takes it.
+   */
+  device?: GpuDevice;
 }
 
 /**
@@ -88,6 +95,8 @@ export interface GatedCreateFromWeightsOptions extends GatedFromWeightsOptions {
   weights: GatedFeedForwardWeights;
   /** As {@link GatedFeedForwardOptions.threads}. */
   threads?: number;
+  /** As {@link GatedFeedForwardOptions.device}. */
+  device?: GpuDevice;
 }
 
 /**

@@ -82,6 +82,11 @@ function make(
   fallback: string | null,
   where: string,
 ): MoEBuilt {
+  if (name === "webgpu") {
+    throw new TypeError(
+      `${where}: kernel "webgpu" does not run MixtureOfExperts yet; use "wasm" or "js"`,
+    );
+  }
   const { shapes, experts: E } = parts;
   const s = shapes[0] as LayerShape;
   const dims = `${E} experts of dModel = ${s.dModel}, dHidden = ${s.dHidden}`;

@@ -6,18 +6,21 @@ import { ACTIVATIONS, type ActivationName } from "../kernels/activation";
 import type { KernelName } from "../kernels/kernel";
 import { type ThreadPlan, threadedKernel } from "../kernels/registry";
 import { threadHost } from "../threads/platform";
+import { type Device, type GpuDevice, isGpuDevice } from "../kernels/webgpu/gpu";
 
 /**
  * Which kernel a layer computes with. `"wasm"` is WebAssembly SIMD128, the fast one; `"js"` is
  * plain JavaScript and runs everywhere; `"auto"` takes `"wasm"` where this engine can run it
  * (SIMD128 present, and compiling WebAssembly allowed by the page's Content-Security-Policy)
- * and `"js"` elsewhere.
+ * and `"js"` elsewhere. `"webgpu"` computes on a GPU through WebGPU (`navigator.gpu`, or a
+ * device passed as `options.device`): only through the async `create`, only with
+ * `forwardAsync`, and never chosen by `"auto"` (docs/kernels.md, "The webgpu kernel").
  *
  * @category Layers
  */
 export type KernelChoice = "auto" | KernelName;
 
-const KERNEL_CHOICES: readonly KernelChoice[] = ["auto", "js", "wasm"];
+const KERNEL_CHOICES: readonly KernelChoice[] = ["auto", "js", "wasm", "webgpu"];
 
 /** The names an error lists, quoted. */
 const listed = (names: readonly string[]) => names.map((n) => `"${n}"`).join(", ");
@@ -32,6 +35,25 @@ export function assertKernel(value: unknown, where: string): KernelChoice {
   throw new TypeError(
     `${where}: options.kernel must be one of ${listed(KERNEL_CHOICES)}, got ${shown(value)}`,
   );
+}
+
+/**
+ * A device option: undefined, or a GPUDevice for kernel "webgpu" (a TypeError otherwise: for
+ * any other kernel, or for a value that is not a device).
+ */
+export function assertDevice(
+  value: unknown,
+  kernel: KernelChoice,
+  where: string,
+): Device | undefined {
+  if (value === undefined) return undefined;
+  if (kernel !== "webgpu") {
+    throw new TypeError(
+      `${where}: options.device is for kernel: "webgpu", got kernel ${shown(kernel)}`,
+    );
+  }
+  if (isGpuDevice(value)) return value;
+  throw new TypeError(`${where}: options.device must be a GPUDevice, got ${kindOf(value)}`);
 }
 
 /**
@@ -84,6 +106,7 @@ export interface SeededOptions {
   threads?: number;
   dtype?: WeightDtype;
   sparse?: boolean;
+  device?: GpuDevice;
 }
 
 const SEEDED_OPTIONS = [
@@ -96,6 +119,7 @@ const SEEDED_OPTIONS = [
   "threads",
   "dtype",
   "sparse",
+  "device",
 ];
 
 /** A seeded layer's options, checked, with the layer's defaults for bias and activation. */
@@ -126,7 +150,8 @@ export function parseSeeded(
   const threads = assertThreads(opts.threads, where);
   const dtype = assertDtype(opts.dtype, where);
   const sparse = assertSparse(opts.sparse, where);
-  return { dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse };
+  const device = assertDevice(opts.device, kernel, where);
+  return { dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse, device };
 }
 
 /** A sparse option: a boolean, true when absent. */

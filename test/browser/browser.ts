@@ -55,8 +55,17 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** One Chromium and one server for a test file. Throws a clear error if Chromium is missing. */
-export async function openSession(): Promise<Session> {
+/**
+ * Chromium's switches for WebGPU on SwiftShader, its CPU Vulkan driver (headless, no GPU): the
+ * adapter the webgpu kernel's page tests get from navigator.gpu.
+ */
+export const WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"];
+
+/**
+ * One Chromium (with `extraArgs` on its command line) and one server for a test file. Throws a
+ * clear error if Chromium is missing.
+ */
+export async function openSession(extraArgs: readonly string[] = []): Promise<Session> {
   assertBuilt();
   if (!existsSync(CHROMIUM)) {
     throw new Error(
@@ -66,7 +75,10 @@ export async function openSession(): Promise<Session> {
   const server = await startServer({ root: ROOT });
   let browser: Browser;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_ARGS, ...extraArgs],
+    });
   } catch (e) {
     await server.close();
     throw e;

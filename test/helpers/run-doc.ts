@@ -9,6 +9,8 @@ import { vi } from "vitest";
 
 const INDEX = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
 const NODE = fileURLToPath(new URL("../../src/node.ts", import.meta.url));
+// Examples of the webgpu kernel in Node import Dawn's WebGPU, the "webgpu" devDependency.
+const WEBGPU = fileURLToPath(new URL("../../node_modules/webgpu/index.js", import.meta.url));
 
 /**
  * The comment-only lines right under each console.log(...) line, without their `// `: the
@@ -49,7 +51,7 @@ export function cleanUp(): void {
 
 /**
  * Runs a block as a module, with `from "tokenwise"` pointing at src/index.ts (and
- * `from "tokenwise/node"` at src/node.ts), and returns the lines it printed with console.log.
+ * `from "tokenwise/node"` at src/node.ts, `from "webgpu"` at the devDependency), and returns the lines it printed with console.log.
  */
 export async function runBlock(code: string): Promise<string[]> {
   dir ??= mkdtempSync(join(tmpdir(), "tokenwise-docs-"));
@@ -57,7 +59,8 @@ export async function runBlock(code: string): Promise<string[]> {
   const file = join(dir, `block-${count++}.ts`);
   const source = code
     .replaceAll(`from "tokenwise"`, `from ${JSON.stringify(INDEX)}`)
-    .replaceAll(`from "tokenwise/node"`, `from ${JSON.stringify(NODE)}`);
+    .replaceAll(`from "tokenwise/node"`, `from ${JSON.stringify(NODE)}`)
+    .replaceAll(`from "webgpu"`, `from ${JSON.stringify(WEBGPU)}`);
   writeFileSync(file, `${source}\nexport {};\n`);
   const printed: string[] = [];
   const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {

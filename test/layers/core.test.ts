@@ -248,6 +248,7 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
       "threads",
       "dtype",
       "sparse",
+      "device",
     ];
     expect([...asked].filter((k) => typeof k === "symbol" || !documented.includes(k))).toEqual([]);
   });

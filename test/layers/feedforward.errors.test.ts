@@ -77,7 +77,7 @@ describe("new FeedForward rejects bad options", () => {
       call: ctor({ dModel: 4, dHidden: 8, sed: 1 }),
       error: TypeError,
       message:
-        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse",
+        "FeedForward: unknown option options.sed; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse, device",
     },
     ...sizeCases("dModel"),
     ...sizeCases("dHidden"),
@@ -284,9 +284,16 @@ describe("FeedForward.fromWeights rejects bad weights and options", () => {
     },
     {
       what: "options.kernel is unknown",
+      call: call(g, { kernel: "gpu" }),
+      error: TypeError,
+      message: new RegExp(`^${W}: options\\.kernel ${KERNEL_LIST.source} "gpu"$`),
+    },
+    {
+      what: 'options.kernel is "webgpu", which only create makes',
       call: call(g, { kernel: "webgpu" }),
       error: TypeError,
-      message: new RegExp(`^${W}: options\\.kernel ${KERNEL_LIST.source} "webgpu"$`),
+      message:
+        'FeedForward: kernel "webgpu" needs the async factory: await FeedForward.create(options)',
     },
   ];
   it.each(cases)("$what", (c) => expectThrowsCleanly({ ...c, buffers }));

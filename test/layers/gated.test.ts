@@ -86,7 +86,7 @@ describe("construction", () => {
     [
       { dModel: 4, dHidden: 4, dropout: 0.1 },
       TypeError,
-      "GatedFeedForward: unknown option options.dropout; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse",
+      "GatedFeedForward: unknown option options.dropout; known options are dModel, dHidden, seed, bias, activation, kernel, threads, dtype, sparse, device",
     ],
     [
       { dModel: 4.5, dHidden: 4 },
@@ -116,7 +116,7 @@ describe("construction", () => {
     [
       { dModel: 4, dHidden: 4, kernel: "gpu" },
       TypeError,
-      'GatedFeedForward: options.kernel must be one of "auto", "js", "wasm", got "gpu"',
+      'GatedFeedForward: options.kernel must be one of "auto", "js", "wasm", "webgpu", got "gpu"',
     ],
   ] as const)("rejects %o", (options, error, message) => {
     expectThrows(() => new GatedFeedForward(options as never), error, message);
