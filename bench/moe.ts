@@ -11,7 +11,7 @@
 // one-thread mixture (a peer holds its own copy of the weights: 1.6 GB at OLMoE's widths, so
 // they are not all held at once); their column is the peer's time over tokenwise's in that
 // segment.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { GatedFeedForward, type Matrix, MixtureOfExperts, matrix } from "../src/index";
@@ -261,6 +261,7 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
     "",
   ].join("\n");
   const path = join(o.out, o.quick ? "moe-quick.md" : "moe.md");
+  mkdirSync(o.out, { recursive: true });
   writeFileSync(path, text);
   o.log(`wrote ${path}`);
   process.stdout.write(`\n${text}\n`);
