@@ -57,8 +57,9 @@
     ;; its value unused: the next panel comes from memory a line every (pairs - 1) steps while
     ;; this one computes, instead of all at once in its own first pair, which would wait for it.
     ;; A mixture's expert sees about 16 rows, 8 pairs, from weights in main memory: such
-    ;; groups ran about 15% faster so (one thread, 2048 x 1024 experts in turn). Not past the caller's last panel (p1), nor for more than 32 pairs,
-    ;; where the first pair is a small share, nor for one pair. Loads change no result.
+    ;; groups ran about 15% faster so (one thread, 2048 x 1024 experts in turn). Not past the
+    ;; caller's last panel (p1), nor for more than 32 pairs, where the first pair is a small
+    ;; share, nor for one pair. Loads change no result.
     (local.set $ts (i32.sub (i32.shr_u (local.get $rows) (i32.const 1)) (i32.const 1)))
     (local.set $ts (select (i32.div_u (i32.const 64) (select (local.get $ts) (i32.const 1) (local.get $ts)))
                            (i32.const 0)
