@@ -25,7 +25,7 @@
 // of the exact mixture; every γ and u gets its float64 twin added for the reference's own
 // arithmetic, as in bench/reference.ts.
 import type { GatedProblemWeights } from "./problem";
-import { ACTIVATION_REF, ALPHA32, ALPHA64, LIPSCHITZ, gamma } from "./reference";
+import { ACTIVATION_REF, ALPHA32, ALPHA64, LIPSCHITZ, checkRows, gamma } from "./reference";
 
 const U32 = 2 ** -24;
 const U64 = 2 ** -53;
@@ -307,31 +307,10 @@ export interface MoECheck {
 
 /** Compares an output (tokens · dModel) with the reference on its rows. */
 export function checkMoE(output: unknown, p: MoEProblem, ref: MoEReference): MoECheck {
-  const D = p.shape.dModel;
-  if (!(output instanceof Float32Array) || output.length !== p.tokens * D) {
-    const what = output instanceof Float32Array ? `${output.length} values` : typeof output;
-    return {
-      ok: false,
-      worstRatio: NaN,
-      reason: `returned ${what}, expected a Float32Array of ${p.tokens * D}`,
-    };
-  }
-  let worstRatio = 0;
-  let reason: string | undefined;
-  ref.rows.forEach((r, n) => {
-    for (let j = 0; j < D; j++) {
-      const want = ref.expected[n * D + j] as number;
-      const b = ref.bound[n * D + j] as number;
-      const got = output[r * D + j] as number;
-      const err = Math.abs(got - want);
-      const ratio = err / b;
-      if (!(ratio <= worstRatio)) worstRatio = ratio;
-      if (!(err <= b) && reason === undefined) {
-        reason = `output (${r}, ${j}) is ${got}, expected ${want} within ${b.toExponential(2)} (off by ${err.toExponential(2)})`;
-      }
-    }
-  });
-  return reason === undefined ? { ok: true, worstRatio } : { ok: false, worstRatio, reason };
+  const c = checkRows(output, p.tokens, p.shape.dModel, ref);
+  return c.reason === undefined
+    ? { ok: c.ok, worstRatio: c.worstRatio }
+    : { ok: c.ok, worstRatio: c.worstRatio, reason: c.reason };
 }
 
 /** The rows checked at `tokens` tokens: all up to 8, else 8 spread over the batch. */

@@ -286,7 +286,19 @@ export function computeReference(problem: Problem, rows: number[], layer = 0): R
 
 /** Compares a contender's output with the reference. */
 export function checkOutput(output: unknown, problem: Problem, ref: Reference): CheckResult {
-  const { tokens: T, dModel: D } = problem.shape;
+  return checkRows(output, problem.shape.tokens, problem.shape.dModel, ref);
+}
+
+/**
+ * Compares an output of T rows of D values with a reference's rows, each output within its
+ * bound: what {@link checkOutput} does for a layer, and bench/moe-problem.ts for a mixture.
+ */
+export function checkRows(
+  output: unknown,
+  T: number,
+  D: number,
+  ref: Pick<Reference, "rows" | "expected" | "bound">,
+): CheckResult {
   const result: CheckResult = {
     ok: false,
     rowsChecked: ref.rows.length,
