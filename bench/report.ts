@@ -230,6 +230,12 @@ export function reportWarnings(report: Report): string[] {
       `the machine was busy: load average ${before.toFixed(2)} when the run started and ${after.toFixed(2)} when it ended, on ${cores} cores; expect slower, more spread repetitions`,
     );
   }
+  const gpu = report.browser?.webgpu;
+  if (gpu !== undefined && "software" in gpu && gpu.software) {
+    out.push(
+      `the rows marked (software GPU) ran on WebGPU's ${webgpuText(gpu)}: their times and ratios are a sanity check of the WebGPU path only, not a GPU's speed`,
+    );
+  }
   if (report.provenance.git?.dirty)
     out.push("the work tree had uncommitted changes: the commit alone does not reproduce the run");
   return out;
@@ -260,9 +266,20 @@ export function gitText(git: GitState | null): string {
   return `commit ${git.commit.slice(0, 12)} (${state})`;
 }
 
+/** The WebGPU adapter of a browser run, or why it had none: "google swiftshader (...), software". */
+export function webgpuText(a: NonNullable<BrowserInfo["webgpu"]>): string {
+  if ("error" in a) return `no adapter: ${a.error}`;
+  const name = [a.vendor, a.architecture, a.device].filter((t) => t !== "").join(" ") || "unnamed";
+  const kind = a.software
+    ? "a software adapter: it computes on the CPU"
+    : "a hardware adapter, as far as it says";
+  return `${name}${a.description === "" ? "" : ` (${a.description})`}, ${kind}`;
+}
+
 /** A browser run's line: which browser, which V8, relaxed SIMD, isolation; what it leaves out. */
 export function browserLine(b: BrowserInfo): string {
-  return `In headless ${b.product} ${b.version} (V8 ${b.v8}; WebAssembly relaxed SIMD ${b.relaxedSimd ? "on" : "off"}; ${b.crossOriginIsolated ? "cross-origin isolated, so SharedArrayBuffer and threads" : "not cross-origin isolated: no SharedArrayBuffer, one thread"}), each contender in a page of its own, driven from Node; a browser run has no memory probes and no roof.`;
+  const gpu = b.webgpu === undefined ? "" : ` WebGPU adapter: ${webgpuText(b.webgpu)}.`;
+  return `In headless ${b.product} ${b.version} (V8 ${b.v8}; WebAssembly relaxed SIMD ${b.relaxedSimd ? "on" : "off"}; ${b.crossOriginIsolated ? "cross-origin isolated, so SharedArrayBuffer and threads" : "not cross-origin isolated: no SharedArrayBuffer, one thread"}), each contender in a page of its own, driven from Node; a browser run has no memory probes and no roof.${gpu}`;
 }
 
 /** The report as markdown: GFLOP/s, ms per token, ratios and memory, one column per shape. */
