@@ -114,6 +114,8 @@ export interface ContenderResult {
   threads: number;
   native: boolean;
   library: string | null;
+  /** On a WebGPU device: the bound it was held to (Contender.webgpu). */
+  webgpu?: WebgpuCheck;
   status: Status;
   reason?: string;
   setupMs?: number;
@@ -295,6 +297,7 @@ async function runShape(
       threads: c.threads,
       native: !isUnavailable(c) && c.native === true,
       library: isUnavailable(c) ? null : (c.library ?? null),
+      ...(isUnavailable(c) || c.webgpu === undefined ? {} : { webgpu: c.webgpu }),
     };
     if (isUnavailable(c)) {
       results.push({ ...base, status: "unavailable", reason: c.reason });

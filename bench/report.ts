@@ -500,13 +500,24 @@ export function toMarkdown(report: Report): string {
   }
   const partial = shapes.filter((s) => s.reference.rowsChecked < s.reference.totalRows);
   const noExact = shapes.filter((s) => "error" in s.exactProblem);
+  const gpuRows = shapes.some((s) => s.results.some((r) => r.webgpu !== undefined));
+  // WebGPU rows checked without the exact problem where the shape had one.
+  const boundOnly = [
+    ...new Set(
+      shapes
+        .filter((s) => !("error" in s.exactProblem))
+        .flatMap((s) => s.results)
+        .filter((r) => r.webgpu !== undefined && r.status === "ok" && r.exact === undefined)
+        .map((r) => r.label),
+    ),
+  ];
   out.push(
     "",
     `Every contender was checked twice before it was timed: on the exact problem (small integers times powers of two, where float32 arithmetic is exact in any summation order), its output had to be the exact one, bit for bit${noExact.length > 0 ? ` (not at ${noExact.map((s) => s.name).join(", ")}: too large to stay exact)` : ""}; on the timed problem, within a forward-error bound of a float64 reference${
       partial.length > 0
         ? ` (${partial.map((s) => `${s.name}: ${s.reference.rowsChecked} of ${s.reference.totalRows} token rows`).join("; ")}, to keep the references affordable)`
         : ""
-    }.`,
+    }.${gpuRows ? " A WebGPU row's bound is that of WebGPU's arithmetic, which may flush subnormals and whose exp and division are not correctly rounded (tokenwise's webgpu kernel: the bound docs/kernels.md states; bench/reference-webgpu.ts)." : ""}${boundOnly.length > 0 ? ` The exact problem was not asked of ${boundOnly.join(", ")}: on a GPU the ${describeVariant(variant)} layer need not give its exact output, so the bound alone checked ${boundOnly.length > 1 ? "them" : "it"}.` : ""}`,
   );
   const troubles = new Map<string, string>();
   for (const s of shapes)

@@ -119,5 +119,12 @@ describe("npm run bench:web --kernels webgpu --peers tfjs-webgpu,ort-webgpu", ()
     expect(runs.gated.stderr).toMatch(
       /tokenwise gated webgpu \(software GPU\): no exact check \(on a GPU silu need not return/,
     );
+    const md = readFileSync(join(dir, "gated", "report.md"), "utf8");
+    expect(md).toContain(
+      "The exact problem was not asked of tokenwise gated webgpu (software GPU), tfjs-webgpu (software GPU):",
+    );
+    expect(md).toContain("A WebGPU row's bound is that of WebGPU's arithmetic");
+    expect(result("gated", "tfjs-webgpu").webgpu).toBe("peer");
+    expect(result("gated", "tokenwise-gated-webgpu").webgpu).toBe("kernel");
   });
 });

@@ -17,6 +17,7 @@ interface Tensor {
   dispose(): void;
 }
 interface Tf {
+  env(): { set(flag: string, value: unknown): void };
   setBackend(name: string): Promise<boolean>;
   getBackend(): string;
   tensor1d(values: Float32Array): Tensor;
@@ -81,6 +82,9 @@ function loadTf(ctx: PeerContext, backend: TfBackend): Promise<Tf> {
     p = (async () => {
       const tf = moduleObject<Tf>(await ctx.load("@tensorflow/tfjs-core"));
       await ctx.load(BACKEND_PACKAGE[backend]);
+      // tfjs-webgpu computes small ops on tensors it still holds on the CPU there (below 1000
+      // elements): off, so every op of this contender runs on the GPU.
+      if (backend === "webgpu") tf.env().set("WEBGPU_CPU_FORWARD", false);
       const ok = await quietly(() => tf.setBackend(backend));
       if (!ok) throw new Error(`tf.setBackend("${backend}") failed`);
       return tf;
