@@ -271,7 +271,7 @@ export function webgpuText(a: NonNullable<BrowserInfo["webgpu"]>): string {
   if ("error" in a) return `no adapter: ${a.error}`;
   const name = [a.vendor, a.architecture, a.device].filter((t) => t !== "").join(" ") || "unnamed";
   const kind = a.software
-    ? "a software adapter: it computes on the CPU"
+    ? "a software adapter (it computes on the CPU)"
     : "a hardware adapter, as far as it says";
   return `${name}${a.description === "" ? "" : ` (${a.description})`}, ${kind}`;
 }
