@@ -488,11 +488,16 @@ async function runShape(
     };
   }
 
-  // Ratios to the best peer at the same thread count.
+  // Ratios to the best peer at the same thread count, and on the same kind of device: a WebGPU
+  // row against the WebGPU peers, any other against the others.
   for (const r of results) {
     if (r.timing === undefined) continue;
     const peers = results.filter(
-      (p) => p.group === "peer" && p.timing !== undefined && p.threads === r.threads,
+      (p) =>
+        p.group === "peer" &&
+        p.timing !== undefined &&
+        p.threads === r.threads &&
+        (p.webgpu === undefined) === (r.webgpu === undefined),
     );
     const best = (list: ContenderResult[]) =>
       list.reduce<ContenderResult | null>(

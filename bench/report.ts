@@ -189,7 +189,7 @@ export function formatTable(report: Report): string {
     [
       `GFLOP/s = ${flopsFormula(report.settings.variant.layer)} (times the layers) / median time of a call; slowest-fastest over the repetitions;`,
       "1st/median: the first call after setup over the median call;",
-      "x best peer: over the fastest peer at the same thread count (x portable: leaving out native peers);",
+      "x best peer: over the fastest peer at the same thread count (x portable: leaving out native peers), a WebGPU row's over the WebGPU peers, another's over the others;",
       ...(report.settings.roof === false
         ? []
         : ["roof: share of the one-thread roof (! over 100%: the roof was no ceiling there);"]),

@@ -66,7 +66,7 @@ beforeAll(() => {
       );
   }
   dir = mkdtempSync(join(tmpdir(), "tokenwise-bench-web-webgpu-test-"));
-  bench("ffn", "tfjs-webgpu,ort-webgpu");
+  bench("ffn", "tfjs-webgpu,ort-webgpu,ort-web");
   bench("gated", "tfjs-webgpu");
 }, 320_000);
 
@@ -78,7 +78,7 @@ function result(layer: "ffn" | "gated", id: string): ContenderResult {
   return r;
 }
 
-describe("npm run bench:web --kernels webgpu --peers tfjs-webgpu,ort-webgpu", () => {
+describe("npm run bench:web --kernels webgpu --peers tfjs-webgpu,ort-webgpu,ort-web", () => {
   it("starts Chromium with WebGPU on SwiftShader and records the adapter as software", () => {
     for (const layer of ["ffn", "gated"] as const) {
       const { status, stderr, report } = runs[layer];
@@ -108,6 +108,12 @@ describe("npm run bench:web --kernels webgpu --peers tfjs-webgpu,ort-webgpu", ()
       expect(r.library, id).toMatch(/, in Chromium$/);
       expect(r.timing?.reps, id).toBe(1);
     }
+    // A WebGPU row's ratio is to the fastest WebGPU peer; onnxruntime-web's wasm row is no peer of it.
+    expect(["tfjs-webgpu", "ort-webgpu"]).toContain(
+      result("ffn", "tokenwise-webgpu").ratio?.bestPeerId,
+    );
+    expect(result("ffn", "ort-web@1t")).toMatchObject({ status: "ok" });
+    expect(result("ffn", "ort-web@1t").ratio?.bestPeerId).toBe("ort-web@1t");
   });
 
   it("checks the gated layer (silu) within the bound alone, saying why", () => {
