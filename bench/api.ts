@@ -22,9 +22,9 @@ import { parseSparsity, withSparsity } from "./sparsity";
 import { describeMachine, gitState, loadAverage } from "./machine";
 import { naiveContender } from "./naive";
 import { DEFAULT_PEERS_DIR, PEERS, defaultPeers, loadPeers, nodePeers } from "./peers/index";
-import { type Report, reportWarnings, toCsv, toJson, toMarkdown } from "./report";
+import { type Report, reportWarnings, toCsv, toJson, toMarkdown, webgpuText } from "./report";
 import { GATED_SHAPES, QUICK_SHAPES, SHAPES, type Shape, parseShape, withTokens } from "./shapes";
-import { tokenwiseContenders } from "./tokenwise";
+import { TOKENWISE, tokenwiseContenders } from "./tokenwise";
 
 export type { CustomKernel, ForwardKernel, GatedForwardKernel, GemmKernel } from "./custom";
 export type { ForwardFn } from "./contender";
@@ -294,22 +294,28 @@ async function browserBenchmark(
       });
     }
   }
+  const peerNames =
+    options.peers === undefined || options.peers === "all"
+      ? defaultPeers(run.dtypes).filter((n) => PEERS.find((p) => p.name === n)?.native !== true)
+      : options.peers;
+  const kernels = options.kernels ?? "all";
+  // WebGPU contenders are run only when named; Chromium then starts with WebGPU on.
+  const webgpu =
+    (kernels !== "all" && TOKENWISE.some((e) => e.webgpu === true && kernels.includes(e.kernel))) ||
+    PEERS.some((p) => p.webgpu === true && peerNames.includes(p.name));
   const { openBrowserRun } = await import("./web/session");
-  log("bundling the page and starting Chromium");
-  const browser = await openBrowserRun({ peersDir: settings.peersDir, custom: modules });
+  log(`bundling the page and starting Chromium${webgpu ? " with WebGPU on" : ""}`);
+  const browser = await openBrowserRun({ peersDir: settings.peersDir, custom: modules, webgpu });
   try {
     const b = browser.info;
     log(
       `${b.product} ${b.version} (V8 ${b.v8}): relaxed SIMD ${b.relaxedSimd ? "on" : "off"}, cross-origin isolated: ${b.crossOriginIsolated ? "yes" : "no"}, ${b.hardwareConcurrency} cores`,
     );
-    const peerNames =
-      options.peers === undefined || options.peers === "all"
-        ? defaultPeers(run.dtypes).filter((n) => PEERS.find((p) => p.name === n)?.native !== true)
-        : options.peers;
+    if (b.webgpu !== undefined) log(`WebGPU: ${webgpuText(b.webgpu)}`);
     log(`loading peers in the page: ${peerNames.length === 0 ? "none" : peerNames.join(", ")}`);
     const listed = await browser.list({
       variant,
-      kernels: options.kernels ?? "all",
+      kernels,
       threads,
       dtypes: run.dtypes,
       peers: peerNames,

@@ -21,6 +21,9 @@ export interface Instance {
 
 export type Group = "tokenwise" | "peer" | "floor" | "custom";
 
+/** How a contender on a WebGPU device is checked: see Contender.webgpu. */
+export type WebgpuCheck = "kernel" | "peer";
+
 /** How a child process rebuilds the same contender (memory probes, isolated peers). */
 export type HostKey =
   | {
@@ -66,6 +69,15 @@ export interface Contender {
   isolate?: boolean;
   /** Runs elsewhere (a browser page): the harness checks and times it through this. */
   remote?: RemoteHost;
+  /**
+   * Computes on a WebGPU device, whose arithmetic the bench's own bound does not cover (WGSL may
+   * flush subnormals, its exp and division are not correctly rounded): "kernel" is tokenwise's
+   * webgpu kernel, held to the bound its docs state (docs/kernels.md, "Accuracy"); "peer" a
+   * peer's WebGPU backend, held to the bench's bound widened by the flushing
+   * (reference-webgpu.ts). The exact problem is checked only where it holds on a GPU
+   * (exactHoldsOnWebgpu).
+   */
+  webgpu?: WebgpuCheck;
   /** Loads the weights of the run's layer (FeedForward or gated, as the contender was made for). */
   setup(shape: Shape, weights: LayerWeights): Promise<Instance>;
 }

@@ -6,7 +6,14 @@
 // (A B C A B C ...) so drift hits every contender alike. Afterwards, optionally, measure each
 // contender's peak resident memory in a process of its own.
 import { checkQuantized, quantPeerReference, quantizedPeer, quantizedRow } from "./quant";
-import { type Contender, type Group, type Unavailable, runEach, setupLayers } from "./contender";
+import {
+  type Contender,
+  type Group,
+  type Unavailable,
+  type WebgpuCheck,
+  runEach,
+  setupLayers,
+} from "./contender";
 import {
   type ExactCheck,
   type ExactProblem,
@@ -26,6 +33,7 @@ import {
   chooseRows,
   computeReference,
 } from "./reference";
+import { computeWebgpuReference, exactHoldsOnWebgpu } from "./reference-webgpu";
 import { RoofProbe, type ShapeRoof } from "./roof";
 import { LocalRunner, type RepTiming, type Runner } from "./runner";
 import { type Shape, describeShape, flopsOf, layersOf, weightBytesOf } from "./shapes";
@@ -106,6 +114,8 @@ export interface ContenderResult {
   threads: number;
   native: boolean;
   library: string | null;
+  /** On a WebGPU device: the bound it was held to (Contender.webgpu). */
+  webgpu?: WebgpuCheck;
   status: Status;
   reason?: string;
   setupMs?: number;
@@ -238,6 +248,18 @@ async function runShape(
   // layer by layer (reference.ts says why).
   const refs = problem.layers.map((_, l) => computeReference(problem, refRows, l));
   const refMs = refs.reduce((a, r) => a + r.ms, 0);
+  // A contender on a WebGPU device gets the bound of its kind, computed when first needed.
+  const webgpuRefs = new Map<WebgpuCheck, Reference[]>();
+  const refsOf = (c: Contender): readonly Reference[] => {
+    if (c.webgpu === undefined) return refs;
+    let r = webgpuRefs.get(c.webgpu);
+    if (r === undefined) {
+      const kind = c.webgpu;
+      r = problem.layers.map((_, l) => computeWebgpuReference(problem, refRows, kind, l));
+      webgpuRefs.set(kind, r);
+    }
+    return r;
+  };
   const rowsText = (rows: number[]) =>
     `${rows.length === shape.tokens ? "all" : `${rows.length} of`} ${shape.tokens} rows`;
   log(
@@ -275,6 +297,7 @@ async function runShape(
       threads: c.threads,
       native: !isUnavailable(c) && c.native === true,
       library: isUnavailable(c) ? null : (c.library ?? null),
+      ...(isUnavailable(c) || c.webgpu === undefined ? {} : { webgpu: c.webgpu }),
     };
     if (isUnavailable(c)) {
       results.push({ ...base, status: "unavailable", reason: c.reason });
@@ -285,7 +308,12 @@ async function runShape(
     const quantized = quantizedRow(c);
     // A peer on quantized blocks has numerics of its own: no exact problem; a bound of its own.
     const qpeer = quantizedPeer(c);
-    if (exact !== null && quantized === null && qpeer === null) {
+    const exactHolds = c.webgpu === undefined || exactHoldsOnWebgpu(c.webgpu, variant.activation);
+    if (exact !== null && !exactHolds)
+      log(
+        `${tag} ${c.label}: no exact check (on a GPU ${variant.activation} need not return the exact problem's output: bench/reference-webgpu.ts); the bound check alone`,
+      );
+    if (exact !== null && quantized === null && qpeer === null && exactHolds) {
       // The exact check first, on instances of its own: they are gone before the timed ones
       // are made, so a large layer is never held twice.
       try {
@@ -334,24 +362,20 @@ async function runShape(
     try {
       const { output, ms } = await runner.first();
       result.firstCallMs = ms;
-      const peerRefs =
+      const own =
         qpeer === null
-          ? null
+          ? refsOf(c)
           : problem.layers.map((_, l) => quantPeerReference(problem, refRows, qpeer, l));
       result.check =
         quantized !== null
           ? await checkQuantized(
-              refs.length === 1 ? [output] : await runner.each(),
+              own.length === 1 ? [output] : await runner.each(),
               problem,
               quantized,
             )
-          : peerRefs !== null
-            ? peerRefs.length === 1
-              ? checkOutput(output, problem, peerRefs[0] as Reference)
-              : checkLayers(output, await runner.each(), problem, peerRefs)
-            : refs.length === 1
-              ? checkOutput(output, problem, refs[0] as Reference)
-              : checkLayers(output, await runner.each(), problem, refs);
+          : own.length === 1
+            ? checkOutput(output, problem, own[0] as Reference)
+            : checkLayers(output, await runner.each(), problem, own);
     } catch (e) {
       result.reason = `forward failed: ${message(e)}`;
       log(`${tag} ${c.label}: ${result.reason}`);
@@ -469,11 +493,16 @@ async function runShape(
     };
   }
 
-  // Ratios to the best peer at the same thread count.
+  // Ratios to the best peer at the same thread count, and on the same kind of device: a WebGPU
+  // row against the WebGPU peers, any other against the others.
   for (const r of results) {
     if (r.timing === undefined) continue;
     const peers = results.filter(
-      (p) => p.group === "peer" && p.timing !== undefined && p.threads === r.threads,
+      (p) =>
+        p.group === "peer" &&
+        p.timing !== undefined &&
+        p.threads === r.threads &&
+        (p.webgpu === undefined) === (r.webgpu === undefined),
     );
     const best = (list: ContenderResult[]) =>
       list.reduce<ContenderResult | null>(

@@ -220,13 +220,23 @@ function outputRow(
   for (let j = 0; j < D; j++) bound[j] = g * (a2[j] as number) + (e2[j] as number);
 }
 
+/** The absolute error of a float32 result a GPU flushes to zero (WGSL allows it): 2^-126. */
+const FLUSH = 2 ** -126;
+
 /**
  * The float64 reference and its bound for the given rows of one layer of the problem (the first
  * unless `layer` says) applied to the problem's input. A shape of several layers in turn is
  * checked layer by layer, each on that input: bounds compounded through a chain of twelve
- * layers would be too wide to tell anything.
+ * layers would be too wide to tell anything. With `flush` the bound also covers arithmetic that
+ * flushes subnormal results to zero (a GPU's: reference-webgpu.ts): 2^-125 per term of every
+ * sum, 2^-126 per activation and gated product.
  */
-export function computeReference(problem: Problem, rows: number[], layer = 0): Reference {
+export function computeReference(
+  problem: Problem,
+  rows: number[],
+  layer = 0,
+  flush = false,
+): Reference {
   const start = performance.now();
   const { dModel: D, dHidden: H } = problem.shape;
   const act = problem.variant.activation;
@@ -248,8 +258,9 @@ export function computeReference(problem: Problem, rows: number[], layer = 0): R
   const a2 = new Float64Array(D);
   const e2 = new Float64Array(D);
   /** The error bound of act(h) given h's error E (see the top of this file). */
+  const flushed = flush ? FLUSH : 0;
   const actError = (hv: number, E: number) =>
-    L * E + alpha32 * (Math.abs(hv) + E) + alpha64 * Math.abs(hv);
+    L * E + alpha32 * (Math.abs(hv) + E) + alpha64 * Math.abs(hv) + flushed;
   rows.forEach((r, n) => {
     const y = expected.subarray(n * D, (n + 1) * D);
     const yb = bound.subarray(n * D, (n + 1) * D);
@@ -260,25 +271,27 @@ export function computeReference(problem: Problem, rows: number[], layer = 0): R
       for (let i = 0; i < H; i++) {
         const gi = h[i] as number;
         const vi = v[i] as number;
-        const Eg = gD * (a1[i] as number);
-        const Ev = gD * (av[i] as number);
+        const Eg = gD * (a1[i] as number) + 2 * D * flushed;
+        const Ev = gD * (av[i] as number) + 2 * D * flushed;
         const ai = f(gi);
         const Ea = actError(gi, Eg);
         const A = Math.abs(ai) + Ea;
         const V = Math.abs(vi) + Ev;
         p[i] = ai * vi;
-        e[i] = A * Ev + V * Ea + (U32 + U64) * A * V;
+        e[i] = A * Ev + V * Ea + (U32 + U64) * A * V + flushed;
       }
       outputRow(p, e, w.wDown, null, H, D, gamma(H, U32) + gamma(H, U64), y, yb, a2, e2);
+      for (let j = 0; j < D; j++) yb[j] = (yb[j] as number) + 2 * H * flushed;
     } else {
       const g1 = gamma(D + 1, U32) + gamma(D + 1, U64);
       linearRow(x, r, D, w.w1, w.b1, H, h, a1);
       for (let i = 0; i < H; i++) {
         const hi = h[i] as number;
         p[i] = f(hi);
-        e[i] = actError(hi, g1 * (a1[i] as number));
+        e[i] = actError(hi, g1 * (a1[i] as number) + 2 * (D + 1) * flushed);
       }
       outputRow(p, e, w.w2, w.b2, H, D, gamma(H + 1, U32) + gamma(H + 1, U64), y, yb, a2, e2);
+      for (let j = 0; j < D; j++) yb[j] = (yb[j] as number) + 2 * (H + 1) * flushed;
     }
   });
   return { rows, expected, bound, ms: performance.now() - start };

@@ -189,7 +189,7 @@ export function formatTable(report: Report): string {
     [
       `GFLOP/s = ${flopsFormula(report.settings.variant.layer)} (times the layers) / median time of a call; slowest-fastest over the repetitions;`,
       "1st/median: the first call after setup over the median call;",
-      "x best peer: over the fastest peer at the same thread count (x portable: leaving out native peers);",
+      "x best peer: over the fastest peer at the same thread count (x portable: leaving out native peers), a WebGPU row's over the WebGPU peers, another's over the others;",
       ...(report.settings.roof === false
         ? []
         : ["roof: share of the one-thread roof (! over 100%: the roof was no ceiling there);"]),
@@ -230,6 +230,12 @@ export function reportWarnings(report: Report): string[] {
       `the machine was busy: load average ${before.toFixed(2)} when the run started and ${after.toFixed(2)} when it ended, on ${cores} cores; expect slower, more spread repetitions`,
     );
   }
+  const gpu = report.browser?.webgpu;
+  if (gpu !== undefined && "software" in gpu && gpu.software) {
+    out.push(
+      `the rows marked (software GPU) ran on WebGPU's ${webgpuText(gpu)}: their times and ratios are a sanity check of the WebGPU path only, not a GPU's speed`,
+    );
+  }
   if (report.provenance.git?.dirty)
     out.push("the work tree had uncommitted changes: the commit alone does not reproduce the run");
   return out;
@@ -260,9 +266,20 @@ export function gitText(git: GitState | null): string {
   return `commit ${git.commit.slice(0, 12)} (${state})`;
 }
 
+/** The WebGPU adapter of a browser run, or why it had none: "google swiftshader (...), software". */
+export function webgpuText(a: NonNullable<BrowserInfo["webgpu"]>): string {
+  if ("error" in a) return `no adapter: ${a.error}`;
+  const name = [a.vendor, a.architecture, a.device].filter((t) => t !== "").join(" ") || "unnamed";
+  const kind = a.software
+    ? "a software adapter (it computes on the CPU)"
+    : "a hardware adapter, as far as it says";
+  return `${name}${a.description === "" ? "" : ` (${a.description})`}, ${kind}`;
+}
+
 /** A browser run's line: which browser, which V8, relaxed SIMD, isolation; what it leaves out. */
 export function browserLine(b: BrowserInfo): string {
-  return `In headless ${b.product} ${b.version} (V8 ${b.v8}; WebAssembly relaxed SIMD ${b.relaxedSimd ? "on" : "off"}; ${b.crossOriginIsolated ? "cross-origin isolated, so SharedArrayBuffer and threads" : "not cross-origin isolated: no SharedArrayBuffer, one thread"}), each contender in a page of its own, driven from Node; a browser run has no memory probes and no roof.`;
+  const gpu = b.webgpu === undefined ? "" : ` WebGPU adapter: ${webgpuText(b.webgpu)}.`;
+  return `In headless ${b.product} ${b.version} (V8 ${b.v8}; WebAssembly relaxed SIMD ${b.relaxedSimd ? "on" : "off"}; ${b.crossOriginIsolated ? "cross-origin isolated, so SharedArrayBuffer and threads" : "not cross-origin isolated: no SharedArrayBuffer, one thread"}), each contender in a page of its own, driven from Node; a browser run has no memory probes and no roof.${gpu}`;
 }
 
 /** The report as markdown: GFLOP/s, ms per token, ratios and memory, one column per shape. */
@@ -483,13 +500,24 @@ export function toMarkdown(report: Report): string {
   }
   const partial = shapes.filter((s) => s.reference.rowsChecked < s.reference.totalRows);
   const noExact = shapes.filter((s) => "error" in s.exactProblem);
+  const gpuRows = shapes.some((s) => s.results.some((r) => r.webgpu !== undefined));
+  // WebGPU rows checked without the exact problem where the shape had one.
+  const boundOnly = [
+    ...new Set(
+      shapes
+        .filter((s) => !("error" in s.exactProblem))
+        .flatMap((s) => s.results)
+        .filter((r) => r.webgpu !== undefined && r.status === "ok" && r.exact === undefined)
+        .map((r) => r.label),
+    ),
+  ];
   out.push(
     "",
     `Every contender was checked twice before it was timed: on the exact problem (small integers times powers of two, where float32 arithmetic is exact in any summation order), its output had to be the exact one, bit for bit${noExact.length > 0 ? ` (not at ${noExact.map((s) => s.name).join(", ")}: too large to stay exact)` : ""}; on the timed problem, within a forward-error bound of a float64 reference${
       partial.length > 0
         ? ` (${partial.map((s) => `${s.name}: ${s.reference.rowsChecked} of ${s.reference.totalRows} token rows`).join("; ")}, to keep the references affordable)`
         : ""
-    }.`,
+    }.${gpuRows ? " A WebGPU row's bound is that of WebGPU's arithmetic, which may flush subnormals and whose exp and division are not correctly rounded (tokenwise's webgpu kernel: the bound docs/kernels.md states; bench/reference-webgpu.ts)." : ""}${boundOnly.length > 0 ? ` The exact problem was not asked of ${boundOnly.join(", ")}: on a GPU the ${describeVariant(variant)} layer need not give its exact output, so the bound alone checked ${boundOnly.length > 1 ? "them" : "it"}.` : ""}`,
   );
   const troubles = new Map<string, string>();
   for (const s of shapes)

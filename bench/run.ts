@@ -23,10 +23,13 @@ const HELP = `npm run bench -- [options]
                         layers in turn; repeatable
   --tokens 1,2,4,8      a token sweep: each shape (default S1) at each token count, and a chart
                         of GFLOP/s against tokens
-  --kernels js          tokenwise kernels (default all; "none" for none)
+  --kernels js          tokenwise kernels: wasm, js, and webgpu when named (default all but
+                        webgpu; "none" for none)
   --peers a,b           peers: tfjs-cpu, tfjs-wasm, ort-node, ort-web, jax, ml-matrix, and
                         with --dtype f16 ort-web-f16, ort-web-f16-graph (float16 ONNX models)
-                        (default all; "none" for none)
+                        (default all; "none" for none); when named, on WebGPU: tfjs-webgpu,
+                        ort-webgpu (with --kernels webgpu, browser run only: Chromium then
+                        starts with WebGPU on SwiftShader, a software adapter)
   --no-naive            leave out the naive JavaScript loop (the floor; slow at S5)
   --threads 1,2         thread counts for contenders that take one (default 1)
   --dtype f32,bf16,f16  tokenwise rows per weight type (default f32; also q8_0, q4_0); with bf16

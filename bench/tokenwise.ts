@@ -57,6 +57,12 @@ export interface TokenwiseEntry {
   tag?: string;
   /** Those options, given to make for every layer (each of D1's twelve, say). */
   options?: LayerOptions;
+  /**
+   * Computes on a WebGPU device (navigator.gpu): run only when `--kernels` names it (a software
+   * adapter, all a machine without a GPU has, takes seconds at real shapes), and checked as
+   * reference-webgpu.ts says.
+   */
+  webgpu?: boolean;
 }
 
 /**
@@ -156,7 +162,41 @@ export const TOKENWISE: readonly TokenwiseEntry[] = [
         activation,
       }),
   },
+  // The GPU's results come back asynchronously: forward throws on this kernel, forwardAsync is
+  // timed (an upload, two passes, a readback into out).
+  {
+    layer: "ffn",
+    kernel: "webgpu",
+    threads: [1],
+    async: true,
+    webgpu: true,
+    make: (w, s, _t, activation, options) =>
+      FeedForward.create({ ...options, weights: asWeights(s, w), kernel: "webgpu", activation }),
+  },
+  {
+    layer: "gated",
+    kernel: "webgpu",
+    threads: [1],
+    async: true,
+    webgpu: true,
+    make: (w, s, _t, activation, options) =>
+      GatedFeedForward.create({
+        ...options,
+        weights: asGatedWeights(s, w),
+        kernel: "webgpu",
+        activation,
+      }),
+  },
 ];
+
+/** Whether this JavaScript realm has WebGPU (a browser page with it on; not Node by default). */
+export function hasWebgpu(): boolean {
+  return (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu != null;
+}
+
+/** Why a WebGPU contender cannot run here, for its "unavailable" row. */
+export const NO_WEBGPU =
+  "no WebGPU here (navigator.gpu): run it in the browser run, npm run bench:web, which starts Chromium with WebGPU on";
 
 /** The thread counts an entry runs with, given those asked for. */
 export function threadCounts(
@@ -197,6 +237,7 @@ export function tokenwiseContender(
       threads,
       ...(entry.tag === undefined ? {} : { tag: entry.tag, options: entry.options ?? {} }),
     },
+    ...(entry.webgpu === true ? { webgpu: "kernel" as const } : {}),
     // Worker threads poll for a while after each call: in a process of their own they take no
     // core from the contender timed next.
     isolate: threads > 1,
@@ -283,9 +324,10 @@ export async function tokenwiseContenders(
   }
   for (const entry of TOKENWISE) {
     if (entry.layer !== variant.layer) continue;
-    if (kernels !== "all" && !kernels.includes(entry.kernel)) continue;
+    if (kernels === "all" ? entry.webgpu === true : !kernels.includes(entry.kernel)) continue;
     for (const t of threadCounts(entry.threads, threads)) {
-      const reason = await threadsRefused(entry, t, variant);
+      const reason =
+        entry.webgpu === true && !hasWebgpu() ? NO_WEBGPU : await threadsRefused(entry, t, variant);
       // --dtype: a row per weight type; f32's keeps its name.
       // --sparsity: beside each f32 row, the layer with sparse: false (no skipping).
       const rows = dtypes.map((d) =>

@@ -1,5 +1,6 @@
 // ONNX Runtime on the bench's own ONNX model (onnx-model.ts): onnxruntime-node (native, MLAS)
-// and onnxruntime-web (its WebAssembly build, SIMD, threads through worker_threads in Node).
+// and onnxruntime-web (its WebAssembly build, SIMD, threads through worker_threads in Node; in a
+// browser with WebGPU on, also its WebGPU execution provider).
 import type { Contender } from "../contender";
 import type { Variant } from "../layer";
 import { type LayerWeights, isGated } from "../problem";
@@ -44,6 +45,9 @@ function ortContender(
   weights: ModelWeights = "float32",
 ): Contender {
   const native = name === "ort-node";
+  const provider = native
+    ? "onnxruntime-node"
+    : `onnxruntime-web (${name === "ort-webgpu" ? "webgpu" : "wasm"})`;
   return {
     id: `${name}@${threads}t`,
     label: `${name}@${threads}t`,
@@ -53,8 +57,9 @@ function ortContender(
     // ort-web reads its thread count once per process; and a pool of threads (ort-node's,
     // ours) spins after a call, which would take cores from whatever runs next in the process.
     isolate: !native || threads > 1,
-    library: `${native ? "onnxruntime-node" : "onnxruntime-web (wasm)"}${WEIGHTS_TEXT[weights]}`,
+    library: `${provider}${WEIGHTS_TEXT[weights]}`,
     host: { kind: "peer", name, threads },
+    ...(name === "ort-webgpu" ? { webgpu: "peer" as const } : {}),
     async setup(shape: Shape, w: LayerWeights) {
       const { tokens: T, dModel: D } = shape;
       const bytes =
@@ -111,21 +116,26 @@ export async function ortWebContender(
   threads: number,
   variant: Variant,
   weights: ModelWeights = "float32",
+  provider: "wasm" | "webgpu" = "wasm",
 ): Promise<Contender> {
   ortWeb ??= ctx.load("onnxruntime-web") as unknown as Promise<Ort>;
   const ort = await ortWeb;
+  const name =
+    provider === "webgpu"
+      ? "ort-webgpu"
+      : weights === "float32"
+        ? "ort-web"
+        : weights === "float16"
+          ? "ort-web-f16"
+          : weights === "float16-graph"
+            ? "ort-web-f16-graph"
+            : `ort-web-${weights}`;
   const contender = ortContender(
     ort,
-    weights === "float32"
-      ? "ort-web"
-      : weights === "float16"
-        ? "ort-web-f16"
-        : weights === "float16-graph"
-          ? "ort-web-f16-graph"
-          : `ort-web-${weights}`,
+    name,
     threads,
     {
-      executionProviders: ["wasm"],
+      executionProviders: [provider],
       graphOptimizationLevel: "all",
     },
     variant,

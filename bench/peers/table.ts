@@ -5,7 +5,7 @@
 import { type WeightDtype, isQuant } from "../../src/dtype";
 import type { Contender, Unavailable } from "../contender";
 import { type Variant, describeVariant } from "../layer";
-import { threadCounts } from "../tokenwise";
+import { NO_WEBGPU, hasWebgpu, threadCounts } from "../tokenwise";
 import { jaxContender } from "./jax";
 import { mlMatrixContender } from "./ml-matrix";
 import { ortNodeContender, ortWebContender } from "./ort";
@@ -27,6 +27,12 @@ export interface PeerEntry {
    * must be values the type holds: dtype.ts's rounding).
    */
   dtype?: WeightDtype;
+  /**
+   * Computes on a WebGPU device: run only when `--peers` names it (a software adapter, all a
+   * machine without a GPU has, takes seconds at real shapes), and only where there is WebGPU (the
+   * browser run), checked as reference-webgpu.ts says.
+   */
+  webgpu?: boolean;
   /** Why it cannot run this layer and activation, or null when it can (absent: it can run all). */
   cannot?(variant: Variant): string | null;
   load(ctx: PeerContext, threads: number, variant: Variant): Promise<Contender>;
@@ -44,6 +50,13 @@ export const PEERS: readonly PeerEntry[] = [
     packages: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-wasm"],
     threads: [1],
     load: (ctx, _t, v) => tfjsContender(ctx, "wasm", v),
+  },
+  {
+    name: "tfjs-webgpu",
+    packages: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-webgpu"],
+    threads: [1],
+    webgpu: true,
+    load: (ctx, _t, v) => tfjsContender(ctx, "webgpu", v),
   },
   {
     name: "ort-node",
@@ -82,6 +95,18 @@ export const PEERS: readonly PeerEntry[] = [
     load: (ctx, t, v) => ortWebContender(ctx, t, v, "q4_0"),
   },
   {
+    name: "ort-webgpu",
+    packages: ["onnxruntime-web"],
+    threads: [1],
+    webgpu: true,
+    // Its WebAssembly part runs the graph's host side on one thread.
+    load: async (ctx, _t, v) => ({
+      ...(await ortWebContender(ctx, 1, v, "float32", "webgpu")),
+      id: "ort-webgpu",
+      label: "ort-webgpu",
+    }),
+  },
+  {
     name: "jax",
     packages: ["@jax-js/jax"],
     threads: [1],
@@ -117,9 +142,14 @@ export interface PeerStatus {
   loadMs: number;
 }
 
-/** The peers a run loads when none are named: every one, but a weight type's only in its runs. */
+/**
+ * The peers a run loads when none are named: every one, but a weight type's only in its runs,
+ * and a WebGPU one never.
+ */
 export function defaultPeers(dtypes: readonly WeightDtype[]): string[] {
-  return PEERS.filter((p) => p.dtype === undefined || dtypes.includes(p.dtype)).map((p) => p.name);
+  return PEERS.filter(
+    (p) => p.webgpu !== true && (p.dtype === undefined || dtypes.includes(p.dtype)),
+  ).map((p) => p.name);
 }
 
 /** Loads the peers asked for, at each thread count; failures become Unavailable entries. */
@@ -141,12 +171,16 @@ export async function loadPeers(
       peer.dtype !== undefined && !isQuant(peer.dtype) && variant.exact16 !== true
         ? `its model holds the weights as ${peer.dtype}: run it with --dtype ${peer.dtype}`
         : (peer.cannot?.(variant) ?? null);
-    let reason: string | undefined =
-      cannot === null ? undefined : `cannot run the ${describeVariant(variant)} layer: ${cannot}`;
+    const noGpu = peer.webgpu === true && !hasWebgpu();
+    let reason: string | undefined = noGpu
+      ? NO_WEBGPU
+      : cannot === null
+        ? undefined
+        : `cannot run the ${describeVariant(variant)} layer: ${cannot}`;
     for (const t of threadCounts(peer.threads, threads)) {
       const multi = peer.threads === "any" || peer.threads.length > 1;
       const id = multi ? `${name}@${t}t` : name;
-      if (reason !== undefined && cannot !== null) {
+      if (reason !== undefined && (cannot !== null || noGpu)) {
         contenders.push({ id, label: id, group: "peer", threads: t, reason });
         continue;
       }

@@ -3,7 +3,9 @@
 // threaded build is switched off). The FeedForward is two tf.fused.matMul calls with bias, and
 // relu fused into the first; tfjs has no fused gelu or silu, so those are written with its ops
 // (tf.erf, tf.tanh, tf.sigmoid, tf.mul, tf.add), as a tfjs user would. The gated layer is three
-// tf.matMul calls and the ops of its activation and product.
+// tf.matMul calls and the ops of its activation and product. In a browser with WebGPU on, its
+// WebGPU backend (tfjs-backend-webgpu) runs the same ops as shaders, and the output is read back
+// with await y.data(), as tfjs advises there (its dataSync goes through a canvas, and warns).
 import type { Contender } from "../contender";
 import type { ActivationName, Variant } from "../layer";
 import { isGated } from "../problem";
@@ -11,9 +13,11 @@ import { type PeerContext, moduleObject } from "./context";
 
 interface Tensor {
   dataSync(): Float32Array;
+  data(): Promise<Float32Array>;
   dispose(): void;
 }
 interface Tf {
+  env(): { set(flag: string, value: unknown): void };
   setBackend(name: string): Promise<boolean>;
   getBackend(): string;
   tensor1d(values: Float32Array): Tensor;
@@ -63,14 +67,24 @@ async function quietly<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-function loadTf(ctx: PeerContext, backend: "cpu" | "wasm"): Promise<Tf> {
+/** tfjs's backends the bench runs. */
+export type TfBackend = "cpu" | "wasm" | "webgpu";
+
+const BACKEND_PACKAGE: Record<TfBackend, string> = {
+  cpu: "@tensorflow/tfjs-backend-cpu",
+  wasm: "@tensorflow/tfjs-backend-wasm",
+  webgpu: "@tensorflow/tfjs-backend-webgpu",
+};
+
+function loadTf(ctx: PeerContext, backend: TfBackend): Promise<Tf> {
   let p = loaded.get(backend);
   if (p === undefined) {
     p = (async () => {
       const tf = moduleObject<Tf>(await ctx.load("@tensorflow/tfjs-core"));
-      await ctx.load(
-        backend === "cpu" ? "@tensorflow/tfjs-backend-cpu" : "@tensorflow/tfjs-backend-wasm",
-      );
+      await ctx.load(BACKEND_PACKAGE[backend]);
+      // tfjs-webgpu computes small ops on tensors it still holds on the CPU there (below 1000
+      // elements): off, so every op of this contender runs on the GPU.
+      if (backend === "webgpu") tf.env().set("WEBGPU_CPU_FORWARD", false);
       const ok = await quietly(() => tf.setBackend(backend));
       if (!ok) throw new Error(`tf.setBackend("${backend}") failed`);
       return tf;
@@ -82,7 +96,7 @@ function loadTf(ctx: PeerContext, backend: "cpu" | "wasm"): Promise<Tf> {
 
 export async function tfjsContender(
   ctx: PeerContext,
-  backend: "cpu" | "wasm",
+  backend: TfBackend,
   variant: Variant,
 ): Promise<Contender> {
   const tf = await loadTf(ctx, backend);
@@ -92,13 +106,26 @@ export async function tfjsContender(
   const activate = async () => {
     if (tf.getBackend() !== backend) await quietly(() => tf.setBackend(backend));
   };
+  const read =
+    backend === "webgpu"
+      ? async (y: Tensor) => {
+          const out = await y.data();
+          y.dispose();
+          return out;
+        }
+      : (y: Tensor) => {
+          const out = y.dataSync();
+          y.dispose();
+          return out;
+        };
   return {
     id: name,
     label: name,
     group: "peer",
     threads: 1,
-    library: `@tensorflow/tfjs-core + @tensorflow/tfjs-backend-${backend}`,
+    library: `@tensorflow/tfjs-core + ${BACKEND_PACKAGE[backend]}`,
     host: { kind: "peer", name, threads: 1 },
+    ...(backend === "webgpu" ? { webgpu: "peer" as const } : {}),
     async setup(shape, w) {
       const { tokens: T, dModel: D, dHidden: H } = shape;
       await activate();
@@ -115,9 +142,7 @@ export async function tfjsContender(
               const p = tf.mul(applyActivation(tf, act, tf.matMul(xt, wg)), tf.matMul(xt, wu));
               return tf.matMul(p, wd);
             });
-            const out = y.dataSync();
-            y.dispose();
-            return out;
+            return read(y);
           },
           async dispose() {
             await activate();
@@ -140,9 +165,7 @@ export async function tfjsContender(
                 : applyActivation(tf, act, tf.fused.matMul({ a: xt, b: w1, bias: b1 }));
             return tf.fused.matMul({ a: h, b: w2, bias: b2 });
           });
-          const out = y.dataSync();
-          y.dispose();
-          return out;
+          return read(y);
         },
         async dispose() {
           await activate();

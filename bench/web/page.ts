@@ -8,7 +8,14 @@
 // loader for each peer installed (and where its WebAssembly files are served) and the custom
 // kernels given with --custom.
 import { CUSTOM, PACKAGES, VERSIONS } from "bench-web:packages";
-import { type Contender, type HostKey, type Unavailable, runEach, setupLayers } from "../contender";
+import {
+  type Contender,
+  type HostKey,
+  type Unavailable,
+  type WebgpuCheck,
+  runEach,
+  setupLayers,
+} from "../contender";
 import { customContender, kernelsOf } from "../custom";
 import { makeExactProblem } from "../exact";
 import type { Variant } from "../layer";
@@ -39,6 +46,7 @@ export type Listed =
       native: boolean;
       library: string | null;
       key: HostKey;
+      webgpu: WebgpuCheck | null;
     }
   | Unavailable;
 
@@ -53,6 +61,21 @@ export interface ListRequest {
   custom: readonly string[];
 }
 
+/** The WebGPU adapter a page gets from navigator.gpu (the browser run with a webgpu contender). */
+export interface WebgpuAdapter {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** The browser calls it a fallback adapter (isFallbackAdapter). */
+  fallback: boolean;
+  /**
+   * Computes on the CPU: a fallback adapter, or one that names a software rasterizer
+   * (SwiftShader, llvmpipe, lavapipe, WARP). Its speed says nothing of a GPU's.
+   */
+  software: boolean;
+}
+
 export interface PageInfo {
   userAgent: string;
   crossOriginIsolated: boolean;
@@ -63,10 +86,12 @@ export interface PageInfo {
   simd: boolean;
   /** gc() is there (Chromium started with --js-flags=--expose-gc): the harness collects before each repetition. */
   gc: boolean;
+  /** Asked for when a webgpu contender is: the adapter, or why there is none. */
+  webgpu?: WebgpuAdapter | { error: string };
 }
 
 export interface BenchPage {
-  info(): PageInfo;
+  info(req: { webgpu: boolean }): Promise<PageInfo>;
   list(req: ListRequest): Promise<{ contenders: Listed[]; peers: PeerStatus[] }>;
   exact(req: {
     key: HostKey;
@@ -99,6 +124,35 @@ function simdModule(op: number[], operands: number): Uint8Array<ArrayBuffer> {
     ...[0x03, 0x02, 0x01, 0x00], // function section: one function of type 0
     ...[0x0a, body.length + 2, 0x01, body.length, ...body], // code section
   ]);
+}
+
+/** What navigator.gpu's adapter says of itself (GPUAdapterInfo; older Chromium: requestAdapterInfo). */
+interface AdapterLike {
+  info?: Partial<Record<"vendor" | "architecture" | "device" | "description", string>> & {
+    isFallbackAdapter?: boolean;
+  };
+  isFallbackAdapter?: boolean;
+  requestAdapterInfo?(): Promise<AdapterLike["info"]>;
+}
+
+async function webgpuAdapter(): Promise<WebgpuAdapter | { error: string }> {
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<AdapterLike | null> } }).gpu;
+  if (gpu === undefined) return { error: "no navigator.gpu in this page" };
+  const adapter = await gpu.requestAdapter();
+  if (adapter === null) return { error: "navigator.gpu.requestAdapter() gave no adapter" };
+  const info = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
+  const text = (k: "vendor" | "architecture" | "device" | "description") => info[k] ?? "";
+  const fallback = info.isFallbackAdapter === true || adapter.isFallbackAdapter === true;
+  const named = ["vendor", "architecture", "device", "description"] as const;
+  return {
+    vendor: text("vendor"),
+    architecture: text("architecture"),
+    device: text("device"),
+    description: text("description"),
+    fallback,
+    software:
+      fallback || named.some((k) => /swiftshader|llvmpipe|lavapipe|\bwarp\b/i.test(text(k))),
+  };
 }
 
 function base64(bytes: Uint8Array): string {
@@ -189,13 +243,14 @@ function listed(c: Contender | Unavailable): Listed {
     native: c.native === true,
     library: c.library ?? null,
     key: c.host,
+    webgpu: c.webgpu ?? null,
   };
 }
 
 let runner: LocalRunner | null = null;
 
 const page: BenchPage = {
-  info() {
+  async info({ webgpu }) {
     return {
       userAgent: navigator.userAgent,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
@@ -204,6 +259,7 @@ const page: BenchPage = {
       relaxedSimd: WebAssembly.validate(simdModule([0xfd, 0x85, 0x02], 3)), // f32x4.relaxed_madd
       simd: WebAssembly.validate(simdModule([0xfd, 0xe4, 0x01], 2)), // f32x4.add
       gc: typeof (globalThis as { gc?: unknown }).gc === "function",
+      ...(webgpu ? { webgpu: await webgpuAdapter() } : {}),
     };
   },
 

@@ -37,6 +37,13 @@ export const CHROMIUM_ARGS = [
   "--js-flags=--expose-gc",
 ];
 
+/**
+ * WebGPU on SwiftShader, Chromium's CPU Vulkan driver (as the browser tests start it), added when
+ * a webgpu contender is asked for: headless Chromium offers no adapter without them. Its speed is
+ * a CPU's, so its rows are a sanity check (report.ts says so beside them).
+ */
+export const WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"];
+
 const PAGE = fileURLToPath(new URL("./page.ts", import.meta.url));
 
 /**
@@ -268,7 +275,11 @@ export interface BrowserRun {
 export async function openBrowserRun(options: {
   peersDir: string;
   custom: readonly string[];
+  /** A webgpu contender is asked for: start Chromium with WEBGPU_ARGS. */
+  webgpu?: boolean;
 }): Promise<BrowserRun> {
+  const webgpu = options.webgpu === true;
+  const args = webgpu ? [...CHROMIUM_ARGS, ...WEBGPU_ARGS] : CHROMIUM_ARGS;
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `bench:web: no Chromium at ${CHROMIUM}. Run scripts/ensure-chromium.sh (as root it installs Debian's chromium package); the bench never downloads a browser.`,
@@ -288,7 +299,7 @@ export async function openBrowserRun(options: {
     const context: BrowserContext = await chromium.launchPersistentContext(join(work, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args,
     });
     closers.push(() => context.close());
 
@@ -307,7 +318,9 @@ export async function openBrowserRun(options: {
       return page;
     };
     const lobby = await open();
-    const pageInfo = await lobby.evaluate(() => (window.bench as BenchPage).info());
+    const pageInfo = await lobby.evaluate((req) => (window.bench as BenchPage).info(req), {
+      webgpu,
+    });
     const cdp = await context.newCDPSession(lobby);
     const version = (await cdp.send("Browser.getVersion")) as {
       product: string;
@@ -320,8 +333,11 @@ export async function openBrowserRun(options: {
       version: version.product.split("/")[1] ?? version.product,
       v8: version.jsVersion,
       executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
+      args,
     };
+    // A row on a software adapter says so in its label, wherever the row is shown.
+    const adapter = info.webgpu;
+    const onCpu = adapter !== undefined && "software" in adapter && adapter.software;
 
     const remote = (key: HostKey): RemoteHost => ({
       where: "Chromium",
@@ -363,11 +379,12 @@ export async function openBrowserRun(options: {
               ? c
               : {
                   id: c.id,
-                  label: c.label,
+                  label: c.webgpu !== null && onCpu ? `${c.label} (software GPU)` : c.label,
                   group: c.group,
                   threads: c.threads,
                   native: c.native,
                   ...(c.library === null ? {} : { library: `${c.library}, in Chromium` }),
+                  ...(c.webgpu === null ? {} : { webgpu: c.webgpu }),
                   host: c.key,
                   remote: remote(c.key),
                   setup() {
