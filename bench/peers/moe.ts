@@ -10,6 +10,7 @@ import { COMPOSED, composedPeer } from "../moe-composed";
 import type { MoEProblem } from "../moe-problem";
 import { type PeerContext, moduleObject } from "./context";
 import { moeModel } from "./onnx-moe";
+import { quietly } from "./tfjs";
 
 /** A peer set up on a shape's weights, for any number of tokens. */
 export interface MoEInstance {
@@ -46,18 +47,6 @@ interface Tf {
   scatterND(indices: Tensor, updates: Tensor, shape: [number, number]): Tensor;
   tidy<T extends Tensor>(f: () => T): T;
   dispose(tensors: Tensor[]): void;
-}
-
-async function quietly<T>(run: () => Promise<T>): Promise<T> {
-  const { log, warn } = console;
-  console.log = () => {};
-  console.warn = () => {};
-  try {
-    return await run();
-  } finally {
-    console.log = log;
-    console.warn = warn;
-  }
 }
 
 async function tfjsWasm(ctx: PeerContext): Promise<MoEPeer> {

@@ -55,7 +55,7 @@ function applyActivation(tf: Tf, act: ActivationName, h: Tensor): Tensor {
 const loaded = new Map<string, Promise<Tf>>();
 
 /** Quiets the banner tfjs prints in Node ("looks like you are running TensorFlow.js in Node"). */
-async function quietly<T>(run: () => Promise<T>): Promise<T> {
+export async function quietly<T>(run: () => Promise<T>): Promise<T> {
   const { log, warn } = console;
   console.log = () => {};
   console.warn = () => {};
