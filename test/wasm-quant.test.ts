@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { quantRowBytes } from "../src/kernels/wasm/layout";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
 import type { GemmExports } from "../src/kernels/wasm/panels";
-import { quantizeRowsIn } from "../src/kernels/wasm/quant-panels";
+import { quantizeRowsIn } from "./support/quant-rows";
 import { seededFloats } from "./helpers/arbitraries";
 
 const memory = new WebAssembly.Memory({ initial: 16, maximum: 16 }); // 1 MiB

@@ -64,14 +64,7 @@ function start(init: Init): void {
   // panels into float32 panel id + 1 of the layout (the calling thread has panel 0), and lists
   // nonzero hidden units in list region id + 1.
   const beat = () => void Atomics.add(c, P.HEART, 1);
-  const linear = linearOn(
-    exports,
-    L.widen[id + 1] ?? 0,
-    CHUNK,
-    beat,
-    memory.buffer,
-    L.lists[id + 1] ?? 0,
-  );
+  const linear = linearOn(exports, L.widen[id + 1] ?? 0, CHUNK, beat, L.lists[id + 1] ?? 0);
   // Participant p of n takes its share of each map's panels (layout.ts's shareStart, as the
   // calling thread does): output columns, never k. In a job run by a blocking caller, the
   // caller is participant 0 and worker w is participant w + 1 (SHIFT = 1), so the last worker

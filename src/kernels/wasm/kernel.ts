@@ -97,7 +97,7 @@ export function instantiate(
   const kind = ACTIVATION_WASM[shape.activation];
   const scratch = lay.widen[0] ?? 0;
   const lists = lay.lists[0] ?? 0;
-  const linear = linearOn(exports, scratch, undefined, undefined, memory.buffer, lists);
+  const linear = linearOn(exports, scratch, undefined, undefined, lists);
   return { memory, f32, lay, linear, act: exports.act, kind };
 }
 

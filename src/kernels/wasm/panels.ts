@@ -52,7 +52,7 @@ export interface GemmExports {
   ): number;
   /**
    * `rows` rows of K floats at x (gemm's pair layout) quantized to Q8_0 into qgemm's rows at xq,
-   * as quantizeRowsIn (quant-panels.ts) does in JavaScript, bit for bit.
+   * as quantizeActivations (src/kernels/quant.ts) does them, bit for bit.
    */
   qrows(x: number, lda: number, rows: number, K: number, xq: number): void;
   /**
@@ -166,8 +166,8 @@ const SPARSE_SPAN = 1 << 18;
  * kernel's work plus one widening per weight. Every path gives each element gemm's operations on
  * the widened weights, so which one a call takes changes no bit. Quantized weights: the rows
  * are quantized to Q8_0 into `scratch` (each thread quantizes them itself, the same bits), then
- * qgemm. `beat` is called after every `chunk` panels (a worker's heartbeat); `_buffer` (the
- * memory's buffer) is no longer read: the kernel quantizes the rows itself (qrows).
+ * qgemm, the kernel quantizing the rows itself (qrows). `beat` is called after every `chunk`
+ * panels (a worker's heartbeat).
  *
  * On a map marked `skip` (the last one, no relu, plain output, float32 or 16-bit weights) with
  * `lists` (this thread's list region, else 0), each pair of rows (and an odd last row) first
@@ -182,7 +182,6 @@ export function linearOn(
   scratch: number,
   chunk = ALL_PANELS,
   beat: () => void = nothing,
-  _buffer: ArrayBufferLike | null = null,
   lists = 0,
 ): Linear {
   const counts = new Int32Array(LIST_SLOTS); // made once: a forward allocates nothing
