@@ -222,6 +222,40 @@ describe("faults", () => {
   });
 });
 
+describe("job words", () => {
+  // A blocking call's last worker sits the job out; if it reads the job's word late (a busy
+  // machine deschedules it), the job may be over and the next one posted. It must still sit
+  // out the job it read, not take part in it with the next job's words: that made an awaiting
+  // call's "done" name a job that was over, and the call never settled.
+  it("a worker that reads a blocking call's word late does not join the next call", async () => {
+    const two = await layer(2);
+    const x = batch(65, 11);
+    const want = (await layer(1)).forward(x);
+    const p = pool(two);
+    p.injectStall(1); // worker 1 sleeps 50 ms after it reads each job's word
+    try {
+      for (let i = 0; i < 4; i++) {
+        expectSameMatrix(two.forward(x), want);
+        // posted while worker 1 still sleeps on the blocking call's word
+        const y = await Promise.race([
+          two.forwardAsync(x),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error("forwardAsync did not settle in 5 s")), 5_000),
+          ),
+        ]);
+        expectSameMatrix(y, want);
+        // Once worker 1 has woken and done what it does, each job has counted its own
+        // participants at its barriers, no more.
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        expect(p.strayArrivals).toBe(0);
+      }
+    } finally {
+      p.injectStall(null);
+    }
+    expectSameMatrix(two.forward(x), want);
+  }, 30_000);
+});
+
 describe("lifecycle", () => {
   it("a disposed layer refuses calls; dispose twice is harmless; `using` disposes", async () => {
     const two = await layer(2);

@@ -10,6 +10,9 @@ export interface CallerShare {
   condense(rows: number): void;
 }
 
+/** The job number after `job`, modulo 2^31 (GEN holds it shifted left by one). */
+const nextJob = (job: number): number => (job + 1) & 0x7fffffff;
+
 /** A blocked caller gives up on workers that show no progress for this long. */
 const WATCHDOG_MS = 10_000;
 
@@ -65,9 +68,22 @@ export class Pool {
     this.#c[P.FAULT] = kind === null ? 0 : kind === "throw" ? id + 1 : -(id + 1);
   }
 
+  /** Tests only: make worker `id` sleep 50 ms after it reads each job's word (null: no one). */
+  injectStall(id: number | null): void {
+    this.#c[P.STALL] = id === null ? 0 : id + 1;
+  }
+
   /** Tests only: the watchdog's patience, in ms (10 s otherwise). */
   setWatchdog(ms: number): void {
     this.#watchdogMs = ms;
+  }
+
+  /**
+   * Tests only: barrier arrivals beyond what the jobs posted so far account for (0 when every
+   * job counted exactly its participants, twice each, and none is running).
+   */
+  get strayArrivals(): number {
+    return (Atomics.load(this.#c, P.ARRIVE) - Math.imul(2 * this.size, this.#gen)) | 0;
   }
 
   /** Tests only: end worker `id`'s thread now, as a crash would. */
@@ -148,7 +164,7 @@ export class Pool {
   /** Runs the job (on set `set` of the maps) on the block in the pool's scratch; resolves when done. */
   runAsync(rows: number, set = 0): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
-      this.#pending = { gen: this.#gen + 1, resolve, reject };
+      this.#pending = { gen: nextJob(this.#gen), resolve, reject };
     });
     for (const w of this.#workers) w.ref();
     try {
@@ -176,12 +192,14 @@ export class Pool {
     const c = this.#c;
     c[P.ROWS] = rows;
     c[P.SET] = set;
-    c[P.SHIFT] = shift;
     c[P.CMD] = P.RUN;
     c[P.ERROR] = 0;
     this.#callerError = null;
-    this.#gen = (Atomics.add(c, P.GEN, 1) + 1) | 0;
+    this.#gen = nextJob(this.#gen);
+    Atomics.store(c, P.GEN, (this.#gen << 1) | shift);
     Atomics.notify(c, P.GEN);
+    // ARRIVE counts modulo 2^32, and 2n · 2^31 is a multiple of 2^32: a job number modulo 2^31
+    // gives the same targets.
     return Math.imul(2 * this.size, this.#gen);
   }
 
@@ -224,7 +242,7 @@ export class Pool {
     this.#failure = error;
     const c = this.#c;
     c[P.CMD] = P.EXIT;
-    Atomics.add(c, P.GEN, 1);
+    Atomics.store(c, P.GEN, nextJob(this.#gen) << 1);
     Atomics.notify(c, P.GEN);
     // Release any worker held at a barrier by one that is gone.
     Atomics.add(c, P.ARRIVE, 1 << 30);

@@ -1,5 +1,10 @@
 // The words of a pool's control block (an Int32Array at Layout.ctrl in the shared memory).
-export const GEN = 0; // bumped by the caller to post a job
+// GEN posts a job: (job number << 1) | shift, one word, where the job number counts modulo
+// 2^31 and shift is 1 when a blocking caller is the job's participant 0 (so the last worker sits
+// it out), else 0. A worker learns from the one read whether it takes part: a worker that sits a
+// job out may read the word late, after that job is done and the next one posted, and were the
+// shift a word of its own it could read the next job's and join a job that is over.
+export const GEN = 0;
 export const CMD = 1; // RUN or EXIT
 export const ROWS = 2; // tokens in the job's block
 export const ARRIVE = 3; // barrier counter: n after the expansion, 2n when the job is done
@@ -7,7 +12,7 @@ export const ERROR = 4; // 0, or 1 + the id of a worker that failed
 export const HEART = 5; // bumped by workers after every kernel call (the watchdog reads it)
 export const FAULT = 6; // tests only: 1 + id makes that worker throw, -(1 + id) makes it exit
 export const MESSAGE_LENGTH = 7; // bytes of the failed worker's message, at byte 256
-export const SHIFT = 8; // 1 when the blocking caller is participant 0 of the job, else 0
+export const STALL = 8; // tests only: 1 + id makes that worker sleep 50 ms after it reads GEN
 export const STARTED = 9; // workers that have instantiated the kernel and are ready
 export const SET = 10; // which of the layout's sets of maps the job computes (a mixture's expert), else 0
 export const MESSAGE_AT = 256;

@@ -97,21 +97,25 @@ function start(init: Init): void {
 
   Atomics.add(c, P.STARTED, 1);
   port.postMessage({ ready: id });
-  let gen = 0;
+  // The GEN word last read: (job number << 1) | shift (protocol.ts).
+  let word = 0;
   for (let spin = 0; ; spin++) {
     const g = Atomics.load(c, P.GEN);
-    if (g === gen) {
-      if (spin >= P.SPIN) Atomics.wait(c, P.GEN, gen);
+    if (g === word) {
+      if (spin >= P.SPIN) Atomics.wait(c, P.GEN, word);
       continue;
     }
-    gen = g;
+    word = g;
+    if (c[P.STALL] === id + 1) Atomics.wait(c, P.STALL, id + 1, 50);
     if (c[P.CMD] === P.EXIT) return;
-    const shift = c[P.SHIFT] as number;
+    const gen = g >>> 1;
+    const shift = g & 1;
     const p = id + shift;
     if (p >= n) {
       spin = P.SPIN; // not in this job: back to sleep at once
       continue;
     }
+    // A participant's job cannot end without it, so the job's other words are still its own.
     spin = 0;
     const rows = c[P.ROWS] as number;
     const lay = sets[c[P.SET] as number] ?? L;
