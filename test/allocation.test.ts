@@ -1,10 +1,12 @@
 // With an out argument, forward and forwardToken allocate nothing in steady state, on every
-// kernel, of both layers, with every activation: a child Node process with a 1 MiB young
-// generation empties it (a full collection), then runs 200,000 calls under --trace-gc (which
-// reports the worker threads' heaps too), and not one garbage collection may happen while
-// they run: calls that allocated 6 bytes each, on average, would fill it. (Emptying it first
-// keeps a one-off allocation, such as a function being compiled again on a busy machine,
-// from tipping a young generation the warm-up left nearly full.)
+// kernel, of both layers, with every activation: a child Node process (a 1 MiB young generation,
+// under --trace-gc, which reports the worker threads' heaps too) warms a layer up, empties the
+// young generation (a full collection), then runs 10,000 forward and forwardToken pairs and reads
+// how many bytes the young generation holds (V8's new space, where every object a call made
+// would sit). 20,000 calls that each made the smallest object (a 12-byte heap number) would add
+// 240 KiB; the check allows 64 KiB (3.2 bytes a call on average: room for a one-off, such as a
+// function being compiled again on a busy machine) and no collection at all while they run
+// (a collection would empty the space being read).
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -58,12 +60,16 @@ function gcLinesWhile(
   layer: string,
   options: object,
   calls: number,
-): { activation: string; ran: number; gcs: string[] }[] {
+  /** A statement run with each pair of calls (a test of the check itself), in a loop over i. */
+  extra = "",
+): { activation: string; ran: number; grew: number; gcs: string[] }[] {
   assertDistFresh("allocation test");
   // Inputs of both signs and up to about 5 in size: the activations' every branch (gelu's series
   // and its continued fraction, exp's reduction) runs.
   const script = `
+    import { getHeapSpaceStatistics } from "node:v8";
     import { ${layer}, matrix } from ${JSON.stringify(DIST)};
+    const young = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_used_size;
     for (const activation of ${JSON.stringify(ACTIVATIONS)}) {
       const ffn = await ${layer}.create({ dModel: 8, dHidden: 24, seed: 1, activation, ...${JSON.stringify(options)} });
       const D = ffn.dModel;
@@ -71,23 +77,24 @@ function gcLinesWhile(
       const out = matrix(5, D);
       const token = Float32Array.from({ length: D }, (_, i) => ((i % 8) - 4) * 1.3);
       const tokenOut = new Float32Array(D);
-      const run = (n) => { for (let i = 0; i < n; i++) { ffn.forward(x, out); ffn.forwardToken(token, tokenOut); } };
+      const run = (n) => { for (let i = 0; i < n; i++) { ffn.forward(x, out); ffn.forwardToken(token, tokenOut); ${extra} } };
       // Warm up, then give the optimizing compiler (a background thread, slow on a busy
       // machine) time to install its code, and warm up again: steady state, then measure.
-      run(20000);
-      await new Promise((resolve) => setTimeout(resolve, 100));
       run(5000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      run(2000);
       gc();
       console.log("BEGIN " + activation);
+      const before = young();
       run(${calls});
-      console.log("END ${calls}");
+      const grew = young() - before;
+      console.log("END ${calls} " + grew);
       ffn.dispose();
     }
   `;
   const output = execFileSync(
     process.execPath,
     ["--expose-gc", "--trace-gc", "--max-semi-space-size=1", "--input-type=module", "-e", script],
-    // Two threads meet at a barrier per call: on a busy machine 400,000 calls take minutes.
     { encoding: "utf8", timeout: 230_000 },
   );
   const lines = output.split("\n");
@@ -100,6 +107,7 @@ function gcLinesWhile(
     runs.push({
       activation: (lines[begin] as string).slice("BEGIN ".length),
       ran: Number(lines[end]?.split(" ")[1]),
+      grew: Number(lines[end]?.split(" ")[2]),
       gcs: lines.slice(begin + 1, end).filter((l) => /Scavenge|Mark-Compact|Mark-sweep/.test(l)),
     });
     begin = end;
@@ -107,34 +115,52 @@ function gcLinesWhile(
   return runs;
 }
 
+/** Why a run fails the check, or null if it passes. */
+function fault(r: { ran: number; grew: number; gcs: string[] }, calls: number): string | null {
+  if (r.ran !== calls) return `ran ${r.ran} of ${calls} pairs`;
+  if (r.gcs.length > 0) return `${r.gcs.length} collections`;
+  if (!(r.grew < 64 * 1024)) return `the young generation grew by ${r.grew} bytes`;
+  return null;
+}
+
 describe.each(CASES)("$layer, $name kernel", ({ options, layer }) => {
   it("forward(x, out) and forwardToken(t, out) allocate nothing, every activation", () => {
-    const runs = gcLinesWhile(layer, options, 100_000);
+    const runs = gcLinesWhile(layer, options, 10_000);
     expect(runs.map((r) => r.activation)).toEqual(ACTIVATIONS);
-    for (const r of runs) {
-      expect(r.ran).toBe(100_000);
-      expect(r.gcs, r.activation).toEqual([]);
-    }
+    for (const r of runs) expect(fault(r, 10_000), r.activation).toBe(null);
   }, 240_000);
 });
 
-it("the check can fail: a loop that allocates shows collections", () => {
-  // The same harness around calls without out arguments, which allocate their results.
-  const script = `
-    import { FeedForward, matrix } from ${JSON.stringify(DIST)};
-    const ffn = new FeedForward({ dModel: 8, dHidden: 24, kernel: "js" });
-    const x = matrix(5, 8, new Float32Array(40).fill(0.25));
-    for (let i = 0; i < 20000; i++) ffn.forward(x);
-    console.log("BEGIN");
-    for (let i = 0; i < 50000; i++) ffn.forward(x);
-    console.log("END 50000");
-  `;
-  const output = execFileSync(
-    process.execPath,
-    ["--trace-gc", "--max-semi-space-size=1", "--input-type=module", "-e", script],
-    { encoding: "utf8", timeout: 60_000 },
-  );
-  const lines = output.split("\n");
-  const inside = lines.slice(lines.indexOf("BEGIN") + 1, lines.indexOf("END 50000"));
-  expect(inside.filter((l) => /Scavenge/.test(l)).length).toBeGreaterThan(0);
+describe("the check can fail", () => {
+  it("one heap number a pair of calls (16 bytes) fails it, every activation", () => {
+    const runs = gcLinesWhile(
+      "FeedForward",
+      { kernel: "wasm", threads: 1 },
+      10_000,
+      "globalThis.sink = i + 0.5;",
+    );
+    expect(runs.map((r) => r.activation)).toEqual(ACTIVATIONS);
+    for (const r of runs) expect(fault(r, 10_000), r.activation).toMatch(/collections|grew/);
+  }, 60_000);
+
+  it("a loop that allocates its results shows collections", () => {
+    // Calls without out arguments, which allocate their results.
+    const script = `
+      import { FeedForward, matrix } from ${JSON.stringify(DIST)};
+      const ffn = new FeedForward({ dModel: 8, dHidden: 24, kernel: "js" });
+      const x = matrix(5, 8, new Float32Array(40).fill(0.25));
+      for (let i = 0; i < 20000; i++) ffn.forward(x);
+      console.log("BEGIN");
+      for (let i = 0; i < 50000; i++) ffn.forward(x);
+      console.log("END 50000");
+    `;
+    const output = execFileSync(
+      process.execPath,
+      ["--trace-gc", "--max-semi-space-size=1", "--input-type=module", "-e", script],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    const lines = output.split("\n");
+    const inside = lines.slice(lines.indexOf("BEGIN") + 1, lines.indexOf("END 50000"));
+    expect(inside.filter((l) => /Scavenge/.test(l)).length).toBeGreaterThan(0);
+  });
 });
