@@ -175,19 +175,29 @@ export function packRows<T extends Packed>(
   outOff: number,
   slots: readonly number[] | null = null,
 ): void {
-  const scratch = (out instanceof Uint16Array ? new Uint16Array(N) : new Float32Array(N)) as T;
+  // Rows are read a block at a time, and each panel's part of the block written as one run:
+  // row by row, each row's 16 elements would land in a different page per panel.
+  const B = Math.min(K, ROW_BLOCK);
+  const scratch = (out instanceof Uint16Array ? new Uint16Array(B * N) : new Float32Array(B * N)) as T;
   const from = bitsOf(scratch);
   const to = bitsOf(out);
-  for (let k = 0; k < K; k++) {
-    row(k, scratch);
-    for (let j = 0; j < N; j++) {
-      const c = j % nr;
-      const at =
-        outOff + Math.floor(j / nr) * K * nr + k * nr + (slots === null ? c : (slots[c] as number));
-      to[at] = from[j] as number;
+  const slot = Int32Array.from({ length: nr }, (_, c) => (slots === null ? c : (slots[c] as number)));
+  for (let k0 = 0; k0 < K; k0 += B) {
+    const rows = Math.min(B, K - k0);
+    for (let r = 0; r < rows; r++) row(k0 + r, scratch.subarray(r * N, (r + 1) * N) as T);
+    // Panel p's rows k0 .. k0 + rows - 1 start at outOff + p·K·nr + k0·nr.
+    for (let j0 = 0, p = 0; j0 < N; j0 += nr, p++) {
+      const width = Math.min(nr, N - j0);
+      let at = outOff + p * K * nr + k0 * nr;
+      for (let r = 0, src = j0; r < rows; r++, src += N, at += nr) {
+        for (let c = 0; c < width; c++) to[at + (slot[c] as number)] = from[src + c] as number;
+      }
     }
   }
 }
+
+/** Rows packRows reads before it writes them into the panels. */
+const ROW_BLOCK = 32;
 
 /**
  * Map i of a source into panels of `nr` columns (see {@link packRows}), in the shape's dtype:
