@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   type ActivationName,
+  GatedFeedForward,
   type GatedFeedForwardWeights,
   type GpuDevice,
   type Matrix,
@@ -17,6 +18,7 @@ import {
   ShapeError,
   row,
 } from "../src/index";
+import { sigmoid64 } from "../src/kernels/activation";
 import { seededFloats } from "./helpers/arbitraries";
 import { expectSameBits, snapshot } from "./helpers/bits";
 import { makeDevice, withLimits } from "./helpers/webgpu";
@@ -174,6 +176,40 @@ describe("MixtureOfExperts on the webgpu kernel: per token, bit for bit", () => 
     expectSameBits((await split.forwardAsync(x)).data, a.data, "split");
     const tail = await whole.forwardAsync(m(2, 5, x.data.slice(128 * 5)));
     expectSameBits(tail.data, a.data.subarray(128 * 5), "rows 128 and 129 alone");
+  });
+});
+
+describe("MixtureOfExperts on the webgpu kernel: a token's output", () => {
+  it("is fl32(Σ over its experts in increasing index of w · expert(x), + g · shared(x)), the webgpu gated layers' bits", async () => {
+    const c = { ...(fc.sample(caseArb, { numRuns: 1, seed: 7 })[0] as Case) };
+    const k = { ...c, D: 7, H: 11, E: 5, topK: 3, shared: 9, sharedGate: true, bias: true };
+    const w = weightsOf(k);
+    const moe = await make(k, w);
+    const gated = (e: GatedFeedForwardWeights) =>
+      GatedFeedForward.create({ weights: e, activation: k.activation, kernel: "webgpu", device });
+    const experts = await Promise.all(w.experts.map(gated));
+    const shared = await gated(w.shared as GatedFeedForwardWeights);
+    const T = 20;
+    const x = m(T, k.D, floats(T * k.D, 91, 2));
+    const y = await moe.forwardAsync(x);
+    const r = moe.route(x);
+    for (let t = 0; t < T; t++) {
+      const tok = m(1, k.D, row(x, t).slice());
+      const pairs = [0, 1, 2].map((i) => [r.experts[3 * t + i]!, r.weights[3 * t + i]!] as const);
+      pairs.sort((a, b) => a[0] - b[0]);
+      let z = 0;
+      for (let j = 0; j < k.D; j++) z += tok.data[j]! * w.sharedGate!.data[j]!;
+      const g = Math.fround(sigmoid64(Math.fround(z)));
+      const want = new Float64Array(k.D);
+      for (const [e, wt] of pairs) {
+        const ye = (await experts[e]!.forwardAsync(tok)).data;
+        for (let j = 0; j < k.D; j++) want[j] = want[j]! + wt * ye[j]!;
+      }
+      const ys = (await shared.forwardAsync(tok)).data;
+      for (let j = 0; j < k.D; j++) want[j] = want[j]! + g * ys[j]!;
+      expectSameBits(row(y, t), Float32Array.from(want), `token ${t}`);
+    }
+    for (const l of [...experts, shared]) l.dispose();
   });
 });
 

@@ -39,6 +39,8 @@ export class WebGpuExperts implements ExpertsKernel {
   readonly #params: [Buffer, Buffer][] = [];
   readonly #first: Pipeline;
   readonly #last: Pipeline;
+  /** The first pass's count of zero hidden values: written, never read. */
+  readonly #zeros: Buffer;
   /** Rows one submission may take: the device's storage buffer limit. */
   readonly #maxRows: number;
   readonly #hMax: number;
@@ -88,9 +90,12 @@ export class WebGpuExperts implements ExpertsKernel {
       ]);
     });
     const bias = first.hasBias;
+    // The gated layer's own shaders, its count included: an expert runs the very code a
+    // GatedFeedForward of its weights runs on this device, so it computes the same bits.
+    this.#zeros = device.createBuffer({ size: 4, usage: USAGE.STORAGE });
     this.#first = pipelineOf(
       device,
-      gemmWgsl({ bias, activation: first.activation, gated: true, count: false }),
+      gemmWgsl({ bias, activation: first.activation, gated: true, count: true }),
     );
     this.#last = pipelineOf(
       device,
@@ -153,6 +158,7 @@ export class WebGpuExperts implements ExpertsKernel {
             [1, x],
             [2, gate.w],
             [3, h],
+            [4, this.#zeros],
             [5, gate.b],
             [6, up.w],
             [7, up.b],
@@ -320,6 +326,7 @@ export class WebGpuExperts implements ExpertsKernel {
       this.#freeBatch();
       for (const m of this.#maps) for (const { w, b } of m) [w, b].forEach((x) => x?.destroy());
       for (const p of this.#params) for (const b of p) b.destroy();
+      this.#zeros.destroy();
     });
   }
 }
