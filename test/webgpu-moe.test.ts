@@ -19,6 +19,8 @@ import {
   row,
 } from "../src/index";
 import { sigmoid64 } from "../src/kernels/activation";
+import type { ExpertsKernel } from "../src/kernels/experts";
+import { expertsOf } from "../src/layers/moe-make";
 import { seededFloats } from "./helpers/arbitraries";
 import { expectSameBits, snapshot } from "./helpers/bits";
 import { makeDevice, withLimits } from "./helpers/webgpu";
@@ -463,6 +465,38 @@ describe("MixtureOfExperts on the webgpu kernel: its calls and its errors", () =
     again.dispose();
     await expect(again.forwardAsync(x)).rejects.toThrow("forwardAsync: the layer was disposed");
     fresh.destroy();
+  });
+
+  it("without a device, in an engine with no navigator.gpu, create says what to pass", async () => {
+    expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
+    await expect(MixtureOfExperts.create({ ...seeded, kernel: "webgpu" })).rejects.toThrow(
+      new Error(
+        'MixtureOfExperts.create: kernel "webgpu" needs WebGPU: this engine has no navigator.gpu; pass a GPUDevice as options.device to create (in Node, one from the "webgpu" package)',
+      ),
+    );
+  });
+
+  it("at one token, only its chosen experts (and the shared one) run, in one submission", async () => {
+    const l = await MixtureOfExperts.create({
+      ...seeded,
+      experts: 16,
+      topK: 3,
+      sharedHidden: 4,
+      kernel: "webgpu",
+      device,
+    });
+    live.push(l);
+    const k = expertsOf(l) as ExpertsKernel;
+    const calls: number[][] = [];
+    const runMany = (k.runMany as NonNullable<ExpertsKernel["runMany"]>).bind(k);
+    k.runMany = (experts, rows, steps, x, out) => {
+      calls.push(Array.from(experts.subarray(0, steps)));
+      return runMany(experts, rows, steps, x, out);
+    };
+    const tok = m(1, 4, floats(4, 61, 2));
+    await l.forwardAsync(tok);
+    const chosen = Array.from(l.route(tok).experts).sort((a, b) => a - b);
+    expect(calls).toEqual([[...chosen, 16]]);
   });
 
   it("calls in flight together queue and each gets its own result", async () => {
