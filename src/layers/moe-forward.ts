@@ -105,7 +105,8 @@ export class Work {
     const e = this.#steps[s] as number;
     const x = this.#x;
     if (e === E) {
-      dst.set(x.subarray(this.#xOff, this.#xOff + this.#n * d), at * d);
+      const o = at * d;
+      for (let i = 0; i < this.#n * d; i++) dst[o + i] = x[this.#xOff + i] as number;
       return this.#n;
     }
     const from = this.#start[e] as number;
@@ -113,7 +114,8 @@ export class Work {
     for (let r = 0; r < m; r++) {
       const t = Math.floor((this.#order[from + r] as number) / k);
       const src = this.#xOff + t * d;
-      dst.set(x.subarray(src, src + d), (at + r) * d);
+      const o = (at + r) * d;
+      for (let j = 0; j < d; j++) dst[o + j] = x[src + j] as number;
     }
     return m;
   }
