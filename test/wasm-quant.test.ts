@@ -5,7 +5,7 @@
 // each branch (zeros, scales below f16's normal range and rounding across it, f16's top and
 // overflow, roundf's ties and the float just below 1/2, NaN and infinities).
 import { beforeAll, describe, expect, it } from "vitest";
-import { quantRowBytes } from "../src/kernels/wasm/layout";
+import { WEIGHT_CODE, quantRowBytes } from "../src/kernels/wasm/layout";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
 import type { GemmExports } from "../src/kernels/wasm/panels";
 import { quantizeRowsIn } from "./support/quant-rows";
@@ -78,5 +78,70 @@ describe("qrows", () => {
     const first = js.findIndex((v, i) => v !== wasm[i]);
     expect(first, `first differing byte ${first}`).toBe(-1);
     expect(u8[xqWasm + rows * ldq], "nothing written past the rows").toBe(0xa5);
+  });
+});
+
+// qgemm's one-token tile (four panels at a time, then one) against its two-row tile, which the
+// layer tests hold to the js kernel: row 0 of a pair computed alone gives the same bits, over
+// every start panel and panel count that reaches the four-panel tile's edges (none, one, two
+// tiles; 0 to 3 panels left over), with and without bias and relu, for finite scales and for
+// infinite and NaN ones (code bit 16).
+describe("qgemm for one token", () => {
+  const K = 64;
+  const at = { x: 1024, xq: 4096, bias: 8192, out: 12288, w: 65536 };
+  it.each([
+    [WEIGHT_CODE.q8_0, 544],
+    [WEIGHT_CODE.q4_0, 288],
+  ])("weight code %i: the two-row tile's first row, bit for bit", (code, blockBytes) => {
+    const panels = 13;
+    const ldw = (K / 32) * blockBytes;
+    const ldq = quantRowBytes(K);
+    const ldo = panels * 64;
+    const x = seededFloats(2 * K, 61, 3);
+    for (let k = 0; k < K; k++) {
+      f32[at.x / 4 + 2 * k] = x[k] as number; // the pair layout: rows 0 and 1 interleaved
+      f32[at.x / 4 + 2 * k + 1] = x[K + k] as number;
+    }
+    f32.set(seededFloats(panels * 16, 62, 2), at.bias / 4);
+    for (const special of [false, true]) {
+      const bytes = seededFloats(panels * ldw, special ? 63 : 64, 1);
+      for (let i = 0; i < bytes.length; i++) {
+        u8[at.w + i] = Math.floor(((bytes[i] as number) + 1) * 128) & 255;
+      }
+      // Each block's 16 scales: finite f16 (exponent below 31), or now and then ±Infinity or NaN.
+      for (let p = 0; p < panels; p++) {
+        for (let b = 0; b < K / 32; b++) {
+          const s = at.w + p * ldw + b * blockBytes;
+          for (let c = 0; c < 16; c++) {
+            let h = (u8[s + 2 * c] as number) | (((u8[s + 2 * c + 1] as number) & 0xbb) << 8);
+            if (special && (p + b + c) % 7 === 3) h = [0x7c00, 0xfc00, 0x7e01][c % 3] as number;
+            u8[s + 2 * c] = h & 255;
+            u8[s + 2 * c + 1] = h >> 8;
+          }
+        }
+      }
+      const qcode = special ? code | 16 : code;
+      for (const [bias, relu] of [
+        [0, 0],
+        [at.bias, 1],
+      ] as const) {
+        for (let p0 = 0; p0 <= 4; p0++) {
+          for (let p1 = p0; p1 <= Math.min(panels, p0 + 9); p1++) {
+            u8.fill(0xa5, at.out, at.out + 2 * ldo);
+            ex.qrows(at.x, K * 4, 2, K, at.xq);
+            ex.qgemm(at.xq, ldq, 2, K, at.w, ldw, p0, p1, bias, relu, 0, at.out, ldo, qcode);
+            const two = new Uint32Array(memory.buffer.slice(at.out, at.out + ldo));
+            u8.fill(0xa5, at.out, at.out + 2 * ldo);
+            // Row 0 alone: plain, and quantized alone (a token's Q8_0 row depends on it alone).
+            f32.set(x.subarray(0, K), at.x / 4 + 2 * K);
+            ex.qrows(at.x + 8 * K, K * 4, 1, K, at.xq);
+            ex.qgemm(at.xq, ldq, 1, K, at.w, ldw, p0, p1, bias, relu, 0, at.out, ldo, qcode);
+            const one = new Uint32Array(memory.buffer.slice(at.out, at.out + ldo));
+            expect(one, `panels ${p0}..${p1}, bias ${bias}, special ${special}`).toEqual(two);
+            expect(u8[at.out + ldo], "nothing written past the row").toBe(0xa5);
+          }
+        }
+      }
+    }
   });
 });
