@@ -27,6 +27,7 @@ import {
   moeWeights,
 } from "./moe-problem";
 import { COMPOSED } from "./moe-composed";
+import { measureMoEMemory, moeWeightBytes } from "./moe-memory";
 import { DEFAULT_PEERS_DIR, nodePeers } from "./peers/index";
 import { MOE_PEERS, type MoEPeer, loadMoEPeer } from "./peers/moe";
 import { quantile } from "./stats";
@@ -96,6 +97,7 @@ const median = (ms: number[]) =>
   );
 
 const m = (rows: number, cols: number, data: Float32Array): Matrix => matrix(rows, cols, data);
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 /** Runs the mixture bench; returns 1 if tokenwise fails its check or two threads ever differ. */
 export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
@@ -110,7 +112,7 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
   const t1 = o.threads[0] as number;
   for (const s of o.quick ? QUICK : SHAPES) {
     const { dModel: d, dHidden: h, experts: E, topK: k, normalize } = s;
-    const weightBytes = 4 * (E * 3 * d * h + d * E);
+    const weightBytes = moeWeightBytes(s);
     const memoryBytes = expertsLayout(
       Array.from({ length: E }, () => ({
         dModel: d,
@@ -243,13 +245,28 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
     }
     ours.dispose();
     rows.push(
-      `| ${s.name} | | WebAssembly memory / weights | | ${(memoryBytes / 2 ** 20).toFixed(1)} MiB / ${(weightBytes / 2 ** 20).toFixed(1)} MiB | | ${(memoryBytes / weightBytes).toFixed(3)}x | |`,
+      `| ${s.name} | | WebAssembly memory / weights | | ${mib(memoryBytes)} MiB / ${mib(weightBytes)} MiB | | ${(memoryBytes / weightBytes).toFixed(3)}x | |`,
     );
+    try {
+      const r = measureMoEMemory(s, token.at(-1) as number);
+      for (const [what, bytes] of [
+        ["peak", r.peak],
+        ["after", r.after],
+      ] as const) {
+        rows.push(
+          `| ${s.name} | | resident memory (${what}, measured) / weights | | ${mib(bytes)} MiB / ${mib(weightBytes)} MiB | | ${(bytes / weightBytes).toFixed(3)}x | |`,
+        );
+      }
+      o.log(`  resident memory: peak ${mib(r.peak)} MiB, after ${mib(r.after)} MiB`);
+    } catch (e) {
+      const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      rows.push(`| ${s.name} | | resident memory: not measured: ${why} | | | | | |`);
+    }
   }
   const text = [
     "# Mixture of experts",
     "",
-    `\`npm run bench -- --layer moe${o.quick ? " --quick" : ""}\`, seed ${o.seed}, ${o.reps} repetitions of at least ${o.minRepMs} ms, medians. GFLOP/s count the chosen experts' 6·T·dModel·dHidden·k and the router's 2·T·dModel·E. "check" is the largest |y − y_ref| / bound over the checked rows (at most 1 passes; bench/moe-problem.ts derives the bound). "vs dense" is the time against the dense gated layer of the active size; "vs tokenwise" a peer's time against tokenwise's one-thread mixture, timed interleaved with it.`,
+    `\`npm run bench -- --layer moe${o.quick ? " --quick" : ""}\`, seed ${o.seed}, ${o.reps} repetitions of at least ${o.minRepMs} ms, medians. GFLOP/s count the chosen experts' 6·T·dModel·dHidden·k and the router's 2·T·dModel·E. "Resident memory" is a seeded mixture's, measured in a child process of its own (bench/moe-memory.ts: the peak while it is built and run on ${token.at(-1)} tokens and on one, and the resident set after, each over the child's baseline); "WebAssembly memory" is the kernel's memory as laid out. "check" is the largest |y − y_ref| / bound over the checked rows (at most 1 passes; bench/moe-problem.ts derives the bound). "vs dense" is the time against the dense gated layer of the active size; "vs tokenwise" a peer's time against tokenwise's one-thread mixture, timed interleaved with it.`,
     "",
     `Machine: ${machine}, Node ${process.version}.`,
     "",

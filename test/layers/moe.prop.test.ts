@@ -376,6 +376,56 @@ describe("threads give one thread's bits", () => {
   });
 });
 
+describe("an expert's group at every size around the kernel's tiles", () => {
+  it("a group of 1 to 33 tokens gives each token its own bits, on 1, 2 and 3 threads", async () => {
+    // The router sends token t to expert goal[t] (logit 8 there, 0 elsewhere), so expert 0 gets
+    // exactly n tokens, spread over the batch, and experts 1 and 2 the others. dModel 37 and
+    // dHidden 40 are three panels of 16 columns each way: an odd last panel, and (on 2 and 3
+    // threads) shares of one or two panels, so every tile and every group of panels is met.
+    const [D, H, E, T] = [37, 40, 3, 40];
+    const router = new Float32Array(D * E);
+    for (let e = 0; e < E; e++) router[e * E + e] = 1;
+    const expert = (e: number): GatedFeedForwardWeights => ({
+      wGate: m(D, H, seededFloats(D * H, 700 + e, 1)),
+      wUp: m(D, H, seededFloats(D * H, 710 + e, 1)),
+      wDown: m(H, D, seededFloats(H * D, 720 + e, 1)),
+    });
+    const weights = { router: m(D, E, router), experts: [0, 1, 2].map(expert) };
+    const layers: MixtureOfExperts[] = [];
+    for (const threads of [1, 2, 3]) {
+      const l = await MixtureOfExperts.create({ weights, topK: 1, threads });
+      live.push(l);
+      if (l.threads !== threads) throw new Error(`no threads: ${l.threadsFallback}`);
+      layers.push(l);
+    }
+    const one = layers[0] as MixtureOfExperts;
+    const noise = seededFloats(T * D, 740, 1);
+    for (let n = 1; n <= 33; n++) {
+      // Expert 0's tokens at positions spread by a stride coprime to T, the rest alternate.
+      const goal = new Int32Array(T);
+      for (let i = 0; i < T; i++) goal[(i * 7) % T] = i < n ? 0 : 1 + (i % 2);
+      const x = m(T, D, noise.slice());
+      for (let t = 0; t < T; t++) {
+        for (let e = 0; e < E; e++) x.data[t * D + e] = e === goal[t] ? 8 : 0;
+      }
+      const groups = [0, 1, 2].map((e) => goal.filter((g) => g === e).length);
+      expect(groups[0]).toBe(n);
+      const r = one.route(x);
+      expect(Array.from(r.experts)).toEqual(Array.from(goal));
+      for (const l of layers) {
+        const y = l.forward(x);
+        for (let t = 0; t < T; t++) {
+          expectSameBits(
+            row(y, t),
+            one.forwardToken(row(x, t)),
+            `n ${n}, ${l.threads} threads, token ${t}`,
+          );
+        }
+      }
+    }
+  });
+});
+
 describe.each(KERNELS)("16-bit experts on the %s kernel", (kernel) => {
   it("a bf16 or f16 mixture is the float32 mixture on its rounded weights, bit for bit", async () => {
     await fc.assert(
