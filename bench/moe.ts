@@ -26,6 +26,7 @@ import {
   moeRows,
   moeWeights,
 } from "./moe-problem";
+import { gitState } from "./machine";
 import { COMPOSED } from "./moe-composed";
 import { measureMoEMemory, moeWeightBytes } from "./moe-memory";
 import { DEFAULT_PEERS_DIR, nodePeers } from "./peers/index";
@@ -105,6 +106,7 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
   const notes: string[] = [];
   let broken = 0;
   const load = loadavg().map((v) => v.toFixed(1));
+  const git = gitState(process.cwd());
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), load average ${load.join(", ")} at the start (a busy machine slows every row, and two threads most)`;
   const peerNames = o.peers ?? (o.quick ? [...COMPOSED] : [...MOE_PEERS]);
   const ctx = nodePeers(o.peersDir ?? DEFAULT_PEERS_DIR);
@@ -268,7 +270,7 @@ export async function runMoEBench(o: MoEBenchOptions): Promise<number> {
     "",
     `\`npm run bench -- --layer moe${o.quick ? " --quick" : ""}\`, seed ${o.seed}, ${o.reps} repetitions of at least ${o.minRepMs} ms, medians. GFLOP/s count the chosen experts' 6·T·dModel·dHidden·k and the router's 2·T·dModel·E. "Resident memory" is a seeded mixture's, measured in a child process of its own (bench/moe-memory.ts: the peak while it is built and run on ${token.at(-1)} tokens and on one, and the resident set after, each over the child's baseline); "WebAssembly memory" is the kernel's memory as laid out. "check" is the largest |y − y_ref| / bound over the checked rows (at most 1 passes; bench/moe-problem.ts derives the bound). "vs dense" is the time against the dense gated layer of the active size; "vs tokenwise" a peer's time against tokenwise's one-thread mixture, timed interleaved with it.`,
     "",
-    `Machine: ${machine}, Node ${process.version}.`,
+    `Machine: ${machine}, Node ${process.version}. ${git === null ? "Not in a git work tree." : `Commit ${git.commit}${git.dirty ? ", with uncommitted changes (the commit alone does not reproduce the run)" : ""}.`}`,
     "",
     ...notes.map((n) => `- ${n}`),
     "",
