@@ -12,13 +12,21 @@ import type { ExpertsKernel } from "../experts";
 import { type LayerShape, type StoredTensors, mapDims } from "../kernel";
 import type { WeightSource } from "../source";
 import { type Buffer, type Device, type Pipeline, MAP_READ, USAGE } from "./gpu";
-import { type HostMap, paddedWeights, pipelineOf, readMap } from "./kernel";
+import {
+  type HostMap,
+  type MapBuffer,
+  batchBuffers,
+  layerBindGroups,
+  paddedWeights,
+  pipelineOf,
+  readMap,
+} from "./kernel";
 import { maxBinding } from "./limits";
 import { TM, TN, padded } from "./tiles";
 import { PARAMS_BYTES, gemmParams, gemmWgsl } from "./wgsl";
 
 /** One expert's weight buffers: per map, w and (with biases) b. */
-type MapBuffers = { w: Buffer; b: Buffer | null }[];
+type MapBuffers = MapBuffer[];
 
 /**
  * The experts of a mixture (gated shapes of one dModel, activation and bias; a shared expert
@@ -129,52 +137,20 @@ export class WebGpuExperts implements ExpertsKernel {
     const D = (this.#shapes[0] as LayerShape).dModel;
     const device = this.#device;
     this.#freeBatch();
-    device.pushErrorScope("out-of-memory");
-    const storage = USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC;
-    const x = device.createBuffer({ size: cap * D * 4, usage: storage });
-    const h = device.createBuffer({ size: cap * this.#hMax * 4, usage: storage });
-    const y = device.createBuffer({ size: cap * D * 4, usage: storage });
-    const read = device.createBuffer({ size: cap * D * 4, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-    const e = await device.popErrorScope();
-    if (e !== null) {
-      for (const b of [x, h, y, read]) b.destroy();
-      throw new RangeError(
-        `forwardAsync: cannot allocate the webgpu kernel's buffers for ${cap} rows: ${e.message}`,
-      );
-    }
-    [this.#x, this.#h, this.#y, this.#read, this.#cap] = [x, h, y, read, cap];
-    const entries = (pairs: [number, Buffer | null][]) =>
-      pairs
-        .filter((p): p is [number, Buffer] => p[1] !== null)
-        .map(([binding, buffer]) => ({ binding, resource: { buffer } }));
+    const io = await batchBuffers(device, cap, D, this.#hMax);
+    [this.#x, this.#h, this.#y, this.#read, this.#cap] = [io.x, io.h, io.y, io.read, cap];
     this.#groups = this.#maps.map((m, e) => {
-      const [gate, up, down] = m as [MapBuffers[0], MapBuffers[0], MapBuffers[0]];
-      const [p0, p1] = this.#params[e] as [Buffer, Buffer];
-      return [
-        device.createBindGroup({
-          layout: this.#first.getBindGroupLayout(0),
-          entries: entries([
-            [0, p0],
-            [1, x],
-            [2, gate.w],
-            [3, h],
-            [4, this.#zeros],
-            [5, gate.b],
-            [6, up.w],
-            [7, up.b],
-          ]),
-        }),
-        device.createBindGroup({
-          layout: this.#last.getBindGroupLayout(0),
-          entries: entries([
-            [0, p1],
-            [1, h],
-            [2, down.w],
-            [3, y],
-            [5, down.b],
-          ]),
-        }),
-      ];
+      const [gate, up, down] = m as [MapBuffer, MapBuffer, MapBuffer];
+      return layerBindGroups(
+        device,
+        [this.#first, this.#last],
+        this.#params[e] as [Buffer, Buffer],
+        this.#zeros,
+        io,
+        gate,
+        up,
+        down,
+      );
     });
   }
 

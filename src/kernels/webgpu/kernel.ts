@@ -100,6 +100,92 @@ export function paddedWeights(
  * (the device lost, a device error) writes nothing to out. It has no synchronous `forward`:
  * reading results back from a GPU is asynchronous.
  */
+/** A batch's buffers on the device: the tokens, the hidden values, the outputs, and a read-back. */
+export interface BatchBuffers {
+  x: Buffer;
+  h: Buffer;
+  y: Buffer;
+  read: Buffer;
+}
+
+/**
+ * A batch's buffers for `cap` rows of dModel inputs and outputs and `hidden` hidden values (the
+ * read-back `extra` bytes longer), or a RangeError naming the rows when the device has no room.
+ */
+export async function batchBuffers(
+  device: Device,
+  cap: number,
+  dModel: number,
+  hidden: number,
+  extra = 0,
+): Promise<BatchBuffers> {
+  device.pushErrorScope("out-of-memory");
+  const storage = USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC;
+  const x = device.createBuffer({ size: cap * dModel * 4, usage: storage });
+  const h = device.createBuffer({ size: cap * hidden * 4, usage: storage });
+  const y = device.createBuffer({ size: cap * dModel * 4, usage: storage });
+  const read = device.createBuffer({
+    size: cap * dModel * 4 + extra,
+    usage: USAGE.MAP_READ | USAGE.COPY_DST,
+  });
+  const e = await device.popErrorScope();
+  if (e !== null) {
+    for (const b of [x, h, y, read]) b.destroy();
+    throw new RangeError(
+      `forwardAsync: cannot allocate the webgpu kernel's buffers for ${cap} rows: ${e.message}`,
+    );
+  }
+  return { x, h, y, read };
+}
+
+/** A map's weights and bias on the device. */
+export type MapBuffer = { w: Buffer; b: Buffer | null };
+
+/**
+ * The bind groups of the layer's two passes: x·first (and x·second, a gated layer's up
+ * projection) into h, then h·last into y, with each pass's parameters and the zero-count word.
+ */
+export function layerBindGroups(
+  device: Device,
+  pipelines: [Pipeline, Pipeline],
+  params: [Buffer, Buffer],
+  zeros: Buffer,
+  io: BatchBuffers,
+  first: MapBuffer,
+  second: MapBuffer | null,
+  last: MapBuffer,
+): [object, object] {
+  const entries = (pairs: [number, Buffer | null][]) =>
+    pairs
+      .filter((p): p is [number, Buffer] => p[1] !== null)
+      .map(([binding, buffer]) => ({ binding, resource: { buffer } }));
+  return [
+    device.createBindGroup({
+      layout: pipelines[0].getBindGroupLayout(0),
+      entries: entries([
+        [0, params[0]],
+        [1, io.x],
+        [2, first.w],
+        [3, io.h],
+        [4, zeros],
+        [5, first.b],
+        [6, second === null ? null : second.w],
+        [7, second === null ? null : second.b],
+      ]),
+    }),
+    device.createBindGroup({
+      layout: pipelines[1].getBindGroupLayout(0),
+      entries: entries([
+        [0, params[1]],
+        [1, io.h],
+        [2, last.w],
+        [3, io.y],
+        [5, last.b],
+      ]),
+    }),
+  ];
+}
+
 export class WebGpuKernel implements Kernel {
   readonly name = "webgpu" as const;
   readonly threadsInUse = 1;
@@ -211,59 +297,23 @@ export class WebGpuKernel implements Kernel {
     const { dModel: D, dHidden: H, expand } = this.#shape;
     const device = this.#device;
     this.#freeBatch();
-    device.pushErrorScope("out-of-memory");
-    const storage = USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC;
-    const x = device.createBuffer({ size: cap * D * 4, usage: storage });
-    const h = device.createBuffer({ size: cap * H * 4, usage: storage });
-    const y = device.createBuffer({ size: cap * D * 4, usage: storage });
-    const read = device.createBuffer({
-      size: cap * D * 4 + 4,
-      usage: USAGE.MAP_READ | USAGE.COPY_DST,
-    });
-    const e = await device.popErrorScope();
-    if (e !== null) {
-      for (const b of [x, h, y, read]) b.destroy();
-      throw new RangeError(
-        `forwardAsync: cannot allocate the webgpu kernel's buffers for ${cap} rows: ${e.message}`,
-      );
-    }
-    this.#x = x;
-    this.#h = h;
-    this.#y = y;
-    this.#read = read;
+    const io = await batchBuffers(device, cap, D, H, 4);
+    this.#x = io.x;
+    this.#h = io.h;
+    this.#y = io.y;
+    this.#read = io.read;
     this.#cap = cap;
-    const entries = (pairs: [number, Buffer | null][]) =>
-      pairs
-        .filter((p): p is [number, Buffer] => p[1] !== null)
-        .map(([binding, buffer]) => ({ binding, resource: { buffer } }));
-    const m0 = this.#map(0);
     const m1 = expand === 2 ? this.#map(1) : null;
-    const last = this.#map(expand);
-    this.#groups = [
-      device.createBindGroup({
-        layout: this.#first.getBindGroupLayout(0),
-        entries: entries([
-          [0, this.#params[0]],
-          [1, x],
-          [2, m0.w],
-          [3, h],
-          [4, this.#zeros],
-          [5, m0.b],
-          [6, m1 === null ? null : m1.w],
-          [7, m1 === null ? null : m1.b],
-        ]),
-      }),
-      device.createBindGroup({
-        layout: this.#last.getBindGroupLayout(0),
-        entries: entries([
-          [0, this.#params[1]],
-          [1, h],
-          [2, last.w],
-          [3, y],
-          [5, last.b],
-        ]),
-      }),
-    ];
+    this.#groups = layerBindGroups(
+      device,
+      [this.#first, this.#last],
+      this.#params,
+      this.#zeros,
+      io,
+      this.#map(0),
+      m1,
+      this.#map(expand),
+    );
   }
 
   #freeBatch(): void {
