@@ -20,6 +20,8 @@ import {
   paddedWeights,
   pipelineOf,
   readMap,
+  setUpOn,
+  uploadTo,
 } from "./kernel";
 import { maxBinding } from "./limits";
 import { TM, TN, padded } from "./tiles";
@@ -112,22 +114,12 @@ export class WebGpuExperts implements ExpertsKernel {
   }
 
   /** Resolves once the uploads and pipelines are made, or rejects with the device's error. */
-  async ready(where: string): Promise<void> {
-    const validation = await this.#device.popErrorScope();
-    const memory = await this.#device.popErrorScope();
-    const e = memory ?? validation;
-    if (e !== null) {
-      this.dispose();
-      throw new Error(
-        `${where}: the webgpu kernel could not be set up on this device: ${e.message}`,
-      );
-    }
+  ready(where: string): Promise<void> {
+    return setUpOn(this.#device, where, () => this.dispose());
   }
 
   #upload(data: Float32Array, usage: number): Buffer {
-    const buf = this.#device.createBuffer({ size: Math.max(16, data.byteLength), usage });
-    this.#device.queue.writeBuffer(buf, 0, data);
-    return buf;
+    return uploadTo(this.#device, data, usage);
   }
 
   /** Buffers for `rows` rows, grown when smaller, with every expert's bind groups. */

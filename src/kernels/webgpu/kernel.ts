@@ -100,6 +100,27 @@ export function paddedWeights(
  * (the device lost, a device error) writes nothing to out. It has no synchronous `forward`:
  * reading results back from a GPU is asynchronous.
  */
+/** A buffer of `usage` holding `data` (at least 16 bytes). */
+export function uploadTo(device: Device, data: Float32Array, usage: number): Buffer {
+  const buf = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
+  device.queue.writeBuffer(buf, 0, data);
+  return buf;
+}
+
+/**
+ * Ends a kernel's set-up on the device: pops the validation and out-of-memory scopes its
+ * constructor pushed and, if either caught an error, disposes of the kernel and throws it.
+ */
+export async function setUpOn(device: Device, where: string, dispose: () => void): Promise<void> {
+  const validation = await device.popErrorScope();
+  const memory = await device.popErrorScope();
+  const e = memory ?? validation;
+  if (e !== null) {
+    dispose();
+    throw new Error(`${where}: the webgpu kernel could not be set up on this device: ${e.message}`);
+  }
+}
+
 /** A batch's buffers on the device: the tokens, the hidden values, the outputs, and a read-back. */
 export interface BatchBuffers {
   x: Buffer;
@@ -261,22 +282,12 @@ export class WebGpuKernel implements Kernel {
   }
 
   /** Resolves once the uploads and pipelines are made, or rejects with the device's error. */
-  async ready(where: string): Promise<void> {
-    const validation = await this.#device.popErrorScope();
-    const memory = await this.#device.popErrorScope();
-    const e = memory ?? validation;
-    if (e !== null) {
-      this.dispose();
-      throw new Error(
-        `${where}: the webgpu kernel could not be set up on this device: ${e.message}`,
-      );
-    }
+  ready(where: string): Promise<void> {
+    return setUpOn(this.#device, where, () => this.dispose());
   }
 
   #upload(data: Float32Array, usage: number): Buffer {
-    const buf = this.#device.createBuffer({ size: Math.max(16, data.byteLength), usage });
-    this.#device.queue.writeBuffer(buf, 0, data);
-    return buf;
+    return uploadTo(this.#device, data, usage);
   }
 
   #pipeline(code: string): Pipeline {
