@@ -19,6 +19,7 @@ import {
   layerBindGroups,
   paddedWeights,
   pipelineOf,
+  DeviceCalls,
   readMap,
   setUpOn,
   uploadTo,
@@ -60,9 +61,7 @@ export class WebGpuExperts implements ExpertsKernel {
   #y: Buffer | null = null;
   #read: Buffer | null = null;
   #groups: [object, object][] | null = null;
-  #queue: Promise<unknown> = Promise.resolve();
-  #lost: string | null = null;
-  #disposed = false;
+  readonly #calls: DeviceCalls;
 
   /** Each source is read in full, in order, as its expert is uploaded. */
   constructor(shapes: readonly LayerShape[], sources: readonly WeightSource[], device: Device) {
@@ -70,9 +69,7 @@ export class WebGpuExperts implements ExpertsKernel {
     this.count = shapes.length;
     this.#shapes = shapes;
     this.#device = device;
-    void device.lost.then((info) => {
-      this.#lost = info.message === "" ? String(info.reason) : info.message;
-    });
+    this.#calls = new DeviceCalls(device);
     this.#hMax = Math.max(...shapes.map((s) => s.dHidden));
     this.#maxRows = Math.floor(maxBinding(device) / (4 * Math.max(first.dModel, this.#hMax)));
     this.#host = shapes.map((s, e) =>
@@ -164,9 +161,7 @@ export class WebGpuExperts implements ExpertsKernel {
     x: Float32Array,
     out: Float32Array,
   ): Promise<void> {
-    const run = this.#queue.then(() => this.#run(experts, rows, steps, x, out));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#calls.queue(() => this.#run(experts, rows, steps, x, out));
   }
 
   runAsync(e: number, x: Float32Array, rows: number, out: Float32Array): Promise<void> {
@@ -181,8 +176,7 @@ export class WebGpuExperts implements ExpertsKernel {
     out: Float32Array,
   ): Promise<void> {
     const where = "forwardAsync";
-    if (this.#disposed) throw new Error(`${where}: the layer was disposed`);
-    this.#assertAlive(where);
+    this.#calls.check(where);
     let total = 0;
     for (let s = 0; s < steps; s++) total += rows[s] as number;
     if (total === 0) return;
@@ -200,13 +194,7 @@ export class WebGpuExperts implements ExpertsKernel {
         r0 += n;
       }
     } catch (cause) {
-      await this.#settleLost();
-      this.#assertAlive(where);
-      throw cause instanceof RangeError || (cause as Error).message.startsWith(where)
-        ? cause
-        : new Error(`${where}: the webgpu kernel's device failed: ${(cause as Error).message}`, {
-            cause,
-          });
+      throw await this.#calls.failure(cause, where);
     }
   }
 
@@ -262,23 +250,6 @@ export class WebGpuExperts implements ExpertsKernel {
     }
   }
 
-  /** Gives a lost device's notice a moment to arrive, after a call failed. */
-  async #settleLost(): Promise<void> {
-    if (this.#lost !== null) return;
-    await Promise.race([
-      this.#device.lost.then(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, 100)),
-    ]);
-  }
-
-  #assertAlive(where: string): void {
-    if (this.#lost !== null) {
-      throw new Error(
-        `${where}: the webgpu kernel's device was lost (${this.#lost}); make the layer again with create`,
-      );
-    }
-  }
-
   unpack(e: number): StoredTensors[] {
     return (this.#host[e] as HostMap[]).map(({ w, b }) => ({
       w: w.slice(),
@@ -288,9 +259,7 @@ export class WebGpuExperts implements ExpertsKernel {
 
   /** Frees the GPU buffers once the calls already queued have settled (later ones reject). */
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    void this.#queue.then(() => {
+    this.#calls.dispose(() => {
       this.#freeBatch();
       for (const m of this.#maps) for (const { w, b } of m) [w, b].forEach((x) => x?.destroy());
       for (const p of this.#params) for (const b of p) b.destroy();

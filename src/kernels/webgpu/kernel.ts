@@ -100,6 +100,72 @@ export function paddedWeights(
  * (the device lost, a device error) writes nothing to out. It has no synchronous `forward`:
  * reading results back from a GPU is asynchronous.
  */
+/**
+ * What each webgpu kernel keeps of its calls on a device: the queue they take turns in, whether
+ * the device was lost, and whether the kernel was disposed.
+ */
+export class DeviceCalls {
+  #queue: Promise<unknown> = Promise.resolve();
+  #lost: string | null = null;
+  #disposed = false;
+  readonly #device: Device;
+
+  constructor(device: Device) {
+    this.#device = device;
+    void device.lost.then((info) => {
+      this.#lost = info.message === "" ? String(info.reason) : info.message;
+    });
+  }
+
+  /** Runs `call` once the calls queued before it have settled. */
+  queue<T>(call: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(call);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Throws, naming `where`, when the kernel was disposed or its device lost. */
+  check(where: string): void {
+    if (this.#disposed) throw new Error(`${where}: the layer was disposed`);
+    this.#assertAlive(where);
+  }
+
+  /**
+   * The error a failed call rejects with: the device's loss (given a moment to be noticed), or
+   * the cause as it is when it is the kernel's own (a RangeError, or one naming `where`), else
+   * the cause wrapped as the device's failure.
+   */
+  async failure(cause: unknown, where: string): Promise<Error> {
+    if (this.#lost === null) {
+      await Promise.race([
+        this.#device.lost.then(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 100)),
+      ]);
+      if (this.#lost === null) await Promise.resolve();
+    }
+    this.#assertAlive(where);
+    const e = cause as Error;
+    return e instanceof RangeError || e.message.startsWith(where)
+      ? e
+      : new Error(`${where}: the webgpu kernel's device failed: ${e.message}`, { cause });
+  }
+
+  #assertAlive(where: string): void {
+    if (this.#lost !== null) {
+      throw new Error(
+        `${where}: the webgpu kernel's device was lost (${this.#lost}); make the layer again with create`,
+      );
+    }
+  }
+
+  /** Marks the kernel disposed and runs `free` once the calls already queued have settled. */
+  dispose(free: () => void): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    void this.#queue.then(free);
+  }
+}
+
 /** A buffer of `usage` holding `data` (at least 16 bytes). */
 export function uploadTo(device: Device, data: Float32Array, usage: number): Buffer {
   const buf = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
@@ -228,17 +294,13 @@ export class WebGpuKernel implements Kernel {
   #y: Buffer | null = null;
   #read: Buffer | null = null;
   #groups: [object, object] | null = null;
-  #queue: Promise<unknown> = Promise.resolve();
-  #lost: string | null = null;
-  #disposed = false;
+  readonly #calls: DeviceCalls;
   readonly #params32: [Uint32Array, Uint32Array];
 
   constructor(shape: LayerShape, source: WeightSource, device: Device) {
     this.#shape = shape;
     this.#device = device;
-    void device.lost.then((info) => {
-      this.#lost = info.message === "" ? String(info.reason) : info.message;
-    });
+    this.#calls = new DeviceCalls(device);
     const { dModel: D, dHidden: H, expand, hasBias } = shape;
     const widest = Math.max(D, H);
     const byBuffer = Math.floor(maxBinding(device) / (4 * widest));
@@ -342,9 +404,7 @@ export class WebGpuKernel implements Kernel {
     outOff: number,
     count?: HiddenCount,
   ): Promise<void> {
-    const run = this.#queue.then(() => this.#run(x, xOff, rows, out, outOff, count));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#calls.queue(() => this.#run(x, xOff, rows, out, outOff, count));
   }
 
   async #run(
@@ -356,8 +416,7 @@ export class WebGpuKernel implements Kernel {
     count?: HiddenCount,
   ): Promise<void> {
     const where = "forwardAsync";
-    if (this.#disposed) throw new Error(`${where}: the layer was disposed`);
-    this.#assertAlive(where);
+    this.#calls.check(where);
     if (rows === 0) return;
     const D = this.#shape.dModel;
     const chunk = Math.min(rows, this.#maxRows);
@@ -373,13 +432,7 @@ export class WebGpuKernel implements Kernel {
         zeros += await this.#chunk(x, xOff + r0 * D, n, to, toOff, where);
       }
     } catch (cause) {
-      await this.#settleLost();
-      this.#assertAlive(where);
-      throw cause instanceof RangeError || (cause as Error).message.startsWith(where)
-        ? cause
-        : new Error(`${where}: the webgpu kernel's device failed: ${(cause as Error).message}`, {
-            cause,
-          });
+      throw await this.#calls.failure(cause, where);
     }
     if (staged !== null) out.set(staged, outOff);
     if (count !== undefined) count.zeros += zeros;
@@ -435,33 +488,13 @@ export class WebGpuKernel implements Kernel {
     }
   }
 
-  /** Gives a lost device's notice a moment to arrive, after a call failed. */
-  async #settleLost(): Promise<void> {
-    if (this.#lost !== null) return;
-    await Promise.race([
-      this.#device.lost.then(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, 100)),
-    ]);
-    if (this.#lost === null) await Promise.resolve();
-  }
-
-  #assertAlive(where: string): void {
-    if (this.#lost !== null) {
-      throw new Error(
-        `${where}: the webgpu kernel's device was lost (${this.#lost}); make the layer again with create`,
-      );
-    }
-  }
-
   unpack(): StoredTensors[] {
     return this.#host.map(({ w, b }) => ({ w: w.slice(), b: b === null ? null : b.slice() }));
   }
 
   /** Frees the GPU buffers once the calls already queued have settled (later ones reject). */
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    void this.#queue.then(() => {
+    this.#calls.dispose(() => {
       this.#freeBatch();
       for (const b of this.#weights) b.destroy();
       for (const b of this.#params) b.destroy();
