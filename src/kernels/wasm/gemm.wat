@@ -1410,8 +1410,8 @@
                 (local.set $qi (v128.bitselect (i32x4.neg (local.get $qi)) (local.get $qi) (f32x4.lt (local.get $p) (v128.const i32x4 0 0 0 0))))
                 (local.set $sum (i32x4.add (local.get $sum) (local.get $qi)))
                 (v128.store offset=48 (local.get $q) (i16x8.narrow_i32x4_s (local.get $lo) (local.get $qi)))
-                (f32.store offset=4 (local.get $d) (f32.convert_i32_s (i32.shl (i32.add (i32.add (i32x4.extract_lane 0 (local.get $sum)) (i32x4.extract_lane 1 (local.get $sum)))
-                  (i32.add (i32x4.extract_lane 2 (local.get $sum)) (i32x4.extract_lane 3 (local.get $sum)))) (i32.const 3)))))
+                (i32.store offset=4 (local.get $d) (i32.shl (i32.add (i32.add (i32x4.extract_lane 0 (local.get $sum)) (i32x4.extract_lane 1 (local.get $sum)))
+                  (i32.add (i32x4.extract_lane 2 (local.get $sum)) (i32x4.extract_lane 3 (local.get $sum)))) (i32.const 3))))
               (else
                 ;; A NaN or an infinity in the block: scale NaN, quants 0, so every output it reaches is NaN.
                 (v128.store offset=0 (local.get $q) (v128.const i32x4 0 0 0 0))
@@ -1419,7 +1419,7 @@
                 (v128.store offset=32 (local.get $q) (v128.const i32x4 0 0 0 0))
                 (v128.store offset=48 (local.get $q) (v128.const i32x4 0 0 0 0))
                 (f32.store (local.get $d) (f32.const nan))
-                (f32.store offset=4 (local.get $d) (f32.const 0))))
+                (i32.store offset=4 (local.get $d) (i32.const 0))))
             (local.set $src (i32.add (local.get $src) (i32.const 256)))
             (local.set $q (i32.add (local.get $q) (i32.const 64)))
             (local.set $d (i32.add (local.get $d) (i32.const 8)))
@@ -1510,8 +1510,8 @@
                 (local.set $qi (v128.bitselect (i32x4.neg (local.get $qi)) (local.get $qi) (f32x4.lt (local.get $p) (v128.const i32x4 0 0 0 0))))
                 (local.set $sum (i32x4.add (local.get $sum) (local.get $qi)))
                 (v128.store offset=48 (local.get $q) (i16x8.narrow_i32x4_s (local.get $lo) (local.get $qi)))
-                (f32.store offset=4 (local.get $d) (f32.convert_i32_s (i32.shl (i32.add (i32.add (i32x4.extract_lane 0 (local.get $sum)) (i32x4.extract_lane 1 (local.get $sum)))
-                  (i32.add (i32x4.extract_lane 2 (local.get $sum)) (i32x4.extract_lane 3 (local.get $sum)))) (i32.const 3)))))
+                (i32.store offset=4 (local.get $d) (i32.shl (i32.add (i32.add (i32x4.extract_lane 0 (local.get $sum)) (i32x4.extract_lane 1 (local.get $sum)))
+                  (i32.add (i32x4.extract_lane 2 (local.get $sum)) (i32x4.extract_lane 3 (local.get $sum)))) (i32.const 3))))
               (else
                 ;; A NaN or an infinity in the block: scale NaN, quants 0, so every output it reaches is NaN.
                 (v128.store offset=0 (local.get $q) (v128.const i32x4 0 0 0 0))
@@ -1519,7 +1519,7 @@
                 (v128.store offset=32 (local.get $q) (v128.const i32x4 0 0 0 0))
                 (v128.store offset=48 (local.get $q) (v128.const i32x4 0 0 0 0))
                 (f32.store (local.get $d) (f32.const nan))
-                (f32.store offset=4 (local.get $d) (f32.const 0))))
+                (i32.store offset=4 (local.get $d) (i32.const 0))))
             (local.set $src (i32.add (local.get $src) (i32.const 128)))
             (local.set $q (i32.add (local.get $q) (i32.const 64)))
             (local.set $d (i32.add (local.get $d) (i32.const 8)))
@@ -1534,8 +1534,7 @@
   ;;   (each operation rounded, never fused), sumi_b the exact integer dot product of the block's
   ;;   weight quants and the token's Q8_0 activation quants.
   ;;   xq: `rows` rows of ldq bytes, each K quants as i16, then for each block d_x * 2^112 (float32,
-  ;;   exact: d_x is an f16 value) and 8 times the sum of its quants (float32, exact), made in
-  ;;   JavaScript (quant-panels.ts).
+  ;;   exact: d_x is an f16 value) and 8 times the sum of its quants (i32), made by qrows.
   ;;   w: panels of 16 columns at w + p * ldw, a panel's blocks one after another: 16 f16 scales
   ;;   (column c at 2c), then for each input pair (2t, 2t+1), t = 0..15, in order:
   ;;   Q8_0: 32 bytes, two v128 g = 0, 1, whose 16-bit lane l = 2m + e holds input 2t+e's quant
@@ -1711,7 +1710,7 @@
               (local.set $qt3 (i32.add (local.get $qt3) (i32.const 16)))
               (br_if $pq4 (i32.lt_u (local.get $qt0) (local.get $tend))))))
           (local.set $dx (v128.load32_splat (local.get $xd)))
-          (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $xd))))
+          (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
           (if (local.get $q8) (then (local.set $s (i32x4.shl (local.get $s) (i32.const 4)))))
           (local.set $ws0 (v128.and (i32x4.shl (v128.load16x4_s offset=0 (local.get $qw0)) (i32.const 13)) (v128.const i32x4 0x8fffffff 0x8fffffff 0x8fffffff 0x8fffffff)))
           (local.set $ws1 (v128.and (i32x4.shl (v128.load16x4_s offset=8 (local.get $qw0)) (i32.const 13)) (v128.const i32x4 0x8fffffff 0x8fffffff 0x8fffffff 0x8fffffff)))
@@ -1993,7 +1992,7 @@
             (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
           ))
           ;; sum + sumi * (d_w * d_x), d_x kept times 2^112, so the product is d_w * d_x rounded once.
-          (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $xd))))
+          (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
           (if (local.get $q8)
             (then
               ;; Q8_0: see qgemm's note on the sums of a 16-bit lane's two quants.
@@ -2013,7 +2012,7 @@
           (local.set $f2 (f32x4.add (local.get $f2) (f32x4.mul (f32x4.convert_i32x4_s (local.get $a2)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
           (local.set $f3 (f32x4.add (local.get $f3) (f32x4.mul (f32x4.convert_i32x4_s (local.get $a3)) (f32x4.mul (local.get $ws3) (local.get $dx)))))
           (if (local.get $two) (then
-            (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $yd))))
+            (local.set $s (v128.load32_splat offset=4 (local.get $yd)))
             (if (local.get $q8)
               (then
                 ;; Q8_0: see qgemm's note on the sums of a 16-bit lane's two quants.
