@@ -13,10 +13,10 @@ export function panelBlockBytes(dtype: QuantDtype): number {
 
 /**
  * Where a quant of a panel's block sits (see gemm.wat's qgemm): column c (0..15), input k (0..31)
- * of the block; the byte, and Q4_0's nibble shift (0 or 4) or Q8_0's bias (0, or 128 for a quant
- * stored offset by 128, as q + 128 in 0..255).
+ * of the block; the byte, and how the quant sits there: Q4_0's nibble shift (0 or 4), or what
+ * Q8_0's byte is xored with (0, or 128: a signed quant q stored as q + 128, 0..255).
  */
-function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, shift: number] {
+function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, how: number] {
   const t = k >> 1;
   const e = k & 1;
   // 16-bit lane 2m + e of pair t's 16 bytes g holds input 2t+e of column 8g + m in its high
@@ -63,9 +63,9 @@ export function packQuantPanels(
       u8[dst + 2 * c] = blocks[src] as number;
       u8[dst + 2 * c + 1] = blocks[src + 1] as number;
       for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, shift] = quantAt(dtype, c, k);
+        const [byte, how] = quantAt(dtype, c, k);
         const q = ggmlQuant(dtype, blocks, src + 2, k);
-        u8[dst + byte] = dtype === "q8_0" ? q ^ shift : (u8[dst + byte] as number) | (q << shift);
+        u8[dst + byte] = dtype === "q8_0" ? q ^ how : (u8[dst + byte] as number) | (q << how);
       }
     }
   }
@@ -92,10 +92,10 @@ export function unpackQuantPanels(
       blocks[dst] = u8[src + 2 * c] as number;
       blocks[dst + 1] = u8[src + 2 * c + 1] as number;
       for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, shift] = quantAt(dtype, c, k);
-        if (dtype === "q8_0") blocks[dst + 2 + k] = (u8[src + byte] as number) ^ shift;
+        const [byte, how] = quantAt(dtype, c, k);
+        if (dtype === "q8_0") blocks[dst + 2 + k] = (u8[src + byte] as number) ^ how;
         else {
-          const q = ((u8[src + byte] as number) >> shift) & 15;
+          const q = ((u8[src + byte] as number) >> how) & 15;
           blocks[dst + 2 + (k & 15)] =
             (blocks[dst + 2 + (k & 15)] as number) | (k < 16 ? q : q << 4);
         }
