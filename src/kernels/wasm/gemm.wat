@@ -829,9 +829,9 @@
   ;; gemmsparse: gemm's sums without relu, for one pair of rows of x (pair = 1, gemm's pair
   ;;   layout from x: a 2 x 16 tile a panel) or one row (pair = 0, plain from x: 1 x 32 tiles
   ;;   over two panels, then 1 x 16), over the n values of k listed (increasing) as i32 from idx,
-  ;;   for panels p0 .. p1-1 of w (panel p at w + p * ldw, row k of it at + 64k: one 64-byte line
-  ;;   each); + bias (16-padded, or 0); out: plain rows, the second of a pair at out + ldo, panel
-  ;;   p at byte 64p.
+  ;;   for panels p0 .. p1-1 of w (panel p at w + p * ldw, row k of it at + 64k: a thread's
+  ;;   scratch panels, which panelrows copied out of a map laid out by row); + bias (16-padded, or
+  ;;   0); out: plain rows, the second of a pair at out + ldo, panel p at byte 64p.
   (func (export "gemmsparse")
     (param $x i32) (param $pair i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
     (param $bias i32) (param $out i32) (param $ldo i32) (param $idx i32) (param $n i32)
@@ -1002,8 +1002,8 @@
   ;;   (p1 - p0) * 64 bytes (32 for 16-bit) that a left-out row does not touch at all; each step
   ;;   also loads (and drops) a word of the next four listed rows at the same place, so that
   ;;   they are on their way from memory a group ahead (hardware prefetchers do not cross from
-  ;;   one row to the next listed one; this measured 10 to 20% faster at one token of 768 x 3072
-  ;;   from main memory). 16-bit rows widen in registers as `widen` does.
+  ;;   one row to the next listed one; about 10% faster, on a busy machine, at one token of
+  ;;   768 x 3072 from main memory). 16-bit rows widen in registers as `widen` does.
   (func (export "gemvrows")
     (param $x i32) (param $w i32) (param $lds i32) (param $p0 i32) (param $p1 i32)
     (param $bias i32) (param $out i32) (param $code i32) (param $idx i32) (param $n i32)

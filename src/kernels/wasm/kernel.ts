@@ -107,7 +107,8 @@ export function instantiate(
  * quantized layer's as ggml blocks in panels), map by map with its bias. An f16 map whose
  * weights are all finite and below 64 in magnitude is kept scaled by 2^10 and its code set to
  * WEIGHT_CODE.f16s. With `sparse` (a layout with list regions), the last map of float32 or
- * 16-bit weights is marked `skip` when every weight in it is finite.
+ * 16-bit weights is marked `skip` when every weight in it is finite. A map marked `byRow` is
+ * packed row by row (one panel as wide as all of them).
  */
 export function packMaps(
   shape: LayerShape,

@@ -297,7 +297,7 @@ function rowsLinear(
   const idx = sparse && all ? union : 0;
   const ldf = panelBytes(K);
   const step = PANEL * m.elem;
-  const span = rowPanels(K);
+  const span = rowPanels(K, m.panels);
   for (let p = p0; p < p1; p += span) {
     const q = Math.min(p1, p + span);
     ex.panelrows(w + p * step, lds, scratch, ldf, q - p, code, idx, n);
