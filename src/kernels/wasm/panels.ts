@@ -271,8 +271,9 @@ function rowsLinear(
   const lds = rowBytes(m);
   const skip = m.skip && lists !== 0;
   if (rows === 1) {
+    // A list as long as the rows reads them in the same order at the same speed: no threshold.
     const n = skip ? ex.gather(x, K, 0, lists) : K;
-    const idx = skip ? lists : 0;
+    const idx = skip && n < K ? lists : 0;
     for (let p = p0; p < p1; p += chunk) {
       ex.gemvrows(x, w, lds, p, Math.min(p1, p + chunk), b, out, code, idx, n);
       beat();
