@@ -1,4 +1,5 @@
 // What the harness times: a contender turns a problem's weights into a forward function.
+import type { WeightDtype } from "../src/dtype";
 import type { Variant } from "./layer";
 import type { LayerWeights } from "./problem";
 import type { Runner } from "./runner";
@@ -78,6 +79,11 @@ export interface Contender {
    * (exactHoldsOnWebgpu).
    */
   webgpu?: WebgpuCheck;
+  /**
+   * The type its weight matrices are held in (a row of `--dtype bf16`, a float16 or quantized
+   * peer's model): its roof and its memory are counted on that many bytes. Float32 if absent.
+   */
+  weightType?: WeightDtype;
   /** Loads the weights of the run's layer (FeedForward or gated, as the contender was made for). */
   setup(shape: Shape, weights: LayerWeights): Promise<Instance>;
 }

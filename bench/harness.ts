@@ -5,6 +5,7 @@
 // float64 reference within the forward-error bound; warm up, then time interleaved repetitions
 // (A B C A B C ...) so drift hits every contender alike. Afterwards, optionally, measure each
 // contender's peak resident memory in a process of its own.
+import type { WeightDtype } from "../src/dtype";
 import { checkQuantized, quantPeerReference, quantizedPeer, quantizedRow } from "./quant";
 import {
   type Contender,
@@ -90,7 +91,7 @@ export interface TimingResult {
 export interface MemoryResult extends MemoryReading {
   /** runPeakRss minus Node's baseline measured the same way: what the contender holds running. */
   extra: number | null;
-  /** extra / the layer's float32 weight bytes. */
+  /** extra / the layer's weight bytes in the contender's weight type (float32 unless it has one). */
   extraOverWeights: number | null;
 }
 
@@ -116,6 +117,8 @@ export interface ContenderResult {
   library: string | null;
   /** On a WebGPU device: the bound it was held to (Contender.webgpu). */
   webgpu?: WebgpuCheck;
+  /** Its weights' type, when not float32 (Contender.weightType). */
+  weightType?: WeightDtype;
   status: Status;
   reason?: string;
   setupMs?: number;
@@ -130,6 +133,14 @@ export interface ContenderResult {
   timing?: TimingResult;
   ratio?: Ratio;
   memory?: MemoryResult | { error: string };
+}
+
+/** The one-thread roof for weights held in another type than float32. */
+export interface TypeRoof {
+  weightType: WeightDtype;
+  /** The shape's weight bytes in that type (the biases float32). */
+  weightBytes: number;
+  roof: ShapeRoof;
 }
 
 export interface ShapeReport extends Shape {
@@ -154,6 +165,11 @@ export interface ShapeReport extends Shape {
   results: ContenderResult[];
   /** The one-thread roof, measured in the same rounds as the contenders. */
   roof?: ShapeRoof;
+  /**
+   * The roof for the run's other weight types (16-bit or quantized rows and peers): the same
+   * peak and main memory, the weights' bytes in that type, read from a buffer of that size.
+   */
+  typeRoofs?: TypeRoof[];
 }
 
 export interface HarnessResult {
@@ -298,6 +314,9 @@ async function runShape(
       native: !isUnavailable(c) && c.native === true,
       library: isUnavailable(c) ? null : (c.library ?? null),
       ...(isUnavailable(c) || c.webgpu === undefined ? {} : { webgpu: c.webgpu }),
+      ...(isUnavailable(c) || (c.weightType ?? "f32") === "f32"
+        ? {}
+        : { weightType: c.weightType }),
     };
     if (isUnavailable(c)) {
       results.push({ ...base, status: "unavailable", reason: c.reason });
@@ -438,10 +457,21 @@ async function runShape(
   // Interleaved repetitions. A contender with fewer reps takes part in rounds spread evenly.
   // The roof takes a repetition in every round too, so it is measured under the same load.
   exact = null;
+  const otherTypes = [
+    ...new Set(
+      contenders.flatMap((c) =>
+        isUnavailable(c) || (c.weightType ?? "f32") === "f32" ? [] : [c.weightType as WeightDtype],
+      ),
+    ),
+  ];
   const probe =
     s.roof === false
       ? undefined
-      : await RoofProbe.create(weightBytesOf(shape, variant.layer), s.roofMemoryBytes);
+      : await RoofProbe.create(
+          weightBytesOf(shape, variant.layer),
+          s.roofMemoryBytes,
+          otherTypes.map((t) => weightBytesOf(shape, variant.layer, t)),
+        );
   const samples = new Map<Live, RepTiming[]>(live.map((l) => [l, []]));
   for (let r = 0; r < s.reps; r++) {
     const start = performance.now();
@@ -536,7 +566,19 @@ async function runShape(
     weightBytes: weightBytesOf(shape, variant.layer),
     layers: layersOf(shape),
     exactProblem,
-    ...(probe === undefined ? {} : { roof: probe.result(flops / 1e9) }),
+    ...(probe === undefined
+      ? {}
+      : {
+          roof: probe.result(flops / 1e9),
+          ...(otherTypes.length === 0
+            ? {}
+            : {
+                typeRoofs: otherTypes.map((weightType) => {
+                  const weightBytes = weightBytesOf(shape, variant.layer, weightType);
+                  return { weightType, weightBytes, roof: probe.result(flops / 1e9, weightBytes) };
+                }),
+              }),
+        }),
     reference: {
       rows: refRows,
       rowsChecked: refRows.length,
@@ -575,7 +617,10 @@ async function runShape(
         r.memory = {
           ...m,
           extra,
-          extraOverWeights: extra === null ? null : extra / report.weightBytes,
+          extraOverWeights:
+            extra === null
+              ? null
+              : extra / weightBytesOf(shape, variant.layer, r.weightType ?? "f32"),
         };
         log(
           `${tag} ${r.label}: peak ${(m.peakRss / 2 ** 20).toFixed(0)} MiB${extra === null ? "" : `, ${(extra / 2 ** 20).toFixed(1)} MiB over Node's baseline while running`}`,

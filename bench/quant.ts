@@ -96,6 +96,15 @@ export function ggmlBlocks(w: Float32Array, K: number, N: number, dtype: QuantDt
 /** A layer's maps as ggml blocks of `dtype`, in the layer's order (a peer's quantized model). */
 export function quantizedMaps(shape: Shape, w: LayerWeights, dtype: QuantDtype): QuantizedMaps {
   const { dModel: D, dHidden: H } = shape;
+  for (const [name, width] of [
+    ["dModel", D],
+    ["dHidden", H],
+  ] as const) {
+    if (width % 32 !== 0)
+      throw new RangeError(
+        `a ${dtype} model: ${name} = ${width} is not a multiple of 32, the block size (blocks run along each matrix's input dimension)`,
+      );
+  }
   const maps = isGated(w)
     ? [
         ggmlBlocks(w.wGate, D, H, dtype),

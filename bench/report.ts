@@ -90,9 +90,18 @@ export function roofKind(roof: ShapeRoof): string {
  * contenders that are not native (a native peer's wider vectors are not bound by a SIMD128 peak).
  */
 export function roofShare(shape: ShapeReport, r: ContenderResult): number | null {
-  if (shape.roof === undefined || r.timing === undefined || r.threads !== 1 || r.native)
-    return null;
-  return r.timing.gflops / shape.roof.gflops;
+  const roof = roofOf(shape, r);
+  if (roof === undefined || r.timing === undefined || r.threads !== 1 || r.native) return null;
+  return r.timing.gflops / roof.gflops;
+}
+
+/**
+ * The roof a contender is held to: its weight type's (a bf16 row streams half the bytes of a
+ * float32 one), or the shape's float32 roof.
+ */
+export function roofOf(shape: ShapeReport, r: ContenderResult): ShapeRoof | undefined {
+  if (r.weightType === undefined || r.weightType === "f32") return shape.roof;
+  return shape.typeRoofs?.find((t) => t.weightType === r.weightType)?.roof;
 }
 
 function streamText(s: StreamRate): string {
@@ -107,7 +116,11 @@ export function roofLine(shape: ShapeReport): string | undefined {
     r.weights === null
       ? `the weights (${mib(shape.weightBytes)}) are read at main memory's rate`
       : `the weights' ${mib(shape.weightBytes)} read at ${streamText(r.weights)}, ${r.weightsFrom === "cache" ? "from a cache" : "as from memory"}`;
-  return `one-thread roof ${num(r.gflops, 2)} GFLOP/s, ${roofKind(r)} (SIMD128 multiply and add peak ${num(r.peak.median, 2)} GFLOP/s; ${weights}: ${num(r.memoryGflops, 2)} GFLOP/s if read once; main memory ${streamText(r.memory)})`;
+  const types = (shape.typeRoofs ?? []).map(
+    (t) =>
+      `; ${t.weightType} weights (${mib(t.weightBytes)}): ${num(t.roof.gflops, 2)} GFLOP/s, ${roofKind(t.roof)}${t.roof.weights === null ? "" : ` (read at ${streamText(t.roof.weights)})`}`,
+  );
+  return `one-thread roof ${num(r.gflops, 2)} GFLOP/s, ${roofKind(r)} (SIMD128 multiply and add peak ${num(r.peak.median, 2)} GFLOP/s; ${weights}: ${num(r.memoryGflops, 2)} GFLOP/s if read once; main memory ${streamText(r.memory)})${types.join("")}`;
 }
 
 /** The checks a contender passed, for tables: "exact, 0.01" (exact check, worst bound ratio). */
@@ -215,9 +228,10 @@ export function reportWarnings(report: Report): string[] {
   for (const s of report.shapes) {
     for (const r of s.results) {
       const share = roofShare(s, r);
-      if (share !== null && share > 1 && s.roof !== undefined) {
+      const roof = roofOf(s, r);
+      if (share !== null && share > 1 && roof !== undefined) {
         out.push(
-          `${s.name}: ${r.label} ran at ${(100 * share).toFixed(0)}% of the one-thread roof (${num(s.roof.gflops, 2)} GFLOP/s, ${roofKind(s.roof)}): the roof is not a ceiling there; compare with care`,
+          `${s.name}: ${r.label} ran at ${(100 * share).toFixed(0)}% of the one-thread roof${r.weightType === undefined ? "" : ` for ${r.weightType} weights`} (${num(roof.gflops, 2)} GFLOP/s, ${roofKind(roof)}): the roof is not a ceiling there; compare with care`,
         );
       }
     }
@@ -376,6 +390,17 @@ export function toMarkdown(report: Report): string {
     out.push(
       `| *roof, one thread* | ${shapes.map((s) => (s.roof === undefined ? "" : `${num(s.roof.gflops, 2)} <sub>${roofKind(s.roof)}</sub>`)).join(" | ")} |`,
     );
+    const types = [...new Set(shapes.flatMap((s) => (s.typeRoofs ?? []).map((t) => t.weightType)))];
+    for (const type of types) {
+      out.push(
+        `| *roof, ${type} weights* | ${shapes
+          .map((s) => {
+            const roof = s.typeRoofs?.find((t) => t.weightType === type)?.roof;
+            return roof === undefined ? "" : `${num(roof.gflops, 2)} <sub>${roofKind(roof)}</sub>`;
+          })
+          .join(" | ")} |`,
+      );
+    }
   }
   out.push(...sparsityTable(shapes));
   out.push(
@@ -437,7 +462,7 @@ export function toMarkdown(report: Report): string {
         : `${rate(r.rate)} <sub>×${r.streams}, ${mib(r.bytes)}</sub>`;
     out.push(
       "",
-      "**Share of the one-thread roof**: min(SIMD128 multiply and add peak, flops per forward / time to read the weights once), each measured on one thread in the shape's own rounds, beside the contenders. The weights are read at the rate of a buffer of their size, read again and again (a cache's rate where they fit in one); main memory is a buffer far beyond the last-level cache. Rates in GB/s with the fastest of 1, 2 or 4 read streams (×n) and the buffer's size; medians, the spread in subscript. Every one-thread contender that is not native; ⚠ marks a share over 100%, where the roof was no ceiling.",
+      "**Share of the one-thread roof**: min(SIMD128 multiply and add peak, flops per forward / time to read the weights once, in the contender's weight type: a bf16 row's weights are half a float32 row's bytes), each measured on one thread in the shape's own rounds, beside the contenders. The weights are read at the rate of a buffer of their size, read again and again (a cache's rate where they fit in one); main memory is a buffer far beyond the last-level cache. Rates in GB/s with the fastest of 1, 2 or 4 read streams (×n) and the buffer's size; medians, the spread in subscript. Every one-thread contender that is not native; ⚠ marks a share over 100%, where the roof was no ceiling.",
       "",
       ...header(""),
       `| SIMD128 peak, GFLOP/s | ${shapes.map((s) => rate(s.roof?.peak)).join(" | ")} |`,
@@ -477,7 +502,7 @@ export function toMarkdown(report: Report): string {
   if (shapes.some((s) => s.results.some((r) => r.memory !== undefined))) {
     out.push(
       "",
-      "**Memory**: MiB of peak resident memory while running, over Node's own baseline, each contender alone in a child process (in brackets: that over the layer's float32 weight bytes)",
+      "**Memory**: MiB of peak resident memory while running, over Node's own baseline, each contender alone in a child process (in brackets: that over the layer's weight bytes in the contender's weight type, float32 unless it names one)",
       "",
       ...header("contender"),
     );
@@ -558,6 +583,7 @@ const CSV_COLUMNS = [
   "group",
   "threads",
   "native",
+  "weight_type",
   "status",
   "reason",
   "gflops",
@@ -605,6 +631,7 @@ export function toCsv(report: Report): string {
         group: r.group,
         threads: r.threads,
         native: r.native,
+        weight_type: r.weightType ?? "f32",
         status: r.status,
         reason: r.reason,
         gflops: t?.gflops,
@@ -624,8 +651,8 @@ export function toCsv(report: Report): string {
         ratio_best_peer: r.ratio?.bestPeer,
         ratio_best_portable: r.ratio?.bestPortable,
         over_one_thread: r.ratio?.overOneThread,
-        roof_gflops: s.roof?.gflops,
-        roof_bound: s.roof?.bound,
+        roof_gflops: roofOf(s, r)?.gflops,
+        roof_bound: roofOf(s, r)?.bound,
         roof_share: roofShare(s, r),
         exact_outputs: r.exact?.ok ? r.exact.compared : undefined,
         bound_worst_ratio: r.check?.worstRatio,

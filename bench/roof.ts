@@ -274,14 +274,15 @@ const memoryBuffers = new Map<number, Promise<StreamBuffer>>();
  */
 export class RoofProbe {
   readonly #peak: RoofExports["peak"];
-  readonly #weights: StreamBuffer | null;
+  /** A buffer per weight size asked for (null where it is main memory's size or more). */
+  readonly #weights: Map<number, StreamBuffer | null>;
   readonly #memory: StreamBuffer;
   readonly #memorySamples = new Map<number, number[]>(STREAM_COUNTS.map((k) => [k, []]));
   readonly #peaks: number[] = [];
 
   private constructor(
     readonly weightBytes: number,
-    weights: StreamBuffer | null,
+    weights: Map<number, StreamBuffer | null>,
     memory: StreamBuffer,
   ) {
     this.#peak = memory.exports.peak;
@@ -292,10 +293,13 @@ export class RoofProbe {
   /**
    * @param weightBytes - the shape's weight bytes (all its layers)
    * @param memoryBytes - the main-memory buffer's size (defaultMemoryBytes())
+   * @param otherWeightBytes - the same weights' bytes in other types (a run's 16-bit or
+   *   quantized rows): a buffer of each size is read too, so each type's roof has its rate
    */
   static async create(
     weightBytes: number,
     memoryBytes: number = defaultMemoryBytes(),
+    otherWeightBytes: readonly number[] = [],
   ): Promise<RoofProbe> {
     let memory = memoryBuffers.get(memoryBytes);
     if (memory === undefined) {
@@ -303,7 +307,11 @@ export class RoofProbe {
       memoryBuffers.set(memoryBytes, memory);
     }
     const main = await memory;
-    const weights = weightBytes < main.bytes ? await StreamBuffer.create(weightBytes) : null;
+    const weights = new Map<number, StreamBuffer | null>();
+    for (const bytes of [weightBytes, ...otherWeightBytes]) {
+      if (!weights.has(bytes))
+        weights.set(bytes, bytes < main.bytes ? await StreamBuffer.create(bytes) : null);
+    }
     const probe = new RoofProbe(weightBytes, weights, main);
     // Short calls until V8 has had time to tier the functions up from its baseline compiler
     // (a call that is running keeps the code it started with), then one whole read of each.
@@ -313,7 +321,7 @@ export class RoofProbe {
       for (const k of STREAM_COUNTS) main.readSome(k, 1 << 16);
     }
     for (const k of STREAM_COUNTS) {
-      weights?.read(k);
+      for (const w of weights.values()) w?.read(k);
       main.read(k);
     }
     return probe;
@@ -323,7 +331,7 @@ export class RoofProbe {
   repetition(minMs: number): void {
     const ms = Math.max(minMs, 1);
     this.#peaks.push(timeRate(() => this.#peak(PEAK_STEPS), PEAK_STEPS * PEAK_FLOPS_PER_STEP, ms));
-    this.#weights?.repetition(ms);
+    for (const w of this.#weights.values()) w?.repetition(ms);
     // The main-memory buffer is shared: its samples are copied out, so each shape keeps its own.
     const before = new Map([...this.#memory.samples].map(([k, v]) => [k, v.length]));
     this.#memory.repetition(ms);
@@ -331,11 +339,22 @@ export class RoofProbe {
       this.#memorySamples.get(k)?.push(...v.slice(before.get(k) ?? 0));
   }
 
-  /** The roof from the repetitions so far. */
-  result(gflopPerForward: number): ShapeRoof {
+  /**
+   * The roof from the repetitions so far, for weights of `weightBytes` (the shape's, or one of
+   * the other sizes given to create).
+   */
+  result(gflopPerForward: number, weightBytes: number = this.weightBytes): ShapeRoof {
+    const buffer = this.#weights.get(weightBytes);
+    if (buffer === undefined)
+      throw new RangeError(`RoofProbe.result: no buffer of ${weightBytes} bytes was read`);
     const memory = streamsOf(this.#memory.bytes, this.#memorySamples);
-    const weights = this.#weights?.result() ?? null;
-    return shapeRoof(rate(this.#peaks), weights, memory, gflopPerForward, this.weightBytes);
+    return shapeRoof(
+      rate(this.#peaks),
+      buffer?.result() ?? null,
+      memory,
+      gflopPerForward,
+      weightBytes,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 // The shapes the bench runs: tokens T, dModel, dHidden of one forward pass of the layer, and how
 // many such layers (distinct weights) the token goes through in turn.
+import type { WeightDtype } from "../src/dtype";
 import type { LayerKind } from "./layer";
 
 export interface Shape {
@@ -88,10 +89,32 @@ export function flopsOf(shape: Shape, layer: LayerKind = "ffn"): number {
   );
 }
 
-/** Bytes of float32 weights and biases of all the layers (the gated layer has no biases). */
-export function weightBytesOf(shape: Shape, layer: LayerKind = "ffn"): number {
+/**
+ * Bytes a weight matrix's element takes in each weight type: float32 4, bf16 and f16 2, and the
+ * block types their block over its 32 weights (Q8_0: an f16 scale and 32 bytes; Q4_0: an f16
+ * scale and 16 bytes).
+ */
+export const BYTES_PER_WEIGHT: Readonly<Record<WeightDtype, number>> = {
+  f32: 4,
+  bf16: 2,
+  f16: 2,
+  q8_0: 34 / 32,
+  q4_0: 18 / 32,
+};
+
+/**
+ * Bytes of the weights and biases of all the layers (the gated layer has no biases): the
+ * matrices in `dtype` (float32 unless given), the biases float32, as tokenwise's layers keep
+ * them.
+ */
+export function weightBytesOf(
+  shape: Shape,
+  layer: LayerKind = "ffn",
+  dtype: WeightDtype = "f32",
+): number {
   const { dModel: D, dHidden: H } = shape;
-  return (layer === "gated" ? 4 * 3 * D * H : 4 * (2 * D * H + D + H)) * layersOf(shape);
+  const w = BYTES_PER_WEIGHT[dtype];
+  return (layer === "gated" ? w * 3 * D * H : w * 2 * D * H + 4 * (D + H)) * layersOf(shape);
 }
 
 const NAMED: readonly Shape[] = [...SHAPES, ...GATED_SHAPES, ...QUICK_SHAPES];

@@ -238,6 +238,7 @@ export function tokenwiseContender(
       ...(entry.tag === undefined ? {} : { tag: entry.tag, options: entry.options ?? {} }),
     },
     ...(entry.webgpu === true ? { webgpu: "kernel" as const } : {}),
+    ...(entry.options?.dtype === undefined ? {} : { weightType: entry.options.dtype }),
     // Worker threads poll for a while after each call: in a process of their own they take no
     // core from the contender timed next.
     isolate: threads > 1,

@@ -123,6 +123,22 @@ describe("--dtype", () => {
     }
   });
 
+  it("refuses a width that is not a multiple of the block, naming it, for a quantized peer's model", () => {
+    for (const [dModel, dHidden, name, width] of [
+      [24, 64, "dModel", 24],
+      [64, 40, "dHidden", 40],
+      [33, 96, "dModel", 33],
+    ] as const) {
+      const shape = { name: "t", tokens: 1, dModel, dHidden };
+      const w = ffnWeights(makeProblem(shape, 1).weights, "t");
+      for (const dtype of ["q8_0", "q4_0"] as const) {
+        expect(() => quantizedMaps(shape, w, dtype)).toThrow(
+          `a ${dtype} model: ${name} = ${width} is not a multiple of 32, the block size`,
+        );
+      }
+    }
+  });
+
   it("rounds to values that bf16 and f16 both hold exactly, in every process alike", () => {
     const shape = { name: "t", tokens: 2, dModel: 9, dHidden: 40 };
     const plain = makeProblem(shape, 3);

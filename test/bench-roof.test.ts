@@ -15,6 +15,9 @@ import {
   roofBinary,
   shapeRoof,
 } from "../bench/roof";
+import type { ContenderResult, ShapeReport } from "../bench/harness";
+import { roofOf, roofShare } from "../bench/report";
+import { parseShape, weightBytesOf } from "../bench/shapes";
 
 const dir = mkdtempSync(join(tmpdir(), "tokenwise-roof-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,6 +156,28 @@ describe("the memory probes", () => {
     expect(r.weightsRate).toBe(r.memory.rate.median);
   });
 
+  it("reads a buffer of each other weight size asked for, and refuses a size it did not read", async () => {
+    // A float32 layer's 2 MiB and the same weights in bf16 (1 MiB) and q4_0 (2 MiB · 18/128).
+    const q4 = ((2 << 20) * 18) / 128;
+    const probe = await RoofProbe.create(2 << 20, 4 << 20, [1 << 20, q4, 8 << 20]);
+    for (let i = 0; i < 2; i++) probe.repetition(1);
+    const f32 = probe.result(0.001);
+    const bf16 = probe.result(0.001, 1 << 20);
+    expect(f32.weights?.bytes).toBe(2 << 20);
+    expect(bf16.weights?.bytes).toBe(1 << 20);
+    expect(probe.result(0.001, q4).weights?.bytes).toBe(q4);
+    // the same peak and main memory for every size; a size past main memory's buffer is read
+    // at its rate
+    expect(bf16.peak).toEqual(f32.peak);
+    expect(bf16.memory).toEqual(f32.memory);
+    expect(probe.result(0.001, 8 << 20).weights).toBeNull();
+    // the roof is the flops over the time to read that many bytes at that buffer's rate
+    expect(bf16.memoryGflops).toBeCloseTo((0.001 * bf16.weightsRate) / ((1 << 20) / 1e9), 9);
+    expect(() => probe.result(0.001, 3 << 20)).toThrow(
+      `RoofProbe.result: no buffer of ${3 << 20} bytes was read`,
+    );
+  });
+
   it("has the peak loop first in its module (the machine-code test reads function 0)", () => {
     expect(ROOF_WAT.indexOf('(export "peak")')).toBeLessThan(ROOF_WAT.indexOf('(export "stream'));
   });
@@ -178,6 +203,39 @@ describe("the roof's arithmetic", () => {
     const r = shapeRoof(rate(60), stream(80, 8e6), stream(20, 256e6), 0.004, 8e6);
     expect(r).toMatchObject({ bound: "cache", weightsFrom: "cache", weightsRate: 80 });
     expect(r.gflops).toBeCloseTo(40, 12);
+  });
+
+  it("holds a row of another weight type to that type's roof, and float32 rows to the shape's", () => {
+    const f32 = shapeRoof(rate(60), null, stream(10, 256e6), 0.004, 8e6); // 5 GFLOP/s
+    const bf16 = shapeRoof(rate(60), null, stream(10, 256e6), 0.004, 4e6); // 10 GFLOP/s
+    const shape = {
+      roof: f32,
+      typeRoofs: [{ weightType: "bf16" as const, weightBytes: 4e6, roof: bf16 }],
+    } as unknown as ShapeReport;
+    const row = (gflops: number, weightType?: "bf16" | "f16") =>
+      ({
+        threads: 1,
+        native: false,
+        timing: { gflops },
+        ...(weightType === undefined ? {} : { weightType }),
+      }) as unknown as ContenderResult;
+    expect(roofShare(shape, row(4))).toBeCloseTo(0.8, 12);
+    expect(roofShare(shape, row(8, "bf16"))).toBeCloseTo(0.8, 12);
+    expect(roofOf(shape, row(8, "bf16"))).toBe(bf16);
+    // a type the run measured no roof for has none, rather than float32's
+    expect(roofShare(shape, row(8, "f16"))).toBeNull();
+  });
+
+  it("counts each weight type's bytes: 4, 2, 34/32 and 18/32 a weight, the biases float32", () => {
+    const shape = parseShape("2x64x96");
+    expect(weightBytesOf(shape, "ffn")).toBe(4 * 2 * 64 * 96 + 4 * (64 + 96));
+    expect(weightBytesOf(shape, "ffn", "bf16")).toBe(2 * 2 * 64 * 96 + 4 * (64 + 96));
+    expect(weightBytesOf(shape, "gated", "f16")).toBe(2 * 3 * 64 * 96);
+    expect(weightBytesOf(shape, "gated", "q8_0")).toBe(((34 * 3 * 64 * 96) / 32) | 0);
+    expect(weightBytesOf(shape, "gated", "q4_0")).toBe((18 * 3 * 64 * 96) / 32);
+    expect(weightBytesOf(parseShape("D1"), "ffn", "bf16")).toBe(
+      12 * (2 * 2 * 768 * 3072 + 4 * (768 + 3072)),
+    );
   });
 
   it("is the peak where the flops take longer", () => {

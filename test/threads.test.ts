@@ -209,6 +209,26 @@ describe("faults", () => {
     expect(pool(two)).not.toBe(before);
   });
 
+  // A worker that stops without exiting sends no event: an awaiting caller's watchdog (a timer)
+  // sees that no worker makes progress, as a blocked caller's does.
+  it("a worker that stops under forwardAsync: the watchdog rejects the call; the next call works", async () => {
+    const two = await layer(2);
+    const x = batch(5, 12);
+    const want = two.forward(x);
+    const before = pool(two);
+    before.setWatchdog(300);
+    before.injectStall(0, -1); // worker 0 sleeps on the next job's word until it is ended
+    const t0 = performance.now();
+    await expect(two.forwardAsync(x)).rejects.toThrow(
+      "the workers made no progress for 0.3 s; one has died",
+    );
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(before.failure).not.toBe(null);
+    expectSameMatrix(await two.forwardAsync(x), want);
+    expect(pool(two)).not.toBe(before);
+    expectSameMatrix(two.forward(x), want);
+  });
+
   it("a worker killed in the middle of a long call rejects it; the next call works", async () => {
     const two = await layer(2);
     const big = batch(32768, 6); // 512 blocks: the kill lands while blocks are still running

@@ -185,7 +185,9 @@ export async function loadPeers(
         continue;
       }
       try {
-        contenders.push(await peer.load(ctx, t, variant));
+        const c = await peer.load(ctx, t, variant);
+        if (peer.dtype !== undefined) c.weightType = peer.dtype;
+        contenders.push(c);
       } catch (e) {
         reason = e instanceof Error ? e.message : String(e);
         contenders.push({ id, label: id, group: "peer", threads: t, reason });

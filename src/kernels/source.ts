@@ -178,10 +178,14 @@ export function packRows<T extends Packed>(
   // Rows are read a block at a time, and each panel's part of the block written as one run:
   // row by row, each row's 16 elements would land in a different page per panel.
   const B = Math.min(K, ROW_BLOCK);
-  const scratch = (out instanceof Uint16Array ? new Uint16Array(B * N) : new Float32Array(B * N)) as T;
+  const scratch = (
+    out instanceof Uint16Array ? new Uint16Array(B * N) : new Float32Array(B * N)
+  ) as T;
   const from = bitsOf(scratch);
   const to = bitsOf(out);
-  const slot = Int32Array.from({ length: nr }, (_, c) => (slots === null ? c : (slots[c] as number)));
+  const slot = Int32Array.from({ length: nr }, (_, c) =>
+    slots === null ? c : (slots[c] as number),
+  );
   for (let k0 = 0; k0 < K; k0 += B) {
     const rows = Math.min(B, K - k0);
     for (let r = 0; r < rows; r++) row(k0 + r, scratch.subarray(r * N, (r + 1) * N) as T);

@@ -13,6 +13,9 @@ export interface CallerShare {
 /** The job number after `job`, modulo 2^31 (GEN holds it shifted left by one). */
 const nextJob = (job: number): number => (job + 1) & 0x7fffffff;
 
+/** How often an awaiting caller's watchdog looks at the workers' heartbeat, ms. */
+const WATCH_TICK_MS = 100;
+
 /** A blocked caller gives up on workers that show no progress for this long. */
 const WATCHDOG_MS = 10_000;
 
@@ -68,8 +71,12 @@ export class Pool {
     this.#c[P.FAULT] = kind === null ? 0 : kind === "throw" ? id + 1 : -(id + 1);
   }
 
-  /** Tests only: make worker `id` sleep 50 ms after it reads each job's word (null: no one). */
-  injectStall(id: number | null): void {
+  /**
+   * Tests only: make worker `id` sleep `ms` (-1: until it is ended) after it reads each job's
+   * word (null: no one).
+   */
+  injectStall(id: number | null, ms = 50): void {
+    this.#c[P.STALL_MS] = ms;
     this.#c[P.STALL] = id === null ? 0 : id + 1;
   }
 
@@ -167,13 +174,34 @@ export class Pool {
       this.#pending = { gen: nextJob(this.#gen), resolve, reject };
     });
     for (const w of this.#workers) w.ref();
+    let target: number;
     try {
-      this.#post(rows, 0, set);
+      target = this.#post(rows, 0, set);
     } catch (e) {
       this.#pending = null;
       throw e;
     }
+    // The watchdog a blocked caller keeps (see #await), on a timer: a worker that stops without
+    // exiting, or a job whose end never reaches this thread, rejects the call instead of
+    // leaving it pending for ever.
+    const c = this.#c;
+    let heart = Atomics.load(c, P.HEART);
+    let still = 0;
+    const watchdog = setInterval(() => {
+      const h = Atomics.load(c, P.HEART);
+      still = h === heart ? still + WATCH_TICK_MS : 0;
+      heart = h;
+      if (still < this.#watchdogMs) return;
+      this.#fail(
+        new Error(
+          ((Atomics.load(c, P.ARRIVE) - target) | 0) >= 0
+            ? "the workers finished a job whose end never reached this thread"
+            : `the workers made no progress for ${this.#watchdogMs / 1000} s; one has died`,
+        ),
+      );
+    }, WATCH_TICK_MS);
     return done.finally(() => {
+      clearInterval(watchdog);
       for (const w of this.#workers) w.unref();
       this.#check();
     });

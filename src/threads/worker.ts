@@ -106,7 +106,10 @@ function start(init: Init): void {
       continue;
     }
     word = g;
-    if (c[P.STALL] === id + 1) Atomics.wait(c, P.STALL, id + 1, 50);
+    if (c[P.STALL] === id + 1) {
+      const ms = c[P.STALL_MS] as number;
+      Atomics.wait(c, P.STALL, id + 1, ms < 0 ? Infinity : ms);
+    }
     if (c[P.CMD] === P.EXIT) return;
     const gen = g >>> 1;
     const shift = g & 1;
