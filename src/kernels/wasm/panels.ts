@@ -168,8 +168,9 @@ const nothing = () => {};
 const ALL_PANELS = 1 << 24;
 
 /**
- * A tile whose list holds at least this share of the hidden units runs gemm itself: reading a
- * list and skipping a few lines saves less than it costs (the same bits either way).
+ * A batch's pair of rows whose list holds at least this share of the hidden units runs gemm on
+ * the copied panels: reading a list and skipping a few rows saves less than it costs (the same
+ * bits either way). One token has no such threshold (see rowsLinear).
  */
 const DENSE_SHARE = 7 / 8;
 
@@ -247,9 +248,10 @@ export function linearOn(
  * map is marked `skip` and `lists` is not 0, each pair of rows (and an odd last row) first lists
  * the hidden units that are not zero in it (gather); the tiles then leave out the other rows of
  * the weights: the same sums, in the same order, less the terms (±0) · w that change no bit
- * (docs/numerics.md). One token goes to gemvrows over its list (or every row: the dense path),
- * `chunk` panels a call; a batch copies (or widens) each panel into `scratch` once and runs gemm
- * on it for every pair of rows whose list is long, gemmsparse for the others.
+ * (docs/numerics.md). One token goes to gemvrows over its list, or over every row (the dense
+ * path) when none is left out, `chunk` panels a call; a batch copies (or widens) a span of
+ * panels ({@link rowPanels}) into `scratch` once and runs gemm on it for every pair of rows whose
+ * list is long, gemmsparse for the others.
  */
 function rowsLinear(
   ex: GemmExports,
