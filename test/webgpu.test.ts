@@ -9,7 +9,6 @@ import {
   FeedForward,
   GatedFeedForward,
   type GpuDevice,
-  MixtureOfExperts,
   ShapeError,
   fromRows,
   matrix,
@@ -244,7 +243,7 @@ describe("webgpu kernel: its calls and its errors", () => {
     layer.dispose();
   });
 
-  it("options: a device is for kernel webgpu only and must be a device; quantized weights and MixtureOfExperts are refused", async () => {
+  it("options: a device is for kernel webgpu only and must be a device; quantized weights are refused", async () => {
     await expect(
       FeedForward.create({ dModel: 2, dHidden: 4, kernel: "wasm", device }),
     ).rejects.toThrow(
@@ -262,9 +261,6 @@ describe("webgpu kernel: its calls and its errors", () => {
     await expect(
       FeedForward.create({ dModel: 32, dHidden: 32, kernel: "webgpu", device, dtype: "q8_0" }),
     ).rejects.toThrow(/kernel "webgpu" does not compute dtype "q8_0"/);
-    await expect(
-      MixtureOfExperts.create({ dModel: 4, dHidden: 8, experts: 2, topK: 1, kernel: "webgpu" }),
-    ).rejects.toThrow(/kernel "webgpu" does not run MixtureOfExperts yet/);
   });
 
   it("counts zero hidden values, as the other kernels do", async () => {

@@ -17,16 +17,35 @@ export interface ExpertsKernel {
   readonly count: number;
   /**
    * out rows = expert e of x rows: x holds `rows` tokens of dModel from 0, out receives `rows`
-   * tokens of dModel from 0. Trusts its arguments.
+   * tokens of dModel from 0. Trusts its arguments. Absent on a kernel that only computes
+   * asynchronously (webgpu).
    */
-  run(e: number, x: Float32Array, rows: number, out: Float32Array): void;
+  run?(e: number, x: Float32Array, rows: number, out: Float32Array): void;
   /** As run, without blocking the calling thread. */
   runAsync(e: number, x: Float32Array, rows: number, out: Float32Array): Promise<void>;
+  /**
+   * Several experts in one go, without blocking (a kernel that gains by it: webgpu, one
+   * submission and one read back): step i runs expert experts[i] on rows[i] tokens, x holding
+   * the steps' tokens one group after another from row 0, out receiving their outputs in the
+   * same rows. Each expert appears at most once.
+   */
+  runMany?(
+    experts: Int32Array,
+    rows: Int32Array,
+    steps: number,
+    x: Float32Array,
+    out: Float32Array,
+  ): Promise<void>;
   /**
    * A fresh copy of expert e's maps in tokenwise's layout, as stored: float32, or a 16-bit
    * mixture's weights as their bits.
    */
   unpack(e: number): StoredTensors[];
+  /**
+   * Present on a kernel whose setup completes asynchronously (webgpu's uploads): resolves once
+   * it is ready, or rejects (and frees what it holds) with an error naming `where`.
+   */
+  ready?(where: string): Promise<void>;
   readonly threadsInUse: number;
   readonly unavailable: string | null;
   dispose(): void;

@@ -6,6 +6,8 @@ import { type ExpertsKernel, JsExperts, jsExpertsBytes } from "../kernels/expert
 import { type WeightDtype, is16 } from "../dtype";
 import { type KernelName, type LayerShape, type MapTensors, mapDims } from "../kernels/kernel";
 import { type ThreadPlan, entryFor, resolveKernel } from "../kernels/registry";
+import { type Device, defaultDevice } from "../kernels/webgpu/gpu";
+import { webgpuExpertsTooLarge } from "../kernels/webgpu/limits";
 import { type MapTensors16, type WeightSource, raw16Source, rawSource } from "../kernels/source";
 import { WasmExperts, expertsLayout } from "../kernels/wasm/experts";
 import { gemmModule, gemmModuleSync } from "../kernels/wasm/module";
@@ -23,9 +25,11 @@ import {
   readMoEJSON,
 } from "./moe-parse";
 import { type Router, packRouter } from "./moe-route";
+import { MOE_BLOCK } from "./moe-forward";
 import {
   type KernelChoice,
   assertActivation,
+  assertDevice,
   assertDtype,
   assertKernel,
   assertThreads,
@@ -64,8 +68,18 @@ export const MOE_DTYPES: readonly WeightDtype[] = ["f32", "bf16", "f16"];
 /** The js kernel holds at most this much for a mixture (each expert at most 4 GiB, as a layer). */
 const JS_MAX_TOTAL = 2 ** 36;
 
+/**
+ * The webgpu experts' module, loaded by the async factory when a mixture asks for the GPU (it
+ * is not in the main bundle).
+ */
+type GpuExpertsModule = typeof import("../kernels/webgpu/experts");
+let gpuExperts: GpuExpertsModule | null = null;
+
 /** Why the experts are too large for a kernel and plan, or null: before anything is allocated. */
 function tooLargeFor(shapes: LayerShape[], name: KernelName, plan: ThreadPlan): string | null {
+  if (name === "webgpu") {
+    return plan.device === undefined ? null : webgpuExpertsTooLarge(shapes, plan.device, MOE_BLOCK);
+  }
   if (name === "wasm") return tooLarge(expertsLayout(shapes, plan.host !== null, plan.threads));
   const each = shapes.map((s) => entryFor("js", ONE).tooLarge(s, ONE)).find((m) => m !== null);
   if (each !== undefined) return each;
@@ -82,9 +96,9 @@ function make(
   fallback: string | null,
   where: string,
 ): MoEBuilt {
-  if (name === "webgpu") {
+  if (name === "webgpu" && plan.device === undefined) {
     throw new TypeError(
-      `${where}: kernel "webgpu" does not run MixtureOfExperts yet; use "wasm" or "js"`,
+      `${where}: kernel "webgpu" needs the async factory: await MixtureOfExperts.create(options)`,
     );
   }
   const { shapes, experts: E } = parts;
@@ -102,13 +116,19 @@ function make(
     kernel =
       name === "js"
         ? new JsExperts(shapes, parts.sources)
-        : new WasmExperts(
-            shapes,
-            parts.sources,
-            gemmModuleSync(plan.host !== null),
-            plan.host,
-            plan.threads,
-          );
+        : name === "webgpu"
+          ? new (gpuExperts as GpuExpertsModule).WebGpuExperts(
+              shapes,
+              parts.sources,
+              plan.device as Device,
+            )
+          : new WasmExperts(
+              shapes,
+              parts.sources,
+              gemmModuleSync(plan.host !== null),
+              plan.host,
+              plan.threads,
+            );
   } catch (cause) {
     if (!(cause instanceof RangeError)) throw cause;
     throw new RangeError(`${where}: cannot allocate the ${name} kernel's memory for ${dims}`, {
@@ -145,6 +165,7 @@ const SEEDED = [
   "kernel",
   "threads",
   "dtype",
+  "device",
   ...ROUTING_KEYS,
 ];
 
@@ -177,6 +198,7 @@ function seededParts(options: unknown, where: string) {
   const activation = assertActivation(o.activation, where, "options.activation", "silu");
   const kernel = assertKernel(o.kernel, where);
   const threads = assertThreads(o.threads, where);
+  const device = assertDevice(o.device, kernel, where);
   const dtype = assertDtype(o.dtype, where, "f32", "options.dtype", MOE_DTYPES);
   const routing = parseRouting(o, where, E);
   // Before a list of E shapes exists: the weights alone must fit the largest kernel.
@@ -222,7 +244,7 @@ function seededParts(options: unknown, where: string) {
         t.sharedGate = rng.fillUniform(new Float32Array(dModel), 1 / Math.sqrt(dModel));
     },
   };
-  return { parts, kernel, threads };
+  return { parts, kernel, threads, device };
 }
 
 /**
@@ -319,19 +341,25 @@ export async function buildMoEAsync(options: unknown): Promise<MoEBuilt> {
   let parts: Parts;
   let choice: KernelChoice;
   let threads: number | undefined;
+  let device: Device | undefined;
   if (typeof options === "object" && options !== null && "weights" in options) {
-    const keys = ["weights", "threads", ...FROM_WEIGHTS];
+    const keys = ["weights", "threads", "device", ...FROM_WEIGHTS];
     const opts = assertOptions<Record<string, unknown>>(options, keys, where);
     parts = weightParts(opts.weights, opts, where);
     choice = assertKernel(opts.kernel, where);
     threads = assertThreads(opts.threads, where);
+    device = assertDevice(opts.device, choice, where);
   } else {
-    ({ parts, kernel: choice, threads } = seededParts(options, where));
+    ({ parts, kernel: choice, threads, device } = seededParts(options, where));
   }
   const name = resolveKernel(choice, where);
-  const plan = await planThreads(name, threads);
-  if (name === "wasm" && tooLargeFor(parts.shapes, name, plan) === null) {
-    await gemmModule(plan.host !== null);
+  let plan: ThreadPlan & { fallback: string | null } = await planThreads(name, threads);
+  if (name === "webgpu") plan = { ...plan, device: device ?? (await defaultDevice(where)) };
+  if (tooLargeFor(parts.shapes, name, plan) === null) {
+    if (name === "wasm") await gemmModule(plan.host !== null);
+    if (name === "webgpu") gpuExperts ??= await import("../kernels/webgpu/experts");
   }
-  return make(parts, name, plan, plan.fallback, where);
+  const built = make(parts, name, plan, plan.fallback, where);
+  await built.kernel.ready?.(where);
+  return built;
 }

@@ -3,7 +3,8 @@
 // on the group, and add each token's weighted row into its float64 sum; then the shared
 // expert on the whole block; then round every sum once. A token's sum therefore always runs
 // over its own experts in increasing index, then the shared one, whatever else is in the
-// block (docs/moe.md). The layer drives the steps, blocking or not.
+// block (docs/moe.md). The layer drives the steps, blocking or not; a kernel with runMany
+// (webgpu) takes a block's steps in one go, and the sums are added in the same order after.
 import type { ExpertsKernel } from "../kernels/experts";
 import { RouteScratch, type Router, routeRows } from "./moe-route";
 
@@ -89,16 +90,23 @@ export class Work {
     return this.#steps[s] as number;
   }
 
+  /** Tokens of step s: its expert's group, or the whole block for the shared expert. */
+  rowsOf(s: number): number {
+    const e = this.#steps[s] as number;
+    return e === this.#r.experts ? this.#n : (this.#count[e] as number);
+  }
+
   /**
-   * Gathers step s's tokens into gx; returns their number (the expert's group, or the whole
-   * block for the shared expert).
+   * Gathers step s's tokens into gx (or into dst from row `at`); returns their number (the
+   * expert's group, or the whole block for the shared expert).
    */
-  gather(s: number): number {
+  gather(s: number, dst: Float32Array = this.gx, at = 0): number {
     const { experts: E, topK: k, dModel: d } = this.#r;
     const e = this.#steps[s] as number;
     const x = this.#x;
     if (e === E) {
-      for (let i = 0; i < this.#n * d; i++) this.gx[i] = x[this.#xOff + i] as number;
+      const o = at * d;
+      for (let i = 0; i < this.#n * d; i++) dst[o + i] = x[this.#xOff + i] as number;
       return this.#n;
     }
     const from = this.#start[e] as number;
@@ -106,17 +114,21 @@ export class Work {
     for (let r = 0; r < m; r++) {
       const t = Math.floor((this.#order[from + r] as number) / k);
       const src = this.#xOff + t * d;
-      for (let j = 0; j < d; j++) this.gx[r * d + j] = x[src + j] as number;
+      const o = (at + r) * d;
+      for (let j = 0; j < d; j++) dst[o + j] = x[src + j] as number;
     }
     return m;
   }
 
-  /** Adds step s's output rows (in gy), each times its token's weight, into the tokens' sums. */
-  add(s: number): void {
+  /**
+   * Adds step s's output rows (in gy, or in src from row `at`), each times its token's weight,
+   * into the tokens' sums.
+   */
+  add(s: number, src: Float32Array = this.gy, at = 0): void {
     const { experts: E, topK: k, dModel: d } = this.#r;
     const e = this.#steps[s] as number;
     const acc = this.#acc;
-    const gy = this.gy;
+    const gy = at === 0 ? src : src.subarray(at * d);
     if (e === E) {
       const g = this.#gates as Float32Array;
       for (let t = 0; t < this.#n; t++) {
@@ -156,6 +168,8 @@ export class Runner {
   readonly #router: Router;
   readonly #shared: boolean;
   readonly #work: Work;
+  /** For a kernel that runs a block's experts in one go: every step's rows, gathered. */
+  #many: { x: Float32Array; y: Float32Array; experts: Int32Array; rows: Int32Array } | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #busy = false;
   #disposed = false;
@@ -173,7 +187,7 @@ export class Runner {
     const w = this.#busy ? new Work(this.#router, this.#shared) : this.#work;
     const staged = rows > MOE_BLOCK;
     const dst = staged ? new Float32Array(rows * d) : out;
-    const kernel = this.#kernel;
+    const kernel = this.#kernel as Required<ExpertsKernel>;
     for (let r0 = 0; r0 < rows; r0 += MOE_BLOCK) {
       w.begin(x, r0 * d, Math.min(MOE_BLOCK, rows - r0));
       for (let s = 0; s < w.steps; s++) {
@@ -197,10 +211,13 @@ export class Runner {
       try {
         for (let r0 = 0; r0 < rows; r0 += MOE_BLOCK) {
           w.begin(x, r0 * d, Math.min(MOE_BLOCK, rows - r0));
-          for (let s = 0; s < w.steps; s++) {
-            const m = w.gather(s);
-            await this.#kernel.runAsync(w.expert(s), w.gx, m, w.gy);
-            w.add(s);
+          if (this.#kernel.runMany !== undefined) await this.#block(w);
+          else {
+            for (let s = 0; s < w.steps; s++) {
+              const m = w.gather(s);
+              await this.#kernel.runAsync(w.expert(s), w.gx, m, w.gy);
+              w.add(s);
+            }
           }
           w.finish(dst, r0 * d);
         }
@@ -212,6 +229,40 @@ export class Runner {
     const turn = this.#queue.then(go, go);
     this.#queue = turn.catch(() => undefined);
     return turn;
+  }
+
+  /**
+   * A block's steps through the kernel's runMany: every step's tokens gathered one group after
+   * another, run, then added in the steps' order (the order of every token's sum, as above).
+   */
+  async #block(w: Work): Promise<void> {
+    const { dModel: d, experts: E } = this.#router;
+    let total = 0;
+    for (let s = 0; s < w.steps; s++) total += w.rowsOf(s);
+    let many = this.#many;
+    if (many === null || many.x.length < total * d) {
+      const x = new Float32Array(total * d);
+      many = {
+        x,
+        y: new Float32Array(total * d),
+        experts: new Int32Array(E + 1),
+        rows: new Int32Array(E + 1),
+      };
+      this.#many = many;
+    }
+    let at = 0;
+    for (let s = 0; s < w.steps; s++) {
+      many.experts[s] = w.expert(s);
+      many.rows[s] = w.gather(s, many.x, at);
+      at += many.rows[s] as number;
+    }
+    const run = this.#kernel.runMany as NonNullable<ExpertsKernel["runMany"]>;
+    await run.call(this.#kernel, many.experts, many.rows, w.steps, many.x, many.y);
+    at = 0;
+    for (let s = 0; s < w.steps; s++) {
+      w.add(s, many.y, at);
+      at += many.rows[s] as number;
+    }
   }
 
   dispose(): void {

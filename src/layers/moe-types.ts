@@ -5,6 +5,7 @@ import type { Matrix } from "../matrix";
 import type { GatedFeedForwardGradients } from "./backward";
 import type { GatedFeedForwardWeights } from "./gated";
 import type { Scoring } from "./moe-route";
+import type { GpuDevice } from "../kernels/webgpu/gpu";
 import type { KernelChoice } from "./options";
 import type { WeightLayout } from "./spec";
 
@@ -60,6 +61,12 @@ export interface MixtureOfExpertsOptions extends RoutingOptions {
    * The router, the shared gate and the biases stay float32.
    */
   dtype?: WeightDtype;
+  /**
+   * The WebGPU device of kernel `"webgpu"` (a `GPUDevice`: in Node, from the `webgpu`
+   * package; in a page, an application's own); default one from `navigator.gpu`, shared by
+   * the layers that take the default. Only {@link MixtureOfExperts.create} takes it.
+   */
+  device?: GpuDevice;
 }
 
 /**
@@ -117,6 +124,8 @@ export interface MoECreateFromWeightsOptions extends MoEFromWeightsOptions {
   weights: MixtureOfExpertsWeights;
   /** As {@link MixtureOfExpertsOptions.threads}. */
   threads?: number;
+  /** As {@link MixtureOfExpertsOptions.device}. */
+  device?: GpuDevice;
 }
 
 /**

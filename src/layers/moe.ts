@@ -86,7 +86,9 @@ export class MixtureOfExperts {
    * Makes a mixture, compiling the WebAssembly kernel first and starting threads where asked
    * (the one way to get threads). All experts share one WebAssembly memory and one pool of
    * threads; each job runs one expert on the group of tokens that chose it, its output columns
-   * split among the threads, so the result is one thread's bits.
+   * split among the threads, so the result is one thread's bits. It is also the one way to the
+   * GPU: with `kernel: "webgpu"` (and `device`, or one from `navigator.gpu`) the experts
+   * compute on WebGPU, through `forwardAsync` only (docs/moe.md, "On a GPU").
    *
    * @param options - see {@link MixtureOfExpertsOptions} and {@link MoECreateFromWeightsOptions}
    * @returns a promise of the layer
@@ -157,7 +159,7 @@ export class MixtureOfExperts {
     return this.#b.dtype;
   }
 
-  /** The kernel the experts compute with: `"wasm"` or `"js"`. */
+  /** The kernel the experts compute with: `"wasm"`, `"js"` or `"webgpu"`. */
   get kernel(): KernelName {
     return this.#b.kernel.name;
   }
@@ -207,11 +209,11 @@ export class MixtureOfExperts {
    * @throws TypeError if `x` or `out` is not a matrix
    * @throws {@link ShapeError} if `x.cols` is not dModel, or `out` has the wrong shape or
    *   overlaps `x`; nothing is written then
-   * @throws Error if the layer was disposed
+   * @throws Error if the layer was disposed, or on kernel `"webgpu"` (use `forwardAsync`)
    */
   forward(x: Matrix, out?: Matrix): Matrix {
     const { rows, x: xd, out: od, result } = readBatch("forward", x, out, this.dModel);
-    this.#live("forward");
+    this.#sync("forward");
     this.#run.run(xd, rows, od);
     return result;
   }
@@ -224,7 +226,9 @@ export class MixtureOfExperts {
    * @param x - (tokens, dModel)
    * @param out - optional (tokens, dModel) output that must not overlap `x`
    * @returns a promise of `out`, or of a new matrix
-   * @throws (rejects with) what `forward` throws, and an Error naming a worker that failed
+   * @throws (rejects with) what `forward` throws (but computes on kernel `"webgpu"`), an Error
+   *   naming a worker that failed, and on kernel `"webgpu"` an Error when the device is lost
+   *   (make the layer again with `create`)
    */
   async forwardAsync(x: Matrix, out?: Matrix): Promise<Matrix> {
     const { rows, x: xd, out: od, result } = readBatch("forwardAsync", x, out, this.dModel);
@@ -242,11 +246,11 @@ export class MixtureOfExperts {
    * @returns `out`, or a new Float32Array
    * @throws TypeError if `token` or `out` is not a Float32Array
    * @throws {@link ShapeError} for a length other than dModel, or an overlapping `out`
-   * @throws Error if the layer was disposed
+   * @throws Error if the layer was disposed, or on kernel `"webgpu"` (use `forwardAsync`)
    */
   forwardToken(token: Float32Array, out?: Float32Array): Float32Array {
     const target = assertToken("forwardToken", token, out, this.dModel);
-    this.#live("forwardToken");
+    this.#sync("forwardToken");
     this.#run.run(token, 1, target);
     return target;
   }
@@ -299,6 +303,16 @@ export class MixtureOfExperts {
   /** `using moe = await MixtureOfExperts.create(...)` disposes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /** The kernel, if it computes synchronously (webgpu does not). */
+  #sync(where: string): void {
+    const kernel = this.#live(where);
+    if (kernel.run === undefined) {
+      throw new Error(
+        `${where}: the ${kernel.name} kernel computes asynchronously; use forwardAsync`,
+      );
+    }
   }
 
   #live(where: string): ExpertsKernel {

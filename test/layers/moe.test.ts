@@ -217,7 +217,7 @@ describe.each(KERNELS)("on the %s kernel, a token's output", (kernel) => {
     const m = keep(MixtureOfExperts.fromWeights(mixture(6, 4, 16, 2, 3), { topK: 4, kernel }));
     const k = expertsOf(m) as ExpertsKernel;
     const ran: number[] = [];
-    const run = k.run.bind(k);
+    const run = (k.run as NonNullable<ExpertsKernel["run"]>).bind(k);
     k.run = (e, x, rows, out) => (ran.push(e), run(e, x, rows, out));
     const tok = seeded(6, 4);
     m.forwardToken(tok);

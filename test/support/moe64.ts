@@ -14,6 +14,7 @@
 // The chosen experts agree when the model's chosen keys exceed its unchosen ones by more than
 // both keys' error bounds; a token for which that cannot be shown is reported as ambiguous.
 import { exp64, sigmoid64 } from "../../src/kernels/activation";
+import { gpuForward64 } from "../helpers/gpu64";
 import { ETA, type Model64, U, type Vec, WIDEN, gamma, gated64, linear64 } from "./layer64";
 import type { ActivationName } from "../../src/index";
 
@@ -74,13 +75,39 @@ export interface MoEModel64 extends Model64 {
 /** Relative slack for the float64 operations on a weight or score (a few ulps each). */
 const F64 = 2 ** -46;
 
-function expertModel(p: MoE64, e: Expert64, x: Vec, t: number, acc: "f64" | "f32") {
+/**
+ * How the experts' kernel computes: "f64" (js), "f32" (wasm), or "gpu" (webgpu: an expert is a
+ * gated layer on the GPU, bounded as test/helpers/gpu64.ts bounds the layers there; its bound
+ * covers the kernel and the model at once, so it stands for the model's own bound too).
+ */
+export type ExpertsArithmetic = "f64" | "f32" | "gpu";
+
+function expertModel(p: MoE64, e: Expert64, x: Vec, t: number, acc: ExpertsArithmetic): Model64 {
   const row = x.subarray(t * p.dModel, (t + 1) * p.dModel);
-  return gated64({ dModel: p.dModel, activation: p.activation, ...e }, row, 1, acc);
+  if (acc !== "gpu")
+    return gated64({ dModel: p.dModel, activation: p.activation, ...e }, row, 1, acc);
+  const f32 = (v: Vec) => {
+    if (!(v instanceof Float32Array)) throw new TypeError("the gpu model takes float32 weights");
+    return v;
+  };
+  const { y, bound } = gpuForward64(
+    {
+      dModel: p.dModel,
+      dHidden: e.dHidden,
+      activation: p.activation,
+      wIn: [f32(e.wGate), f32(e.wUp)],
+      bIn: [e.bGate === null ? null : f32(e.bGate), e.bUp === null ? null : f32(e.bUp)],
+      wOut: f32(e.wDown),
+      bOut: e.bDown === null ? null : f32(e.bDown),
+    },
+    f32(row),
+    1,
+  );
+  return { y, bound, modelBound: bound };
 }
 
-/** The model of rows tokens of x; acc is how the experts' kernel accumulates. */
-export function moe64(p: MoE64, x: Vec, rows: number, acc: "f64" | "f32"): MoEModel64 {
+/** The model of rows tokens of x; acc is how the experts' kernel computes. */
+export function moe64(p: MoE64, x: Vec, rows: number, acc: ExpertsArithmetic): MoEModel64 {
   const D = p.dModel;
   const E = p.experts.length;
   const k = p.topK;

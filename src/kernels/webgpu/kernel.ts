@@ -18,7 +18,7 @@ import type { WeightSource } from "../source";
 import { type Buffer, type Device, type Pipeline, MAP_READ, USAGE } from "./gpu";
 import { maxBinding } from "./limits";
 import { TM, TN, padded } from "./tiles";
-import { gemmWgsl } from "./wgsl";
+import { PARAMS_BYTES, gemmParams, gemmWgsl } from "./wgsl";
 
 const ZERO = new Uint32Array(1);
 
@@ -26,11 +26,30 @@ const ZERO = new Uint32Array(1);
 // shader takes a software adapter about a second).
 const PIPELINES = new WeakMap<Device, Map<string, Pipeline>>();
 
+/** The compute pipeline of a shader on a device: made once, then shared. */
+export function pipelineOf(device: Device, code: string): Pipeline {
+  let cache = PIPELINES.get(device);
+  if (cache === undefined) {
+    cache = new Map();
+    PIPELINES.set(device, cache);
+  }
+  let pipeline = cache.get(code);
+  if (pipeline === undefined) {
+    const module = device.createShaderModule({ code });
+    pipeline = device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+    cache.set(code, pipeline);
+  }
+  return pipeline;
+}
+
 /** One map's weights as the kernel keeps them on the host, for unpack. */
-type HostMap = { w: Float32Array | Uint16Array; b: Float32Array | null };
+export type HostMap = { w: Float32Array | Uint16Array; b: Float32Array | null };
 
 /** Reads map i of a source as the shape's dtype keeps it: float32, or 16-bit bits. */
-function readMap(source: WeightSource, shape: LayerShape, i: number): HostMap {
+export function readMap(source: WeightSource, shape: LayerShape, i: number): HostMap {
   const { rows, cols } = mapDims(shape, i);
   const dtype = shape.dtype;
   let w: Float32Array | Uint16Array;
@@ -60,7 +79,12 @@ function readMap(source: WeightSource, shape: LayerShape, i: number): HostMap {
 }
 
 /** A map's weights as float32 (in, padded(out)), zero columns past out: what is uploaded. */
-function paddedWeights(m: HostMap, shape: LayerShape, rows: number, cols: number): Float32Array {
+export function paddedWeights(
+  m: HostMap,
+  shape: LayerShape,
+  rows: number,
+  cols: number,
+): Float32Array {
   const np = padded(cols);
   const out = new Float32Array(rows * np);
   const wide =
@@ -84,7 +108,7 @@ export class WebGpuKernel implements Kernel {
   readonly #device: Device;
   readonly #host: HostMap[];
   readonly #weights: Buffer[] = [];
-  /** The two passes' parameters: rows, K, N, N padded / 4. */
+  /** The two passes' parameters: rows, K, N, N padded / 4, base row 0. */
   readonly #params: [Buffer, Buffer];
   readonly #zeros: Buffer;
   readonly #first: Pipeline;
@@ -129,13 +153,10 @@ export class WebGpuKernel implements Kernel {
     });
     const uniform = USAGE.UNIFORM | USAGE.COPY_DST;
     this.#params = [
-      device.createBuffer({ size: 16, usage: uniform }),
-      device.createBuffer({ size: 16, usage: uniform }),
+      device.createBuffer({ size: PARAMS_BYTES, usage: uniform }),
+      device.createBuffer({ size: PARAMS_BYTES, usage: uniform }),
     ];
-    this.#params32 = [
-      new Uint32Array([0, D, H, padded(H) / 4]),
-      new Uint32Array([0, H, D, padded(D) / 4]),
-    ];
+    this.#params32 = [gemmParams(0, D, H, 0), gemmParams(0, H, D, 0)];
     this.#zeros = device.createBuffer({
       size: 4,
       usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
@@ -173,22 +194,7 @@ export class WebGpuKernel implements Kernel {
   }
 
   #pipeline(code: string): Pipeline {
-    const device = this.#device;
-    let cache = PIPELINES.get(device);
-    if (cache === undefined) {
-      cache = new Map();
-      PIPELINES.set(device, cache);
-    }
-    let pipeline = cache.get(code);
-    if (pipeline === undefined) {
-      const module = device.createShaderModule({ code });
-      pipeline = device.createComputePipeline({
-        layout: "auto",
-        compute: { module, entryPoint: "main" },
-      });
-      cache.set(code, pipeline);
-    }
-    return pipeline;
+    return pipelineOf(this.#device, code);
   }
 
   /** The weight buffers of map i: w, then b when the layer has biases. */

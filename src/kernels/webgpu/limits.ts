@@ -38,3 +38,25 @@ export function webgpuRefuses(shape: LayerShape): string | null {
     ? `kernel "webgpu" does not compute dtype "${shape.dtype}" (quantized weights); use dtype "f32", "bf16" or "f16", or kernel "wasm"`
     : null;
 }
+
+/**
+ * Why a mixture's experts (gated shapes of one dModel) do not fit a device, or null: each
+ * expert as a layer, and `block` rows of the widest in one storage buffer (a block's largest
+ * group).
+ */
+export function webgpuExpertsTooLarge(
+  shapes: readonly LayerShape[],
+  device: Device,
+  block: number,
+): string | null {
+  for (const s of shapes) {
+    const each = webgpuTooLarge(s, device);
+    if (each !== null) return each;
+  }
+  const widest = Math.max(...shapes.map((s) => Math.max(s.dModel, s.dHidden)));
+  const max = maxBinding(device);
+  if (block * widest * 4 > max) {
+    return `needs ${block} rows of ${widest} values in one storage buffer, over this device's ${max} byte limit`;
+  }
+  return null;
+}

@@ -12,7 +12,7 @@
 // multiply and the add into an FMA is its choice, but one choice for every row.
 import type { ActivationName } from "../activation";
 
-import { TK, TM, TN } from "./tiles";
+import { TK, TM, TN, padded } from "./tiles";
 
 /**
  * What one GEMM of a layer computes. Its sizes are not in the shader but in its parameters
@@ -81,7 +81,22 @@ const LANE_FN: Record<ActivationName, string> = {
   silu: "silu1",
 };
 
-/** The WGSL of one GEMM. Binding 0: params (rows, K, N, N padded / 4); 1: x; 2: w; 3: out; 4: count; 5: bias; 6, 7: up's w and bias. */
+/** Bytes of a GEMM's uniform parameters (five u32, the buffer rounded up to 32). */
+export const PARAMS_BYTES = 32;
+
+/** A GEMM's parameters as uploaded: rows, K, N, N padded over 4, base. */
+export function gemmParams(rows: number, k: number, n: number, base: number): Uint32Array {
+  const p = new Uint32Array(PARAMS_BYTES / 4);
+  p.set([rows, k, n, padded(n) / 4, base]);
+  return p;
+}
+
+/**
+ * The WGSL of one GEMM. Binding 0: params (rows, K, N, N padded / 4, base); 1: x; 2: w; 3:
+ * out; 4: count; 5: bias; 6, 7: up's w and bias. The rows are x's and out's rows base ..
+ * base + rows - 1 (a mixture runs each expert on its group of rows of one buffer; a layer's
+ * base is 0).
+ */
 export function gemmWgsl(spec: GemmSpec): string {
   const { bias, activation, gated, count } = spec;
   const TNV = TN / 4;
@@ -89,7 +104,7 @@ export function gemmWgsl(spec: GemmSpec): string {
   const lanes = (e: string) =>
     act === "" ? e : `vec4<f32>(${act}(${e}.x), ${act}(${e}.y), ${act}(${e}.z), ${act}(${e}.w))`;
   const decl: string[] = [
-    "struct Params { rows: u32, k: u32, n: u32, nv: u32 }",
+    "struct Params { rows: u32, k: u32, n: u32, nv: u32, base: u32 }",
     "@group(0) @binding(0) var<uniform> params: Params;",
     "@group(0) @binding(1) var<storage, read> x: array<f32>;",
     "@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;",
@@ -121,6 +136,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let K = params.k;
   let N = params.n;
   let NV = params.nv;
+  let base = params.base;
   let row0 = wg.y * TM;
   let colv0 = wg.x * TNV;
   let row = row0 + lid.y;
@@ -135,7 +151,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   ${gated ? "var accu = vec4<f32>(0.0);" : ""}
   for (var k0 = 0u; k0 < K; k0 += TK) {
     var xv = 0.0;
-    if (row0 + xm < rows && k0 + xk < K) { xv = x[(row0 + xm) * K + k0 + xk]; }
+    if (row0 + xm < rows && k0 + xk < K) { xv = x[(base + row0 + xm) * K + k0 + xk]; }
     xs[li] = xv;
     var wv = vec4<f32>(0.0);
     ${gated ? "var uv = vec4<f32>(0.0);" : ""}
@@ -160,7 +176,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var j = 0u; j < 4u; j++) {
       let c = colv * 4u + j;
       if (c < N) {
-        y[row * N + c] = v[j];
+        y[(base + row) * N + c] = v[j];
         ${count ? "if (v[j] == 0.0) { z = z + 1u; }" : ""}
       }
     }
