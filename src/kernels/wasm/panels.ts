@@ -7,9 +7,12 @@ import {
   LIST_SLOTS,
   MAX_PAGES,
   type MapRegion,
+  PANEL,
   WEIGHT_CODE,
   panelBytes,
   quantRowBytes,
+  rowBytes,
+  rowPanels,
 } from "./layout";
 
 export interface GemmExports {
@@ -99,13 +102,14 @@ export interface GemmExports {
     n: number,
   ): void;
   /**
-   * gemmsparse for one token on 16-bit panels (weight code `code`), widening each listed row in
-   * registers as `widen` does.
+   * gemm's sums (no relu) for one token (x plain) on weights laid out by row (row k at
+   * w + k * lds; float32, code 0, or 16-bit of weight code `code`), output panels p0 .. p1-1
+   * into a plain row, over the n values of k listed at idx, or k = 0 .. n-1 when idx is 0.
    */
-  gemv16sparse(
+  gemvrows(
     x: number,
     w: number,
-    ldw: number,
+    lds: number,
     p0: number,
     p1: number,
     bias: number,
@@ -114,6 +118,23 @@ export interface GemmExports {
     idx: number,
     n: number,
   ): void;
+  /**
+   * `count` panels of weights laid out by row (from src, rows lds bytes apart, of weight code
+   * `code`) into float32 panels from dst, ldf bytes apart: the n rows listed at idx, or rows
+   * 0 .. n-1 when idx is 0.
+   */
+  panelrows(
+    src: number,
+    lds: number,
+    dst: number,
+    ldf: number,
+    count: number,
+    code: number,
+    idx: number,
+    n: number,
+  ): void;
+  /** gather for a block of `rows` rows in the pair layout: the k not ±0 in any of them. */
+  gatherany(h: number, lda: number, rows: number, K: number, idx: number): number;
 }
 
 /** The kernel's activation export. */
@@ -147,30 +168,11 @@ const nothing = () => {};
 const ALL_PANELS = 1 << 24;
 
 /**
- * A tile whose list holds at least this share of the hidden units runs gemm itself: reading a
- * list and skipping a few lines saves less than it costs (the same bits either way).
+ * A batch's pair of rows whose list holds at least this share of the hidden units runs gemm on
+ * the copied panels: reading a list and skipping a few rows saves less than it costs (the same
+ * bits either way). One token has no such threshold (see rowsLinear).
  */
 const DENSE_SHARE = 7 / 8;
-
-/**
- * One token (rows = 1) reads its list only when it holds fewer than this share of the hidden
- * units (float32 weights), or {@link TOKEN_SHARE_16} (16-bit weights); else gemm, or gemv16.
- * From main memory the dense one-token tiles stream whole panels, which the hardware prefetches,
- * while a list reads rows here and there: one token through 12 relu layers of 768 x 3072 in turn
- * (weights from memory) with exactly z of the hidden units zero ran, skipping against not
- * skipping, at z = 0.5, 0.7, 0.8, 0.9: float32 0.84x, 0.98x, 1.27x, 1.86x; bf16 (against the
- * 1 x 64 tile) 0.76x, 0.79x, 0.87x, 1.32x; f16 0.84x, 0.77x, 0.79x, 1.16x (one run each on a
- * shared machine, CPU time). The same bits either way.
- */
-const TOKEN_SHARE = 1 / 4;
-/** {@link TOKEN_SHARE} for 16-bit weights. */
-const TOKEN_SHARE_16 = 1 / 8;
-
-/**
- * Bytes of weights a batch's sparse tiles go over before the next panels (one panel at the
- * least): about what stays in a core's L2 cache while every pair of rows reads it.
- */
-const SPARSE_SPAN = 1 << 18;
 
 /**
  * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they
@@ -183,14 +185,8 @@ const SPARSE_SPAN = 1 << 18;
  * qgemm, the kernel quantizing the rows itself (qrows). `beat` is called after every `chunk`
  * panels (a worker's heartbeat).
  *
- * On a map marked `skip` (the last one, no relu, plain output, float32 or 16-bit weights) with
- * `lists` (this thread's list region, else 0), each pair of rows (and an odd last row) first
- * lists the hidden units that are not zero in it, and a pair whose list is short enough (under
- * DENSE_SHARE of them; one token alone, TOKEN_SHARE or TOKEN_SHARE_16) reads
- * only those rows of the weights (gemmsparse; gemv16sparse for one token of 16-bit weights; a
- * batch's 16-bit panels widened one by one first): the same sums, in the same order, less the
- * terms (±0) · w that change no bit (docs/numerics.md). When no pair is sparse enough, the call
- * is the dense one.
+ * A map laid out by row (the last map of a relu layer that skips zero hidden values, float32 or
+ * 16-bit: see {@link rowsLinear}) goes to rowsLinear, with `lists` (this thread's list region).
  */
 export function linearOn(
   ex: GemmExports,
@@ -216,9 +212,9 @@ export function linearOn(
       }
       return;
     }
-    if (m.skip && lists !== 0 && !relu && !pair) {
-      if (sparseTiles(ex, m, x, lda, rows, p0, p1, out, ldo, lists, counts, beat, scratch, chunk))
-        return;
+    if (m.byRow) {
+      rowsLinear(ex, m, x, lda, rows, p0, p1, out, ldo, lists, counts, beat, scratch, chunk);
+      return;
     }
     if (code === WEIGHT_CODE.f32) {
       for (let p = p0; p < p1; p += chunk) {
@@ -248,15 +244,16 @@ export function linearOn(
 }
 
 /**
- * The sparse path of {@link linearOn}: lists the nonzero hidden units of each pair of rows into
- * `lists` (one slot of K i32 a pair), and when some pair's list is short, computes every pair
- * over panel spans of about SPARSE_SPAN bytes (so a span stays in cache while the pairs go
- * by), each pair by gemmsparse on its list or, for a long list, by gemm. One token of 16-bit
- * weights goes to gemv16sparse (in groups of `chunk` panels); a batch's 16-bit panels go one at
- * a time, widened into `scratch` first, as the dense batch path does. Returns
- * false, having written nothing, when every list is long: the caller runs the dense call.
+ * {@link linearOn} for a map laid out by row (no relu, plain output: the last map). When the
+ * map is marked `skip` and `lists` is not 0, each pair of rows (and an odd last row) first lists
+ * the hidden units that are not zero in it (gather); the tiles then leave out the other rows of
+ * the weights: the same sums, in the same order, less the terms (±0) · w that change no bit
+ * (docs/numerics.md). One token goes to gemvrows over its list, or over every row (the dense
+ * path) when none is left out, `chunk` panels a call; a batch copies (or widens) a span of
+ * panels ({@link rowPanels}) into `scratch` once and runs gemm on it for every pair of rows whose
+ * list is long, gemmsparse for the others.
  */
-function sparseTiles(
+function rowsLinear(
   ex: GemmExports,
   m: MapRegion,
   x: number,
@@ -271,48 +268,57 @@ function sparseTiles(
   beat: () => void,
   scratch: number,
   chunk: number,
-): boolean {
+): void {
   const { K, w, b, code } = m;
-  const wide = code !== WEIGHT_CODE.f32;
-  const ldw = panelBytes(K, m.elem);
-  const ldf = panelBytes(K);
-  const slots = (rows + 1) >> 1;
-  const dense = K * (rows > 1 ? DENSE_SHARE : wide ? TOKEN_SHARE_16 : TOKEN_SHARE);
-  let sparse = false;
-  for (let s = 0; s < slots; s++) {
-    const c = ex.gather(x + 2 * s * lda, K, 2 * s + 2 <= rows ? 1 : 0, lists + s * K * 4);
-    counts[s] = c;
-    if (c < dense) sparse = true;
-  }
-  if (!sparse) return false;
-  if (wide && rows === 1) {
+  const lds = rowBytes(m);
+  const skip = m.skip && lists !== 0;
+  if (rows === 1) {
+    // A list as long as the rows reads them in the same order at the same speed: no threshold.
+    const n = skip ? ex.gather(x, K, 0, lists) : K;
+    const idx = skip && n < K ? lists : 0;
     for (let p = p0; p < p1; p += chunk) {
-      const q = Math.min(p1, p + chunk);
-      ex.gemv16sparse(x, w, ldw, p, q, b, out, code, lists, counts[0] as number);
+      ex.gemvrows(x, w, lds, p, Math.min(p1, p + chunk), b, out, code, idx, n);
       beat();
     }
-    return true;
+    return;
   }
-  const span = wide ? 1 : rows <= 2 ? ALL_PANELS : Math.max(1, Math.floor(SPARSE_SPAN / ldw));
+  const slots = (rows + 1) >> 1;
+  const dense = K * DENSE_SHARE;
+  let sparse = false;
+  let all = skip;
+  if (skip) {
+    for (let s = 0; s < slots; s++) {
+      const c = ex.gather(x + 2 * s * lda, K, 2 * s + 2 <= rows ? 1 : 0, lists + s * K * 4);
+      counts[s] = c;
+      if (c < dense) sparse = true;
+      else all = false;
+    }
+  }
+  // When every pair of rows reads its list only, the copies need only the rows on some list.
+  const union = lists + slots * K * 4;
+  const n = sparse && all ? ex.gatherany(x, lda, rows, K, union) : K;
+  const idx = sparse && all ? union : 0;
+  const ldf = panelBytes(K);
+  const step = PANEL * m.elem;
+  const span = rowPanels(K, m.panels);
   for (let p = p0; p < p1; p += span) {
     const q = Math.min(p1, p + span);
-    // gemm and gemmsparse find panel p at wp + p * lw: for 16-bit weights, the widened scratch.
-    let [wp, lw] = [w, ldw];
-    if (wide) {
-      ex.widen(w + p * ldw, scratch, K, code);
-      [wp, lw] = [(scratch - p * ldf) | 0, ldf];
-    }
-    for (let s = 0; s < slots; s++) {
-      const two = 2 * s + 2 <= rows;
-      const xs = x + 2 * s * lda;
-      const os = out + 2 * s * ldo;
-      const c = counts[s] as number;
-      if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, lw, p, q, b, 0, 0, os, ldo);
-      else ex.gemmsparse(xs, two ? 1 : 0, wp, lw, p, q, b, os, ldo, lists + s * K * 4, c);
+    ex.panelrows(w + p * step, lds, scratch, ldf, q - p, code, idx, n);
+    // gemm and gemmsparse find panel p at wp + p * ldf: the scratch (i32 arithmetic wraps).
+    const wp = (scratch - p * ldf) | 0;
+    if (!sparse) ex.gemm(x, lda, rows, K, wp, ldf, p, q, b, 0, 0, out, ldo);
+    else {
+      for (let s = 0; s < slots; s++) {
+        const two = 2 * s + 2 <= rows;
+        const xs = x + 2 * s * lda;
+        const os = out + 2 * s * ldo;
+        const c = counts[s] as number;
+        if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, ldf, p, q, b, 0, 0, os, ldo);
+        else ex.gemmsparse(xs, two ? 1 : 0, wp, ldf, p, q, b, os, ldo, lists + s * K * 4, c);
+      }
     }
     beat();
   }
-  return true;
 }
 
 /**

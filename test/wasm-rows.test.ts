@@ -1,0 +1,219 @@
+// The WebAssembly kernel's paths on a map laid out by row (the last map of a relu layer that
+// skips zero hidden units), called directly: `gemvrows` gives, for every listed set of rows, the
+// bits of gemm's sum (+0, then acc + x_k * w_kj for the listed k in increasing order, each
+// product and sum rounded to float32, then the bias) computed here in float64 and rounded as
+// float32 does; `panelrows` copies (widening) exactly the listed rows of a span of panels; and
+// `gatherany` lists the units not ±0 in any row of a block. Sizes cross every edge of the
+// kernels' tiles: blocks of four rows (n = 0 .. 9), 32-column tiles and a last odd panel, a
+// padded last panel (odd dModel), and a caller's share of the panels (p0 > 0).
+import { beforeAll, describe, expect, it } from "vitest";
+import { bf16ToFloatBits, floatBitsToBf16, floatBitsToHalf, halfToFloatBits } from "../src/dtype";
+import { packRows } from "../src/kernels/source";
+import {
+  F16S_SHIFT,
+  PANEL,
+  SLOTS16,
+  WEIGHT_CODE,
+  panelBytes,
+  rowSlots,
+} from "../src/kernels/wasm/layout";
+import { gemmModuleSync } from "../src/kernels/wasm/module";
+import type { GemmExports } from "../src/kernels/wasm/panels";
+import { seededFloats } from "./helpers/arbitraries";
+import { expectSameBits } from "./helpers/bits";
+
+const memory = new WebAssembly.Memory({ initial: 64, maximum: 64 }); // 4 MiB
+let ex: GemmExports;
+const f32 = new Float32Array(memory.buffer);
+const u32 = new Uint32Array(memory.buffer);
+const u16 = new Uint16Array(memory.buffer);
+const i32 = new Int32Array(memory.buffer);
+beforeAll(() => {
+  ex = new WebAssembly.Instance(gemmModuleSync(false), { env: { memory } })
+    .exports as unknown as GemmExports;
+});
+
+// Regions, in bytes.
+const W = 1 << 16; // the map laid out by row
+const PF = 1 << 19; // float32 panels panelrows writes
+const X = 3 << 19;
+const IDX = X + (1 << 14);
+const BIAS = X + (2 << 14);
+const OUT = X + (3 << 14);
+
+type Code = "f32" | "bf16" | "f16" | "f16s";
+/** A weight's float32 bits, and the pattern the map keeps for it (f16s: f16 of w * 2^10). */
+const STORE: Record<Code, (v: number) => number> = {
+  f32: (v) => new Uint32Array(Float32Array.of(v).buffer)[0] as number,
+  bf16: (v) => floatBitsToBf16(new Uint32Array(Float32Array.of(v).buffer)[0] as number),
+  f16: (v) => floatBitsToHalf(new Uint32Array(Float32Array.of(v).buffer)[0] as number),
+  f16s: (v) =>
+    floatBitsToHalf(new Uint32Array(Float32Array.of(v * 2 ** F16S_SHIFT).buffer)[0] as number),
+};
+/** The float32 value the kernel widens a kept pattern to. */
+const VALUE: Record<Code, (h: number) => number> = {
+  f32: (h) => new Float32Array(Uint32Array.of(h).buffer)[0] as number,
+  bf16: (h) => new Float32Array(Uint32Array.of(bf16ToFloatBits(h)).buffer)[0] as number,
+  f16: (h) => new Float32Array(Uint32Array.of(halfToFloatBits(h)).buffer)[0] as number,
+  f16s: (h) =>
+    (new Float32Array(Uint32Array.of(halfToFloatBits(h)).buffer)[0] as number) * 2 ** -F16S_SHIFT,
+};
+
+/**
+ * A (K, N) matrix laid out by row at W (one panel of all P panels' columns, 16-bit ones in slot
+ * order), from values in [-1, 1); returns the float32 value of each kept weight, row-major.
+ */
+function packByRow(code: Code, K: number, N: number, seed: number): Float64Array {
+  const P = Math.ceil(N / PANEL);
+  const nr = P * PANEL;
+  const v = seededFloats(K * N, seed);
+  const kept = new Float64Array(K * N);
+  const bits = Uint32Array.from(v, (x) => STORE[code](x));
+  bits.forEach((h, i) => (kept[i] = VALUE[code](h)));
+  if (code === "f32") {
+    u32.fill(0, W / 4, PF / 4);
+    packRows(K, N, nr, (k, dst: Float32Array) => dst.set(v.subarray(k * N, k * N + N)), f32, W / 4);
+  } else {
+    u16.fill(0, W / 2, PF / 2);
+    const row = (k: number, dst: Uint16Array) => {
+      for (let j = 0; j < N; j++) dst[j] = bits[k * N + j] as number;
+    };
+    packRows(K, N, nr, row, u16, W / 2, rowSlots(nr, SLOTS16));
+  }
+  return kept;
+}
+
+/** gemm's sum for column j over the listed k, as float32 rounds it, then the bias. */
+function expected(
+  kept: Float64Array,
+  N: number,
+  x: Float32Array,
+  list: readonly number[],
+  bias: Float32Array | null,
+  j: number,
+): number {
+  let acc = 0;
+  for (const k of list)
+    acc = Math.fround(acc + Math.fround((x[k] as number) * (kept[k * N + j] as number)));
+  return bias === null ? acc : Math.fround(acc + (bias[j] as number));
+}
+
+const CODES: Code[] = ["f32", "bf16", "f16", "f16s"];
+/** Lists: none, the first row, every row (idx = 0 and listed), every other, a seeded subset. */
+function lists(K: number, seed: number): { name: string; list: number[]; listed: boolean }[] {
+  const all = Array.from({ length: K }, (_, k) => k);
+  const u = seededFloats(K, seed);
+  return [
+    { name: "none", list: [], listed: true },
+    { name: "first", list: [0], listed: true },
+    { name: "all (idx 0)", list: all, listed: false },
+    { name: "all listed", list: all, listed: true },
+    { name: "every other", list: all.filter((k) => k % 2 === 1), listed: true },
+    { name: "a subset", list: all.filter((k) => (u[k] as number) > 0.3), listed: true },
+  ];
+}
+
+describe.each(CODES)("%s", (code) => {
+  const c = WEIGHT_CODE[code];
+  const step = code === "f32" ? 64 : 32;
+  it.each([
+    { K: 1, N: 16 },
+    { K: 4, N: 5 },
+    { K: 5, N: 32 },
+    { K: 9, N: 48 },
+    { K: 13, N: 80 },
+    { K: 8, N: 17 },
+    { K: 31, N: 112 },
+  ])("gemvrows is gemm's sum over the listed rows (K $K, N $N)", ({ K, N }) => {
+    const P = Math.ceil(N / PANEL);
+    const kept = packByRow(code, K, N, 1000 + K * N);
+    const x = seededFloats(K, 2000 + K, 3);
+    f32.set(x, X / 4);
+    const bias = seededFloats(P * PANEL, 3000 + N);
+    f32.set(bias, BIAS / 4);
+    // A caller's share: all panels, all but the first, the first alone, the last alone.
+    const shares = [
+      [0, P],
+      [1, P],
+      [0, 1],
+      [P - 1, P],
+    ].filter(([p0, p1]) => (p0 as number) < (p1 as number));
+    for (const { name, list, listed } of lists(K, 4000 + K)) {
+      i32.set(list, IDX / 4);
+      for (const [p0, p1] of shares as [number, number][]) {
+        for (const b of [null, bias]) {
+          f32.fill(7, OUT / 4, OUT / 4 + P * PANEL); // left alone outside [p0, p1)
+          ex.gemvrows(
+            X,
+            W,
+            P * PANEL * (step / PANEL),
+            p0,
+            p1,
+            b === null ? 0 : BIAS,
+            OUT,
+            c,
+            listed ? IDX : 0,
+            list.length,
+          );
+          const got = f32.slice(OUT / 4, OUT / 4 + P * PANEL);
+          const want = new Float32Array(P * PANEL).fill(7);
+          for (let j = 16 * p0; j < 16 * p1; j++) {
+            want[j] = j < N ? expected(kept, N, x, list, b, j) : b === null ? 0 : (b[j] as number);
+          }
+          expectSameBits(got, want, `${name}, panels ${p0}..${p1}, bias ${b !== null}`);
+        }
+      }
+    }
+  });
+
+  it("panelrows widens exactly the listed rows of a span of panels", () => {
+    const [K, N] = [11, 80];
+    const P = N / PANEL;
+    const kept = packByRow(code, K, N, 77);
+    const ldf = panelBytes(K);
+    for (const { name, list, listed } of lists(K, 78)) {
+      i32.set(list, IDX / 4);
+      f32.fill(-5, PF / 4, PF / 4 + 3 * (ldf / 4));
+      // Panels 1 .. 3 of the row: from byte step of each row.
+      ex.panelrows(W + step, P * step, PF, ldf, 3, c, listed ? IDX : 0, list.length);
+      for (let q = 0; q < 3; q++) {
+        for (let k = 0; k < K; k++) {
+          const on = list.includes(k);
+          for (let col = 0; col < PANEL; col++) {
+            const got = f32[PF / 4 + (q * ldf) / 4 + k * PANEL + col] as number;
+            const want = on ? (kept[k * N + 16 * (q + 1) + col] as number) : -5;
+            if (!Object.is(got, Math.fround(want)))
+              expect.fail(`${name}: panel ${q + 1}, row ${k}, column ${col}: ${got}, not ${want}`);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe("gatherany", () => {
+  it("lists the k where any row of a block (pairs interleaved, an odd last row plain) is not ±0", () => {
+    const K = 37;
+    for (const rows of [1, 2, 3, 4, 5]) {
+      const lda = K * 4;
+      // Row r holds a nonzero value at k when (k * 7 + r * 3) % 11 === 0; -0 elsewhere on odd k.
+      const nz = (r: number, k: number) => (k * 7 + r * 3) % 11 === 0;
+      f32.fill(0, X / 4, X / 4 + rows * K);
+      for (let r = 0; r < rows; r++) {
+        for (let k = 0; k < K; k++) {
+          const v = nz(r, k) ? r + 1 : k % 2 === 1 ? -0 : 0;
+          const pair = r >> 1;
+          const at =
+            (r & ~1) + 1 < rows ? X / 4 + 2 * pair * K + 2 * k + (r & 1) : X / 4 + r * K + k;
+          f32[at] = v;
+        }
+      }
+      i32.fill(-1, IDX / 4, IDX / 4 + K);
+      const n = ex.gatherany(X, lda, rows, K, IDX);
+      const want = Array.from({ length: K }, (_, k) => k).filter((k) =>
+        Array.from({ length: rows }, (_, r) => r).some((r) => nz(r, k)),
+      );
+      expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `${rows} rows`).toEqual(want);
+    }
+  });
+});
