@@ -1,11 +1,13 @@
 // The WebAssembly kernel's paths on a map laid out by row (the last map of a relu layer that
-// skips zero hidden units), called directly: `gemvrows` gives, for every listed set of rows, the
+// skips zero hidden units), called directly: `gemvhalves` (float32 rows in two groups, a row or
+// four at a time) and `gemvrows` (16-bit rows) give, for every listed set of rows, the
 // bits of gemm's sum (+0, then acc + x_k * w_kj for the listed k in increasing order, each
 // product and sum rounded to float32, then the bias) computed here in float64 and rounded as
 // float32 does; `panelrows` copies (widening) exactly the listed rows of a span of panels; and
 // `gatherany` lists the units not ±0 in any row of a block. Sizes cross every edge of the
 // kernels' tiles: blocks of four rows (n = 0 .. 9), 32-column tiles and a last odd panel, a
-// padded last panel (odd dModel), and a caller's share of the panels (p0 > 0).
+// padded last panel (odd dModel), a caller's share of the panels (p0 > 0), and for gemvhalves a
+// share on either side of the groups' edge or across it.
 import { beforeAll, describe, expect, it } from "vitest";
 import { bf16ToFloatBits, floatBitsToBf16, floatBitsToHalf, halfToFloatBits } from "../src/dtype";
 import { packRows } from "../src/kernels/source";
@@ -60,12 +62,17 @@ const VALUE: Record<Code, (h: number) => number> = {
 };
 
 /**
- * A (K, N) matrix laid out by row at W (one panel of all P panels' columns, 16-bit ones in slot
- * order), from values in [-1, 1); returns the float32 value of each kept weight, row-major.
+ * A (K, N) matrix laid out by row at W (panels of nr columns, by default one of all P panels'
+ * columns; 16-bit ones in slot order), from values in [-1, 1); returns the float32 value of each
+ * kept weight, row-major.
  */
-function packByRow(code: Code, K: number, N: number, seed: number): Float64Array {
-  const P = Math.ceil(N / PANEL);
-  const nr = P * PANEL;
+function packByRow(
+  code: Code,
+  K: number,
+  N: number,
+  seed: number,
+  nr = Math.ceil(N / PANEL) * PANEL,
+): Float64Array {
   const v = seededFloats(K * N, seed);
   const kept = new Float64Array(K * N);
   const bits = Uint32Array.from(v, (x) => STORE[code](x));
@@ -113,9 +120,10 @@ function lists(K: number, seed: number): { name: string; list: number[]; listed:
   ];
 }
 
-describe.each(CODES)("%s", (code) => {
+// gemvrows reads 16-bit rows (float32 ones go to gemvhalves, below); panelrows every code.
+describe.each(CODES.filter((c) => c !== "f32"))("%s", (code) => {
   const c = WEIGHT_CODE[code];
-  const step = code === "f32" ? 64 : 32;
+  const step = 32;
   it.each([
     { K: 1, N: 16 },
     { K: 4, N: 5 },
@@ -165,7 +173,11 @@ describe.each(CODES)("%s", (code) => {
       }
     }
   });
+});
 
+describe.each(CODES)("%s", (code) => {
+  const c = WEIGHT_CODE[code];
+  const step = code === "f32" ? 64 : 32;
   it("panelrows widens exactly the listed rows of a span of panels", () => {
     const [K, N] = [11, 80];
     const P = N / PANEL;
@@ -184,6 +196,73 @@ describe.each(CODES)("%s", (code) => {
             const want = on ? (kept[k * N + 16 * (q + 1) + col] as number) : -5;
             if (!Object.is(got, Math.fround(want)))
               expect.fail(`${name}: panel ${q + 1}, row ${k}, column ${col}: ${got}, not ${want}`);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe("gemvhalves", () => {
+  it.each([
+    { K: 1, N: 32 },
+    { K: 4, N: 5 },
+    { K: 5, N: 48 },
+    { K: 9, N: 64 },
+    { K: 13, N: 80 },
+    { K: 8, N: 17 },
+    { K: 31, N: 144 },
+  ])("is gemm's sum over the listed rows, a row or four at a time (K $K, N $N)", ({ K, N }) => {
+    // Two groups of gp panels (the second padded), as layout.ts's rowGroups lays them out.
+    const P = Math.ceil(N / PANEL);
+    const gp = Math.ceil(P / 2);
+    const lds = gp * PANEL * 4;
+    const kept = packByRow("f32", K, N, 5000 + K * N, gp * PANEL);
+    const x = seededFloats(K, 6000 + K, 3);
+    f32.set(x, X / 4);
+    const bias = seededFloats(P * PANEL, 7000 + N);
+    f32.set(bias, BIAS / 4);
+    // A caller's share: all panels, all but the first, the first alone, the last alone, and
+    // the two panels about the groups' edge.
+    const shares = [
+      [0, P],
+      [1, P],
+      [0, 1],
+      [P - 1, P],
+      [Math.max(0, gp - 1), Math.min(P, gp + 1)],
+    ].filter(([p0, p1]) => (p0 as number) < (p1 as number));
+    for (const { name, list, listed } of lists(K, 8000 + K)) {
+      i32.set(list, IDX / 4);
+      for (const [p0, p1] of shares as [number, number][]) {
+        for (const b of [null, bias]) {
+          for (const four of [0, 1]) {
+            f32.fill(7, OUT / 4, OUT / 4 + P * PANEL); // left alone outside [p0, p1)
+            const pa = Math.min(p1, gp);
+            const pb = Math.max(p0, gp);
+            const at = (p: number) => (b === null ? 0 : BIAS + 64 * p);
+            ex.gemvhalves(
+              X,
+              W + Math.min(p0, gp) * 64,
+              W + K * lds + (pb - gp) * 64,
+              lds,
+              OUT + 64 * p0,
+              OUT + 64 * pb,
+              Math.max(0, pa - p0),
+              Math.max(0, p1 - pb),
+              at(p0),
+              at(pb),
+              listed ? IDX : 0,
+              list.length,
+              four,
+            );
+            const got = f32.slice(OUT / 4, OUT / 4 + P * PANEL);
+            const want = new Float32Array(P * PANEL).fill(7);
+            for (let j = 16 * p0; j < 16 * p1; j++) {
+              want[j] =
+                j < N ? expected(kept, N, x, list, b, j) : b === null ? 0 : (b[j] as number);
+            }
+            const what = `${name}, panels ${p0}..${p1}, bias ${b !== null}, four ${four}`;
+            expectSameBits(got, want, what);
           }
         }
       }

@@ -1019,23 +1019,314 @@
       ))
       )))
 
-  ;; gemvrows: the second map's sums for one token (x plain: k at x + 4k) on weights laid out by
-  ;;   row (layout.ts's `byRow`: row k of w at w + k * lds, panel p of it at + 64p for float32,
-  ;;   code 0, or + 32p for 16-bit code `code`, columns in the order of a 16-bit panel's row), over
-  ;;   the n rows listed (increasing) as i32 from idx, or with idx = 0 over k = 0 .. n-1; output
+  ;; gemvhalves: gemvrows' sums for one token on float32 weights laid out by row in two groups
+  ;;   (layout.ts's `rowGroups`: each group a run of K rows of its own panels, lds bytes a row,
+  ;;   the second group K * lds bytes after the first). The caller's panels are two segments:
+  ;;   a, na panels of output from oa (bias from ba, or 0 for none) whose row k starts at
+  ;;   wa + k * lds, and b likewise (either may be empty). Over the n rows listed (increasing) as
+  ;;   i32 from idx, or with idx = 0 over k = 0 .. n-1. Each element is gemm's: +0, then
+  ;;   acc + x_k * w_kj for k increasing (each product and sum rounded, never fused), then + bias.
+  ;;   The partial sums live in out (in L1); each 32 columns (1 x 32, eight accumulators; a
+  ;;   segment's last odd panel 1 x 16) are loaded, get their products and are stored, the two
+  ;;   segments' tiles taking turns, so the weights come from two places a group apart, each read
+  ;;   front to back: at every row (0%) like gemm's two panels. One row at a time (`four` = 0), or
+  ;;   with `four` blocks of four listed rows per tile (fewer partial sums; four runs side by side
+  ;;   in each group). Measured at one token of 768 x 3072 from memory (one thread, busy 2-core
+  ;;   machine), against gemm's 1 x 32 tile on panels: one group read four rows a block at 0.80x
+  ;;   to 0.83x (whole runs of rows, four short streams), two groups a row at a time at 0.95x to
+  ;;   1.0x, four groups 1.04x to 1.09x; with half the rows listed, two groups in blocks of four
+  ;;   ran at 0.92x to 0.95x the speed of one group (runs half as long), four groups about 0.85x,
+  ;;   and a row at a time about 0.85x. Interleaving the groups a row at a time instead of a tile
+  ;;   (group after group for each row) was 7% slower, and reading ahead by loads (a word each
+  ;;   line of the rows a few blocks on) 13% slower: the fill buffers, not the prefetchers, limit.
+  (func (export "gemvhalves")
+    (param $x i32) (param $wa i32) (param $wb i32) (param $lds i32) (param $oa i32) (param $ob i32)
+    (param $na i32) (param $nb i32) (param $ba i32) (param $bb i32) (param $idx i32) (param $n i32) (param $four i32)
+    (local $i i32) (local $j i32) (local $g1 i32) (local $k i32) (local $o i32) (local $q i32) (local $t i32)
+    (local $ta i32) (local $tb i32) (local $tm i32) (local $ra i32) (local $rb i32) (local $e i32)
+    (local $a v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    ;; Byte offsets of each segment's last 32-column tile's end, and of the longer one.
+    (local.set $ta (i32.shl (i32.shr_u (local.get $na) (i32.const 1)) (i32.const 7)))
+    (local.set $tb (i32.shl (i32.shr_u (local.get $nb) (i32.const 1)) (i32.const 7)))
+    (local.set $tm (select (local.get $ta) (local.get $tb) (i32.gt_u (local.get $ta) (local.get $tb))))
+    ;; From +0.
+    (local.set $o (local.get $oa))
+    (local.set $e (i32.add (local.get $oa) (i32.shl (local.get $na) (i32.const 6))))
+    (block $za_done
+      (loop $za_next
+        (br_if $za_done (i32.ge_u (local.get $o) (local.get $e)))
+        (v128.store (local.get $o) (v128.const i32x4 0 0 0 0))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $za_next)))
+    (local.set $o (local.get $ob))
+    (local.set $e (i32.add (local.get $ob) (i32.shl (local.get $nb) (i32.const 6))))
+    (block $zb_done
+      (loop $zb_next
+        (br_if $zb_done (i32.ge_u (local.get $o) (local.get $e)))
+        (v128.store (local.get $o) (v128.const i32x4 0 0 0 0))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $zb_next)))
+    (if (local.get $four) (then
+      (block $b_done
+        (loop $b_next
+        (br_if $b_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $g1 (select (i32.add (local.get $i) (i32.const 4)) (local.get $n)
+                               (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n))))
+        (local.set $t (i32.const 0))
+        (block $t_done
+          (loop $t_next
+          (br_if $t_done (i32.ge_u (local.get $t) (local.get $tm)))
+          (if (i32.lt_u (local.get $t) (local.get $ta)) (then
+            (local.set $o (i32.add (local.get $oa) (local.get $t)))
+            (local.set $c0 (v128.load offset=0 (local.get $o)))
+            (local.set $c1 (v128.load offset=16 (local.get $o)))
+            (local.set $c2 (v128.load offset=32 (local.get $o)))
+            (local.set $c3 (v128.load offset=48 (local.get $o)))
+            (local.set $c4 (v128.load offset=64 (local.get $o)))
+            (local.set $c5 (v128.load offset=80 (local.get $o)))
+            (local.set $c6 (v128.load offset=96 (local.get $o)))
+            (local.set $c7 (v128.load offset=112 (local.get $o)))
+            (local.set $j (local.get $i))
+            (block $k_done_a32
+              (loop $k_next_a32
+              (br_if $k_done_a32 (i32.ge_u (local.get $j) (local.get $g1)))
+              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+                                    (local.get $j) (local.get $idx)))
+              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+              (local.set $q (i32.add (i32.add (local.get $wa) (i32.mul (local.get $k) (local.get $lds))) (local.get $t)))
+              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $k_next_a32)))
+            (v128.store offset=0 (local.get $o) (local.get $c0))
+            (v128.store offset=16 (local.get $o) (local.get $c1))
+            (v128.store offset=32 (local.get $o) (local.get $c2))
+            (v128.store offset=48 (local.get $o) (local.get $c3))
+            (v128.store offset=64 (local.get $o) (local.get $c4))
+            (v128.store offset=80 (local.get $o) (local.get $c5))
+            (v128.store offset=96 (local.get $o) (local.get $c6))
+            (v128.store offset=112 (local.get $o) (local.get $c7))
+          ))
+          (if (i32.lt_u (local.get $t) (local.get $tb)) (then
+            (local.set $o (i32.add (local.get $ob) (local.get $t)))
+            (local.set $c0 (v128.load offset=0 (local.get $o)))
+            (local.set $c1 (v128.load offset=16 (local.get $o)))
+            (local.set $c2 (v128.load offset=32 (local.get $o)))
+            (local.set $c3 (v128.load offset=48 (local.get $o)))
+            (local.set $c4 (v128.load offset=64 (local.get $o)))
+            (local.set $c5 (v128.load offset=80 (local.get $o)))
+            (local.set $c6 (v128.load offset=96 (local.get $o)))
+            (local.set $c7 (v128.load offset=112 (local.get $o)))
+            (local.set $j (local.get $i))
+            (block $k_done_b32
+              (loop $k_next_b32
+              (br_if $k_done_b32 (i32.ge_u (local.get $j) (local.get $g1)))
+              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+                                    (local.get $j) (local.get $idx)))
+              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+              (local.set $q (i32.add (i32.add (local.get $wb) (i32.mul (local.get $k) (local.get $lds))) (local.get $t)))
+              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $k_next_b32)))
+            (v128.store offset=0 (local.get $o) (local.get $c0))
+            (v128.store offset=16 (local.get $o) (local.get $c1))
+            (v128.store offset=32 (local.get $o) (local.get $c2))
+            (v128.store offset=48 (local.get $o) (local.get $c3))
+            (v128.store offset=64 (local.get $o) (local.get $c4))
+            (v128.store offset=80 (local.get $o) (local.get $c5))
+            (v128.store offset=96 (local.get $o) (local.get $c6))
+            (v128.store offset=112 (local.get $o) (local.get $c7))
+          ))
+          (local.set $t (i32.add (local.get $t) (i32.const 128)))
+          (br $t_next)))
+        (if (i32.and (local.get $na) (i32.const 1)) (then
+          (local.set $t (local.get $ta))
+          (local.set $o (i32.add (local.get $oa) (local.get $t)))
+          (local.set $c0 (v128.load offset=0 (local.get $o)))
+          (local.set $c1 (v128.load offset=16 (local.get $o)))
+          (local.set $c2 (v128.load offset=32 (local.get $o)))
+          (local.set $c3 (v128.load offset=48 (local.get $o)))
+          (local.set $j (local.get $i))
+          (block $k_done_a16
+            (loop $k_next_a16
+            (br_if $k_done_a16 (i32.ge_u (local.get $j) (local.get $g1)))
+            (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+                                  (local.get $j) (local.get $idx)))
+            (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $q (i32.add (i32.add (local.get $wa) (i32.mul (local.get $k) (local.get $lds))) (local.get $t)))
+            (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+            (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+            (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+            (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $k_next_a16)))
+          (v128.store offset=0 (local.get $o) (local.get $c0))
+          (v128.store offset=16 (local.get $o) (local.get $c1))
+          (v128.store offset=32 (local.get $o) (local.get $c2))
+          (v128.store offset=48 (local.get $o) (local.get $c3))
+        ))
+        (if (i32.and (local.get $nb) (i32.const 1)) (then
+          (local.set $t (local.get $tb))
+          (local.set $o (i32.add (local.get $ob) (local.get $t)))
+          (local.set $c0 (v128.load offset=0 (local.get $o)))
+          (local.set $c1 (v128.load offset=16 (local.get $o)))
+          (local.set $c2 (v128.load offset=32 (local.get $o)))
+          (local.set $c3 (v128.load offset=48 (local.get $o)))
+          (local.set $j (local.get $i))
+          (block $k_done_b16
+            (loop $k_next_b16
+            (br_if $k_done_b16 (i32.ge_u (local.get $j) (local.get $g1)))
+            (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+                                  (local.get $j) (local.get $idx)))
+            (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $q (i32.add (i32.add (local.get $wb) (i32.mul (local.get $k) (local.get $lds))) (local.get $t)))
+            (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+            (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+            (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+            (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $k_next_b16)))
+          (v128.store offset=0 (local.get $o) (local.get $c0))
+          (v128.store offset=16 (local.get $o) (local.get $c1))
+          (v128.store offset=32 (local.get $o) (local.get $c2))
+          (v128.store offset=48 (local.get $o) (local.get $c3))
+        ))
+        (local.set $i (local.get $g1))
+        (br $b_next))))
+    (else
+      (block $r_done
+        (loop $r_next
+        (br_if $r_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2))))
+                              (local.get $i) (local.get $idx)))
+        (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $ra (i32.add (local.get $wa) (i32.mul (local.get $k) (local.get $lds))))
+        (local.set $rb (i32.add (local.get $wb) (i32.mul (local.get $k) (local.get $lds))))
+        (local.set $t (i32.const 0))
+        (block $t_done
+          (loop $t_next
+          (br_if $t_done (i32.ge_u (local.get $t) (local.get $tm)))
+          (if (i32.lt_u (local.get $t) (local.get $ta)) (then
+            (local.set $o (i32.add (local.get $oa) (local.get $t)))
+            (local.set $q (i32.add (local.get $ra) (local.get $t)))
+            (local.set $c0 (f32x4.add (v128.load offset=0 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+            (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+            (local.set $c2 (f32x4.add (v128.load offset=32 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+            (local.set $c3 (f32x4.add (v128.load offset=48 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+            (local.set $c4 (f32x4.add (v128.load offset=64 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+            (local.set $c5 (f32x4.add (v128.load offset=80 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+            (local.set $c6 (f32x4.add (v128.load offset=96 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+            (local.set $c7 (f32x4.add (v128.load offset=112 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+            (v128.store offset=0 (local.get $o) (local.get $c0))
+            (v128.store offset=16 (local.get $o) (local.get $c1))
+            (v128.store offset=32 (local.get $o) (local.get $c2))
+            (v128.store offset=48 (local.get $o) (local.get $c3))
+            (v128.store offset=64 (local.get $o) (local.get $c4))
+            (v128.store offset=80 (local.get $o) (local.get $c5))
+            (v128.store offset=96 (local.get $o) (local.get $c6))
+            (v128.store offset=112 (local.get $o) (local.get $c7))
+          ))
+          (if (i32.lt_u (local.get $t) (local.get $tb)) (then
+            (local.set $o (i32.add (local.get $ob) (local.get $t)))
+            (local.set $q (i32.add (local.get $rb) (local.get $t)))
+            (local.set $c0 (f32x4.add (v128.load offset=0 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+            (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+            (local.set $c2 (f32x4.add (v128.load offset=32 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+            (local.set $c3 (f32x4.add (v128.load offset=48 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+            (local.set $c4 (f32x4.add (v128.load offset=64 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+            (local.set $c5 (f32x4.add (v128.load offset=80 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+            (local.set $c6 (f32x4.add (v128.load offset=96 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+            (local.set $c7 (f32x4.add (v128.load offset=112 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+            (v128.store offset=0 (local.get $o) (local.get $c0))
+            (v128.store offset=16 (local.get $o) (local.get $c1))
+            (v128.store offset=32 (local.get $o) (local.get $c2))
+            (v128.store offset=48 (local.get $o) (local.get $c3))
+            (v128.store offset=64 (local.get $o) (local.get $c4))
+            (v128.store offset=80 (local.get $o) (local.get $c5))
+            (v128.store offset=96 (local.get $o) (local.get $c6))
+            (v128.store offset=112 (local.get $o) (local.get $c7))
+          ))
+          (local.set $t (i32.add (local.get $t) (i32.const 128)))
+          (br $t_next)))
+        (if (i32.and (local.get $na) (i32.const 1)) (then
+          (local.set $t (local.get $ta))
+          (local.set $o (i32.add (local.get $oa) (local.get $t)))
+          (local.set $q (i32.add (local.get $ra) (local.get $t)))
+          (local.set $c0 (f32x4.add (v128.load offset=0 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+          (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+          (local.set $c2 (f32x4.add (v128.load offset=32 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+          (local.set $c3 (f32x4.add (v128.load offset=48 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+          (v128.store offset=0 (local.get $o) (local.get $c0))
+          (v128.store offset=16 (local.get $o) (local.get $c1))
+          (v128.store offset=32 (local.get $o) (local.get $c2))
+          (v128.store offset=48 (local.get $o) (local.get $c3))
+        ))
+        (if (i32.and (local.get $nb) (i32.const 1)) (then
+          (local.set $t (local.get $tb))
+          (local.set $o (i32.add (local.get $ob) (local.get $t)))
+          (local.set $q (i32.add (local.get $rb) (local.get $t)))
+          (local.set $c0 (f32x4.add (v128.load offset=0 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+          (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+          (local.set $c2 (f32x4.add (v128.load offset=32 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+          (local.set $c3 (f32x4.add (v128.load offset=48 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+          (v128.store offset=0 (local.get $o) (local.get $c0))
+          (v128.store offset=16 (local.get $o) (local.get $c1))
+          (v128.store offset=32 (local.get $o) (local.get $c2))
+          (v128.store offset=48 (local.get $o) (local.get $c3))
+        ))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $r_next)))))
+    ;; Then the bias.
+    (if (local.get $ba) (then
+      (local.set $o (local.get $oa))
+      (local.set $e (i32.add (local.get $oa) (i32.shl (local.get $na) (i32.const 6))))
+      (block $ba_done
+        (loop $ba_next
+          (br_if $ba_done (i32.ge_u (local.get $o) (local.get $e)))
+          (v128.store (local.get $o) (f32x4.add (v128.load (local.get $o))
+            (v128.load (i32.add (local.get $ba) (i32.sub (local.get $o) (local.get $oa))))))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br $ba_next)))))
+    (if (local.get $bb) (then
+      (local.set $o (local.get $ob))
+      (local.set $e (i32.add (local.get $ob) (i32.shl (local.get $nb) (i32.const 6))))
+      (block $bb_done
+        (loop $bb_next
+          (br_if $bb_done (i32.ge_u (local.get $o) (local.get $e)))
+          (v128.store (local.get $o) (f32x4.add (v128.load (local.get $o))
+            (v128.load (i32.add (local.get $bb) (i32.sub (local.get $o) (local.get $ob))))))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br $bb_next))))))
+
+
+  ;; gemvrows: the second map's sums for one token (x plain: k at x + 4k) on 16-bit weights laid
+  ;;   out by row in one group (layout.ts's `byRow`: row k of w at w + k * lds, panel p of it at
+  ;;   + 32p, of weight code `code`, columns in the order of a 16-bit panel's row), over the n
+  ;;   rows listed (increasing) as i32 from idx, or with idx = 0 over k = 0 .. n-1; output
   ;;   panels p0 .. p1-1 into out (a plain row, panel p at out + 64p); + bias (16-padded, or 0).
-  ;;   Each element is gemm's: +0, then acc + x_k * w_kj for k increasing (each product and sum
-  ;;   rounded, never fused), then + bias. The rows go by in blocks of four (listed) rows: for
-  ;;   each 32 columns of the output (1 x 32, eight accumulators; a last odd panel 1 x 16), the
-  ;;   partial sums are loaded from out, get the block's products in k's order in registers, and
-  ;;   are stored, so a block reads its four rows side by side, each a run of (p1 - p0) * 64 bytes
-  ;;   (32 for 16-bit) that a left-out row does not touch at all. Why four: blocks of 2 to 64 rows,
-  ;;   and the whole list in registers at once (no partial sums stored), measured alike or slower
-  ;;   at one token of 768 x 3072 from memory (four rows are four streams the prefetchers follow;
-  ;;   more rows a block are more streams, fewer are more partial sums). A list as long as every
-  ;;   row ran as fast as idx = 0, so the caller lists whenever a row is left out. Reading every
-  ;;   row, this is slower than gemm's 1 x 32 tile on panels, whose two streams run the whole
-  ;;   inner dimension (docs/kernels.md). 16-bit rows widen in registers as `widen` does.
+  ;;   Each element is gemm's on the widened weights: +0, then acc + x_k * w_kj for k increasing
+  ;;   (each product and sum rounded, never fused), then + bias. The rows go by in blocks of four
+  ;;   (listed) rows: for each 32 columns of the output (1 x 32, eight accumulators; a last odd
+  ;;   panel 1 x 16), the partial sums are loaded from out, get the block's products in k's order
+  ;;   in registers, and are stored, so a block reads its four rows side by side, each a run of
+  ;;   (p1 - p0) * 32 bytes that a left-out row does not touch at all. Why four: blocks of 2 to 64
+  ;;   rows, and the whole list in registers at once (no partial sums stored), measured alike or
+  ;;   slower for float32 rows at one token of 768 x 3072 from memory. The rows widen in
+  ;;   registers as `widen` does. (Float32 rows go to gemvhalves, above.)
   (func (export "gemvrows")
     (param $x i32) (param $w i32) (param $lds i32) (param $p0 i32) (param $p1 i32)
     (param $bias i32) (param $out i32) (param $code i32) (param $idx i32) (param $n i32)
@@ -1044,7 +1335,7 @@
     (local $a v128) (local $v v128)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
     (local.set $code (i32.and (local.get $code) (i32.const 255)))
-    (local.set $step (select (i32.const 64) (i32.const 32) (i32.eqz (local.get $code))))
+    (local.set $step (i32.const 32))
     (local.set $o0 (i32.add (local.get $out) (i32.shl (local.get $p0) (i32.const 6))))
     (local.set $o1 (i32.add (local.get $out) (i32.shl (local.get $p1) (i32.const 6))))
     (local.set $e (i32.add (local.get $w) (i32.mul (local.get $p0) (local.get $step))))
@@ -1063,76 +1354,7 @@
                              (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n))))
       (local.set $o (local.get $o0))
       (local.set $wo (i32.const 0))
-      (if (i32.eqz (local.get $code)) (then
-          (block $f32_done
-            (loop $f32_next
-            (br_if $f32_done (i32.gt_u (i32.add (local.get $o) (i32.const 128)) (local.get $o1)))
-            (local.set $c0 (v128.load offset=0 (local.get $o)))
-            (local.set $c1 (v128.load offset=16 (local.get $o)))
-            (local.set $c2 (v128.load offset=32 (local.get $o)))
-            (local.set $c3 (v128.load offset=48 (local.get $o)))
-            (local.set $c4 (v128.load offset=64 (local.get $o)))
-            (local.set $c5 (v128.load offset=80 (local.get $o)))
-            (local.set $c6 (v128.load offset=96 (local.get $o)))
-            (local.set $c7 (v128.load offset=112 (local.get $o)))
-            (local.set $j (local.get $i))
-            (block $f32_k_done
-              (loop $f32_k_next
-              (br_if $f32_k_done (i32.ge_u (local.get $j) (local.get $g1)))
-              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                                    (local.get $j) (local.get $idx)))
-              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-              (local.set $q (i32.add (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $lds))) (local.get $wo)))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
-              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
-              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
-              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
-              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $f32_k_next)))
-            (v128.store offset=0 (local.get $o) (local.get $c0))
-            (v128.store offset=16 (local.get $o) (local.get $c1))
-            (v128.store offset=32 (local.get $o) (local.get $c2))
-            (v128.store offset=48 (local.get $o) (local.get $c3))
-            (v128.store offset=64 (local.get $o) (local.get $c4))
-            (v128.store offset=80 (local.get $o) (local.get $c5))
-            (v128.store offset=96 (local.get $o) (local.get $c6))
-            (v128.store offset=112 (local.get $o) (local.get $c7))
-            (local.set $o (i32.add (local.get $o) (i32.const 128)))
-            (local.set $wo (i32.add (local.get $wo) (i32.const 128)))
-            (br $f32_next)))
-          (block $f16_done
-            (loop $f16_next
-            (br_if $f16_done (i32.gt_u (i32.add (local.get $o) (i32.const 64)) (local.get $o1)))
-            (local.set $c0 (v128.load offset=0 (local.get $o)))
-            (local.set $c1 (v128.load offset=16 (local.get $o)))
-            (local.set $c2 (v128.load offset=32 (local.get $o)))
-            (local.set $c3 (v128.load offset=48 (local.get $o)))
-            (local.set $j (local.get $i))
-            (block $f16_k_done
-              (loop $f16_k_next
-              (br_if $f16_k_done (i32.ge_u (local.get $j) (local.get $g1)))
-              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                                    (local.get $j) (local.get $idx)))
-              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-              (local.set $q (i32.add (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $lds))) (local.get $wo)))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $f16_k_next)))
-            (v128.store offset=0 (local.get $o) (local.get $c0))
-            (v128.store offset=16 (local.get $o) (local.get $c1))
-            (v128.store offset=32 (local.get $o) (local.get $c2))
-            (v128.store offset=48 (local.get $o) (local.get $c3))
-            (local.set $o (i32.add (local.get $o) (i32.const 64)))
-            (local.set $wo (i32.add (local.get $wo) (i32.const 64)))
-            (br $f16_next)))
-      ) (else (if (i32.eq (local.get $code) (i32.const {{DT_bf16}})) (then
+      (if (i32.eq (local.get $code) (i32.const {{DT_bf16}})) (then
           (block $bf32_done
             (loop $bf32_next
             (br_if $bf32_done (i32.gt_u (i32.add (local.get $o) (i32.const 128)) (local.get $o1)))
@@ -1357,7 +1579,7 @@
             (local.set $o (i32.add (local.get $o) (i32.const 64)))
             (local.set $wo (i32.add (local.get $wo) (i32.const 32)))
             (br $fh16_next)))
-      ))))))
+      ))))
       (local.set $i (local.get $g1))
       (br $b_next)))
     (if (local.get $bias) (then

@@ -20,7 +20,9 @@ import {
   PANEL,
   SLOTS16,
   WEIGHT_CODE,
+  groupPanels,
   layout,
+  mapElements,
   rowSlots,
 } from "./layout";
 import {
@@ -126,12 +128,12 @@ export function packMaps(
       packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
       m.nonFiniteScales = hasNonFiniteScale(blocks, shape.dtype);
     } else {
-      // A map laid out by row is one panel as wide as all of them.
-      const nr = m.byRow ? m.panels * PANEL : PANEL;
+      // A map laid out by row is a panel as wide as a group of them for each group.
+      const nr = m.byRow ? groupPanels(m) * PANEL : PANEL;
       if (m.elem === 4) packMap(source, shape, i, nr, f32, m.w / 4);
       else packMap(source, shape, i, nr, u16, m.w / 2, m.byRow ? rowSlots(nr, SLOTS16) : SLOTS16);
     }
-    const count = m.K * m.panels * PANEL;
+    const count = mapElements(m);
     if (m.code === WEIGHT_CODE.f16 && fitsF16s(u16, m.w / 2, count)) {
       scaleHalves(u16, m.w / 2, count, F16S_SHIFT);
       m.code = WEIGHT_CODE.f16s;
@@ -187,9 +189,10 @@ export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
     let w: Float32Array | Uint16Array | Uint8Array;
     const q = m.code === WEIGHT_CODE.q8_0 ? "q8_0" : m.code === WEIGHT_CODE.q4_0 ? "q4_0" : null;
     if (q !== null) w = unpackQuantPanels(u8, m.w, q, m.K, n);
-    else if (m.elem === 4) w = unpackRows(f32, m.w / 4, m.K, n, m.byRow ? m.panels * PANEL : PANEL);
+    else if (m.elem === 4)
+      w = unpackRows(f32, m.w / 4, m.K, n, m.byRow ? groupPanels(m) * PANEL : PANEL);
     else {
-      const nr = m.byRow ? m.panels * PANEL : PANEL;
+      const nr = m.byRow ? groupPanels(m) * PANEL : PANEL;
       w = unpackRows(u16, m.w / 2, m.K, n, nr, m.byRow ? rowSlots(nr, SLOTS16) : SLOTS16);
       if (m.code === WEIGHT_CODE.f16s) scaleHalves(w, 0, w.length, -F16S_SHIFT);
     }

@@ -86,10 +86,13 @@ export interface MapRegion {
    */
   nonFiniteScales?: boolean;
   /**
-   * Whether the weights are laid out by row rather than in panels: row k of the matrix at
-   * w + k · {@link rowBytes}, its panel p at + PANEL · elem · p (each 16 columns as a panel's row
-   * holds them). The last map of a layout that skips zero hidden values (float32 or 16-bit) is,
-   * so that a left-out row is one run of bytes never touched (see gemm.wat's `gemvrows`).
+   * Whether the weights are laid out by row rather than in panels: the panels go in
+   * {@link rowGroups} groups of {@link groupPanels} (the last one padded with zeros), each group
+   * one after the other, K rows of {@link rowBytes}: panel p = g · groupPanels + i of row k at
+   * w + g · {@link groupBytes} + k · rowBytes + PANEL · elem · i (each 16 columns as a panel's
+   * row holds them). The last map of a layout that skips zero hidden values (float32 or 16-bit)
+   * is, so that a left-out row is a run of bytes in each group never touched (see gemm.wat's
+   * `gemvhalves` and `gemvrows`).
    */
   byRow: boolean;
 }
@@ -187,9 +190,38 @@ export function regions() {
   };
 }
 
-/** Bytes between rows k and k + 1 of a map laid out by row: all its panels' rows of PANEL elements. */
+/**
+ * Groups of panels a map laid out by row keeps: two for float32 weights (of two panels or
+ * more), so that one token reading every row streams from two places far apart, as gemm does
+ * from two panels (one run of whole rows read about 0.8x as fast from main memory: gemm.wat,
+ * `gemvhalves`); one for 16-bit weights, whose one-token kernel (`gemvrows`) reads one run.
+ */
+export function rowGroups(m: Pick<MapRegion, "panels" | "elem">): number {
+  return m.elem === 4 && m.panels >= 2 ? 2 : 1;
+}
+
+/** Panels in each group of a map laid out by row (the last group may hold fewer, padded). */
+export function groupPanels(m: Pick<MapRegion, "panels" | "elem">): number {
+  return Math.ceil(m.panels / rowGroups(m));
+}
+
+/** Bytes between rows k and k + 1 of a group of a map laid out by row: its panels' rows. */
 export function rowBytes(m: Pick<MapRegion, "panels" | "elem">): number {
-  return m.panels * PANEL * m.elem;
+  return groupPanels(m) * PANEL * m.elem;
+}
+
+/** Bytes between the groups of a map laid out by row: K rows of {@link rowBytes}. */
+export function groupBytes(m: Pick<MapRegion, "panels" | "elem" | "K">): number {
+  return m.K * rowBytes(m);
+}
+
+/**
+ * Elements a map's weights take in the layout: K · PANEL a panel, and for a map laid out by row
+ * its groups' padding too.
+ */
+export function mapElements(m: Pick<MapRegion, "panels" | "elem" | "K" | "byRow">): number {
+  const panels = m.byRow ? rowGroups(m) * groupPanels(m) : m.panels;
+  return m.K * panels * PANEL;
 }
 
 /**
@@ -236,9 +268,9 @@ export function mapRegions(
   const elem = dtypeBytes(dtype);
   for (let i = 0; i <= expand; i++) {
     const [K, n, pad] = i < expand ? [dModel, p1, hPad] : [dHidden, p2, dPad];
-    const w = take(n * panelBytes(K, elem));
-    const b = hasBias ? take(pad * 4) : 0;
     const rowwise = byRow && i === expand && !isQuant(dtype);
+    const w = take(mapElements({ K, panels: n, elem, byRow: rowwise }) * elem);
+    const b = hasBias ? take(pad * 4) : 0;
     maps.push({ w, b, K, panels: n, elem, code: WEIGHT_CODE[dtype], skip: false, byRow: rowwise });
   }
   return maps;

@@ -10,6 +10,8 @@ import {
   PANEL,
   WEIGHT_CODE,
   panelBytes,
+  groupBytes,
+  groupPanels,
   quantRowBytes,
   rowBytes,
   rowPanels,
@@ -102,9 +104,30 @@ export interface GemmExports {
     n: number,
   ): void;
   /**
-   * gemm's sums (no relu) for one token (x plain) on weights laid out by row (row k at
-   * w + k * lds; float32, code 0, or 16-bit of weight code `code`), output panels p0 .. p1-1
-   * into a plain row, over the n values of k listed at idx, or k = 0 .. n-1 when idx is 0.
+   * gemm's sums (no relu) for one token (x plain) on float32 weights laid out by row in two
+   * groups: segment a is na panels of output from oa (bias from ba, or 0 for none), row k of
+   * their weights at wa + k * lds, and likewise segment b; over the n values of k listed at idx,
+   * or k = 0 .. n-1 when idx is 0; a row at a time, or with `four` in blocks of four rows.
+   */
+  gemvhalves(
+    x: number,
+    wa: number,
+    wb: number,
+    lds: number,
+    oa: number,
+    ob: number,
+    na: number,
+    nb: number,
+    ba: number,
+    bb: number,
+    idx: number,
+    n: number,
+    four: number,
+  ): void;
+  /**
+   * gemm's sums (no relu) for one token (x plain) on 16-bit weights laid out by row in one
+   * group (row k at w + k * lds; of weight code `code`), output panels p0 .. p1-1 into a plain
+   * row, over the n values of k listed at idx, or k = 0 .. n-1 when idx is 0.
    */
   gemvrows(
     x: number,
@@ -173,6 +196,12 @@ const ALL_PANELS = 1 << 24;
  * bits either way). One token has no such threshold (see rowsLinear).
  */
 const DENSE_SHARE = 7 / 8;
+
+/**
+ * One token whose list holds fewer than this share of float32 weights' rows reads them in
+ * blocks of four (gemvhalves' `four`), a longer list a row at a time. Same bits either way.
+ */
+const ROWS_FOUR = 3 / 4;
 
 /**
  * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they
@@ -271,13 +300,31 @@ function rowsLinear(
 ): void {
   const { K, w, b, code } = m;
   const lds = rowBytes(m);
+  const gp = groupPanels(m);
+  const gb = groupBytes(m);
+  const step = PANEL * m.elem;
   const skip = m.skip && lists !== 0;
   if (rows === 1) {
     // A list as long as the rows reads them in the same order at the same speed: no threshold.
     const n = skip ? ex.gather(x, K, 0, lists) : K;
     const idx = skip && n < K ? lists : 0;
     for (let p = p0; p < p1; p += chunk) {
-      ex.gemvrows(x, w, lds, p, Math.min(p1, p + chunk), b, out, code, idx, n);
+      const q = Math.min(p1, p + chunk);
+      if (code !== WEIGHT_CODE.f32) ex.gemvrows(x, w, lds, p, q, b, out, code, idx, n);
+      else {
+        // Segment a: panels p .. min(q, gp) - 1 of group 0; b: the rest, of group 1. (No
+        // arrays or closures here: a forward allocates nothing.)
+        const pa = Math.min(q, gp);
+        const pb = Math.max(p, gp);
+        const na = Math.max(0, pa - p);
+        const nb = Math.max(0, q - pb);
+        const wa = w + Math.min(p, gp) * step;
+        const wb = w + gb + (pb - gp) * step;
+        const ba = b === 0 ? 0 : b + p * 64;
+        const bb = b === 0 ? 0 : b + pb * 64;
+        const four = n < K * ROWS_FOUR ? 1 : 0;
+        ex.gemvhalves(x, wa, wb, lds, out + p * 64, out + pb * 64, na, nb, ba, bb, idx, n, four);
+      }
       beat();
     }
     return;
@@ -299,11 +346,25 @@ function rowsLinear(
   const n = sparse && all ? ex.gatherany(x, lda, rows, K, union) : K;
   const idx = sparse && all ? union : 0;
   const ldf = panelBytes(K);
-  const step = PANEL * m.elem;
   const span = rowPanels(K, m.panels);
   for (let p = p0; p < p1; p += span) {
     const q = Math.min(p1, p + span);
-    ex.panelrows(w + p * step, lds, scratch, ldf, q - p, code, idx, n);
+    // Each group's part of the span, from its own run of rows.
+    for (let s = p; s < q;) {
+      const g = Math.floor(s / gp);
+      const e = Math.min(q, (g + 1) * gp);
+      ex.panelrows(
+        w + g * gb + (s - g * gp) * step,
+        lds,
+        scratch + (s - p) * ldf,
+        ldf,
+        e - s,
+        code,
+        idx,
+        n,
+      );
+      s = e;
+    }
     // gemm and gemmsparse find panel p at wp + p * ldf: the scratch (i32 arithmetic wraps).
     const wp = (scratch - p * ldf) | 0;
     if (!sparse) ex.gemm(x, lda, rows, K, wp, ldf, p, q, b, 0, 0, out, ldo);
