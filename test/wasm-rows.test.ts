@@ -1,7 +1,6 @@
 // The WebAssembly kernel's paths on a map laid out by row (the last map of a relu layer that
 // skips zero hidden units), called directly: `gemvhalves` (float32 rows in two groups, a row or
-// four at a time) and `gemvrows` (16-bit rows) give, for every listed set of rows, the
-// bits of gemm's sum (+0, then acc + x_k * w_kj for the listed k in increasing order, each
+// four at a time) gives, for every listed set of rows, the bits of gemm's sum (+0, then acc + x_k * w_kj for the listed k in increasing order, each
 // product and sum rounded to float32, then the bias) computed here in float64 and rounded as
 // float32 does; `panelrows` copies (widening) exactly the listed rows of a span of panels; and
 // `gatherany` lists the units not ±0 in any row of a block. Sizes cross every edge of the
@@ -120,61 +119,7 @@ function lists(K: number, seed: number): { name: string; list: number[]; listed:
   ];
 }
 
-// gemvrows reads 16-bit rows (float32 ones go to gemvhalves, below); panelrows every code.
-describe.each(CODES.filter((c) => c !== "f32"))("%s", (code) => {
-  const c = WEIGHT_CODE[code];
-  const step = 32;
-  it.each([
-    { K: 1, N: 16 },
-    { K: 4, N: 5 },
-    { K: 5, N: 32 },
-    { K: 9, N: 48 },
-    { K: 13, N: 80 },
-    { K: 8, N: 17 },
-    { K: 31, N: 112 },
-  ])("gemvrows is gemm's sum over the listed rows (K $K, N $N)", ({ K, N }) => {
-    const P = Math.ceil(N / PANEL);
-    const kept = packByRow(code, K, N, 1000 + K * N);
-    const x = seededFloats(K, 2000 + K, 3);
-    f32.set(x, X / 4);
-    const bias = seededFloats(P * PANEL, 3000 + N);
-    f32.set(bias, BIAS / 4);
-    // A caller's share: all panels, all but the first, the first alone, the last alone.
-    const shares = [
-      [0, P],
-      [1, P],
-      [0, 1],
-      [P - 1, P],
-    ].filter(([p0, p1]) => (p0 as number) < (p1 as number));
-    for (const { name, list, listed } of lists(K, 4000 + K)) {
-      i32.set(list, IDX / 4);
-      for (const [p0, p1] of shares as [number, number][]) {
-        for (const b of [null, bias]) {
-          f32.fill(7, OUT / 4, OUT / 4 + P * PANEL); // left alone outside [p0, p1)
-          ex.gemvrows(
-            X,
-            W,
-            P * PANEL * (step / PANEL),
-            p0,
-            p1,
-            b === null ? 0 : BIAS,
-            OUT,
-            c,
-            listed ? IDX : 0,
-            list.length,
-          );
-          const got = f32.slice(OUT / 4, OUT / 4 + P * PANEL);
-          const want = new Float32Array(P * PANEL).fill(7);
-          for (let j = 16 * p0; j < 16 * p1; j++) {
-            want[j] = j < N ? expected(kept, N, x, list, b, j) : b === null ? 0 : (b[j] as number);
-          }
-          expectSameBits(got, want, `${name}, panels ${p0}..${p1}, bias ${b !== null}`);
-        }
-      }
-    }
-  });
-});
-
+// panelrows copies float32 rows (the maps laid out by row) and widens 16-bit ones.
 describe.each(CODES)("%s", (code) => {
   const c = WEIGHT_CODE[code];
   const step = code === "f32" ? 64 : 32;

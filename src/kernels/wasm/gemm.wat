@@ -1019,9 +1019,9 @@
       ))
       )))
 
-  ;; gemvhalves: gemvrows' sums for one token on float32 weights laid out by row in two groups
-  ;;   (layout.ts's `rowGroups`: each group a run of K rows of its own panels, lds bytes a row,
-  ;;   the second group K * lds bytes after the first). The caller's panels are two segments:
+  ;; gemvhalves: the second map's sums for one token (x plain: k at x + 4k) on float32 weights
+  ;;   laid out by row in two groups (layout.ts's `byRow` and `rowGroups`: each group a run of K
+  ;;   rows of its own panels, lds bytes a row, the second group K * lds bytes after the first). The caller's panels are two segments:
   ;;   a, na panels of output from oa (bias from ba, or 0 for none) whose row k starts at
   ;;   wa + k * lds, and b likewise (either may be empty). Over the n rows listed (increasing) as
   ;;   i32 from idx, or with idx = 0 over k = 0 .. n-1. Each element is gemm's: +0, then
@@ -1313,284 +1313,80 @@
           (br $bb_next))))))
 
 
-  ;; gemvrows: the second map's sums for one token (x plain: k at x + 4k) on 16-bit weights laid
-  ;;   out by row in one group (layout.ts's `byRow`: row k of w at w + k * lds, panel p of it at
-  ;;   + 32p, of weight code `code`, columns in the order of a 16-bit panel's row), over the n
-  ;;   rows listed (increasing) as i32 from idx, or with idx = 0 over k = 0 .. n-1; output
-  ;;   panels p0 .. p1-1 into out (a plain row, panel p at out + 64p); + bias (16-padded, or 0).
-  ;;   Each element is gemm's on the widened weights: +0, then acc + x_k * w_kj for k increasing
-  ;;   (each product and sum rounded, never fused), then + bias. The rows go by in blocks of four
-  ;;   (listed) rows: for each 32 columns of the output (1 x 32, eight accumulators; a last odd
-  ;;   panel 1 x 16), the partial sums are loaded from out, get the block's products in k's order
-  ;;   in registers, and are stored, so a block reads its four rows side by side, each a run of
-  ;;   (p1 - p0) * 32 bytes that a left-out row does not touch at all. Why four: blocks of 2 to 64
-  ;;   rows, and the whole list in registers at once (no partial sums stored), measured alike or
-  ;;   slower for float32 rows at one token of 768 x 3072 from memory. The rows widen in
-  ;;   registers as `widen` does. (Float32 rows go to gemvhalves, above.)
-  (func (export "gemvrows")
-    (param $x i32) (param $w i32) (param $lds i32) (param $p0 i32) (param $p1 i32)
+  ;; gemv16sparse: gemmsparse for one token (plain from x) on 16-bit panels (weight code
+  ;;   `code`, rows of 32 bytes: panel p at w + p * ldw, row k at + 32k), widening each listed row
+  ;;   in registers as `widen` does (so each product is gemm's on the widened weight): a 1 x 16
+  ;;   tile a panel over the n values of k listed as i32 from idx; + bias; out plain, panel p at
+  ;;   byte 64p.
+  (func (export "gemv16sparse")
+    (param $x i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
     (param $bias i32) (param $out i32) (param $code i32) (param $idx i32) (param $n i32)
-    (local $i i32) (local $j i32) (local $g1 i32) (local $k i32) (local $o i32) (local $o0 i32) (local $o1 i32)
-    (local $e i32) (local $q i32) (local $wo i32) (local $step i32)
-    (local $a v128) (local $v v128)
-    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
-    (local.set $code (i32.and (local.get $code) (i32.const 255)))
-    (local.set $step (i32.const 32))
-    (local.set $o0 (i32.add (local.get $out) (i32.shl (local.get $p0) (i32.const 6))))
-    (local.set $o1 (i32.add (local.get $out) (i32.shl (local.get $p1) (i32.const 6))))
-    (local.set $e (i32.add (local.get $w) (i32.mul (local.get $p0) (local.get $step))))
-    ;; From +0.
-    (local.set $o (local.get $o0))
-    (block $z_done
-      (loop $z_next
-        (br_if $z_done (i32.ge_u (local.get $o) (local.get $o1)))
-        (v128.store (local.get $o) (v128.const i32x4 0 0 0 0))
-        (local.set $o (i32.add (local.get $o) (i32.const 16)))
-        (br $z_next)))
-    (block $b_done
-      (loop $b_next
-      (br_if $b_done (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $g1 (select (i32.add (local.get $i) (i32.const 4)) (local.get $n)
-                             (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n))))
-      (local.set $o (local.get $o0))
-      (local.set $wo (i32.const 0))
-      (if (i32.eq (local.get $code) (i32.const {{DT_bf16}})) (then
-          (block $bf32_done
-            (loop $bf32_next
-            (br_if $bf32_done (i32.gt_u (i32.add (local.get $o) (i32.const 128)) (local.get $o1)))
-            (local.set $c0 (v128.load offset=0 (local.get $o)))
-            (local.set $c1 (v128.load offset=16 (local.get $o)))
-            (local.set $c2 (v128.load offset=32 (local.get $o)))
-            (local.set $c3 (v128.load offset=48 (local.get $o)))
-            (local.set $c4 (v128.load offset=64 (local.get $o)))
-            (local.set $c5 (v128.load offset=80 (local.get $o)))
-            (local.set $c6 (v128.load offset=96 (local.get $o)))
-            (local.set $c7 (v128.load offset=112 (local.get $o)))
-            (local.set $j (local.get $i))
-            (block $bf32_k_done
-              (loop $bf32_k_next
-              (br_if $bf32_k_done (i32.ge_u (local.get $j) (local.get $g1)))
-              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                                    (local.get $j) (local.get $idx)))
-              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-              (local.set $q (i32.add (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $lds))) (local.get $wo)))
-              (local.set $v (v128.load offset=0 (local.get $q)))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.and (local.get $v) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000)))))
-              (local.set $v (v128.load offset=16 (local.get $q)))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.and (local.get $v) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000)))))
-              (local.set $v (v128.load offset=32 (local.get $q)))
-              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
-              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (v128.and (local.get $v) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000)))))
-              (local.set $v (v128.load offset=48 (local.get $q)))
-              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
-              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (v128.and (local.get $v) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $bf32_k_next)))
-            (v128.store offset=0 (local.get $o) (local.get $c0))
-            (v128.store offset=16 (local.get $o) (local.get $c1))
-            (v128.store offset=32 (local.get $o) (local.get $c2))
-            (v128.store offset=48 (local.get $o) (local.get $c3))
-            (v128.store offset=64 (local.get $o) (local.get $c4))
-            (v128.store offset=80 (local.get $o) (local.get $c5))
-            (v128.store offset=96 (local.get $o) (local.get $c6))
-            (v128.store offset=112 (local.get $o) (local.get $c7))
-            (local.set $o (i32.add (local.get $o) (i32.const 128)))
-            (local.set $wo (i32.add (local.get $wo) (i32.const 64)))
-            (br $bf32_next)))
-          (block $bf16_done
-            (loop $bf16_next
-            (br_if $bf16_done (i32.gt_u (i32.add (local.get $o) (i32.const 64)) (local.get $o1)))
-            (local.set $c0 (v128.load offset=0 (local.get $o)))
-            (local.set $c1 (v128.load offset=16 (local.get $o)))
-            (local.set $c2 (v128.load offset=32 (local.get $o)))
-            (local.set $c3 (v128.load offset=48 (local.get $o)))
-            (local.set $j (local.get $i))
-            (block $bf16_k_done
-              (loop $bf16_k_next
-              (br_if $bf16_k_done (i32.ge_u (local.get $j) (local.get $g1)))
-              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                                    (local.get $j) (local.get $idx)))
-              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-              (local.set $q (i32.add (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $lds))) (local.get $wo)))
-              (local.set $v (v128.load offset=0 (local.get $q)))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.and (local.get $v) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000)))))
-              (local.set $v (v128.load offset=16 (local.get $q)))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (i32x4.shl (local.get $v) (i32.const 16)))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.and (local.get $v) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $bf16_k_next)))
-            (v128.store offset=0 (local.get $o) (local.get $c0))
-            (v128.store offset=16 (local.get $o) (local.get $c1))
-            (v128.store offset=32 (local.get $o) (local.get $c2))
-            (v128.store offset=48 (local.get $o) (local.get $c3))
-            (local.set $o (i32.add (local.get $o) (i32.const 64)))
-            (local.set $wo (i32.add (local.get $wo) (i32.const 32)))
-            (br $bf16_next)))
-      ) (else (if (i32.eq (local.get $code) (i32.const {{DT_f16s}})) (then
-          (block $fs32_done
-            (loop $fs32_next
-            (br_if $fs32_done (i32.gt_u (i32.add (local.get $o) (i32.const 128)) (local.get $o1)))
-            (local.set $c0 (v128.load offset=0 (local.get $o)))
-            (local.set $c1 (v128.load offset=16 (local.get $o)))
-            (local.set $c2 (v128.load offset=32 (local.get $o)))
-            (local.set $c3 (v128.load offset=48 (local.get $o)))
-            (local.set $c4 (v128.load offset=64 (local.get $o)))
-            (local.set $c5 (v128.load offset=80 (local.get $o)))
-            (local.set $c6 (v128.load offset=96 (local.get $o)))
-            (local.set $c7 (v128.load offset=112 (local.get $o)))
-            (local.set $j (local.get $i))
-            (block $fs32_k_done
-              (loop $fs32_k_next
-              (br_if $fs32_k_done (i32.ge_u (local.get $j) (local.get $g1)))
-              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                                    (local.get $j) (local.get $idx)))
-              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-              (local.set $q (i32.add (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $lds))) (local.get $wo)))
-              (local.set $v (v128.load offset=0 (local.get $q)))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $v (v128.load offset=16 (local.get $q)))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $v (v128.load offset=32 (local.get $q)))
-              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $v (v128.load offset=48 (local.get $q)))
-              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $fs32_k_next)))
-            (v128.store offset=0 (local.get $o) (local.get $c0))
-            (v128.store offset=16 (local.get $o) (local.get $c1))
-            (v128.store offset=32 (local.get $o) (local.get $c2))
-            (v128.store offset=48 (local.get $o) (local.get $c3))
-            (v128.store offset=64 (local.get $o) (local.get $c4))
-            (v128.store offset=80 (local.get $o) (local.get $c5))
-            (v128.store offset=96 (local.get $o) (local.get $c6))
-            (v128.store offset=112 (local.get $o) (local.get $c7))
-            (local.set $o (i32.add (local.get $o) (i32.const 128)))
-            (local.set $wo (i32.add (local.get $wo) (i32.const 64)))
-            (br $fs32_next)))
-          (block $fs16_done
-            (loop $fs16_next
-            (br_if $fs16_done (i32.gt_u (i32.add (local.get $o) (i32.const 64)) (local.get $o1)))
-            (local.set $c0 (v128.load offset=0 (local.get $o)))
-            (local.set $c1 (v128.load offset=16 (local.get $o)))
-            (local.set $c2 (v128.load offset=32 (local.get $o)))
-            (local.set $c3 (v128.load offset=48 (local.get $o)))
-            (local.set $j (local.get $i))
-            (block $fs16_k_done
-              (loop $fs16_k_next
-              (br_if $fs16_k_done (i32.ge_u (local.get $j) (local.get $g1)))
-              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                                    (local.get $j) (local.get $idx)))
-              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-              (local.set $q (i32.add (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $lds))) (local.get $wo)))
-              (local.set $v (v128.load offset=0 (local.get $q)))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $v (v128.load offset=16 (local.get $q)))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000)) (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $fs16_k_next)))
-            (v128.store offset=0 (local.get $o) (local.get $c0))
-            (v128.store offset=16 (local.get $o) (local.get $c1))
-            (v128.store offset=32 (local.get $o) (local.get $c2))
-            (v128.store offset=48 (local.get $o) (local.get $c3))
-            (local.set $o (i32.add (local.get $o) (i32.const 64)))
-            (local.set $wo (i32.add (local.get $wo) (i32.const 32)))
-            (br $fs16_next)))
-      ) (else
-          (block $fh32_done
-            (loop $fh32_next
-            (br_if $fh32_done (i32.gt_u (i32.add (local.get $o) (i32.const 128)) (local.get $o1)))
-            (local.set $c0 (v128.load offset=0 (local.get $o)))
-            (local.set $c1 (v128.load offset=16 (local.get $o)))
-            (local.set $c2 (v128.load offset=32 (local.get $o)))
-            (local.set $c3 (v128.load offset=48 (local.get $o)))
-            (local.set $c4 (v128.load offset=64 (local.get $o)))
-            (local.set $c5 (v128.load offset=80 (local.get $o)))
-            (local.set $c6 (v128.load offset=96 (local.get $o)))
-            (local.set $c7 (v128.load offset=112 (local.get $o)))
-            (local.set $j (local.get $i))
-            (block $fh32_k_done
-              (loop $fh32_k_next
-              (br_if $fh32_k_done (i32.ge_u (local.get $j) (local.get $g1)))
-              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                                    (local.get $j) (local.get $idx)))
-              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-              (local.set $q (i32.add (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $lds))) (local.get $wo)))
-              (local.set $v (v128.load offset=0 (local.get $q)))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (call $half (i32x4.shl (local.get $v) (i32.const 16))))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (call $half (local.get $v)))))
-              (local.set $v (v128.load offset=16 (local.get $q)))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (call $half (i32x4.shl (local.get $v) (i32.const 16))))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (call $half (local.get $v)))))
-              (local.set $v (v128.load offset=32 (local.get $q)))
-              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (call $half (i32x4.shl (local.get $v) (i32.const 16))))))
-              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (call $half (local.get $v)))))
-              (local.set $v (v128.load offset=48 (local.get $q)))
-              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (call $half (i32x4.shl (local.get $v) (i32.const 16))))))
-              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (call $half (local.get $v)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $fh32_k_next)))
-            (v128.store offset=0 (local.get $o) (local.get $c0))
-            (v128.store offset=16 (local.get $o) (local.get $c1))
-            (v128.store offset=32 (local.get $o) (local.get $c2))
-            (v128.store offset=48 (local.get $o) (local.get $c3))
-            (v128.store offset=64 (local.get $o) (local.get $c4))
-            (v128.store offset=80 (local.get $o) (local.get $c5))
-            (v128.store offset=96 (local.get $o) (local.get $c6))
-            (v128.store offset=112 (local.get $o) (local.get $c7))
-            (local.set $o (i32.add (local.get $o) (i32.const 128)))
-            (local.set $wo (i32.add (local.get $wo) (i32.const 64)))
-            (br $fh32_next)))
-          (block $fh16_done
-            (loop $fh16_next
-            (br_if $fh16_done (i32.gt_u (i32.add (local.get $o) (i32.const 64)) (local.get $o1)))
-            (local.set $c0 (v128.load offset=0 (local.get $o)))
-            (local.set $c1 (v128.load offset=16 (local.get $o)))
-            (local.set $c2 (v128.load offset=32 (local.get $o)))
-            (local.set $c3 (v128.load offset=48 (local.get $o)))
-            (local.set $j (local.get $i))
-            (block $fh16_k_done
-              (loop $fh16_k_next
-              (br_if $fh16_k_done (i32.ge_u (local.get $j) (local.get $g1)))
-              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                                    (local.get $j) (local.get $idx)))
-              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-              (local.set $q (i32.add (i32.add (local.get $e) (i32.mul (local.get $k) (local.get $lds))) (local.get $wo)))
-              (local.set $v (v128.load offset=0 (local.get $q)))
-              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (call $half (i32x4.shl (local.get $v) (i32.const 16))))))
-              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (call $half (local.get $v)))))
-              (local.set $v (v128.load offset=16 (local.get $q)))
-              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (call $half (i32x4.shl (local.get $v) (i32.const 16))))))
-              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (call $half (local.get $v)))))
-              (local.set $j (i32.add (local.get $j) (i32.const 1)))
-              (br $fh16_k_next)))
-            (v128.store offset=0 (local.get $o) (local.get $c0))
-            (v128.store offset=16 (local.get $o) (local.get $c1))
-            (v128.store offset=32 (local.get $o) (local.get $c2))
-            (v128.store offset=48 (local.get $o) (local.get $c3))
-            (local.set $o (i32.add (local.get $o) (i32.const 64)))
-            (local.set $wo (i32.add (local.get $wo) (i32.const 32)))
-            (br $fh16_next)))
-      ))))
-      (local.set $i (local.get $g1))
-      (br $b_next)))
-    (if (local.get $bias) (then
-      (local.set $o (local.get $o0))
-      (block $bb_done
-        (loop $bb_next
-          (br_if $bb_done (i32.ge_u (local.get $o) (local.get $o1)))
-          (v128.store (local.get $o) (f32x4.add (v128.load (local.get $o))
-            (v128.load (i32.add (local.get $bias) (i32.sub (local.get $o) (local.get $out))))))
-          (local.set $o (i32.add (local.get $o) (i32.const 16)))
-          (br $bb_next))))))
+    (local $p i32) (local $i i32) (local $iend i32) (local $k i32) (local $wp i32) (local $wq i32)
+    (local $bp i32) (local $o i32)
+    (local $a v128) (local $v v128) (local $u v128) (local $hm v128) (local $fm v128) (local $fs v128)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local.set $hm (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000))
+    (local.set $fm (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000))
+    (local.set $fs (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102))
+    (local.set $iend (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $p (local.get $p0))
+    (block $g_done
+      (loop $g_next
+      (br_if $g_done (i32.ge_u (local.get $p) (local.get $p1)))
+      (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6)))
+                             (i32.const 0) (local.get $bias)))
+      (local.set $wp (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+      (local.set $c00 (v128.const i32x4 0 0 0 0))
+      (local.set $c01 (v128.const i32x4 0 0 0 0))
+      (local.set $c02 (v128.const i32x4 0 0 0 0))
+      (local.set $c03 (v128.const i32x4 0 0 0 0))
+      (local.set $i (local.get $idx))
+      (block $gk_done
+        (loop $gk_next
+        (br_if $gk_done (i32.ge_u (local.get $i) (local.get $iend)))
+        (local.set $k (i32.load (local.get $i)))
+        (local.set $wq (i32.add (local.get $wp) (i32.shl (local.get $k) (i32.const 5))))
+        (local.set $v (v128.load offset=0 (local.get $wq)))
+        (local.set $u (v128.load offset=16 (local.get $wq)))
+        (if (i32.eq (local.get $code) (i32.const {{DT_bf16}}))
+          (then
+          (local.set $w0 (i32x4.shl (local.get $v) (i32.const 16)))
+          (local.set $w1 (v128.and (local.get $v) (local.get $hm)))
+          (local.set $w2 (i32x4.shl (local.get $u) (i32.const 16)))
+          (local.set $w3 (v128.and (local.get $u) (local.get $hm))))
+          (else (if (i32.eq (local.get $code) (i32.const {{DT_f16s}}))
+            (then
+            (local.set $w0 (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+            (local.set $w1 (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+            (local.set $w2 (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $u) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
+            (local.set $w3 (f32x4.mul (v128.and (i32x4.shr_s (local.get $u) (i32.const 3)) (local.get $fm)) (local.get $fs))))
+            (else
+            (local.set $w0 (call $half (i32x4.shl (local.get $v) (i32.const 16))))
+            (local.set $w1 (call $half (local.get $v)))
+            (local.set $w2 (call $half (i32x4.shl (local.get $u) (i32.const 16))))
+            (local.set $w3 (call $half (local.get $u)))))))
+        (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $w0))))
+        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $w1))))
+        (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $w2))))
+        (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $w3))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $gk_next)))
+      (if (local.get $bp) (then
+        (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+        (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+        (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+        (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+      ))
+      (v128.store offset=0 (local.get $o) (local.get $c00))
+      (v128.store offset=16 (local.get $o) (local.get $c01))
+      (v128.store offset=32 (local.get $o) (local.get $c02))
+      (v128.store offset=48 (local.get $o) (local.get $c03))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $g_next)))
+  )
 
 
   ;; panelrows: panels p .. p + count - 1 of weights laid out by row (src: row 0 of panel p, rows

@@ -90,9 +90,10 @@ export interface MapRegion {
    * {@link rowGroups} groups of {@link groupPanels} (the last one padded with zeros), each group
    * one after the other, K rows of {@link rowBytes}: panel p = g · groupPanels + i of row k at
    * w + g · {@link groupBytes} + k · rowBytes + PANEL · elem · i (each 16 columns as a panel's
-   * row holds them). The last map of a layout that skips zero hidden values (float32 or 16-bit)
-   * is, so that a left-out row is a run of bytes in each group never touched (see gemm.wat's
-   * `gemvhalves` and `gemvrows`).
+   * row holds them). The last map of a float32 layout that skips zero hidden values is, so that
+   * a left-out row is a run of bytes in each group never touched (see gemm.wat's `gemvhalves`).
+   * 16-bit maps stay in panels: their one-token tile reads four panels at once, and four 16-bit
+   * rows a block, widened in registers, ran at 0.45x its speed (768 x 3072, bf16, from memory).
    */
   byRow: boolean;
 }
@@ -191,13 +192,12 @@ export function regions() {
 }
 
 /**
- * Groups of panels a map laid out by row keeps: two for float32 weights (of two panels or
- * more), so that one token reading every row streams from two places far apart, as gemm does
- * from two panels (one run of whole rows read about 0.8x as fast from main memory: gemm.wat,
- * `gemvhalves`); one for 16-bit weights, whose one-token kernel (`gemvrows`) reads one run.
+ * Groups of panels a map laid out by row keeps: two (for a map of two panels or more), so that
+ * one token reading every row streams from two places far apart, as gemm does from two panels
+ * (one run of whole rows read about 0.8x as fast from main memory: gemm.wat, `gemvhalves`).
  */
 export function rowGroups(m: Pick<MapRegion, "panels" | "elem">): number {
-  return m.elem === 4 && m.panels >= 2 ? 2 : 1;
+  return m.panels >= 2 ? 2 : 1;
 }
 
 /** Panels in each group of a map laid out by row (the last group may hold fewer, padded). */
@@ -251,7 +251,7 @@ export function shareStart(panels: number, p: number, n: number): number {
 /**
  * One layer's maps, taken in order from `take`: `expand` maps dModel → dHidden, then one
  * dHidden → dModel, each its weights (of `dtype`) in panels, then its bias if `hasBias`. With
- * `byRow`, the last map's weights are laid out by row (float32 and 16-bit only; see
+ * `byRow`, the last map's weights are laid out by row (float32 only; see
  * {@link MapRegion.byRow}).
  */
 export function mapRegions(
@@ -268,7 +268,7 @@ export function mapRegions(
   const elem = dtypeBytes(dtype);
   for (let i = 0; i <= expand; i++) {
     const [K, n, pad] = i < expand ? [dModel, p1, hPad] : [dHidden, p2, dPad];
-    const rowwise = byRow && i === expand && !isQuant(dtype);
+    const rowwise = byRow && i === expand && dtype === "f32";
     const w = take(mapElements({ K, panels: n, elem, byRow: rowwise }) * elem);
     const b = hasBias ? take(pad * 4) : 0;
     maps.push({ w, b, K, panels: n, elem, code: WEIGHT_CODE[dtype], skip: false, byRow: rowwise });
@@ -322,7 +322,7 @@ export function layout(
   const blocks = (n: number, bytes: number) => Array.from({ length: n }, () => take(bytes));
   // The 16-bit loops read up to READ_AHEAD bytes past the weights: the erf table, the x block
   // and the hidden blocks (BLOCK_ROWS x 16 floats, 8 KiB, at the least) come after them.
-  const byRow = sparse && !isQuant(dtype);
+  const byRow = sparse && dtype === "f32";
   const widen = blocks(
     widenPanels(dtype, threaded, threads, byRow),
     Math.max(
