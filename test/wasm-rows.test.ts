@@ -1,12 +1,13 @@
-// The WebAssembly kernel's paths on a map laid out by row (the last map of a relu layer that
-// skips zero hidden units), called directly: `gemvhalves` (float32 rows in two groups, a row or
-// four at a time) gives, for every listed set of rows, the bits of gemm's sum (+0, then acc + x_k * w_kj for the listed k in increasing order, each
-// product and sum rounded to float32, then the bias) computed here in float64 and rounded as
-// float32 does; `panelrows` copies (widening) exactly the listed rows of a span of panels; and
-// `gatherany` lists the units not ±0 in any row of a block. Sizes cross every edge of the
-// kernels' tiles: blocks of four rows (n = 0 .. 9), 32-column tiles and a last odd panel, a
-// padded last panel (odd dModel), a caller's share of the panels (p0 > 0), and for gemvhalves a
-// share on either side of the groups' edge or across it.
+// The WebAssembly kernel's paths on a map laid out by row (the last map of a float32 relu layer
+// that skips zero hidden units), called directly: `gemvhalves` (rows in two groups, a row or
+// eight at a time) gives, for every listed set of rows, the bits of gemm's sum (+0, then
+// acc + x_k * w_kj for the listed k in increasing order, each product and sum rounded to
+// float32, then the bias) computed here in float64 and rounded as float32 does; `panelrows`
+// copies (widening 16-bit codes) exactly the listed rows of a span of panels; and `gatherany`
+// lists the units not ±0 in any row of a block. Sizes cross every edge of the kernels' tiles:
+// blocks of eight rows (lists of 0 to 31 rows), 32-column tiles and a last odd panel, a padded
+// last panel (odd dModel), a caller's share of the panels (p0 > 0), and for gemvhalves a share
+// on either side of the groups' edge or across it.
 import { beforeAll, describe, expect, it } from "vitest";
 import { bf16ToFloatBits, floatBitsToBf16, floatBitsToHalf, halfToFloatBits } from "../src/dtype";
 import { packRows } from "../src/kernels/source";
@@ -157,7 +158,7 @@ describe("gemvhalves", () => {
     { K: 13, N: 80 },
     { K: 8, N: 17 },
     { K: 31, N: 144 },
-  ])("is gemm's sum over the listed rows, a row or four at a time (K $K, N $N)", ({ K, N }) => {
+  ])("is gemm's sum over the listed rows, a row or eight at a time (K $K, N $N)", ({ K, N }) => {
     // Two groups of gp panels (the second padded), as layout.ts's rowGroups lays them out.
     const P = Math.ceil(N / PANEL);
     const gp = Math.ceil(P / 2);
@@ -180,7 +181,7 @@ describe("gemvhalves", () => {
       i32.set(list, IDX / 4);
       for (const [p0, p1] of shares as [number, number][]) {
         for (const b of [null, bias]) {
-          for (const four of [0, 1]) {
+          for (const eight of [0, 1]) {
             f32.fill(7, OUT / 4, OUT / 4 + P * PANEL); // left alone outside [p0, p1)
             const pa = Math.min(p1, gp);
             const pb = Math.max(p0, gp);
@@ -198,7 +199,7 @@ describe("gemvhalves", () => {
               at(pb),
               listed ? IDX : 0,
               list.length,
-              four,
+              eight,
             );
             const got = f32.slice(OUT / 4, OUT / 4 + P * PANEL);
             const want = new Float32Array(P * PANEL).fill(7);
@@ -206,7 +207,7 @@ describe("gemvhalves", () => {
               want[j] =
                 j < N ? expected(kept, N, x, list, b, j) : b === null ? 0 : (b[j] as number);
             }
-            const what = `${name}, panels ${p0}..${p1}, bias ${b !== null}, four ${four}`;
+            const what = `${name}, panels ${p0}..${p1}, bias ${b !== null}, eight ${eight}`;
             expectSameBits(got, want, what);
           }
         }

@@ -1029,19 +1029,21 @@
   ;;   The partial sums live in out (in L1); each 32 columns (1 x 32, eight accumulators; a
   ;;   segment's last odd panel 1 x 16) are loaded, get their products and are stored, the two
   ;;   segments' tiles taking turns, so the weights come from two places a group apart, each read
-  ;;   front to back: at every row (0%) like gemm's two panels. One row at a time (`four` = 0), or
-  ;;   with `four` blocks of four listed rows per tile (fewer partial sums; four runs side by side
-  ;;   in each group). Measured at one token of 768 x 3072 from memory (one thread, busy 2-core
-  ;;   machine), against gemm's 1 x 32 tile on panels: one group read four rows a block at 0.80x
-  ;;   to 0.83x (whole runs of rows, four short streams), two groups a row at a time at 0.95x to
-  ;;   1.0x, four groups 1.04x to 1.09x; with half the rows listed, two groups in blocks of four
-  ;;   ran at 0.92x to 0.95x the speed of one group (runs half as long), four groups about 0.85x,
-  ;;   and a row at a time about 0.85x. Interleaving the groups a row at a time instead of a tile
-  ;;   (group after group for each row) was 7% slower, and reading ahead by loads (a word each
-  ;;   line of the rows a few blocks on) 13% slower: the fill buffers, not the prefetchers, limit.
+  ;;   front to back: at every row (0%) like gemm's two panels. One row at a time (`eight` = 0),
+  ;;   or with `eight` blocks of eight listed rows per tile (fewer partial sums; eight runs side
+  ;;   by side in each group). Measured at one token of 768 x 3072 from memory (one thread, busy
+  ;;   2-core machine), against gemm's 1 x 32 tile on panels: one group (whole rows) read four
+  ;;   rows a block at 0.80x to 0.83x, and a row at a time, or rows a few apart taking the
+  ;;   columns in turns, no faster; two groups a row at a time 0.95x to 1.03x, four groups 1.04x
+  ;;   to 1.09x. With half the rows listed, two groups in blocks of four ran at 0.92x to 0.95x
+  ;;   the speed of one group (runs half as long), four groups about 0.85x, a row at a time about
+  ;;   0.85x; blocks of eight 6% to 9% faster than four, of 16 alike, 2 and 32 slower; with 3/4
+  ;;   of the rows listed, blocks of eight 1.1x a row at a time. Interleaving the groups a row at
+  ;;   a time instead of a tile (group after group for each row) was 7% slower, and reading ahead
+  ;;   by loads (a word each line of the rows a few blocks on) 13% slower.
   (func (export "gemvhalves")
     (param $x i32) (param $wa i32) (param $wb i32) (param $lds i32) (param $oa i32) (param $ob i32)
-    (param $na i32) (param $nb i32) (param $ba i32) (param $bb i32) (param $idx i32) (param $n i32) (param $four i32)
+    (param $na i32) (param $nb i32) (param $ba i32) (param $bb i32) (param $idx i32) (param $n i32) (param $eight i32)
     (local $i i32) (local $j i32) (local $g1 i32) (local $k i32) (local $o i32) (local $q i32) (local $t i32)
     (local $ta i32) (local $tb i32) (local $tm i32) (local $ra i32) (local $rb i32) (local $e i32)
     (local $a v128)
@@ -1067,12 +1069,12 @@
         (v128.store (local.get $o) (v128.const i32x4 0 0 0 0))
         (local.set $o (i32.add (local.get $o) (i32.const 16)))
         (br $zb_next)))
-    (if (local.get $four) (then
+    (if (local.get $eight) (then
       (block $b_done
         (loop $b_next
         (br_if $b_done (i32.ge_u (local.get $i) (local.get $n)))
-        (local.set $g1 (select (i32.add (local.get $i) (i32.const 4)) (local.get $n)
-                               (i32.lt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n))))
+        (local.set $g1 (select (i32.add (local.get $i) (i32.const 8)) (local.get $n)
+                               (i32.lt_u (i32.add (local.get $i) (i32.const 8)) (local.get $n))))
         (local.set $t (i32.const 0))
         (block $t_done
           (loop $t_next

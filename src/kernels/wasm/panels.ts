@@ -107,7 +107,7 @@ export interface GemmExports {
    * gemm's sums (no relu) for one token (x plain) on float32 weights laid out by row in two
    * groups: segment a is na panels of output from oa (bias from ba, or 0 for none), row k of
    * their weights at wa + k * lds, and likewise segment b; over the n values of k listed at idx,
-   * or k = 0 .. n-1 when idx is 0; a row at a time, or with `four` in blocks of four rows.
+   * or k = 0 .. n-1 when idx is 0; a row at a time, or with `eight` in blocks of eight rows.
    */
   gemvhalves(
     x: number,
@@ -122,7 +122,7 @@ export interface GemmExports {
     bb: number,
     idx: number,
     n: number,
-    four: number,
+    eight: number,
   ): void;
   /**
    * gemmsparse for one token on 16-bit panels (weight code `code`), widening each listed row in
@@ -217,10 +217,10 @@ const TOKEN_SHARE_16 = 1 / 8;
 const SPARSE_SPAN = 1 << 18;
 
 /**
- * One token whose list holds fewer than this share of float32 weights' rows reads them in
- * blocks of four (gemvhalves' `four`), a longer list a row at a time. Same bits either way.
+ * One token whose list holds fewer than this share of a float32 map's rows reads them in blocks
+ * of eight (gemvhalves' `eight`), a longer list a row at a time. Same bits either way.
  */
-const ROWS_FOUR = 3 / 4;
+const ROWS_EIGHT = 7 / 8;
 
 /**
  * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they
@@ -351,8 +351,8 @@ function rowsLinear(
       const wb = w + gb + (pb - gp) * step;
       const ba = b === 0 ? 0 : b + p * 64;
       const bb = b === 0 ? 0 : b + pb * 64;
-      const four = n < K * ROWS_FOUR ? 1 : 0;
-      ex.gemvhalves(x, wa, wb, lds, out + p * 64, out + pb * 64, na, nb, ba, bb, idx, n, four);
+      const eight = n < K * ROWS_EIGHT ? 1 : 0;
+      ex.gemvhalves(x, wa, wb, lds, out + p * 64, out + pb * 64, na, nb, ba, bb, idx, n, eight);
       beat();
     }
     return;
