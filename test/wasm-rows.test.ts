@@ -3,22 +3,14 @@
 // eight at a time) gives, for every listed set of rows, the bits of gemm's sum (+0, then
 // acc + x_k * w_kj for the listed k in increasing order, each product and sum rounded to
 // float32, then the bias) computed here in float64 and rounded as float32 does; `panelrows`
-// copies (widening 16-bit codes) exactly the listed rows of a span of panels; and `gatherany`
+// copies exactly the listed rows of a span of panels; and `gatherany`
 // lists the units not ±0 in any row of a block. Sizes cross every edge of the kernels' tiles:
 // blocks of eight rows (lists of 0 to 31 rows), 32-column tiles and a last odd panel, a padded
 // last panel (odd dModel), a caller's share of the panels (p0 > 0), and for gemvhalves a share
 // on either side of the groups' edge or across it.
 import { beforeAll, describe, expect, it } from "vitest";
-import { bf16ToFloatBits, floatBitsToBf16, floatBitsToHalf, halfToFloatBits } from "../src/dtype";
 import { packRows } from "../src/kernels/source";
-import {
-  F16S_SHIFT,
-  PANEL,
-  SLOTS16,
-  WEIGHT_CODE,
-  panelBytes,
-  rowSlots,
-} from "../src/kernels/wasm/layout";
+import { PANEL, panelBytes } from "../src/kernels/wasm/layout";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
 import type { GemmExports } from "../src/kernels/wasm/panels";
 import { seededFloats } from "./helpers/arbitraries";
@@ -27,8 +19,6 @@ import { expectSameBits } from "./helpers/bits";
 const memory = new WebAssembly.Memory({ initial: 64, maximum: 64 }); // 4 MiB
 let ex: GemmExports;
 const f32 = new Float32Array(memory.buffer);
-const u32 = new Uint32Array(memory.buffer);
-const u16 = new Uint16Array(memory.buffer);
 const i32 = new Int32Array(memory.buffer);
 beforeAll(() => {
   ex = new WebAssembly.Instance(gemmModuleSync(false), { env: { memory } })
@@ -43,51 +33,20 @@ const IDX = X + (1 << 14);
 const BIAS = X + (2 << 14);
 const OUT = X + (3 << 14);
 
-type Code = "f32" | "bf16" | "f16" | "f16s";
-/** A weight's float32 bits, and the pattern the map keeps for it (f16s: f16 of w * 2^10). */
-const STORE: Record<Code, (v: number) => number> = {
-  f32: (v) => new Uint32Array(Float32Array.of(v).buffer)[0] as number,
-  bf16: (v) => floatBitsToBf16(new Uint32Array(Float32Array.of(v).buffer)[0] as number),
-  f16: (v) => floatBitsToHalf(new Uint32Array(Float32Array.of(v).buffer)[0] as number),
-  f16s: (v) =>
-    floatBitsToHalf(new Uint32Array(Float32Array.of(v * 2 ** F16S_SHIFT).buffer)[0] as number),
-};
-/** The float32 value the kernel widens a kept pattern to. */
-const VALUE: Record<Code, (h: number) => number> = {
-  f32: (h) => new Float32Array(Uint32Array.of(h).buffer)[0] as number,
-  bf16: (h) => new Float32Array(Uint32Array.of(bf16ToFloatBits(h)).buffer)[0] as number,
-  f16: (h) => new Float32Array(Uint32Array.of(halfToFloatBits(h)).buffer)[0] as number,
-  f16s: (h) =>
-    (new Float32Array(Uint32Array.of(halfToFloatBits(h)).buffer)[0] as number) * 2 ** -F16S_SHIFT,
-};
-
 /**
- * A (K, N) matrix laid out by row at W (panels of nr columns, by default one of all P panels'
- * columns; 16-bit ones in slot order), from values in [-1, 1); returns the float32 value of each
- * kept weight, row-major.
+ * A (K, N) float32 matrix laid out by row at W (panels of nr columns, by default one of all P
+ * panels' columns), from values in [-1, 1); returns its values, row-major.
  */
 function packByRow(
-  code: Code,
   K: number,
   N: number,
   seed: number,
   nr = Math.ceil(N / PANEL) * PANEL,
 ): Float64Array {
   const v = seededFloats(K * N, seed);
-  const kept = new Float64Array(K * N);
-  const bits = Uint32Array.from(v, (x) => STORE[code](x));
-  bits.forEach((h, i) => (kept[i] = VALUE[code](h)));
-  if (code === "f32") {
-    u32.fill(0, W / 4, PF / 4);
-    packRows(K, N, nr, (k, dst: Float32Array) => dst.set(v.subarray(k * N, k * N + N)), f32, W / 4);
-  } else {
-    u16.fill(0, W / 2, PF / 2);
-    const row = (k: number, dst: Uint16Array) => {
-      for (let j = 0; j < N; j++) dst[j] = bits[k * N + j] as number;
-    };
-    packRows(K, N, nr, row, u16, W / 2, rowSlots(nr, SLOTS16));
-  }
-  return kept;
+  f32.fill(0, W / 4, PF / 4);
+  packRows(K, N, nr, (k, dst: Float32Array) => dst.set(v.subarray(k * N, k * N + N)), f32, W / 4);
+  return Float64Array.from(v);
 }
 
 /** gemm's sum for column j over the listed k, as float32 rounds it, then the bias. */
@@ -105,7 +64,6 @@ function expected(
   return bias === null ? acc : Math.fround(acc + (bias[j] as number));
 }
 
-const CODES: Code[] = ["f32", "bf16", "f16", "f16s"];
 /** Lists: none, the first row, every row (idx = 0 and listed), every other, a seeded subset. */
 function lists(K: number, seed: number): { name: string; list: number[]; listed: boolean }[] {
   const all = Array.from({ length: K }, (_, k) => k);
@@ -119,35 +77,6 @@ function lists(K: number, seed: number): { name: string; list: number[]; listed:
     { name: "a subset", list: all.filter((k) => (u[k] as number) > 0.3), listed: true },
   ];
 }
-
-// panelrows copies float32 rows (the maps laid out by row) and widens 16-bit ones.
-describe.each(CODES)("%s", (code) => {
-  const c = WEIGHT_CODE[code];
-  const step = code === "f32" ? 64 : 32;
-  it("panelrows widens exactly the listed rows of a span of panels", () => {
-    const [K, N] = [11, 80];
-    const P = N / PANEL;
-    const kept = packByRow(code, K, N, 77);
-    const ldf = panelBytes(K);
-    for (const { name, list, listed } of lists(K, 78)) {
-      i32.set(list, IDX / 4);
-      f32.fill(-5, PF / 4, PF / 4 + 3 * (ldf / 4));
-      // Panels 1 .. 3 of the row: from byte step of each row.
-      ex.panelrows(W + step, P * step, PF, ldf, 3, c, listed ? IDX : 0, list.length);
-      for (let q = 0; q < 3; q++) {
-        for (let k = 0; k < K; k++) {
-          const on = list.includes(k);
-          for (let col = 0; col < PANEL; col++) {
-            const got = f32[PF / 4 + (q * ldf) / 4 + k * PANEL + col] as number;
-            const want = on ? (kept[k * N + 16 * (q + 1) + col] as number) : -5;
-            if (!Object.is(got, Math.fround(want)))
-              expect.fail(`${name}: panel ${q + 1}, row ${k}, column ${col}: ${got}, not ${want}`);
-          }
-        }
-      }
-    }
-  });
-});
 
 describe("gemvhalves", () => {
   it.each([
@@ -163,7 +92,7 @@ describe("gemvhalves", () => {
     const P = Math.ceil(N / PANEL);
     const gp = Math.ceil(P / 2);
     const lds = gp * PANEL * 4;
-    const kept = packByRow("f32", K, N, 5000 + K * N, gp * PANEL);
+    const kept = packByRow(K, N, 5000 + K * N, gp * PANEL);
     const x = seededFloats(K, 6000 + K, 3);
     f32.set(x, X / 4);
     const bias = seededFloats(P * PANEL, 7000 + N);
@@ -209,6 +138,32 @@ describe("gemvhalves", () => {
             }
             const what = `${name}, panels ${p0}..${p1}, bias ${b !== null}, eight ${eight}`;
             expectSameBits(got, want, what);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe("panelrows", () => {
+  it("copies exactly the listed rows of a span of panels", () => {
+    const [K, N] = [11, 80];
+    const P = N / PANEL;
+    const kept = packByRow(K, N, 77);
+    const ldf = panelBytes(K);
+    for (const { name, list, listed } of lists(K, 78)) {
+      i32.set(list, IDX / 4);
+      f32.fill(-5, PF / 4, PF / 4 + 3 * (ldf / 4));
+      // Panels 1 .. 3 of the row: from byte 64 of each row.
+      ex.panelrows(W + 64, P * 64, PF, ldf, 3, listed ? IDX : 0, list.length);
+      for (let q = 0; q < 3; q++) {
+        for (let k = 0; k < K; k++) {
+          const on = list.includes(k);
+          for (let col = 0; col < PANEL; col++) {
+            const got = f32[PF / 4 + (q * ldf) / 4 + k * PANEL + col] as number;
+            const want = on ? (kept[k * N + 16 * (q + 1) + col] as number) : -5;
+            if (!Object.is(got, Math.fround(want)))
+              expect.fail(`${name}: panel ${q + 1}, row ${k}, column ${col}: ${got}, not ${want}`);
           }
         }
       }

@@ -1391,80 +1391,32 @@
   )
 
 
-  ;; panelrows: panels p .. p + count - 1 of weights laid out by row (src: row 0 of panel p, rows
-  ;;   lds bytes apart; float32, code 0, or 16-bit of code `code`) into float32 panels from dst,
-  ;;   ldf bytes apart (64 bytes a row, columns in order), the values exactly: what gemm and
-  ;;   gemmsparse read for a batch. Only the n rows listed (increasing) as i32 from idx, or with
-  ;;   idx = 0 rows 0 .. n-1. Row by row, so each row's run of count panels is read in one piece.
+  ;; panelrows: panels p .. p + count - 1 of float32 weights laid out by row (src: row 0 of
+  ;;   panel p, rows lds bytes apart, 64 bytes a panel) into panels from dst, ldf bytes apart
+  ;;   (64 bytes a row): what gemm and gemmsparse read for a batch. Only the n rows listed
+  ;;   (increasing) as i32 from idx, or with idx = 0 rows 0 .. n-1. Row by row, so each row's
+  ;;   run of count panels is read in one piece.
   (func (export "panelrows") (param $src i32) (param $lds i32) (param $dst i32) (param $ldf i32)
-    (param $count i32) (param $code i32) (param $idx i32) (param $n i32)
-    (local $i i32) (local $k i32) (local $s i32) (local $d i32) (local $send i32) (local $step i32)
-    (local $v v128) (local $hm v128) (local $fm v128) (local $fs v128)
-    (local.set $hm (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000))
-    (local.set $fm (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000))
-    (local.set $fs (v128.const f32x4 0x1p102 0x1p102 0x1p102 0x1p102))
-    (local.set $step (select (i32.const 64) (i32.const 32) (i32.eqz (local.get $code))))
-    (if (i32.and (i32.ne (local.get $code) (i32.const 0)) (i32.and (i32.ne (local.get $code) (i32.const {{DT_bf16}}))
-        (i32.and (i32.ne (local.get $code) (i32.const {{DT_f16}})) (i32.ne (local.get $code) (i32.const {{DT_f16s}}))))) (then unreachable))
+    (param $count i32) (param $idx i32) (param $n i32)
+    (local $i i32) (local $k i32) (local $s i32) (local $d i32) (local $send i32)
     (block $r_done
       (loop $r_next
       (br_if $r_done (i32.ge_u (local.get $i) (local.get $n)))
       (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2))))
                             (local.get $i) (local.get $idx)))
       (local.set $s (i32.add (local.get $src) (i32.mul (local.get $k) (local.get $lds))))
-      (local.set $send (i32.add (local.get $s) (i32.mul (local.get $count) (local.get $step))))
+      (local.set $send (i32.add (local.get $s) (i32.shl (local.get $count) (i32.const 6))))
       (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 6))))
-      (if (i32.eqz (local.get $code)) (then
-        (block $pf_done
-          (loop $pf_next
-          (br_if $pf_done (i32.ge_u (local.get $s) (local.get $send)))
-          (v128.store offset=0 (local.get $d) (v128.load offset=0 (local.get $s)))
-          (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
-          (v128.store offset=32 (local.get $d) (v128.load offset=32 (local.get $s)))
-          (v128.store offset=48 (local.get $d) (v128.load offset=48 (local.get $s)))
-          (local.set $s (i32.add (local.get $s) (local.get $step)))
-          (local.set $d (i32.add (local.get $d) (local.get $ldf)))
-          (br $pf_next)))
-      ) (else (if (i32.eq (local.get $code) (i32.const {{DT_bf16}})) (then
-        (block $pb_done
-          (loop $pb_next
-          (br_if $pb_done (i32.ge_u (local.get $s) (local.get $send)))
-          (local.set $v (v128.load offset=0 (local.get $s)))
-          (v128.store offset=0 (local.get $d) (i32x4.shl (local.get $v) (i32.const 16)))
-          (v128.store offset=16 (local.get $d) (v128.and (local.get $v) (local.get $hm)))
-          (local.set $v (v128.load offset=16 (local.get $s)))
-          (v128.store offset=32 (local.get $d) (i32x4.shl (local.get $v) (i32.const 16)))
-          (v128.store offset=48 (local.get $d) (v128.and (local.get $v) (local.get $hm)))
-          (local.set $s (i32.add (local.get $s) (local.get $step)))
-          (local.set $d (i32.add (local.get $d) (local.get $ldf)))
-          (br $pb_next)))
-      ) (else (if (i32.eq (local.get $code) (i32.const {{DT_f16s}})) (then
-        (block $ps_done
-          (loop $ps_next
-          (br_if $ps_done (i32.ge_u (local.get $s) (local.get $send)))
-          (local.set $v (v128.load offset=0 (local.get $s)))
-          (v128.store offset=0 (local.get $d) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
-          (v128.store offset=16 (local.get $d) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)) (local.get $fs)))
-          (local.set $v (v128.load offset=16 (local.get $s)))
-          (v128.store offset=32 (local.get $d) (f32x4.mul (v128.and (i32x4.shr_s (i32x4.shl (local.get $v) (i32.const 16)) (i32.const 3)) (local.get $fm)) (local.get $fs)))
-          (v128.store offset=48 (local.get $d) (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $fm)) (local.get $fs)))
-          (local.set $s (i32.add (local.get $s) (local.get $step)))
-          (local.set $d (i32.add (local.get $d) (local.get $ldf)))
-          (br $ps_next)))
-      ) (else
-        (block $ph_done
-          (loop $ph_next
-          (br_if $ph_done (i32.ge_u (local.get $s) (local.get $send)))
-          (local.set $v (v128.load offset=0 (local.get $s)))
-          (v128.store offset=0 (local.get $d) (call $half (i32x4.shl (local.get $v) (i32.const 16))))
-          (v128.store offset=16 (local.get $d) (call $half (local.get $v)))
-          (local.set $v (v128.load offset=16 (local.get $s)))
-          (v128.store offset=32 (local.get $d) (call $half (i32x4.shl (local.get $v) (i32.const 16))))
-          (v128.store offset=48 (local.get $d) (call $half (local.get $v)))
-          (local.set $s (i32.add (local.get $s) (local.get $step)))
-          (local.set $d (i32.add (local.get $d) (local.get $ldf)))
-          (br $ph_next)))
-      ))))))
+      (block $pf_done
+        (loop $pf_next
+        (br_if $pf_done (i32.ge_u (local.get $s) (local.get $send)))
+        (v128.store offset=0 (local.get $d) (v128.load offset=0 (local.get $s)))
+        (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
+        (v128.store offset=32 (local.get $d) (v128.load offset=32 (local.get $s)))
+        (v128.store offset=48 (local.get $d) (v128.load offset=48 (local.get $s)))
+        (local.set $s (i32.add (local.get $s) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (local.get $ldf)))
+        (br $pf_next)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $r_next)))
   )

@@ -141,9 +141,8 @@ export interface GemmExports {
     n: number,
   ): void;
   /**
-   * `count` panels of weights laid out by row (from src, rows lds bytes apart, of weight code
-   * `code`) into float32 panels from dst, ldf bytes apart: the n rows listed at idx, or rows
-   * 0 .. n-1 when idx is 0.
+   * `count` panels of float32 weights laid out by row (from src, rows lds bytes apart) into
+   * panels from dst, ldf bytes apart: the n rows listed at idx, or rows 0 .. n-1 when idx is 0.
    */
   panelrows(
     src: number,
@@ -151,7 +150,6 @@ export interface GemmExports {
     dst: number,
     ldf: number,
     count: number,
-    code: number,
     idx: number,
     n: number,
   ): void;
@@ -329,7 +327,7 @@ function rowsLinear(
   scratch: number,
   chunk: number,
 ): void {
-  const { K, w, b, code } = m;
+  const { K, w, b } = m;
   const lds = rowBytes(m);
   const gp = groupPanels(m);
   const gb = groupBytes(m);
@@ -387,7 +385,6 @@ function rowsLinear(
         scratch + (s - p) * ldf,
         ldf,
         e - s,
-        code,
         idx,
         n,
       );
