@@ -394,13 +394,19 @@ function rowsLinear(
     const wp = (scratch - p * ldf) | 0;
     if (!sparse) ex.gemm(x, lda, rows, K, wp, ldf, p, q, b, 0, 0, out, ldo);
     else {
-      for (let s = 0; s < slots; s++) {
-        const two = 2 * s + 2 <= rows;
-        const xs = x + 2 * s * lda;
-        const os = out + 2 * s * ldo;
-        const c = counts[s] as number;
-        if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, ldf, p, q, b, 0, 0, os, ldo);
-        else ex.gemmsparse(xs, two ? 1 : 0, wp, ldf, p, q, b, os, ldo, lists + s * K * 4, c);
+      // Every pair over a part of the span that stays in L2 (gemm goes panel by panel itself;
+      // a pair of gemmsparse over the whole copied span would evict it for the next pair).
+      const part = Math.max(1, Math.floor(SPARSE_SPAN / ldf));
+      for (let r = p; r < q; r += part) {
+        const t = Math.min(q, r + part);
+        for (let s = 0; s < slots; s++) {
+          const two = 2 * s + 2 <= rows;
+          const xs = x + 2 * s * lda;
+          const os = out + 2 * s * ldo;
+          const c = counts[s] as number;
+          if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, ldf, r, t, b, 0, 0, os, ldo);
+          else ex.gemmsparse(xs, two ? 1 : 0, wp, ldf, r, t, b, os, ldo, lists + s * K * 4, c);
+        }
       }
     }
     beat();
