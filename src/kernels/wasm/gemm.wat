@@ -858,9 +858,9 @@
   ;; gemmsparse: gemm's sums without relu, for one pair of rows of x (pair = 1, gemm's pair
   ;;   layout from x: a 2 x 16 tile a panel) or one row (pair = 0, plain from x: 1 x 32 tiles
   ;;   over two panels, then 1 x 16), over the n values of k listed (increasing) as i32 from idx,
-  ;;   for panels p0 .. p1-1 of w (panel p at w + p * ldw, row k of it at + 64k: one 64-byte line
-  ;;   each); + bias (16-padded, or 0); out: plain rows, the second of a pair at out + ldo, panel
-  ;;   p at byte 64p.
+  ;;   for panels p0 .. p1-1 of w (panel p at w + p * ldw, row k of it at + 64k: a thread's
+  ;;   scratch panels, which panelrows copied out of a map laid out by row); + bias (16-padded, or
+  ;;   0); out: plain rows, the second of a pair at out + ldo, panel p at byte 64p.
   (func (export "gemmsparse")
     (param $x i32) (param $pair i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
     (param $bias i32) (param $out i32) (param $ldo i32) (param $idx i32) (param $n i32)
@@ -1019,6 +1019,302 @@
       ))
       )))
 
+  ;; gemvhalves: the second map's sums for one token (x plain: k at x + 4k) on float32 weights
+  ;;   laid out by row in two groups (layout.ts's `byRow` and `rowGroups`: each group a run of K
+  ;;   rows of its own panels, lds bytes a row, the second group K * lds bytes after the first). The caller's panels are two segments:
+  ;;   a, na panels of output from oa (bias from ba, or 0 for none) whose row k starts at
+  ;;   wa + k * lds, and b likewise (either may be empty). Over the n rows listed (increasing) as
+  ;;   i32 from idx, or with idx = 0 over k = 0 .. n-1. Each element is gemm's: +0, then
+  ;;   acc + x_k * w_kj for k increasing (each product and sum rounded, never fused), then + bias.
+  ;;   The partial sums live in out (in L1); each 32 columns (1 x 32, eight accumulators; a
+  ;;   segment's last odd panel 1 x 16) are loaded, get their products and are stored, the two
+  ;;   segments' tiles taking turns, so the weights come from two places a group apart, each read
+  ;;   front to back: at every row (0%) like gemm's two panels. One row at a time (`eight` = 0),
+  ;;   or with `eight` blocks of eight listed rows per tile (fewer partial sums; eight runs side
+  ;;   by side in each group). Measured at one token of 768 x 3072 from memory (one thread, busy
+  ;;   2-core machine), against gemm's 1 x 32 tile on panels: one group (whole rows) read four
+  ;;   rows a block at 0.80x to 0.83x, and a row at a time, or rows a few apart taking the
+  ;;   columns in turns, no faster; two groups a row at a time 0.95x to 1.03x, four groups 1.04x
+  ;;   to 1.09x. With half the rows listed, two groups in blocks of four ran at 0.92x to 0.95x
+  ;;   the speed of one group (runs half as long), four groups about 0.85x, a row at a time about
+  ;;   0.85x; blocks of eight 6% to 9% faster than four, of 16 alike, 2 and 32 slower; with 3/4
+  ;;   of the rows listed, blocks of eight 1.1x a row at a time. Interleaving the groups a row at
+  ;;   a time instead of a tile (group after group for each row) was 7% slower, and reading ahead
+  ;;   by loads (a word each line of the rows a few blocks on) 13% slower.
+  (func (export "gemvhalves")
+    (param $x i32) (param $wa i32) (param $wb i32) (param $lds i32) (param $oa i32) (param $ob i32)
+    (param $na i32) (param $nb i32) (param $ba i32) (param $bb i32) (param $idx i32) (param $n i32) (param $eight i32)
+    (local $i i32) (local $j i32) (local $g1 i32) (local $k i32) (local $o i32) (local $q i32) (local $t i32)
+    (local $ta i32) (local $tb i32) (local $tm i32) (local $ra i32) (local $rb i32) (local $e i32)
+    (local $a v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    ;; Byte offsets of each segment's last 32-column tile's end, and of the longer one.
+    (local.set $ta (i32.shl (i32.shr_u (local.get $na) (i32.const 1)) (i32.const 7)))
+    (local.set $tb (i32.shl (i32.shr_u (local.get $nb) (i32.const 1)) (i32.const 7)))
+    (local.set $tm (select (local.get $ta) (local.get $tb) (i32.gt_u (local.get $ta) (local.get $tb))))
+    ;; From +0.
+    (local.set $o (local.get $oa))
+    (local.set $e (i32.add (local.get $oa) (i32.shl (local.get $na) (i32.const 6))))
+    (block $za_done
+      (loop $za_next
+        (br_if $za_done (i32.ge_u (local.get $o) (local.get $e)))
+        (v128.store (local.get $o) (v128.const i32x4 0 0 0 0))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $za_next)))
+    (local.set $o (local.get $ob))
+    (local.set $e (i32.add (local.get $ob) (i32.shl (local.get $nb) (i32.const 6))))
+    (block $zb_done
+      (loop $zb_next
+        (br_if $zb_done (i32.ge_u (local.get $o) (local.get $e)))
+        (v128.store (local.get $o) (v128.const i32x4 0 0 0 0))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $zb_next)))
+    (if (local.get $eight) (then
+      (block $b_done
+        (loop $b_next
+        (br_if $b_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $g1 (select (i32.add (local.get $i) (i32.const 8)) (local.get $n)
+                               (i32.lt_u (i32.add (local.get $i) (i32.const 8)) (local.get $n))))
+        (local.set $t (i32.const 0))
+        (block $t_done
+          (loop $t_next
+          (br_if $t_done (i32.ge_u (local.get $t) (local.get $tm)))
+          (if (i32.lt_u (local.get $t) (local.get $ta)) (then
+            (local.set $o (i32.add (local.get $oa) (local.get $t)))
+            (local.set $c0 (v128.load offset=0 (local.get $o)))
+            (local.set $c1 (v128.load offset=16 (local.get $o)))
+            (local.set $c2 (v128.load offset=32 (local.get $o)))
+            (local.set $c3 (v128.load offset=48 (local.get $o)))
+            (local.set $c4 (v128.load offset=64 (local.get $o)))
+            (local.set $c5 (v128.load offset=80 (local.get $o)))
+            (local.set $c6 (v128.load offset=96 (local.get $o)))
+            (local.set $c7 (v128.load offset=112 (local.get $o)))
+            (local.set $j (local.get $i))
+            (block $k_done_a32
+              (loop $k_next_a32
+              (br_if $k_done_a32 (i32.ge_u (local.get $j) (local.get $g1)))
+              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+                                    (local.get $j) (local.get $idx)))
+              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+              (local.set $q (i32.add (i32.add (local.get $wa) (i32.mul (local.get $k) (local.get $lds))) (local.get $t)))
+              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $k_next_a32)))
+            (v128.store offset=0 (local.get $o) (local.get $c0))
+            (v128.store offset=16 (local.get $o) (local.get $c1))
+            (v128.store offset=32 (local.get $o) (local.get $c2))
+            (v128.store offset=48 (local.get $o) (local.get $c3))
+            (v128.store offset=64 (local.get $o) (local.get $c4))
+            (v128.store offset=80 (local.get $o) (local.get $c5))
+            (v128.store offset=96 (local.get $o) (local.get $c6))
+            (v128.store offset=112 (local.get $o) (local.get $c7))
+          ))
+          (if (i32.lt_u (local.get $t) (local.get $tb)) (then
+            (local.set $o (i32.add (local.get $ob) (local.get $t)))
+            (local.set $c0 (v128.load offset=0 (local.get $o)))
+            (local.set $c1 (v128.load offset=16 (local.get $o)))
+            (local.set $c2 (v128.load offset=32 (local.get $o)))
+            (local.set $c3 (v128.load offset=48 (local.get $o)))
+            (local.set $c4 (v128.load offset=64 (local.get $o)))
+            (local.set $c5 (v128.load offset=80 (local.get $o)))
+            (local.set $c6 (v128.load offset=96 (local.get $o)))
+            (local.set $c7 (v128.load offset=112 (local.get $o)))
+            (local.set $j (local.get $i))
+            (block $k_done_b32
+              (loop $k_next_b32
+              (br_if $k_done_b32 (i32.ge_u (local.get $j) (local.get $g1)))
+              (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+                                    (local.get $j) (local.get $idx)))
+              (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+              (local.set $q (i32.add (i32.add (local.get $wb) (i32.mul (local.get $k) (local.get $lds))) (local.get $t)))
+              (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+              (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+              (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+              (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+              (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+              (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+              (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+              (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $k_next_b32)))
+            (v128.store offset=0 (local.get $o) (local.get $c0))
+            (v128.store offset=16 (local.get $o) (local.get $c1))
+            (v128.store offset=32 (local.get $o) (local.get $c2))
+            (v128.store offset=48 (local.get $o) (local.get $c3))
+            (v128.store offset=64 (local.get $o) (local.get $c4))
+            (v128.store offset=80 (local.get $o) (local.get $c5))
+            (v128.store offset=96 (local.get $o) (local.get $c6))
+            (v128.store offset=112 (local.get $o) (local.get $c7))
+          ))
+          (local.set $t (i32.add (local.get $t) (i32.const 128)))
+          (br $t_next)))
+        (if (i32.and (local.get $na) (i32.const 1)) (then
+          (local.set $t (local.get $ta))
+          (local.set $o (i32.add (local.get $oa) (local.get $t)))
+          (local.set $c0 (v128.load offset=0 (local.get $o)))
+          (local.set $c1 (v128.load offset=16 (local.get $o)))
+          (local.set $c2 (v128.load offset=32 (local.get $o)))
+          (local.set $c3 (v128.load offset=48 (local.get $o)))
+          (local.set $j (local.get $i))
+          (block $k_done_a16
+            (loop $k_next_a16
+            (br_if $k_done_a16 (i32.ge_u (local.get $j) (local.get $g1)))
+            (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+                                  (local.get $j) (local.get $idx)))
+            (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $q (i32.add (i32.add (local.get $wa) (i32.mul (local.get $k) (local.get $lds))) (local.get $t)))
+            (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+            (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+            (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+            (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $k_next_a16)))
+          (v128.store offset=0 (local.get $o) (local.get $c0))
+          (v128.store offset=16 (local.get $o) (local.get $c1))
+          (v128.store offset=32 (local.get $o) (local.get $c2))
+          (v128.store offset=48 (local.get $o) (local.get $c3))
+        ))
+        (if (i32.and (local.get $nb) (i32.const 1)) (then
+          (local.set $t (local.get $tb))
+          (local.set $o (i32.add (local.get $ob) (local.get $t)))
+          (local.set $c0 (v128.load offset=0 (local.get $o)))
+          (local.set $c1 (v128.load offset=16 (local.get $o)))
+          (local.set $c2 (v128.load offset=32 (local.get $o)))
+          (local.set $c3 (v128.load offset=48 (local.get $o)))
+          (local.set $j (local.get $i))
+          (block $k_done_b16
+            (loop $k_next_b16
+            (br_if $k_done_b16 (i32.ge_u (local.get $j) (local.get $g1)))
+            (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+                                  (local.get $j) (local.get $idx)))
+            (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+            (local.set $q (i32.add (i32.add (local.get $wb) (i32.mul (local.get $k) (local.get $lds))) (local.get $t)))
+            (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+            (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+            (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+            (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $k_next_b16)))
+          (v128.store offset=0 (local.get $o) (local.get $c0))
+          (v128.store offset=16 (local.get $o) (local.get $c1))
+          (v128.store offset=32 (local.get $o) (local.get $c2))
+          (v128.store offset=48 (local.get $o) (local.get $c3))
+        ))
+        (local.set $i (local.get $g1))
+        (br $b_next))))
+    (else
+      (block $r_done
+        (loop $r_next
+        (br_if $r_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2))))
+                              (local.get $i) (local.get $idx)))
+        (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $ra (i32.add (local.get $wa) (i32.mul (local.get $k) (local.get $lds))))
+        (local.set $rb (i32.add (local.get $wb) (i32.mul (local.get $k) (local.get $lds))))
+        (local.set $t (i32.const 0))
+        (block $t_done
+          (loop $t_next
+          (br_if $t_done (i32.ge_u (local.get $t) (local.get $tm)))
+          (if (i32.lt_u (local.get $t) (local.get $ta)) (then
+            (local.set $o (i32.add (local.get $oa) (local.get $t)))
+            (local.set $q (i32.add (local.get $ra) (local.get $t)))
+            (local.set $c0 (f32x4.add (v128.load offset=0 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+            (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+            (local.set $c2 (f32x4.add (v128.load offset=32 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+            (local.set $c3 (f32x4.add (v128.load offset=48 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+            (local.set $c4 (f32x4.add (v128.load offset=64 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+            (local.set $c5 (f32x4.add (v128.load offset=80 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+            (local.set $c6 (f32x4.add (v128.load offset=96 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+            (local.set $c7 (f32x4.add (v128.load offset=112 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+            (v128.store offset=0 (local.get $o) (local.get $c0))
+            (v128.store offset=16 (local.get $o) (local.get $c1))
+            (v128.store offset=32 (local.get $o) (local.get $c2))
+            (v128.store offset=48 (local.get $o) (local.get $c3))
+            (v128.store offset=64 (local.get $o) (local.get $c4))
+            (v128.store offset=80 (local.get $o) (local.get $c5))
+            (v128.store offset=96 (local.get $o) (local.get $c6))
+            (v128.store offset=112 (local.get $o) (local.get $c7))
+          ))
+          (if (i32.lt_u (local.get $t) (local.get $tb)) (then
+            (local.set $o (i32.add (local.get $ob) (local.get $t)))
+            (local.set $q (i32.add (local.get $rb) (local.get $t)))
+            (local.set $c0 (f32x4.add (v128.load offset=0 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+            (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+            (local.set $c2 (f32x4.add (v128.load offset=32 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+            (local.set $c3 (f32x4.add (v128.load offset=48 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+            (local.set $c4 (f32x4.add (v128.load offset=64 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+            (local.set $c5 (f32x4.add (v128.load offset=80 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+            (local.set $c6 (f32x4.add (v128.load offset=96 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+            (local.set $c7 (f32x4.add (v128.load offset=112 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+            (v128.store offset=0 (local.get $o) (local.get $c0))
+            (v128.store offset=16 (local.get $o) (local.get $c1))
+            (v128.store offset=32 (local.get $o) (local.get $c2))
+            (v128.store offset=48 (local.get $o) (local.get $c3))
+            (v128.store offset=64 (local.get $o) (local.get $c4))
+            (v128.store offset=80 (local.get $o) (local.get $c5))
+            (v128.store offset=96 (local.get $o) (local.get $c6))
+            (v128.store offset=112 (local.get $o) (local.get $c7))
+          ))
+          (local.set $t (i32.add (local.get $t) (i32.const 128)))
+          (br $t_next)))
+        (if (i32.and (local.get $na) (i32.const 1)) (then
+          (local.set $t (local.get $ta))
+          (local.set $o (i32.add (local.get $oa) (local.get $t)))
+          (local.set $q (i32.add (local.get $ra) (local.get $t)))
+          (local.set $c0 (f32x4.add (v128.load offset=0 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+          (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+          (local.set $c2 (f32x4.add (v128.load offset=32 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+          (local.set $c3 (f32x4.add (v128.load offset=48 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+          (v128.store offset=0 (local.get $o) (local.get $c0))
+          (v128.store offset=16 (local.get $o) (local.get $c1))
+          (v128.store offset=32 (local.get $o) (local.get $c2))
+          (v128.store offset=48 (local.get $o) (local.get $c3))
+        ))
+        (if (i32.and (local.get $nb) (i32.const 1)) (then
+          (local.set $t (local.get $tb))
+          (local.set $o (i32.add (local.get $ob) (local.get $t)))
+          (local.set $q (i32.add (local.get $rb) (local.get $t)))
+          (local.set $c0 (f32x4.add (v128.load offset=0 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+          (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+          (local.set $c2 (f32x4.add (v128.load offset=32 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+          (local.set $c3 (f32x4.add (v128.load offset=48 (local.get $o)) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+          (v128.store offset=0 (local.get $o) (local.get $c0))
+          (v128.store offset=16 (local.get $o) (local.get $c1))
+          (v128.store offset=32 (local.get $o) (local.get $c2))
+          (v128.store offset=48 (local.get $o) (local.get $c3))
+        ))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $r_next)))))
+    ;; Then the bias.
+    (if (local.get $ba) (then
+      (local.set $o (local.get $oa))
+      (local.set $e (i32.add (local.get $oa) (i32.shl (local.get $na) (i32.const 6))))
+      (block $ba_done
+        (loop $ba_next
+          (br_if $ba_done (i32.ge_u (local.get $o) (local.get $e)))
+          (v128.store (local.get $o) (f32x4.add (v128.load (local.get $o))
+            (v128.load (i32.add (local.get $ba) (i32.sub (local.get $o) (local.get $oa))))))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br $ba_next)))))
+    (if (local.get $bb) (then
+      (local.set $o (local.get $ob))
+      (local.set $e (i32.add (local.get $ob) (i32.shl (local.get $nb) (i32.const 6))))
+      (block $bb_done
+        (loop $bb_next
+          (br_if $bb_done (i32.ge_u (local.get $o) (local.get $e)))
+          (v128.store (local.get $o) (f32x4.add (v128.load (local.get $o))
+            (v128.load (i32.add (local.get $bb) (i32.sub (local.get $o) (local.get $ob))))))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br $bb_next))))))
+
+
   ;; gemv16sparse: gemmsparse for one token (plain from x) on 16-bit panels (weight code
   ;;   `code`, rows of 32 bytes: panel p at w + p * ldw, row k at + 32k), widening each listed row
   ;;   in registers as `widen` does (so each product is gemm's on the widened weight): a 1 x 16
@@ -1093,6 +1389,65 @@
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br $g_next)))
   )
+
+
+  ;; panelrows: panels p .. p + count - 1 of float32 weights laid out by row (src: row 0 of
+  ;;   panel p, rows lds bytes apart, 64 bytes a panel) into panels from dst, ldf bytes apart
+  ;;   (64 bytes a row): what gemm and gemmsparse read for a batch. Only the n rows listed
+  ;;   (increasing) as i32 from idx, or with idx = 0 rows 0 .. n-1. Row by row, so each row's
+  ;;   run of count panels is read in one piece.
+  (func (export "panelrows") (param $src i32) (param $lds i32) (param $dst i32) (param $ldf i32)
+    (param $count i32) (param $idx i32) (param $n i32)
+    (local $i i32) (local $k i32) (local $s i32) (local $d i32) (local $send i32)
+    (block $r_done
+      (loop $r_next
+      (br_if $r_done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $k (select (i32.load (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2))))
+                            (local.get $i) (local.get $idx)))
+      (local.set $s (i32.add (local.get $src) (i32.mul (local.get $k) (local.get $lds))))
+      (local.set $send (i32.add (local.get $s) (i32.shl (local.get $count) (i32.const 6))))
+      (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $k) (i32.const 6))))
+      (block $pf_done
+        (loop $pf_next
+        (br_if $pf_done (i32.ge_u (local.get $s) (local.get $send)))
+        (v128.store offset=0 (local.get $d) (v128.load offset=0 (local.get $s)))
+        (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
+        (v128.store offset=32 (local.get $d) (v128.load offset=32 (local.get $s)))
+        (v128.store offset=48 (local.get $d) (v128.load offset=48 (local.get $s)))
+        (local.set $s (i32.add (local.get $s) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (local.get $ldf)))
+        (br $pf_next)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $r_next)))
+  )
+
+  ;; gatherany: gather for a block of `rows` hidden rows in gemm's pair layout from h (pair i at
+  ;;   h + 2i * lda, an odd last row plain at h + (rows-1) * lda): the k where any row is not ±0.
+  (func (export "gatherany") (param $h i32) (param $lda i32) (param $rows i32) (param $K i32) (param $idx i32) (result i32)
+    (local $k i32) (local $n i32) (local $a i32) (local $end i32) (local $last i32) (local $nz i64)
+    (local.set $last (i32.add (local.get $h) (i32.mul (i32.sub (local.get $rows) (i32.const 1)) (local.get $lda))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $K)))
+        (local.set $nz (i64.const 0))
+        (local.set $a (i32.add (local.get $h) (i32.shl (local.get $k) (i32.const 3))))
+        (local.set $end (i32.add (local.get $a) (i32.mul (i32.and (local.get $rows) (i32.const -2)) (local.get $lda))))
+        (block $p_done
+          (loop $p_next
+            (br_if $p_done (i32.ge_u (local.get $a) (local.get $end)))
+            (local.set $nz (i64.or (local.get $nz) (i64.load (local.get $a))))
+            (local.set $a (i32.add (local.get $a) (i32.shl (local.get $lda) (i32.const 1))))
+            (br $p_next)))
+        (if (i32.and (local.get $rows) (i32.const 1)) (then
+          (local.set $nz (i64.or (local.get $nz)
+            (i64.extend_i32_u (i32.load (i32.add (local.get $last) (i32.shl (local.get $k) (i32.const 2)))))))))
+        (i32.store (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2))) (local.get $k))
+        (local.set $n (i32.add (local.get $n)
+          (i64.ne (i64.and (local.get $nz) (i64.const 0x7fffffff7fffffff)) (i64.const 0))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.get $n))
+
 
   ;; e^x on two float64 lanes, the operations of activation.ts's exp64 in its order.
   (func $exp (param $x v128) (result v128)

@@ -20,7 +20,10 @@ import {
   PANEL,
   SLOTS16,
   WEIGHT_CODE,
+  groupPanels,
   layout,
+  mapElements,
+  rowSlots,
 } from "./layout";
 import {
   type Act,
@@ -106,7 +109,8 @@ export function instantiate(
  * quantized layer's as ggml blocks in panels), map by map with its bias. An f16 map whose
  * weights are all finite and below 64 in magnitude is kept scaled by 2^10 and its code set to
  * WEIGHT_CODE.f16s. With `sparse` (a layout with list regions), the last map of float32 or
- * 16-bit weights is marked `skip` when every weight in it is finite.
+ * 16-bit weights is marked `skip` when every weight in it is finite. A map marked `byRow` is
+ * packed row by row (one panel as wide as all of them).
  */
 export function packMaps(
   shape: LayerShape,
@@ -123,9 +127,13 @@ export function packMaps(
       const blocks = quantizeMap(source, shape, i);
       packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
       m.nonFiniteScales = hasNonFiniteScale(blocks, shape.dtype);
-    } else if (m.elem === 4) packMap(source, shape, i, PANEL, f32, m.w / 4);
-    else packMap(source, shape, i, PANEL, u16, m.w / 2, SLOTS16);
-    const count = m.K * m.panels * PANEL;
+    } else {
+      // A map laid out by row is a panel as wide as a group of them for each group.
+      const nr = m.byRow ? groupPanels(m) * PANEL : PANEL;
+      if (m.elem === 4) packMap(source, shape, i, nr, f32, m.w / 4);
+      else packMap(source, shape, i, nr, u16, m.w / 2, m.byRow ? rowSlots(nr, SLOTS16) : SLOTS16);
+    }
+    const count = mapElements(m);
     if (m.code === WEIGHT_CODE.f16 && fitsF16s(u16, m.w / 2, count)) {
       scaleHalves(u16, m.w / 2, count, F16S_SHIFT);
       m.code = WEIGHT_CODE.f16s;
@@ -181,9 +189,11 @@ export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
     let w: Float32Array | Uint16Array | Uint8Array;
     const q = m.code === WEIGHT_CODE.q8_0 ? "q8_0" : m.code === WEIGHT_CODE.q4_0 ? "q4_0" : null;
     if (q !== null) w = unpackQuantPanels(u8, m.w, q, m.K, n);
-    else if (m.elem === 4) w = unpackRows(f32, m.w / 4, m.K, n, PANEL);
+    else if (m.elem === 4)
+      w = unpackRows(f32, m.w / 4, m.K, n, m.byRow ? groupPanels(m) * PANEL : PANEL);
     else {
-      w = unpackRows(u16, m.w / 2, m.K, n, PANEL, SLOTS16);
+      const nr = m.byRow ? groupPanels(m) * PANEL : PANEL;
+      w = unpackRows(u16, m.w / 2, m.K, n, nr, m.byRow ? rowSlots(nr, SLOTS16) : SLOTS16);
       if (m.code === WEIGHT_CODE.f16s) scaleHalves(w, 0, w.length, -F16S_SHIFT);
     }
     return { w, b: m.b === 0 ? null : f32.slice(m.b / 4, m.b / 4 + n) };

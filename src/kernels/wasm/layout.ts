@@ -85,6 +85,17 @@ export interface MapRegion {
    * the slower way that keeps those (code bit 16). Set when the weights are packed.
    */
   nonFiniteScales?: boolean;
+  /**
+   * Whether the weights are laid out by row rather than in panels: the panels go in
+   * {@link rowGroups} groups of {@link groupPanels} (the last one padded with zeros), each group
+   * one after the other, K rows of {@link rowBytes}: panel p = g · groupPanels + i of row k at
+   * w + g · {@link groupBytes} + k · rowBytes + PANEL · elem · i (each 16 columns as a panel's
+   * row holds them). The last map of a float32 layout that skips zero hidden values is, so that
+   * a left-out row is a run of bytes in each group never touched (see gemm.wat's `gemvhalves`).
+   * 16-bit maps stay in panels: their one-token tile reads four panels at once, and four 16-bit
+   * rows a block, widened in registers, ran at 0.45x its speed (768 x 3072, bf16, from memory).
+   */
+  byRow: boolean;
 }
 
 export interface Layout {
@@ -105,7 +116,8 @@ export interface Layout {
   /**
    * Float32 panels (one panel of the largest K each) that 16-bit weights are widened into for a
    * batch, or a quantized layer's Q8_0 activations (BLOCK_ROWS rows of quantRowBytes of the
-   * largest K): the calling thread's, then one per worker (by id). Empty for float32 weights.
+   * largest K): the calling thread's, then one per worker (by id). Empty for float32 weights
+   * unless a map is laid out by row (a batch copies its panels into these).
    */
   widen: number[];
   /**
@@ -127,8 +139,25 @@ export interface Layout {
   pages: number;
 }
 
-/** Lists a thread keeps for a block: one a pair of rows (an odd last row takes one too). */
-export const LIST_SLOTS = BLOCK_ROWS / 2;
+/**
+ * Lists a thread keeps for a block: one a pair of rows (an odd last row takes one too), and
+ * one more for the units that are not zero in any row of it (the rows a batch copies).
+ */
+export const LIST_SLOTS = BLOCK_ROWS / 2 + 1;
+
+/**
+ * Bytes of float32 panels a batch copies at once from a map laid out by row (one panel at the
+ * least): each row's run of them is read in one piece (a copy panel by panel reads one line a
+ * row, at the stride of a row, and cost a batch of 32 tokens of 768 x 3072 about 15% of the
+ * map's time against gemm on panels; ten panels at once, about 5%). gemm then reads them panel
+ * by panel, each in a core's L2 cache while every pair of rows goes by.
+ */
+export const ROW_SPAN = 1 << 21;
+
+/** Panels of inner dimension K that a batch copies at once from a map of `panels` laid out by row. */
+export function rowPanels(K: number, panels: number): number {
+  return Math.min(panels, Math.max(1, Math.floor(ROW_SPAN / panelBytes(K))));
+}
 
 /** Bytes of a pool's control block: 64 words, then room for a worker's error message. */
 export const CTRL_BYTES = 256 + 1024;
@@ -162,6 +191,48 @@ export function regions() {
   };
 }
 
+/**
+ * Groups of panels a map laid out by row keeps: two (for a map of two panels or more), so that
+ * one token reading every row streams from two places far apart, as gemm does from two panels
+ * (one run of whole rows read about 0.8x as fast from main memory: gemm.wat, `gemvhalves`).
+ */
+export function rowGroups(m: Pick<MapRegion, "panels" | "elem">): number {
+  return m.panels >= 2 ? 2 : 1;
+}
+
+/** Panels in each group of a map laid out by row (the last group may hold fewer, padded). */
+export function groupPanels(m: Pick<MapRegion, "panels" | "elem">): number {
+  return Math.ceil(m.panels / rowGroups(m));
+}
+
+/** Bytes between rows k and k + 1 of a group of a map laid out by row: its panels' rows. */
+export function rowBytes(m: Pick<MapRegion, "panels" | "elem">): number {
+  return groupPanels(m) * PANEL * m.elem;
+}
+
+/** Bytes between the groups of a map laid out by row: K rows of {@link rowBytes}. */
+export function groupBytes(m: Pick<MapRegion, "panels" | "elem" | "K">): number {
+  return m.K * rowBytes(m);
+}
+
+/**
+ * Elements a map's weights take in the layout: K · PANEL a panel, and for a map laid out by row
+ * its groups' padding too.
+ */
+export function mapElements(m: Pick<MapRegion, "panels" | "elem" | "K" | "byRow">): number {
+  const panels = m.byRow ? rowGroups(m) * groupPanels(m) : m.panels;
+  return m.K * panels * PANEL;
+}
+
+/**
+ * Where column j (0 .. width-1) of a row laid out by row sits in it: each 16 columns in the
+ * order of a panel's row (SLOTS16 for 16-bit weights, in order for float32).
+ */
+export function rowSlots(width: number, slots: readonly number[] | null): number[] | null {
+  if (slots === null) return null;
+  return Array.from({ length: width }, (_, j) => j - (j % PANEL) + (slots[j % PANEL] as number));
+}
+
 /** Bytes of one panel of a map with inner dimension K: K rows of PANEL elements. */
 export function panelBytes(K: number, elem = 4): number {
   return K * PANEL * elem;
@@ -179,7 +250,9 @@ export function shareStart(panels: number, p: number, n: number): number {
 
 /**
  * One layer's maps, taken in order from `take`: `expand` maps dModel → dHidden, then one
- * dHidden → dModel, each its weights (of `dtype`) in panels, then its bias if `hasBias`.
+ * dHidden → dModel, each its weights (of `dtype`) in panels, then its bias if `hasBias`. With
+ * `byRow`, the last map's weights are laid out by row (float32 only; see
+ * {@link MapRegion.byRow}).
  */
 export function mapRegions(
   take: (bytes: number) => number,
@@ -188,25 +261,33 @@ export function mapRegions(
   expand: number,
   hasBias: boolean,
   dtype: WeightDtype,
+  byRow = false,
 ): MapRegion[] {
   const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
   const maps: MapRegion[] = [];
   const elem = dtypeBytes(dtype);
   for (let i = 0; i <= expand; i++) {
     const [K, n, pad] = i < expand ? [dModel, p1, hPad] : [dHidden, p2, dPad];
-    const w = take(n * panelBytes(K, elem));
+    const rowwise = byRow && i === expand && dtype === "f32";
+    const w = take(mapElements({ K, panels: n, elem, byRow: rowwise }) * elem);
     const b = hasBias ? take(pad * 4) : 0;
-    maps.push({ w, b, K, panels: n, elem, code: WEIGHT_CODE[dtype], skip: false });
+    maps.push({ w, b, K, panels: n, elem, code: WEIGHT_CODE[dtype], skip: false, byRow: rowwise });
   }
   return maps;
 }
 
 /**
- * Scratch panels a thread needs: none for float32 weights, else the calling thread's and, with
- * `threaded`, one per worker; each of {@link scratchBytes}.
+ * Scratch panels a thread needs: none for float32 weights in panels only, else the calling
+ * thread's and, with `threaded`, one per worker; each of {@link scratchBytes}. A batch copies
+ * each panel of a map laid out by row (`byRow`) into one first.
  */
-export function widenPanels(dtype: WeightDtype, threaded: boolean, threads: number): number {
-  return dtype === "f32" ? 0 : threaded ? 1 + threads : 1;
+export function widenPanels(
+  dtype: WeightDtype,
+  threaded: boolean,
+  threads: number,
+  byRow = false,
+): number {
+  return dtype === "f32" && !byRow ? 0 : threaded ? 1 + threads : 1;
 }
 
 /**
@@ -220,8 +301,8 @@ export function scratchBytes(dtype: WeightDtype, K: number): number {
 
 /**
  * A layer's regions: its maps' weights (of `dtype`) and biases in order, the activations'
- * table, the widening panels of 16-bit weights, with `sparse` the lists of nonzero hidden
- * units, the calling thread's scratch, and with `threaded` (`threads` workers) the pool's
+ * table, the widening panels of 16-bit weights (and of a map laid out by row), with `sparse`
+ * the last map laid out by row and the lists of nonzero hidden units, the calling thread's scratch, and with `threaded` (`threads` workers) the pool's
  * scratch and control blocks.
  */
 export function layout(
@@ -236,14 +317,18 @@ export function layout(
 ): Layout {
   const { p1, p2, hPad, dPad } = panels(dModel, dHidden);
   const { take, end } = regions();
-  const maps = mapRegions(take, dModel, dHidden, expand, hasBias, dtype);
+  const maps = mapRegions(take, dModel, dHidden, expand, hasBias, dtype, sparse);
   const erf = take(ERF_TERMS * 8);
   const blocks = (n: number, bytes: number) => Array.from({ length: n }, () => take(bytes));
   // The 16-bit loops read up to READ_AHEAD bytes past the weights: the erf table, the x block
   // and the hidden blocks (BLOCK_ROWS x 16 floats, 8 KiB, at the least) come after them.
+  const byRow = sparse && dtype === "f32";
   const widen = blocks(
-    widenPanels(dtype, threaded, threads),
-    scratchBytes(dtype, Math.max(dModel, dHidden)),
+    widenPanels(dtype, threaded, threads, byRow),
+    Math.max(
+      scratchBytes(dtype, Math.max(dModel, dHidden)),
+      byRow ? rowPanels(dHidden, p2) * panelBytes(dHidden) : 0,
+    ),
   );
   const listRegions = sparse ? (threaded ? 1 + threads : 1) : 0;
   const lists = blocks(listRegions, LIST_SLOTS * dHidden * 4);

@@ -7,9 +7,14 @@ import {
   LIST_SLOTS,
   MAX_PAGES,
   type MapRegion,
+  PANEL,
   WEIGHT_CODE,
   panelBytes,
+  groupBytes,
+  groupPanels,
   quantRowBytes,
+  rowBytes,
+  rowPanels,
 } from "./layout";
 
 export interface GemmExports {
@@ -99,6 +104,27 @@ export interface GemmExports {
     n: number,
   ): void;
   /**
+   * gemm's sums (no relu) for one token (x plain) on float32 weights laid out by row in two
+   * groups: segment a is na panels of output from oa (bias from ba, or 0 for none), row k of
+   * their weights at wa + k * lds, and likewise segment b; over the n values of k listed at idx,
+   * or k = 0 .. n-1 when idx is 0; a row at a time, or with `eight` in blocks of eight rows.
+   */
+  gemvhalves(
+    x: number,
+    wa: number,
+    wb: number,
+    lds: number,
+    oa: number,
+    ob: number,
+    na: number,
+    nb: number,
+    ba: number,
+    bb: number,
+    idx: number,
+    n: number,
+    eight: number,
+  ): void;
+  /**
    * gemmsparse for one token on 16-bit panels (weight code `code`), widening each listed row in
    * registers as `widen` does.
    */
@@ -114,6 +140,21 @@ export interface GemmExports {
     idx: number,
     n: number,
   ): void;
+  /**
+   * `count` panels of float32 weights laid out by row (from src, rows lds bytes apart) into
+   * panels from dst, ldf bytes apart: the n rows listed at idx, or rows 0 .. n-1 when idx is 0.
+   */
+  panelrows(
+    src: number,
+    lds: number,
+    dst: number,
+    ldf: number,
+    count: number,
+    idx: number,
+    n: number,
+  ): void;
+  /** gather for a block of `rows` rows in the pair layout: the k not ±0 in any of them. */
+  gatherany(h: number, lda: number, rows: number, K: number, idx: number): number;
 }
 
 /** The kernel's activation export. */
@@ -147,8 +188,9 @@ const nothing = () => {};
 const ALL_PANELS = 1 << 24;
 
 /**
- * A tile whose list holds at least this share of the hidden units runs gemm itself: reading a
- * list and skipping a few lines saves less than it costs (the same bits either way).
+ * A batch's pair of rows whose list holds at least this share of the hidden units runs gemm on
+ * the copied panels: reading a list and skipping a few rows saves less than it costs (the same
+ * bits either way). One token has no such threshold (see rowsLinear).
  */
 const DENSE_SHARE = 7 / 8;
 
@@ -173,6 +215,12 @@ const TOKEN_SHARE_16 = 1 / 8;
 const SPARSE_SPAN = 1 << 18;
 
 /**
+ * One token whose list holds fewer than this share of a float32 map's rows reads them in blocks
+ * of eight (gemvhalves' `eight`), a longer list a row at a time. Same bits either way.
+ */
+const ROWS_EIGHT = 7 / 8;
+
+/**
  * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they
  * are. 16-bit weights: one token reads them directly (gemv16, widening in registers); a batch
  * widens each panel once into `scratch` (this thread's float32 panel) and runs gemm on it for
@@ -183,14 +231,15 @@ const SPARSE_SPAN = 1 << 18;
  * qgemm, the kernel quantizing the rows itself (qrows). `beat` is called after every `chunk`
  * panels (a worker's heartbeat).
  *
- * On a map marked `skip` (the last one, no relu, plain output, float32 or 16-bit weights) with
- * `lists` (this thread's list region, else 0), each pair of rows (and an odd last row) first
- * lists the hidden units that are not zero in it, and a pair whose list is short enough (under
- * DENSE_SHARE of them; one token alone, TOKEN_SHARE or TOKEN_SHARE_16) reads
- * only those rows of the weights (gemmsparse; gemv16sparse for one token of 16-bit weights; a
- * batch's 16-bit panels widened one by one first): the same sums, in the same order, less the
- * terms (±0) · w that change no bit (docs/numerics.md). When no pair is sparse enough, the call
- * is the dense one.
+ * A map laid out by row (the last map of a float32 relu layer that skips zero hidden values:
+ * see {@link rowsLinear}) goes to rowsLinear, with `lists` (this thread's list region). On
+ * another map marked `skip` (the last one of a 16-bit relu layer, in panels, no relu, plain
+ * output) with `lists`, each pair of rows (and an odd last row) first lists the hidden units
+ * that are not zero in it, and a pair whose list is short enough (under DENSE_SHARE of them;
+ * one token alone, TOKEN_SHARE_16) reads only those rows of the weights (gemv16sparse for one
+ * token; a batch's panels widened one by one first, then gemmsparse): the same sums, in the same
+ * order, less the terms (±0) · w that change no bit (docs/numerics.md). When no pair is sparse
+ * enough, the call is the dense one.
  */
 export function linearOn(
   ex: GemmExports,
@@ -214,6 +263,10 @@ export function linearOn(
         ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
         beat();
       }
+      return;
+    }
+    if (m.byRow) {
+      rowsLinear(ex, m, x, lda, rows, p0, p1, out, ldo, lists, counts, beat, scratch, chunk);
       return;
     }
     if (m.skip && lists !== 0 && !relu && !pair) {
@@ -245,6 +298,119 @@ export function linearOn(
       if ((p - from) % chunk === chunk - 1 || p === p1 - 1) beat();
     }
   };
+}
+
+/**
+ * {@link linearOn} for a map laid out by row (no relu, plain output: the last map). When the
+ * map is marked `skip` and `lists` is not 0, each pair of rows (and an odd last row) first lists
+ * the hidden units that are not zero in it (gather); the tiles then leave out the other rows of
+ * the weights: the same sums, in the same order, less the terms (±0) · w that change no bit
+ * (docs/numerics.md). One token goes to gemvhalves over its list, or over every row (the dense
+ * path) when none is left out, `chunk` panels a call, reading the map's two groups in turn; a
+ * batch copies a span of panels ({@link rowPanels}) into `scratch` once, each group's part from
+ * its own rows, and runs gemm on it for every pair of rows whose list is long, gemmsparse for
+ * the others. (Only float32 maps are laid out by row.)
+ */
+function rowsLinear(
+  ex: GemmExports,
+  m: MapRegion,
+  x: number,
+  lda: number,
+  rows: number,
+  p0: number,
+  p1: number,
+  out: number,
+  ldo: number,
+  lists: number,
+  counts: Int32Array,
+  beat: () => void,
+  scratch: number,
+  chunk: number,
+): void {
+  const { K, w, b } = m;
+  const lds = rowBytes(m);
+  const gp = groupPanels(m);
+  const gb = groupBytes(m);
+  const step = PANEL * m.elem;
+  const skip = m.skip && lists !== 0;
+  if (rows === 1) {
+    // A list as long as the rows reads them in the same order at the same speed: no threshold.
+    const n = skip ? ex.gather(x, K, 0, lists) : K;
+    const idx = skip && n < K ? lists : 0;
+    for (let p = p0; p < p1; p += chunk) {
+      const q = Math.min(p1, p + chunk);
+      // Segment a: panels p .. min(q, gp) - 1 of group 0; b: the rest, of group 1. (No arrays
+      // or closures here: a forward allocates nothing.)
+      const pa = Math.min(q, gp);
+      const pb = Math.max(p, gp);
+      const na = Math.max(0, pa - p);
+      const nb = Math.max(0, q - pb);
+      const wa = w + Math.min(p, gp) * step;
+      const wb = w + gb + (pb - gp) * step;
+      const ba = b === 0 ? 0 : b + p * 64;
+      const bb = b === 0 ? 0 : b + pb * 64;
+      const eight = n < K * ROWS_EIGHT ? 1 : 0;
+      ex.gemvhalves(x, wa, wb, lds, out + p * 64, out + pb * 64, na, nb, ba, bb, idx, n, eight);
+      beat();
+    }
+    return;
+  }
+  const slots = (rows + 1) >> 1;
+  const dense = K * DENSE_SHARE;
+  let sparse = false;
+  let all = skip;
+  if (skip) {
+    for (let s = 0; s < slots; s++) {
+      const c = ex.gather(x + 2 * s * lda, K, 2 * s + 2 <= rows ? 1 : 0, lists + s * K * 4);
+      counts[s] = c;
+      if (c < dense) sparse = true;
+      else all = false;
+    }
+  }
+  // When every pair of rows reads its list only, the copies need only the rows on some list.
+  const union = lists + slots * K * 4;
+  const n = sparse && all ? ex.gatherany(x, lda, rows, K, union) : K;
+  const idx = sparse && all ? union : 0;
+  const ldf = panelBytes(K);
+  const span = rowPanels(K, m.panels);
+  for (let p = p0; p < p1; p += span) {
+    const q = Math.min(p1, p + span);
+    // Each group's part of the span, from its own run of rows.
+    for (let s = p; s < q;) {
+      const g = Math.floor(s / gp);
+      const e = Math.min(q, (g + 1) * gp);
+      ex.panelrows(
+        w + g * gb + (s - g * gp) * step,
+        lds,
+        scratch + (s - p) * ldf,
+        ldf,
+        e - s,
+        idx,
+        n,
+      );
+      s = e;
+    }
+    // gemm and gemmsparse find panel p at wp + p * ldf: the scratch (i32 arithmetic wraps).
+    const wp = (scratch - p * ldf) | 0;
+    if (!sparse) ex.gemm(x, lda, rows, K, wp, ldf, p, q, b, 0, 0, out, ldo);
+    else {
+      // Every pair over a part of the span that stays in L2 (gemm goes panel by panel itself;
+      // a pair of gemmsparse over the whole copied span would evict it for the next pair).
+      const part = Math.max(1, Math.floor(SPARSE_SPAN / ldf));
+      for (let r = p; r < q; r += part) {
+        const t = Math.min(q, r + part);
+        for (let s = 0; s < slots; s++) {
+          const two = 2 * s + 2 <= rows;
+          const xs = x + 2 * s * lda;
+          const os = out + 2 * s * ldo;
+          const c = counts[s] as number;
+          if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, ldf, r, t, b, 0, 0, os, ldo);
+          else ex.gemmsparse(xs, two ? 1 : 0, wp, ldf, r, t, b, os, ldo, lists + s * K * 4, c);
+        }
+      }
+    }
+    beat();
+  }
 }
 
 /**

@@ -1,0 +1,199 @@
+// The WebAssembly kernel's paths on a map laid out by row (the last map of a float32 relu layer
+// that skips zero hidden units), called directly: `gemvhalves` (rows in two groups, a row or
+// eight at a time) gives, for every listed set of rows, the bits of gemm's sum (+0, then
+// acc + x_k * w_kj for the listed k in increasing order, each product and sum rounded to
+// float32, then the bias) computed here in float64 and rounded as float32 does; `panelrows`
+// copies exactly the listed rows of a span of panels; and `gatherany`
+// lists the units not ±0 in any row of a block. Sizes cross every edge of the kernels' tiles:
+// blocks of eight rows (lists of 0 to 31 rows), 32-column tiles and a last odd panel, a padded
+// last panel (odd dModel), a caller's share of the panels (p0 > 0), and for gemvhalves a share
+// on either side of the groups' edge or across it.
+import { beforeAll, describe, expect, it } from "vitest";
+import { packRows } from "../src/kernels/source";
+import { PANEL, panelBytes } from "../src/kernels/wasm/layout";
+import { gemmModuleSync } from "../src/kernels/wasm/module";
+import type { GemmExports } from "../src/kernels/wasm/panels";
+import { seededFloats } from "./helpers/arbitraries";
+import { expectSameBits } from "./helpers/bits";
+
+const memory = new WebAssembly.Memory({ initial: 64, maximum: 64 }); // 4 MiB
+let ex: GemmExports;
+const f32 = new Float32Array(memory.buffer);
+const i32 = new Int32Array(memory.buffer);
+beforeAll(() => {
+  ex = new WebAssembly.Instance(gemmModuleSync(false), { env: { memory } })
+    .exports as unknown as GemmExports;
+});
+
+// Regions, in bytes.
+const W = 1 << 16; // the map laid out by row
+const PF = 1 << 19; // float32 panels panelrows writes
+const X = 3 << 19;
+const IDX = X + (1 << 14);
+const BIAS = X + (2 << 14);
+const OUT = X + (3 << 14);
+
+/**
+ * A (K, N) float32 matrix laid out by row at W (panels of nr columns, by default one of all P
+ * panels' columns), from values in [-1, 1); returns its values, row-major.
+ */
+function packByRow(
+  K: number,
+  N: number,
+  seed: number,
+  nr = Math.ceil(N / PANEL) * PANEL,
+): Float64Array {
+  const v = seededFloats(K * N, seed);
+  f32.fill(0, W / 4, PF / 4);
+  packRows(K, N, nr, (k, dst: Float32Array) => dst.set(v.subarray(k * N, k * N + N)), f32, W / 4);
+  return Float64Array.from(v);
+}
+
+/** gemm's sum for column j over the listed k, as float32 rounds it, then the bias. */
+function expected(
+  kept: Float64Array,
+  N: number,
+  x: Float32Array,
+  list: readonly number[],
+  bias: Float32Array | null,
+  j: number,
+): number {
+  let acc = 0;
+  for (const k of list)
+    acc = Math.fround(acc + Math.fround((x[k] as number) * (kept[k * N + j] as number)));
+  return bias === null ? acc : Math.fround(acc + (bias[j] as number));
+}
+
+/** Lists: none, the first row, every row (idx = 0 and listed), every other, a seeded subset. */
+function lists(K: number, seed: number): { name: string; list: number[]; listed: boolean }[] {
+  const all = Array.from({ length: K }, (_, k) => k);
+  const u = seededFloats(K, seed);
+  return [
+    { name: "none", list: [], listed: true },
+    { name: "first", list: [0], listed: true },
+    { name: "all (idx 0)", list: all, listed: false },
+    { name: "all listed", list: all, listed: true },
+    { name: "every other", list: all.filter((k) => k % 2 === 1), listed: true },
+    { name: "a subset", list: all.filter((k) => (u[k] as number) > 0.3), listed: true },
+  ];
+}
+
+describe("gemvhalves", () => {
+  it.each([
+    { K: 1, N: 32 },
+    { K: 4, N: 5 },
+    { K: 5, N: 48 },
+    { K: 9, N: 64 },
+    { K: 13, N: 80 },
+    { K: 8, N: 17 },
+    { K: 31, N: 144 },
+  ])("is gemm's sum over the listed rows, a row or eight at a time (K $K, N $N)", ({ K, N }) => {
+    // Two groups of gp panels (the second padded), as layout.ts's rowGroups lays them out.
+    const P = Math.ceil(N / PANEL);
+    const gp = Math.ceil(P / 2);
+    const lds = gp * PANEL * 4;
+    const kept = packByRow(K, N, 5000 + K * N, gp * PANEL);
+    const x = seededFloats(K, 6000 + K, 3);
+    f32.set(x, X / 4);
+    const bias = seededFloats(P * PANEL, 7000 + N);
+    f32.set(bias, BIAS / 4);
+    // A caller's share: all panels, all but the first, the first alone, the last alone, and
+    // the two panels about the groups' edge.
+    const shares = [
+      [0, P],
+      [1, P],
+      [0, 1],
+      [P - 1, P],
+      [Math.max(0, gp - 1), Math.min(P, gp + 1)],
+    ].filter(([p0, p1]) => (p0 as number) < (p1 as number));
+    for (const { name, list, listed } of lists(K, 8000 + K)) {
+      i32.set(list, IDX / 4);
+      for (const [p0, p1] of shares as [number, number][]) {
+        for (const b of [null, bias]) {
+          for (const eight of [0, 1]) {
+            f32.fill(7, OUT / 4, OUT / 4 + P * PANEL); // left alone outside [p0, p1)
+            const pa = Math.min(p1, gp);
+            const pb = Math.max(p0, gp);
+            const at = (p: number) => (b === null ? 0 : BIAS + 64 * p);
+            ex.gemvhalves(
+              X,
+              W + Math.min(p0, gp) * 64,
+              W + K * lds + (pb - gp) * 64,
+              lds,
+              OUT + 64 * p0,
+              OUT + 64 * pb,
+              Math.max(0, pa - p0),
+              Math.max(0, p1 - pb),
+              at(p0),
+              at(pb),
+              listed ? IDX : 0,
+              list.length,
+              eight,
+            );
+            const got = f32.slice(OUT / 4, OUT / 4 + P * PANEL);
+            const want = new Float32Array(P * PANEL).fill(7);
+            for (let j = 16 * p0; j < 16 * p1; j++) {
+              want[j] =
+                j < N ? expected(kept, N, x, list, b, j) : b === null ? 0 : (b[j] as number);
+            }
+            const what = `${name}, panels ${p0}..${p1}, bias ${b !== null}, eight ${eight}`;
+            expectSameBits(got, want, what);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe("panelrows", () => {
+  it("copies exactly the listed rows of a span of panels", () => {
+    const [K, N] = [11, 80];
+    const P = N / PANEL;
+    const kept = packByRow(K, N, 77);
+    const ldf = panelBytes(K);
+    for (const { name, list, listed } of lists(K, 78)) {
+      i32.set(list, IDX / 4);
+      f32.fill(-5, PF / 4, PF / 4 + 3 * (ldf / 4));
+      // Panels 1 .. 3 of the row: from byte 64 of each row.
+      ex.panelrows(W + 64, P * 64, PF, ldf, 3, listed ? IDX : 0, list.length);
+      for (let q = 0; q < 3; q++) {
+        for (let k = 0; k < K; k++) {
+          const on = list.includes(k);
+          for (let col = 0; col < PANEL; col++) {
+            const got = f32[PF / 4 + (q * ldf) / 4 + k * PANEL + col] as number;
+            const want = on ? (kept[k * N + 16 * (q + 1) + col] as number) : -5;
+            if (!Object.is(got, Math.fround(want)))
+              expect.fail(`${name}: panel ${q + 1}, row ${k}, column ${col}: ${got}, not ${want}`);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe("gatherany", () => {
+  it("lists the k where any row of a block (pairs interleaved, an odd last row plain) is not ±0", () => {
+    const K = 37;
+    for (const rows of [1, 2, 3, 4, 5]) {
+      const lda = K * 4;
+      // Row r holds a nonzero value at k when (k * 7 + r * 3) % 11 === 0; -0 elsewhere on odd k.
+      const nz = (r: number, k: number) => (k * 7 + r * 3) % 11 === 0;
+      f32.fill(0, X / 4, X / 4 + rows * K);
+      for (let r = 0; r < rows; r++) {
+        for (let k = 0; k < K; k++) {
+          const v = nz(r, k) ? r + 1 : k % 2 === 1 ? -0 : 0;
+          const pair = r >> 1;
+          const at =
+            (r & ~1) + 1 < rows ? X / 4 + 2 * pair * K + 2 * k + (r & 1) : X / 4 + r * K + k;
+          f32[at] = v;
+        }
+      }
+      i32.fill(-1, IDX / 4, IDX / 4 + K);
+      const n = ex.gatherany(X, lda, rows, K, IDX);
+      const want = Array.from({ length: K }, (_, k) => k).filter((k) =>
+        Array.from({ length: rows }, (_, r) => r).some((r) => nz(r, k)),
+      );
+      expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `${rows} rows`).toEqual(want);
+    }
+  });
+});
