@@ -85,6 +85,11 @@ export interface MapRegion {
    * the slower way that keeps those (code bit 16). Set when the weights are packed.
    */
   nonFiniteScales?: boolean;
+  /**
+   * A quantized map packed for relaxed.wat's rgemm (relaxed.ts) instead of gemm.wat's qgemm:
+   * where the engine has relaxed SIMD and the map fits it. Set when the weights are packed.
+   */
+  relaxed?: boolean;
 }
 
 export interface Layout {

@@ -11,6 +11,7 @@ import {
   panelBytes,
   quantRowBytes,
 } from "./layout";
+import type { RelaxedExports } from "./relaxed";
 
 export interface GemmExports {
   gemm(
@@ -180,8 +181,9 @@ const SPARSE_SPAN = 1 << 18;
  * kernel's work plus one widening per weight. Every path gives each element gemm's operations on
  * the widened weights, so which one a call takes changes no bit. Quantized weights: the rows
  * are quantized to Q8_0 into `scratch` (each thread quantizes them itself, the same bits), then
- * qgemm, the kernel quantizing the rows itself (qrows). `beat` is called after every `chunk`
- * panels (a worker's heartbeat).
+ * qgemm, the kernel quantizing the rows itself (qrows); a map packed for relaxed SIMD
+ * (`relaxed`) goes to `rx`'s rgemm instead, its rows turned into bytes first (rrows): the same
+ * bits. `beat` is called after every `chunk` panels (a worker's heartbeat).
  *
  * On a map marked `skip` (the last one, no relu, plain output, float32 or 16-bit weights) with
  * `lists` (this thread's list region, else 0), each pair of rows (and an odd last row) first
@@ -198,6 +200,7 @@ export function linearOn(
   chunk = ALL_PANELS,
   beat: () => void = nothing,
   lists = 0,
+  rx?: RelaxedExports,
 ): Linear {
   const counts = new Int32Array(LIST_SLOTS); // made once: a forward allocates nothing
   return (m, x, lda, rows, p0, p1, relu, out, ldo, pair) => {
@@ -209,6 +212,16 @@ export function linearOn(
       ex.qrows(x, lda, rows, K, scratch);
       const ldq = quantRowBytes(K);
       const qcode = m.nonFiniteScales === true ? code | 16 : code;
+      if (m.relaxed === true) {
+        if (rx === undefined) throw new Error("a map packed for relaxed SIMD without its kernel");
+        rx.rrows(scratch, ldq, rows, K);
+        for (let p = p0; p < p1; p += chunk) {
+          const to = Math.min(p1, p + chunk);
+          rx.rgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
+          beat();
+        }
+        return;
+      }
       for (let p = p0; p < p1; p += chunk) {
         const to = Math.min(p1, p + chunk);
         ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
