@@ -1,25 +1,31 @@
 ;; The quantized kernels on WebAssembly's relaxed SIMD: qgemm's products (gemm.wat) with
-;; i32x4.relaxed_dot_i8x16_i7x16_add_s, four i8 x i7 products a lane where qgemm widens to i16
-;; for i32x4.dot_i16x8_s. A module of its own, beside gemm.wat's on the same memory: an engine
-;; without relaxed SIMD rejects a whole module that uses it, and then gemm.wat's qgemm runs
-;; alone (src/kernels/wasm/relaxed.ts probes for it, once).
+;; i16x8.relaxed_dot_i8x16_i7x16_s, which multiplies 16 pairs of bytes and adds neighbouring
+;; products into i16 lanes, where qgemm widens bytes to i16 for i32x4.dot_i16x8_s. A module of
+;; its own, beside gemm.wat's on the same memory: an engine without relaxed SIMD rejects a whole
+;; module that uses it, and then gemm.wat's qgemm runs alone (src/kernels/wasm/relaxed.ts
+;; validates this module, once).
 ;;
 ;; The relaxed dot's result is the exact integer dot product, whatever the engine lowers it to,
 ;; when every lane of its second (i7) operand is in 0..127 and no sum of two neighbouring
-;; products leaves the i16 range (x86 without AVX-VNNI: pmaddubsw, which reads that operand as
-;; unsigned bytes and saturates the pair sums to i16; with it, vpdpbusd; ARM: sdot). Here:
+;; products leaves the i16 range (x86: pmaddubsw, which reads that operand as unsigned bytes
+;; and saturates the pair sums to i16; ARM: widening multiplies and pairwise adds). Here:
 ;;   Q4_0: the i7 operand is a weight's nibble n (0..15), the i8 operand an activation quant x
-;;     (-127..127): a pair sum is at most 2 * 127 * 15 in magnitude; the block's sum over
-;;     (n - 8) x is that sum less 8 times the block's activation sum (qrows stores it).
+;;     (-127..127): a pair sum is at most 2 * 127 * 15 = 3810 in magnitude, so a block's eight
+;;     pair sums a lane (30480 at most) add up in i16 before they widen to i32; the block's sum
+;;     over (n - 8) x is that sum less 8 times the block's activation sum (qrows stores it).
 ;;   Q8_0: the i7 operand is |x| (0..127), the i8 operand the weight w times the sign of x,
 ;;     (w xor m) - m with m = -1 where x < 0, else 0: the same product w x; a pair sum is at most
-;;     2 * 127 * 127 = 32258 < 32767. A weight of -128 (ggml's quantizer never makes one; a GGUF
-;;     file may hold one) would wrap to -128 again, so a map holding one keeps qgemm (relaxed.ts
-;;     checks when it packs the map).
+;;     2 * 127 * 127 = 32258 < 32767, widened to i32 (extadd_pairwise) after each dot. A weight of
+;;     -128 (ggml's quantizer never makes one; a GGUF file may hold one) would wrap to -128
+;;     again, so a map holding one keeps qgemm (relaxed.ts checks when it packs the map).
 ;; Each block's integer sum is then exact and does not depend on the order of its terms, and
 ;; the float32 epilogue is qgemm's, operation for operation (sum = sum + sumi * (d_w * d_x), each
 ;; block in increasing order, each operation rounded, never fused; then the bias and relu):
 ;; the output's bits are qgemm's.
+;; Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8 (11.3, behind
+;; --experimental-wasm-relaxed-simd) returns twice the dot product and drops the addend
+;; ([1,0,0,0] . [4,0,0,0] + 100 gave 8), and V8 12 (Node 22) lowers it to the same pmaddubsw
+;; and pmaddwd as this pair (no vpdpbusd, on a CPU with AVX-VNNI), so it would save nothing.
 ;;
 ;; Activations: rrows turns qgemm's rows of Q8_0 quants (i16, from gemm.wat's qrows) into
 ;; bytes in place, each group of 16 inputs as 16 bytes of x then 16 bytes of |x| (the same 32
