@@ -73,6 +73,12 @@ export interface BenchmarkOptions {
    * with `sparse: false`) to compare with; default: the drawn biases, no dense rows.
    */
   sparsity?: readonly (number | string)[];
+  /**
+   * Beside each q8_0 and q4_0 wasm row, a "std-dot" row: the layer built with relaxed SIMD turned
+   * off (src/kernels/wasm/relaxed.ts's setRelaxedDot), to compare the two integer dot products
+   * (the same bits); default false. Node runs only.
+   */
+  stdDot?: boolean;
   /** Your kernels: objects, or { module } paths whose default export is a kernel or an array. */
   contenders?: readonly (CustomKernel | { module: string })[];
   reps?: number;
@@ -188,6 +194,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
       variant,
       dtypes,
       sparsity !== undefined,
+      options.stdDot === true,
     )),
   ];
   for (const c of options.contenders ?? []) {
