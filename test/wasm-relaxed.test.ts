@@ -8,12 +8,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { blockBytes } from "../src/dtype";
 import { packQuantPanels, unpackQuantPanels } from "../src/kernels/wasm/quant-panels";
-import {
-  hasRelaxedDot,
-  packRelaxedPanels,
-  relaxedFits,
-  unpackRelaxedPanels,
-} from "../src/kernels/wasm/relaxed";
+import { hasRelaxedDot, packRelaxedPanels, unpackRelaxedPanels } from "../src/kernels/wasm/relaxed";
 import { seededFloats } from "./helpers/arbitraries";
 import type { RelaxedSummary } from "./support/relaxed-check";
 
@@ -70,20 +65,6 @@ describe("relaxed panels", () => {
     // t = 2, j = 1: inputs 17 (low nibble, 17 mod 16 = 1) and 21 (high, 5); g = 1, i = 1.
     expect(u8[32 + 64 * 2 + 16 * 1 + 4 * 1 + 1]).toBe(1 | (5 << 4));
   });
-
-  it("a Q8_0 map holding a quant of -128 stays with qgemm; Q4_0 always fits", () => {
-    const blocks = anyBlocks("q8_0", 64, 16, 5);
-    for (let at = 0; at < blocks.length; at += 34)
-      for (let k = at + 2; k < at + 34; k++) if (blocks[k] === 0x80) blocks[k] = 0x7f;
-    expect(relaxedFits(blocks, "q8_0")).toBe(true);
-    blocks[34 * 17 + 2 + 31] = 0x80;
-    expect(relaxedFits(blocks, "q8_0")).toBe(false);
-    // A scale's byte of 0x80 is no quant.
-    blocks[34 * 17 + 2 + 31] = 0;
-    blocks[34 * 3] = 0x80;
-    expect(relaxedFits(blocks, "q8_0")).toBe(true);
-    expect(relaxedFits(anyBlocks("q4_0", 64, 16, 6), "q4_0")).toBe(true);
-  });
 });
 
 describe("relaxed.wat against qgemm", () => {
@@ -105,8 +86,9 @@ describe("relaxed.wat against qgemm", () => {
     expect(summary.failures).toEqual([]);
     // Both kernels ran on many layers, and both kinds of output occurred.
     expect(summary.cases).toBe(56);
-    expect(summary.relaxedMaps).toBeGreaterThan(100);
-    expect(summary.standardMaps).toBeGreaterThan(0);
+    // 56 layers of 2 or 3 maps each, built twice: every map packed for its kernel.
+    expect(summary.relaxedMaps).toBe(140);
+    expect(summary.standardMaps).toBe(140);
     expect(summary.nan).toBeGreaterThan(1000);
     expect(summary.finite).toBeGreaterThan(100000);
   }, 120_000);

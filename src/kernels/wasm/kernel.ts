@@ -15,7 +15,6 @@ import { hasNonFiniteScale, packQuantPanels, unpackQuantPanels } from "./quant-p
 import {
   type RelaxedExports,
   packRelaxedPanels,
-  relaxedFits,
   relaxedModule,
   unpackRelaxedPanels,
 } from "./relaxed";
@@ -107,7 +106,7 @@ export function instantiate(
   packMaps(shape, lay.maps, source, f32, lay.lists.length > 0, offer !== null);
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
-  const relaxed = lay.maps.some((m) => m.relaxed === true) ? offer : null;
+  const relaxed = offer;
   const rx =
     relaxed === null
       ? undefined
@@ -125,8 +124,8 @@ export function instantiate(
  * quantized layer's as ggml blocks in panels), map by map with its bias. An f16 map whose
  * weights are all finite and below 64 in magnitude is kept scaled by 2^10 and its code set to
  * WEIGHT_CODE.f16s. With `sparse` (a layout with list regions), the last map of float32 or
- * 16-bit weights is marked `skip` when every weight in it is finite. With `relaxed`, a
- * quantized map that relaxed.wat can compute (relaxedFits) is packed for it and marked so.
+ * 16-bit weights is marked `skip` when every weight in it is finite. With `relaxed`, every
+ * quantized map is packed for relaxed.wat's rgemm and marked so.
  */
 export function packMaps(
   shape: LayerShape,
@@ -142,8 +141,8 @@ export function packMaps(
     const { rows: K, cols: N } = mapDims(shape, i);
     if (isQuant(shape.dtype)) {
       const blocks = quantizeMap(source, shape, i);
-      m.relaxed = relaxed && relaxedFits(blocks, shape.dtype);
-      if (m.relaxed) packRelaxedPanels(blocks, shape.dtype, K, N, u8, m.w);
+      m.relaxed = relaxed;
+      if (relaxed) packRelaxedPanels(blocks, shape.dtype, K, N, u8, m.w);
       else packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
       m.nonFiniteScales = hasNonFiniteScale(blocks, shape.dtype);
     } else if (m.elem === 4) packMap(source, shape, i, PANEL, f32, m.w / 4);

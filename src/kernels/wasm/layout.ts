@@ -87,7 +87,7 @@ export interface MapRegion {
   nonFiniteScales?: boolean;
   /**
    * A quantized map packed for relaxed.wat's rgemm (relaxed.ts) instead of gemm.wat's qgemm:
-   * where the engine has relaxed SIMD and the map fits it. Set when the weights are packed.
+   * where the engine has relaxed SIMD. Set when the weights are packed.
    */
   relaxed?: boolean;
 }

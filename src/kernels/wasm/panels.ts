@@ -214,7 +214,7 @@ export function linearOn(
       const qcode = m.nonFiniteScales === true ? code | 16 : code;
       if (m.relaxed === true) {
         if (rx === undefined) throw new Error("a map packed for relaxed SIMD without its kernel");
-        rx.rrows(scratch, ldq, rows, K);
+        rx.rrows(scratch, ldq, rows, K, code);
         for (let p = p0; p < p1; p += chunk) {
           const to = Math.min(p1, p + chunk);
           rx.rgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);

@@ -1,7 +1,7 @@
 // The quantized kernels on relaxed SIMD (relaxed.wat): whether this engine has them, the module
 // compiled once, and a quantized map's blocks packed into that kernel's panels and back.
 // A map packed here is read only by relaxed.wat's rgemm (MapRegion.relaxed), which gives the
-// same bits as gemm.wat's qgemm (see relaxed.wat for why).
+// same bits as gemm.wat's qgemm for blocks of any bytes (see relaxed.wat for why).
 import { decodeBytes } from "../../base64";
 import { QUANT_BLOCK, type QuantDtype, blockBytes } from "../../dtype";
 import { PANEL } from "./layout";
@@ -9,8 +9,11 @@ import { RELAXED_SHARED_FLAG, RELAXED_SHARED_FLAG_AT, RELAXED_WASM } from "./rel
 
 /** relaxed.wat's exports. */
 export interface RelaxedExports {
-  /** `rows` rows of qgemm's i16 activation quants at xq (ldq bytes apart) as rgemm's bytes, in place. */
-  rrows(xq: number, ldq: number, rows: number, K: number): void;
+  /**
+   * `rows` rows of qgemm's i16 activation quants at xq (ldq bytes apart) as rgemm's bytes for a
+   * map of weight code `code`, in place.
+   */
+  rrows(xq: number, ldq: number, rows: number, K: number, code: number): void;
   /** qgemm's computation (the same parameters, the same bits) on rrows' rows and this module's panels. */
   rgemm(
     xq: number,
@@ -69,20 +72,6 @@ export function relaxedModule(shared: boolean): WebAssembly.Module | null {
   const key = shared ? "shared" : "private";
   modules[key] ??= new WebAssembly.Module(bytes(shared));
   return modules[key];
-}
-
-/**
- * Whether relaxed.wat can compute a map of these ggml blocks: always for Q4_0; for Q8_0 when no
- * quant is -128 (ggml's quantizer never makes one, a GGUF file may hold one), which the sign
- * trick of relaxed.wat cannot negate.
- */
-export function relaxedFits(blocks: Uint8Array, dtype: QuantDtype): boolean {
-  if (dtype === "q4_0") return true;
-  const bytes = blockBytes(dtype);
-  for (let at = 0; at < blocks.length; at += bytes) {
-    for (let k = at + 2; k < at + bytes; k++) if (blocks[k] === 0x80) return false;
-  }
-  return true;
 }
 
 /**
