@@ -82,8 +82,8 @@ export interface Instance {
   /** The layer's activation's code in the module (ACTIVATION_WASM). */
   kind: number;
   /**
-   * relaxed.wat's module when some map was packed for it (the workers instantiate it too); null
-   * or absent otherwise.
+   * relaxed.wat's module when the quantized maps were packed for it (relaxed SIMD here: the
+   * workers instantiate it too); null or absent otherwise.
    */
   relaxed?: WebAssembly.Module | null;
 }
@@ -102,11 +102,10 @@ export function instantiate(
 ): Instance {
   const memory = allocateMemory(lay, shared);
   const f32 = new Float32Array(memory.buffer);
-  const offer = isQuant(shape.dtype) ? relaxedModule(shared) : null;
-  packMaps(shape, lay.maps, source, f32, lay.lists.length > 0, offer !== null);
+  const relaxed = isQuant(shape.dtype) ? relaxedModule(shared) : null;
+  packMaps(shape, lay.maps, source, f32, lay.lists.length > 0, relaxed !== null);
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
-  const relaxed = offer;
   const rx =
     relaxed === null
       ? undefined
