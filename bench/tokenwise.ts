@@ -9,7 +9,7 @@ import {
   type Matrix,
 } from "../src/index";
 import { type WeightDtype, isQuant } from "../src/dtype";
-import { setRelaxedDot } from "../src/kernels/wasm/relaxed";
+import { relaxedDtypes, setRelaxedDot } from "../src/kernels/wasm/relaxed";
 import type { Contender, Instance, Unavailable } from "./contender";
 import type { ActivationName, LayerKind, Variant } from "./layer";
 import { type LayerWeights, ffnWeights, gatedWeights, makeProblem } from "./problem";
@@ -252,12 +252,13 @@ export function tokenwiseContender(
     async setup(shape, weights): Promise<Instance> {
       // A "std-dot" row: the layer is built with relaxed SIMD off (it keeps what it was built with).
       const standard = entry.tag?.endsWith(`-${STD_DOT}`) === true;
-      if (standard) setRelaxedDot(false);
+      const chosen = relaxedDtypes();
+      if (standard) setRelaxedDot([]);
       let layer: TokenwiseLayer;
       try {
         layer = await entry.make(weights, shape, threads, activation, entry.options);
       } finally {
-        if (standard) setRelaxedDot(true);
+        setRelaxedDot(chosen);
       }
       const out: Matrix = {
         rows: shape.tokens,

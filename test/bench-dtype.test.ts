@@ -20,7 +20,7 @@ import { parseShape } from "../bench/shapes";
 import { FeedForward, ggufTensorToFloat32 } from "../src/index";
 import { blockScales } from "../src/kernels/quant";
 import { tokenwiseContenders } from "../bench/tokenwise";
-import { hasRelaxedDot, relaxedModule } from "../src/kernels/wasm/relaxed";
+import { RELAXED_DTYPES, relaxedDtypes } from "../src/kernels/wasm/relaxed";
 import { narrowInto, widenInto } from "../src/dtype";
 
 describe("--dtype", () => {
@@ -87,8 +87,8 @@ describe("--dtype", () => {
       );
       expect((await checkQuantized([ys[1] as Float32Array], problem, dtype)).ok).toBe(true);
     }
-    // Relaxed SIMD is on again for the layers built after a std-dot row.
-    expect(relaxedModule(false) !== null).toBe(hasRelaxedDot());
+    // The choice of types is back for the layers built after a std-dot row.
+    expect(relaxedDtypes()).toEqual(RELAXED_DTYPES);
   });
 
   it("gives MatMulNBits the ggml blocks' own weights: (u - 128 or 8) · scale, B (N, K/32, blob)", () => {

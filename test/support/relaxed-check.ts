@@ -15,10 +15,13 @@ import type { LayerShape, StoredTensors } from "../../src/kernels/kernel";
 import { type MapBlocks, blockSource } from "../../src/kernels/source";
 import { forwardHere, instantiate, layoutOf, unpackLayout } from "../../src/kernels/wasm/kernel";
 import { gemmModuleSync } from "../../src/kernels/wasm/module";
-import { hasRelaxedDot, setRelaxedDot } from "../../src/kernels/wasm/relaxed";
+import { RELAXED_DTYPES, hasRelaxedDot, setRelaxedDot } from "../../src/kernels/wasm/relaxed";
 import { ThreadedWasmKernel } from "../../src/kernels/wasm/threaded";
 import type { ThreadHost } from "../../src/threads/platform";
 import { seededFloats } from "../helpers/arbitraries";
+
+/** Both types on relaxed.wat (by default Q8_0 is not: relaxed.ts's RELAXED_DTYPES). */
+const BOTH = ["q8_0", "q4_0"] as const;
 
 /** The kinds of blocks a case's maps hold. */
 type Kind = "seeded" | "special" | "extreme" | "m128";
@@ -174,7 +177,7 @@ export async function relaxedCheck(host: ThreadHost | null): Promise<RelaxedSumm
           const source = blockSource(shape, mapsOf(shape, kind, seed), dtype);
           const where = `${dtype} ${kind} ${D}x${H} expand ${expand}`;
           const build = (relaxed: boolean) => {
-            setRelaxedDot(relaxed);
+            setRelaxedDot(relaxed ? BOTH : []);
             try {
               return instantiate(
                 shape,
@@ -184,7 +187,7 @@ export async function relaxedCheck(host: ThreadHost | null): Promise<RelaxedSumm
                 false,
               );
             } finally {
-              setRelaxedDot(true);
+              setRelaxedDot(RELAXED_DTYPES);
             }
           };
           const std = build(false);
@@ -230,8 +233,9 @@ export async function relaxedCheck(host: ThreadHost | null): Promise<RelaxedSumm
           if (host === null || seed % 2 !== 0) continue;
           // On workers: 2 and 3 threads, relaxed on, against one thread's qgemm.
           for (const threads of [2, 3]) {
-            setRelaxedDot(true);
+            setRelaxedDot(BOTH);
             const k = new ThreadedWasmKernel(shape, source, gemmModuleSync(true), host, threads);
+            setRelaxedDot(RELAXED_DTYPES);
             for (const [i, rows] of ROWS.entries()) {
               if (rows !== 1 && rows !== 3 && rows !== 130) continue;
               const x = inputs(rows, D, seed + rows);

@@ -102,7 +102,7 @@ export function instantiate(
 ): Instance {
   const memory = allocateMemory(lay, shared);
   const f32 = new Float32Array(memory.buffer);
-  const relaxed = isQuant(shape.dtype) ? relaxedModule(shared) : null;
+  const relaxed = isQuant(shape.dtype) ? relaxedModule(shared, shape.dtype) : null;
   packMaps(shape, lay.maps, source, f32, lay.lists.length > 0, relaxed !== null);
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;

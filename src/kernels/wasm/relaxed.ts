@@ -33,8 +33,16 @@ export interface RelaxedExports {
   ): void;
 }
 
+/**
+ * The quantized types whose maps go to relaxed.wat where the engine has relaxed SIMD: Q4_0.
+ * Not Q8_0, whose relaxed tiles (a `v128.xor` a weight vector and a widening after each dot)
+ * measured slower than qgemm in batches on x86 (V8 12, one thread, S3, S5 and G2: 0.74x to
+ * 0.95x, against 1.2x to 1.3x at one token): {@link setRelaxedDot} turns them on.
+ */
+export const RELAXED_DTYPES: readonly QuantDtype[] = ["q4_0"];
+
 let valid: boolean | undefined;
-let allowed = true;
+let chosen: readonly QuantDtype[] = RELAXED_DTYPES;
 const modules: { private?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
 
 function bytes(shared: boolean): Uint8Array<ArrayBuffer> {
@@ -54,21 +62,28 @@ export function hasRelaxedDot(): boolean {
 }
 
 /**
- * Tests and the bench only: `false` makes every layer built after it keep its quantized maps
- * for gemm.wat's qgemm even where the engine has relaxed SIMD, `true` (the default) lets it use
- * relaxed.wat's. A layer keeps the kernel it was built with. The bits are the same either way.
+ * Tests and the bench only: the quantized types whose maps every layer built after it packs for
+ * relaxed.wat where the engine has relaxed SIMD ([] for none: gemm.wat's qgemm for every map;
+ * {@link RELAXED_DTYPES} by default). A layer keeps the kernel it was built with. The bits are
+ * the same either way.
  */
-export function setRelaxedDot(on: boolean): void {
-  allowed = on;
+export function setRelaxedDot(dtypes: readonly QuantDtype[]): void {
+  chosen = [...dtypes];
+}
+
+/** The types {@link setRelaxedDot} chose last (to put them back). */
+export function relaxedDtypes(): readonly QuantDtype[] {
+  return chosen;
 }
 
 /**
- * relaxed.wat compiled (importing a shared memory with `shared`), or null when a new layer is
- * not to use it: this engine lacks relaxed SIMD, or {@link setRelaxedDot} turned it off. A
- * layer's workers get the caller's module, so they compute as it decided.
+ * relaxed.wat compiled (importing a shared memory with `shared`), or null when a new layer of
+ * `dtype` is not to use it: this engine lacks relaxed SIMD, or the type is not among those
+ * chosen ({@link RELAXED_DTYPES}, {@link setRelaxedDot}). A layer's workers get the caller's
+ * module, so they compute as it decided.
  */
-export function relaxedModule(shared: boolean): WebAssembly.Module | null {
-  if (!allowed || !hasRelaxedDot()) return null;
+export function relaxedModule(shared: boolean, dtype: QuantDtype): WebAssembly.Module | null {
+  if (!chosen.includes(dtype) || !hasRelaxedDot()) return null;
   const key = shared ? "shared" : "private";
   modules[key] ??= new WebAssembly.Module(bytes(shared));
   return modules[key];
