@@ -5,7 +5,7 @@
 // float64 reference within the forward-error bound; warm up, then time interleaved repetitions
 // (A B C A B C ...) so drift hits every contender alike. Afterwards, optionally, measure each
 // contender's peak resident memory in a process of its own.
-import type { WeightDtype } from "../src/dtype";
+import { type WeightDtype, isQuant } from "../src/dtype";
 import { checkQuantized, quantPeerReference, quantizedPeer, quantizedRow } from "./quant";
 import {
   type Contender,
@@ -575,7 +575,13 @@ async function runShape(
             : {
                 typeRoofs: otherTypes.map((weightType) => {
                   const weightBytes = weightBytesOf(shape, variant.layer, weightType);
-                  return { weightType, weightBytes, roof: probe.result(flops / 1e9, weightBytes) };
+                  // Quantized rows multiply integers: the integer dot product's peak bounds them.
+                  const kind = isQuant(weightType) ? "integer" : "float";
+                  return {
+                    weightType,
+                    weightBytes,
+                    roof: probe.result(flops / 1e9, weightBytes, kind),
+                  };
                 }),
               }),
         }),

@@ -16,6 +16,14 @@
 // The operands come from memory, so the engine cannot know them; a = 1 and b = 2^-20 keep the
 // values finite.
 //
+// The integer peak. A quantized map's kernel multiplies 16-bit integers: one
+// i32x4.dot_i16x8_s (eight products summed in pairs) and one i32x4.add per eight
+// multiply-adds, counted as 16 flops as the bench counts a float multiply-add as two. Its rows
+// can outrun the float peak, so they are held to this one: twelve chains of c = c + dot(c, a),
+// each step depending on its own last result (c's lanes read as 16-bit values), with a from
+// memory (a = 0 keeps c), which V8 cannot fold or hoist (test/bench-roof.test.ts reads the
+// machine code: 12 vpmaddwd and 12 vpaddd an iteration, nothing spilled).
+//
 // Memory. A kernel that reads its weights once per forward re-reads the same bytes every call:
 // where they fit in a cache, it reads them from there. So two buffers are streamed: one as
 // large as the shape's weights (what the kernel sees), and one far larger than the last-level
@@ -45,13 +53,22 @@ export interface StreamRate {
   rate: Rate;
 }
 
+/** The compute peak a roof takes: float32 multiply-adds, or 16-bit integer dot products. */
+export type PeakKind = "float" | "integer";
+
 /** Where a shape's weights are read from, as the probe found: a cache, or main memory. */
 export type WeightsFrom = "cache" | "memory";
 
 /** A shape's one-thread roof, measured in the shape's own rounds. */
 export interface ShapeRoof {
-  /** f32x4.mul and f32x4.add on six independent chains each, one thread: GFLOP/s. */
+  /**
+   * The compute peak, one thread, GFLOP/s: f32x4.mul and f32x4.add on six independent chains
+   * each ("float"), or for quantized weights i32x4.dot_i16x8_s and i32x4.add on twelve, eight
+   * multiply-adds a pair ("integer").
+   */
   peak: Rate;
+  /** Which peak: float32 multiplies and adds, or 16-bit integer dot products. */
+  peakKind: PeakKind;
   /**
    * A buffer as large as the weights, read again and again (as a kernel re-reads its weights);
    * null when the weights are at least as large as the main-memory buffer (then main memory's
@@ -76,6 +93,12 @@ export interface ShapeRoof {
 }
 
 const MUL_CHAINS = 6;
+const DOT_CHAINS = 12;
+/**
+ * Flops one iteration of the integer peak loop counts: one dot and one add (eight multiply-adds,
+ * 16 flops) per chain.
+ */
+export const INT_PEAK_FLOPS_PER_STEP = 16 * DOT_CHAINS;
 const ADD_CHAINS = 6;
 /** Flops one iteration of the peak loop executes: one f32x4 operation (4 flops) per chain. */
 export const PEAK_FLOPS_PER_STEP = 4 * (MUL_CHAINS + ADD_CHAINS);
@@ -120,6 +143,7 @@ function streamFunc(k: number): string {
 
 const MUL = names("m", MUL_CHAINS);
 const ADD = names("c", ADD_CHAINS);
+const DOT = names("d", DOT_CHAINS);
 
 /** The probes' module, as text (exported for the test that reads V8's code for it). */
 export const ROOF_WAT = `(module
@@ -138,10 +162,24 @@ export const ROOF_WAT = `(module
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (f32x4.extract_lane 0 ${fold("f32x4.add", [...MUL, ...ADD])}))
+  ;; a at bytes 256..271 (zeros, so c = c + dot(c, a) keeps c), the chains' starting values
+  ;; after it.
+  (func (export "ipeak") (param $n i32) (result i32)
+    (local $a v128)
+    ${each(DOT, (c) => `(local ${c} v128)`)}
+    (local.set $a (v128.load (i32.const 256)))
+    ${each(DOT, (c, i) => `(local.set ${c} (v128.load (i32.const ${272 + 16 * i})))`)}
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      ${each(DOT, (c) => `(local.set ${c} (i32x4.add (local.get ${c}) (i32x4.dot_i16x8_s (local.get ${c}) (local.get $a))))`)}
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (i32x4.extract_lane 0 ${fold("i32x4.add", DOT)}))
   ${STREAM_COUNTS.map(streamFunc).join("\n")})`;
 
 interface RoofExports {
   peak(n: number): number;
+  ipeak(n: number): number;
   [stream: `stream${number}`]: (base: number, len: number) => number;
 }
 
@@ -238,6 +276,7 @@ class StreamBuffer {
     const f = new Float32Array(memory.buffer, 0, 8);
     f.fill(1, 0, 4); // a = 1: m · a keeps m
     f.fill(2 ** -20, 4, 8); // b: c + b grows slowly
+    new Float32Array(memory.buffer, 256, 4).fill(0); // the integer peak's a: c + dot(c, 0) keeps c
     const instance = new WebAssembly.Instance(await roofModule(), { env: { memory } });
     return new StreamBuffer(instance.exports as unknown as RoofExports, whole);
   }
@@ -279,6 +318,8 @@ export class RoofProbe {
   readonly #memory: StreamBuffer;
   readonly #memorySamples = new Map<number, number[]>(STREAM_COUNTS.map((k) => [k, []]));
   readonly #peaks: number[] = [];
+  readonly #ipeak: RoofExports["ipeak"];
+  readonly #ipeaks: number[] = [];
 
   private constructor(
     readonly weightBytes: number,
@@ -286,6 +327,7 @@ export class RoofProbe {
     memory: StreamBuffer,
   ) {
     this.#peak = memory.exports.peak;
+    this.#ipeak = memory.exports.ipeak;
     this.#weights = weights;
     this.#memory = memory;
   }
@@ -318,6 +360,7 @@ export class RoofProbe {
     const start = performance.now();
     while (performance.now() - start < WARM_MS) {
       probe.#peak(1000);
+      probe.#ipeak(1000);
       for (const k of STREAM_COUNTS) main.readSome(k, 1 << 16);
     }
     for (const k of STREAM_COUNTS) {
@@ -331,6 +374,9 @@ export class RoofProbe {
   repetition(minMs: number): void {
     const ms = Math.max(minMs, 1);
     this.#peaks.push(timeRate(() => this.#peak(PEAK_STEPS), PEAK_STEPS * PEAK_FLOPS_PER_STEP, ms));
+    this.#ipeaks.push(
+      timeRate(() => this.#ipeak(PEAK_STEPS), PEAK_STEPS * INT_PEAK_FLOPS_PER_STEP, ms),
+    );
     for (const w of this.#weights.values()) w?.repetition(ms);
     // The main-memory buffer is shared: its samples are copied out, so each shape keeps its own.
     const before = new Map([...this.#memory.samples].map(([k, v]) => [k, v.length]));
@@ -341,19 +387,25 @@ export class RoofProbe {
 
   /**
    * The roof from the repetitions so far, for weights of `weightBytes` (the shape's, or one of
-   * the other sizes given to create).
+   * the other sizes given to create), under the float peak or the integer one (quantized
+   * weights).
    */
-  result(gflopPerForward: number, weightBytes: number = this.weightBytes): ShapeRoof {
+  result(
+    gflopPerForward: number,
+    weightBytes: number = this.weightBytes,
+    peakKind: PeakKind = "float",
+  ): ShapeRoof {
     const buffer = this.#weights.get(weightBytes);
     if (buffer === undefined)
       throw new RangeError(`RoofProbe.result: no buffer of ${weightBytes} bytes was read`);
     const memory = streamsOf(this.#memory.bytes, this.#memorySamples);
     return shapeRoof(
-      rate(this.#peaks),
+      rate(peakKind === "integer" ? this.#ipeaks : this.#peaks),
       buffer?.result() ?? null,
       memory,
       gflopPerForward,
       weightBytes,
+      peakKind,
     );
   }
 }
@@ -378,6 +430,7 @@ export function shapeRoof(
   memory: StreamRate,
   gflopPerForward: number,
   weightBytes: number,
+  peakKind: PeakKind = "float",
 ): ShapeRoof {
   const weightsRate = (weights ?? memory).rate.median;
   const weightsFrom: WeightsFrom =
@@ -386,6 +439,7 @@ export function shapeRoof(
   const bound = memoryGflops < peak.median ? weightsFrom : "compute";
   return {
     peak,
+    peakKind,
     weights,
     memory,
     weightsFrom,

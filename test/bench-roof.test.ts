@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import wabtInit from "wabt";
 import {
+  INT_PEAK_FLOPS_PER_STEP,
   PEAK_FLOPS_PER_STEP,
   ROOF_WAT,
   RoofProbe,
@@ -73,6 +74,40 @@ describe.runIf(process.arch === "x64")("the SIMD128 peak loop, in V8's machine c
     expect(muls).toBeGreaterThan(0);
     expect(PEAK_FLOPS_PER_STEP).toBe(4 * (6 + 6));
     expect(loop.filter((l) => /\[rbp/.test(l))).toEqual([]);
+  });
+
+  it("runs twelve integer dot products and twelve adds an iteration of the integer peak", async () => {
+    const loop = loopOf(await roofBinary(), 1);
+    const dots = count(loop, /\sv?pmaddwd\s/);
+    expect(dots).toBe(count(loop, /\sv?paddd\s/));
+    expect(dots % 12).toBe(0);
+    expect(dots).toBeGreaterThan(0);
+    // no float work counted as integer, and nothing spilled
+    expect(count(loop, /\sv?(mul|add)ps\s/)).toBe(0);
+    expect(INT_PEAK_FLOPS_PER_STEP).toBe(16 * 12);
+    expect(loop.filter((l) => /\[rbp/.test(l))).toEqual([]);
+  });
+
+  it("would catch an integer loop V8 hoists: c += dot(a, b) on twelve chains runs one dot", async () => {
+    // dot(a, b) is the same in every chain and iteration: counted as twelve, it runs once.
+    const chains = Array.from({ length: 12 }, (_, i) => `$c${i}`);
+    const wat = `(module (import "env" "memory" (memory 1))
+      (func (param $n i32) (result i32) (local $a v128) (local $b v128)
+        ${chains.map((c) => `(local ${c} v128)`).join(" ")}
+        (local.set $a (v128.load (i32.const 0))) (local.set $b (v128.load (i32.const 16)))
+        (block $done (loop $next (br_if $done (i32.eqz (local.get $n)))
+          ${chains.map((c) => `(local.set ${c} (i32x4.add (local.get ${c}) (i32x4.dot_i16x8_s (local.get $a) (local.get $b))))`).join("\n")}
+          (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br $next)))
+        (i32x4.extract_lane 0 ${chains.map((c) => `(local.get ${c})`).reduce((a, c) => `(i32x4.add ${a} ${c})`)})))`;
+    const wabt = await wabtInit();
+    const m = wabt.parseWat("hoisted.wat", wat, { simd: true });
+    const bytes = new Uint8Array(m.toBinary({}).buffer);
+    m.destroy();
+    const loop = loopOf(bytes, 0);
+    const dots = count(loop, /\sv?pmaddwd\s/);
+    const adds = count(loop, /\sv?paddd\s/);
+    expect(adds).toBeGreaterThanOrEqual(12);
+    expect(dots * 12).toBeLessThanOrEqual(adds);
   });
 
   it("would catch a loop V8 folds: acc += a·b on ten chains runs one multiply", async () => {
@@ -178,8 +213,24 @@ describe("the memory probes", () => {
     );
   });
 
-  it("has the peak loop first in its module (the machine-code test reads function 0)", () => {
-    expect(ROOF_WAT.indexOf('(export "peak")')).toBeLessThan(ROOF_WAT.indexOf('(export "stream'));
+  it("has the peak loops first in its module (the machine-code tests read functions 0 and 1)", () => {
+    expect(ROOF_WAT.indexOf('(export "peak")')).toBeLessThan(ROOF_WAT.indexOf('(export "ipeak")'));
+    expect(ROOF_WAT.indexOf('(export "ipeak")')).toBeLessThan(ROOF_WAT.indexOf('(export "stream'));
+    expect(ROOF_WAT.match(/\(func /g)?.length).toBe(2 + STREAM_COUNTS.length);
+  });
+
+  it("holds quantized weights to the integer peak, the same memory rates", async () => {
+    const probe = await RoofProbe.create(2 << 20, 4 << 20, [1 << 20]);
+    for (let i = 0; i < 3; i++) probe.repetition(1);
+    const float = probe.result(0.001, 1 << 20);
+    const integer = probe.result(0.001, 1 << 20, "integer");
+    expect(float.peakKind).toBe("float");
+    expect(integer.peakKind).toBe("integer");
+    expect(Number.isFinite(integer.peak.median) && integer.peak.median > 0).toBe(true);
+    expect(integer.peak).not.toEqual(float.peak);
+    expect(integer.weights).toEqual(float.weights);
+    expect(integer.memoryGflops).toBe(float.memoryGflops);
+    expect(integer.gflops).toBe(Math.min(integer.peak.median, integer.memoryGflops));
   });
 });
 

@@ -145,3 +145,75 @@ describe("qgemm for one token", () => {
     }
   });
 });
+
+// qgemm's Q8_0 batch tile (four rows over half a panel, the rows taken in groups that fit a
+// core's cache) against one row at a time, which the test above holds to the two-row tile: at
+// K = 2048 a group is 112 rows, so 118 rows make two groups (112 and 4) and a pair left to the
+// two-row tile; plain and paired outputs, with bias and relu, finite and special scales.
+describe("qgemm for a batch", () => {
+  const K = 2048;
+  const rows = 118;
+  const panels = 3;
+  const blockBytes = 544;
+  const ldw = (K / 32) * blockBytes;
+  const ldq = quantRowBytes(K);
+  const ldo = panels * 64;
+  const mem = new WebAssembly.Memory({ initial: 64, maximum: 64 }); // 4 MiB
+  const m32 = new Float32Array(mem.buffer);
+  const m8 = new Uint8Array(mem.buffer);
+  const at = { x: 1024, bias: 1024 + rows * K * 4, w: 1 << 20, xq: 2 << 20, out: 3 << 20 };
+  let qx: GemmExports;
+  beforeAll(() => {
+    qx = new WebAssembly.Instance(gemmModuleSync(false), { env: { memory: mem } })
+      .exports as unknown as GemmExports;
+  });
+
+  it.each([false, true])("each row's bits are its own alone (special scales: %s)", (special) => {
+    const x = seededFloats(rows * K, 71, 3);
+    m32.set(seededFloats(panels * 16, 72, 2), at.bias / 4);
+    const bytes = seededFloats(panels * ldw, special ? 73 : 74, 1);
+    for (let i = 0; i < bytes.length; i++)
+      m8[at.w + i] = Math.floor(((bytes[i] as number) + 1) * 128) & 255;
+    for (let p = 0; p < panels; p++) {
+      for (let b = 0; b < K / 32; b++) {
+        const s = at.w + p * ldw + b * blockBytes;
+        for (let c = 0; c < 16; c++) {
+          let h = (m8[s + 2 * c] as number) | (((m8[s + 2 * c + 1] as number) & 0xbb) << 8);
+          if (special && (p + b + c) % 7 === 3) h = [0x7c00, 0xfc00, 0x7e01][c % 3] as number;
+          m8[s + 2 * c] = h & 255;
+          m8[s + 2 * c + 1] = h >> 8;
+        }
+      }
+    }
+    const qcode = special ? WEIGHT_CODE.q8_0 | 16 : WEIGHT_CODE.q8_0;
+    // Each row alone, plain.
+    const alone: Uint32Array[] = [];
+    for (let r = 0; r < rows; r++) {
+      m32.set(x.subarray(r * K, (r + 1) * K), at.x / 4);
+      qx.qrows(at.x, K * 4, 1, K, at.xq);
+      qx.qgemm(at.xq, ldq, 1, K, at.w, ldw, 0, panels, at.bias, 1, 0, at.out, ldo, qcode);
+      alone.push(new Uint32Array(mem.buffer.slice(at.out, at.out + ldo)));
+    }
+    // The batch in the pair layout (rows 2i and 2i+1 interleaved from x + 2i · K · 4).
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < K; k++)
+        m32[at.x / 4 + (r & ~1) * K + 2 * k + (r & 1)] = x[r * K + k] as number;
+    }
+    qx.qrows(at.x, K * 4, rows, K, at.xq);
+    for (const pair of [0, 1]) {
+      m8.fill(0xa5, at.out, at.out + rows * ldo + 64);
+      qx.qgemm(at.xq, ldq, rows, K, at.w, ldw, 0, panels, at.bias, 1, pair, at.out, ldo, qcode);
+      const out = new Uint32Array(mem.buffer.slice(at.out, at.out + rows * ldo));
+      for (let r = 0; r < rows; r++) {
+        const row = new Uint32Array(ldo / 4);
+        for (let j = 0; j < ldo / 4; j++) {
+          row[j] = (
+            pair ? out[(r & ~1) * (ldo / 4) + 2 * j + (r & 1)] : out[r * (ldo / 4) + j]
+          ) as number;
+        }
+        expect(row, `row ${r}, pair ${pair}`).toEqual(alone[r]);
+      }
+      expect(m8[at.out + rows * ldo], "nothing written past the rows").toBe(0xa5);
+    }
+  });
+});

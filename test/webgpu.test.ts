@@ -325,6 +325,43 @@ describe("webgpu kernel: its calls and its errors", () => {
     await expect(again.forwardAsync(x)).rejects.toThrow("forwardAsync: the layer was disposed");
   });
 
+  it("dispose: a call already running finishes with its result, calls not yet started reject and write nothing", async () => {
+    const layer = await seeded(true, {
+      dModel: 5,
+      dHidden: 7,
+      activation: "silu",
+      bias: true,
+      seed: 11,
+    });
+    const x = matrix(3, 5, fc.sample(finite(15), { numRuns: 1, seed: 4 })[0] as Float32Array);
+    const expected = await layer.forwardAsync(x);
+    // The first call starts (its turn comes on the next tick) and awaits the device; the two
+    // queued behind it have not started when dispose comes.
+    const running = layer.forwardAsync(x);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const outs = [1, 2].map(() => matrix(3, 5, new Float32Array(15).fill(7)));
+    const queued = outs.map((out) => layer.forwardAsync(x, out));
+    layer.dispose();
+    layer.dispose(); // a second dispose changes nothing
+    // The running call's buffers are freed only after it settles: its result is whole.
+    expectSameBits((await running).data, expected.data);
+    for (const [i, call] of queued.entries()) {
+      await expect(call).rejects.toThrow("forwardAsync: the layer was disposed");
+      expect(Array.from((outs[i] as { data: Float32Array }).data)).toEqual(new Array(15).fill(7));
+    }
+    await expect(layer.forwardAsync(x)).rejects.toThrow("forwardAsync: the layer was disposed");
+    // The device is unharmed: another layer on it runs.
+    const other = await seeded(false, {
+      dModel: 5,
+      dHidden: 7,
+      activation: "relu",
+      bias: false,
+      seed: 2,
+    });
+    expect((await other.forwardAsync(x)).data.length).toBe(15);
+    other.dispose();
+  });
+
   it("calls in flight together queue and each gets its own result", async () => {
     const layer = await seeded(true, {
       dModel: 6,

@@ -29,9 +29,9 @@ export const WASM_DTYPE_CONSTANTS: Record<string, number> = {
 };
 
 /**
- * Bytes of one row of a block of Q8_0 activations in a thread's scratch (quant-panels.ts): K
- * quants as 16-bit integers, then two float32 values a block of 32 (its scale, times 2^112, and
- * 8 times its quants' sum).
+ * Bytes of one row of a block of Q8_0 activations in a thread's scratch (gemm.wat's qrows): K
+ * quants as 16-bit integers, then two 32-bit values a block of 32 (its scale times 2^112 as a
+ * float32 value, and 8 times its quants' sum as an i32).
  */
 export function quantRowBytes(K: number): number {
   return 2 * K + K / 4;

@@ -13,12 +13,18 @@ export function panelBlockBytes(dtype: QuantDtype): number {
 
 /**
  * Where a quant of a panel's block sits (see gemm.wat's qgemm): column c (0..15), input k (0..31)
- * of the block; Q8_0's byte, or Q4_0's byte and the nibble's shift (0 or 4).
+ * of the block; the byte, and how the quant sits there: Q4_0's nibble shift (0 or 4), or what
+ * Q8_0's byte is xored with (0, or 128: a signed quant q stored as q + 128, 0..255).
  */
-function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, shift: number] {
+function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, how: number] {
   const t = k >> 1;
   const e = k & 1;
-  if (dtype === "q8_0") return [32 + 32 * t + 2 * c + e, 0];
+  // 16-bit lane 2m + e of pair t's 16 bytes g holds input 2t+e of column 8g + m in its high
+  // byte and of column 8g + 4 + m, offset by 128, in its low byte.
+  if (dtype === "q8_0") {
+    const low = (c & 4) !== 0;
+    return [32 + 32 * t + 16 * (c >> 3) + 2 * (2 * (c & 3) + e) + (low ? 0 : 1), low ? 128 : 0];
+  }
   // 16-bit lane 2m + e of pair t's 16 bytes holds columns m, 4 + m, 8 + m, 12 + m from its low
   // nibble up.
   const g = c >> 2;
@@ -57,9 +63,9 @@ export function packQuantPanels(
       u8[dst + 2 * c] = blocks[src] as number;
       u8[dst + 2 * c + 1] = blocks[src + 1] as number;
       for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, shift] = quantAt(dtype, c, k);
-        u8[dst + byte] =
-          (u8[dst + byte] as number) | (ggmlQuant(dtype, blocks, src + 2, k) << shift);
+        const [byte, how] = quantAt(dtype, c, k);
+        const q = ggmlQuant(dtype, blocks, src + 2, k);
+        u8[dst + byte] = dtype === "q8_0" ? q ^ how : (u8[dst + byte] as number) | (q << how);
       }
     }
   }
@@ -86,12 +92,13 @@ export function unpackQuantPanels(
       blocks[dst] = u8[src + 2 * c] as number;
       blocks[dst + 1] = u8[src + 2 * c + 1] as number;
       for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, shift] = quantAt(dtype, c, k);
-        const q = ((u8[src + byte] as number) >> shift) & (dtype === "q8_0" ? 255 : 15);
-        if (dtype === "q8_0") blocks[dst + 2 + k] = q;
-        else
+        const [byte, how] = quantAt(dtype, c, k);
+        if (dtype === "q8_0") blocks[dst + 2 + k] = (u8[src + byte] as number) ^ how;
+        else {
+          const q = ((u8[src + byte] as number) >> how) & 15;
           blocks[dst + 2 + (k & 15)] =
             (blocks[dst + 2 + (k & 15)] as number) | (k < 16 ? q : q << 4);
+        }
       }
     }
   }

@@ -33,7 +33,7 @@
 ;; bytes in place, each group of 16 inputs into 32 bytes (where its i16 quants were): for Q4_0
 ;; the 16 quants then their magnitudes, for Q8_0 their sign masks (0 or -1) then their
 ;; magnitudes; each block's d_x * 2^112 after them stays as qrows wrote it, and the word after
-;; it, 8 times the quants' sum (float32), stays for Q4_0 and becomes the sum of the magnitudes
+;; it, 8 times the quants' sum (i32), stays for Q4_0 and becomes the sum of the magnitudes
 ;; of the block's negative quants (i32) for Q8_0.
 ;; Weights: panels of 16 columns at w + p * ldw, a panel's blocks one after another, each the
 ;; same bytes as qgemm's block (544 for Q8_0, 288 for Q4_0), laid out for this kernel
@@ -517,7 +517,7 @@
       ))
       (if (i32.eqz (local.get $q8)) (then
         ;; Q4_0: the lanes' pair sums into four columns' sums, less 8 times the block's activation sum.
-        (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $xd))))
+        (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
         (local.set $a0x0 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x0)) (local.get $s)))
         (local.set $a0x1 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x1)) (local.get $s)))
         (local.set $a0x2 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x2)) (local.get $s)))
@@ -547,7 +547,7 @@
       ))
       (if (i32.eqz (local.get $q8)) (then
         ;; Q4_0: the lanes' pair sums into four columns' sums, less 8 times the block's activation sum.
-        (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $xd))))
+        (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
         (local.set $a1x0 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a1x0)) (local.get $s)))
         (local.set $a1x1 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a1x1)) (local.get $s)))
         (local.set $a1x2 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a1x2)) (local.get $s)))
@@ -577,7 +577,7 @@
       ))
       (if (i32.eqz (local.get $q8)) (then
         ;; Q4_0: the lanes' pair sums into four columns' sums, less 8 times the block's activation sum.
-        (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $xd))))
+        (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
         (local.set $a2x0 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a2x0)) (local.get $s)))
         (local.set $a2x1 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a2x1)) (local.get $s)))
         (local.set $a2x2 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a2x2)) (local.get $s)))
@@ -607,7 +607,7 @@
       ))
       (if (i32.eqz (local.get $q8)) (then
         ;; Q4_0: the lanes' pair sums into four columns' sums, less 8 times the block's activation sum.
-        (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $xd))))
+        (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
         (local.set $a3x0 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a3x0)) (local.get $s)))
         (local.set $a3x1 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a3x1)) (local.get $s)))
         (local.set $a3x2 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a3x2)) (local.get $s)))
@@ -802,7 +802,7 @@
       ))
       (if (i32.eqz (local.get $q8)) (then
         ;; Q4_0: the lanes' pair sums into four columns' sums, less 8 times the block's activation sum.
-        (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $xd))))
+        (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
         (local.set $a0x0 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x0)) (local.get $s)))
         (local.set $a0x1 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x1)) (local.get $s)))
         (local.set $a0x2 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x2)) (local.get $s)))
@@ -822,7 +822,7 @@
       (local.set $f0x3 (f32x4.add (local.get $f0x3) (f32x4.mul (f32x4.convert_i32x4_s (local.get $a0x3)) (f32x4.mul (local.get $ws3) (local.get $dx)))))
       (if (i32.eqz (local.get $q8)) (then
         ;; Q4_0: the lanes' pair sums into four columns' sums, less 8 times the block's activation sum.
-        (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $yd))))
+        (local.set $s (v128.load32_splat offset=4 (local.get $yd)))
         (local.set $a0y0 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0y0)) (local.get $s)))
         (local.set $a0y1 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0y1)) (local.get $s)))
         (local.set $a0y2 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0y2)) (local.get $s)))
@@ -968,7 +968,7 @@
       ))
       (if (i32.eqz (local.get $q8)) (then
         ;; Q4_0: the lanes' pair sums into four columns' sums, less 8 times the block's activation sum.
-        (local.set $s (i32x4.trunc_sat_f32x4_s (v128.load32_splat offset=4 (local.get $xd))))
+        (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
         (local.set $a0x0 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x0)) (local.get $s)))
         (local.set $a0x1 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x1)) (local.get $s)))
         (local.set $a0x2 (i32x4.sub (i32x4.extadd_pairwise_i16x8_s (local.get $a0x2)) (local.get $s)))
