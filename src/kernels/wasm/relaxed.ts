@@ -36,8 +36,8 @@ export interface RelaxedExports {
 /**
  * The quantized types whose maps go to relaxed.wat where the engine has relaxed SIMD: Q4_0.
  * Not Q8_0, whose relaxed tiles (a `v128.xor` a weight vector and a widening after each dot)
- * measured slower than qgemm in batches on x86 (V8 12, one thread, S3, S5 and G2: 0.74x to
- * 0.95x, against 1.2x to 1.3x at one token): {@link setRelaxedDot} turns them on.
+ * measured slower than qgemm's (two quants to a 16-bit lane) on x86 (V8 12, one thread: about
+ * 0.9x at one token, G1, and 0.8x in a batch, S3): {@link setRelaxedDot} turns them on.
  */
 export const RELAXED_DTYPES: readonly QuantDtype[] = ["q4_0"];
 

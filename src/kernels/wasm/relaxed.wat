@@ -23,7 +23,7 @@
 ;; the float32 epilogue is qgemm's, operation for operation (sum = sum + sumi * (d_w * d_x), each
 ;; block in increasing order, each operation rounded, never fused; then the bias and relu):
 ;; the output's bits are qgemm's. (Which types run here is relaxed.ts's choice: Q4_0 by default;
-;; Q8_0's tiles measured slower than qgemm in batches on x86.)
+;; Q8_0's tiles measured slower than qgemm at one token and in batches on x86.)
 ;; Not i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's V8 (11.3, behind
 ;; --experimental-wasm-relaxed-simd) returns twice the dot product and drops the addend
 ;; ([1,0,0,0] . [4,0,0,0] + 100 gave 8), and V8 12 (Node 22) lowers it to the same pmaddubsw
