@@ -15,7 +15,8 @@ import {
   describeVariant,
   parseVariant,
 } from "./layer";
-import type { WeightDtype } from "../src/dtype";
+import { type WeightDtype, isQuant } from "../src/dtype";
+import { setRelaxedDot } from "../src/kernels/wasm/relaxed";
 import type { BrowserInfo } from "./web/session";
 import { parseDtypes } from "./dtype";
 import { parseSparsity, withSparsity } from "./sparsity";
@@ -73,6 +74,18 @@ export interface BenchmarkOptions {
    * with `sparse: false`) to compare with; default: the drawn biases, no dense rows.
    */
   sparsity?: readonly (number | string)[];
+  /**
+   * Beside each q8_0 and q4_0 wasm row, a "std-dot" row: the layer built with relaxed SIMD turned
+   * off (src/kernels/wasm/relaxed.ts's setRelaxedDot), to compare the two integer dot products
+   * (the same bits); default false. Node runs only.
+   */
+  stdDot?: boolean;
+  /**
+   * The quantized types whose maps this process's layers run on relaxed SIMD where the engine
+   * has it ("q8_0", "q4_0"; default src/kernels/wasm/relaxed.ts's RELAXED_DTYPES, Q4_0); rows
+   * run in a process of their own (threads) keep the default. Node runs only.
+   */
+  relaxedDot?: readonly string[];
   /** Your kernels: objects, or { module } paths whose default export is a kernel or an array. */
   contenders?: readonly (CustomKernel | { module: string })[];
   reps?: number;
@@ -126,6 +139,13 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
   const log = options.log ?? (() => {});
   const quick = options.quick === true;
   const dtypes = parseDtypes(options.dtypes ?? ["f32"]);
+  if (options.relaxedDot !== undefined) {
+    const relaxed = parseDtypes(options.relaxedDot);
+    const other = relaxed.find((d) => !isQuant(d));
+    if (other !== undefined)
+      throw new RangeError(`--relaxed-dot: "${other}" is not a quantized type (q8_0, q4_0)`);
+    setRelaxedDot(relaxed.filter(isQuant));
+  }
   const variant = {
     ...parseVariant(options.layer, options.activation),
     ...(dtypes.some((d) => d === "bf16" || d === "f16") ? { exact16: true } : {}),
@@ -188,6 +208,7 @@ export async function benchmark(options: BenchmarkOptions = {}): Promise<Report>
       variant,
       dtypes,
       sparsity !== undefined,
+      options.stdDot === true,
     )),
   ];
   for (const c of options.contenders ?? []) {

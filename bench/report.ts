@@ -118,7 +118,7 @@ export function roofLine(shape: ShapeReport): string | undefined {
       : `the weights' ${mib(shape.weightBytes)} read at ${streamText(r.weights)}, ${r.weightsFrom === "cache" ? "from a cache" : "as from memory"}`;
   const types = (shape.typeRoofs ?? []).map(
     (t) =>
-      `; ${t.weightType} weights (${mib(t.weightBytes)}): ${num(t.roof.gflops, 2)} GFLOP/s, ${roofKind(t.roof)}${t.roof.peakKind === "integer" ? ` (integer dot peak ${num(t.roof.peak.median, 2)} GFLOP/s)` : ""}${t.roof.weights === null ? "" : ` (read at ${streamText(t.roof.weights)})`}`,
+      `; ${t.weightType} weights (${mib(t.weightBytes)}): ${num(t.roof.gflops, 2)} GFLOP/s, ${roofKind(t.roof)}${t.roof.peakKind === "integer" ? ` (integer dot peak ${num(t.roof.peak.median, 2)} GFLOP/s${t.roof.integerPeak === "relaxed" ? ", relaxed SIMD's i8 dot" : ""})` : ""}${t.roof.weights === null ? "" : ` (read at ${streamText(t.roof.weights)})`}`,
   );
   return `one-thread roof ${num(r.gflops, 2)} GFLOP/s, ${roofKind(r)} (SIMD128 multiply and add peak ${num(r.peak.median, 2)} GFLOP/s; ${weights}: ${num(r.memoryGflops, 2)} GFLOP/s if read once; main memory ${streamText(r.memory)})${types.join("")}`;
 }

@@ -24,6 +24,16 @@
 // memory (a = 0 keeps c), which V8 cannot fold or hoist (test/bench-roof.test.ts reads the
 // machine code: 12 vpmaddwd and 12 vpaddd an iteration, nothing spilled).
 //
+// The relaxed integer peak. Where the engine has relaxed SIMD, a q4_0 map's kernel (and a q8_0
+// map's when chosen) multiplies bytes instead: i16x8.relaxed_dot_i8x16_i7x16_s, sixteen
+// multiply-adds into i16 pair sums, widened by i32x4.extadd_pairwise_i16x8_s and added, 32
+// flops a chain step. Those rows can outrun the 16-bit peak, so when the engine validates
+// relaxed SIMD the roof measures this one too, in a module of its own (an engine without relaxed
+// SIMD rejects a whole module that uses it): twelve chains of c = c + extadd(dot(c, a)), a = 0
+// from memory (the i7 operand, in 0..127 as the kernel keeps it), and quantized rows take the
+// larger of the two integer peaks (x64 V8: vpmaddubsw, vpmaddwd and vpaddd a chain step, which
+// test/bench-roof.test.ts reads in the machine code).
+//
 // Memory. A kernel that reads its weights once per forward re-reads the same bytes every call:
 // where they fit in a cache, it reads them from there. So two buffers are streamed: one as
 // large as the shape's weights (what the kernel sees), and one far larger than the last-level
@@ -70,6 +80,12 @@ export interface ShapeRoof {
   /** Which peak: float32 multiplies and adds, or 16-bit integer dot products. */
   peakKind: PeakKind;
   /**
+   * For the integer peak, which loop gave it: the 16-bit dot ("i16"), or relaxed SIMD's i8 dot
+   * ("relaxed": measured where the engine has relaxed SIMD, and taken when its median is the
+   * larger); null for the float peak.
+   */
+  integerPeak: "i16" | "relaxed" | null;
+  /**
    * A buffer as large as the weights, read again and again (as a kernel re-reads its weights);
    * null when the weights are at least as large as the main-memory buffer (then main memory's
    * rate is theirs).
@@ -99,6 +115,11 @@ const DOT_CHAINS = 12;
  * 16 flops) per chain.
  */
 export const INT_PEAK_FLOPS_PER_STEP = 16 * DOT_CHAINS;
+/**
+ * Flops one iteration of the relaxed integer peak loop counts: one relaxed i8 dot (sixteen
+ * multiply-adds, 32 flops) per chain.
+ */
+export const RELAXED_PEAK_FLOPS_PER_STEP = 32 * DOT_CHAINS;
 const ADD_CHAINS = 6;
 /** Flops one iteration of the peak loop executes: one f32x4 operation (4 flops) per chain. */
 export const PEAK_FLOPS_PER_STEP = 4 * (MUL_CHAINS + ADD_CHAINS);
@@ -177,6 +198,24 @@ export const ROOF_WAT = `(module
     (i32x4.extract_lane 0 ${fold("i32x4.add", DOT)}))
   ${STREAM_COUNTS.map(streamFunc).join("\n")})`;
 
+/**
+ * The relaxed integer peak's module, as text (exported for the test that reads V8's code for
+ * it): a at bytes 256..271 (zeros), the chains' starting values after it, as ipeak's.
+ */
+export const ROOF_RELAXED_WAT = `(module
+  (import "env" "memory" (memory 1 65536))
+  (func (export "rpeak") (param $n i32) (result i32)
+    (local $a v128)
+    ${each(DOT, (c) => `(local ${c} v128)`)}
+    (local.set $a (v128.load (i32.const 256)))
+    ${each(DOT, (c, i) => `(local.set ${c} (v128.load (i32.const ${272 + 16 * i})))`)}
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      ${each(DOT, (c) => `(local.set ${c} (i32x4.add (local.get ${c}) (i32x4.extadd_pairwise_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s (local.get ${c}) (local.get $a)))))`)}
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (i32x4.extract_lane 0 ${fold("i32x4.add", DOT)})))`;
+
 interface RoofExports {
   peak(n: number): number;
   ipeak(n: number): number;
@@ -225,6 +264,29 @@ async function roofModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+/** The relaxed integer peak's module in binary (whether or not this engine takes it). */
+export async function roofRelaxedBinary(): Promise<Uint8Array<ArrayBuffer>> {
+  const wabt = await wabtInit();
+  const module = wabt.parseWat("roof-relaxed.wat", ROOF_RELAXED_WAT, {
+    simd: true,
+    relaxed_simd: true,
+  });
+  const bytes = new Uint8Array(module.toBinary({}).buffer).slice();
+  module.destroy();
+  return bytes;
+}
+
+let relaxedCompiled: WebAssembly.Module | null | undefined;
+
+/** The relaxed peak's module compiled, or null where this engine lacks relaxed SIMD. */
+async function roofRelaxedModule(): Promise<WebAssembly.Module | null> {
+  if (relaxedCompiled === undefined) {
+    const bytes = await roofRelaxedBinary();
+    relaxedCompiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  return relaxedCompiled;
+}
+
 /**
  * The largest cache of this machine, bytes, from Linux's sysfs (null elsewhere, or unreadable).
  * A virtual machine may report its host's whole cache, more than it effectively gets.
@@ -261,11 +323,13 @@ export function defaultMemoryBytes(): number {
 class StreamBuffer {
   readonly exports: RoofExports;
   readonly bytes: number;
+  readonly memory: WebAssembly.Memory;
   readonly samples = new Map<number, number[]>(STREAM_COUNTS.map((k) => [k, []]));
 
-  private constructor(exports: RoofExports, bytes: number) {
+  private constructor(exports: RoofExports, bytes: number, memory: WebAssembly.Memory) {
     this.exports = exports;
     this.bytes = bytes;
+    this.memory = memory;
   }
 
   static async create(bytes: number): Promise<StreamBuffer> {
@@ -278,7 +342,7 @@ class StreamBuffer {
     f.fill(2 ** -20, 4, 8); // b: c + b grows slowly
     new Float32Array(memory.buffer, 256, 4).fill(0); // the integer peak's a: c + dot(c, 0) keeps c
     const instance = new WebAssembly.Instance(await roofModule(), { env: { memory } });
-    return new StreamBuffer(instance.exports as unknown as RoofExports, whole);
+    return new StreamBuffer(instance.exports as unknown as RoofExports, whole, memory);
   }
 
   read(k: number): void {
@@ -320,14 +384,19 @@ export class RoofProbe {
   readonly #peaks: number[] = [];
   readonly #ipeak: RoofExports["ipeak"];
   readonly #ipeaks: number[] = [];
+  /** The relaxed integer peak's loop, where this engine has relaxed SIMD. */
+  readonly #rpeak: ((n: number) => number) | null;
+  readonly #rpeaks: number[] = [];
 
   private constructor(
     readonly weightBytes: number,
     weights: Map<number, StreamBuffer | null>,
     memory: StreamBuffer,
+    rpeak: ((n: number) => number) | null,
   ) {
     this.#peak = memory.exports.peak;
     this.#ipeak = memory.exports.ipeak;
+    this.#rpeak = rpeak;
     this.#weights = weights;
     this.#memory = memory;
   }
@@ -354,13 +423,23 @@ export class RoofProbe {
       if (!weights.has(bytes))
         weights.set(bytes, bytes < main.bytes ? await StreamBuffer.create(bytes) : null);
     }
-    const probe = new RoofProbe(weightBytes, weights, main);
+    const relaxed = await roofRelaxedModule();
+    const rpeak =
+      relaxed === null
+        ? null
+        : (
+            new WebAssembly.Instance(relaxed, { env: { memory: main.memory } }).exports as {
+              rpeak(n: number): number;
+            }
+          ).rpeak;
+    const probe = new RoofProbe(weightBytes, weights, main, rpeak);
     // Short calls until V8 has had time to tier the functions up from its baseline compiler
     // (a call that is running keeps the code it started with), then one whole read of each.
     const start = performance.now();
     while (performance.now() - start < WARM_MS) {
       probe.#peak(1000);
       probe.#ipeak(1000);
+      probe.#rpeak?.(1000);
       for (const k of STREAM_COUNTS) main.readSome(k, 1 << 16);
     }
     for (const k of STREAM_COUNTS) {
@@ -377,6 +456,11 @@ export class RoofProbe {
     this.#ipeaks.push(
       timeRate(() => this.#ipeak(PEAK_STEPS), PEAK_STEPS * INT_PEAK_FLOPS_PER_STEP, ms),
     );
+    const rpeak = this.#rpeak;
+    if (rpeak !== null)
+      this.#rpeaks.push(
+        timeRate(() => rpeak(PEAK_STEPS), PEAK_STEPS * RELAXED_PEAK_FLOPS_PER_STEP, ms),
+      );
     for (const w of this.#weights.values()) w?.repetition(ms);
     // The main-memory buffer is shared: its samples are copied out, so each shape keeps its own.
     const before = new Map([...this.#memory.samples].map(([k, v]) => [k, v.length]));
@@ -388,7 +472,7 @@ export class RoofProbe {
   /**
    * The roof from the repetitions so far, for weights of `weightBytes` (the shape's, or one of
    * the other sizes given to create), under the float peak or the integer one (quantized
-   * weights).
+   * weights: the larger median of the 16-bit dot's peak and, where measured, relaxed SIMD's).
    */
   result(
     gflopPerForward: number,
@@ -399,15 +483,31 @@ export class RoofProbe {
     if (buffer === undefined)
       throw new RangeError(`RoofProbe.result: no buffer of ${weightBytes} bytes was read`);
     const memory = streamsOf(this.#memory.bytes, this.#memorySamples);
+    const [peak, integerPeak] =
+      peakKind === "integer"
+        ? integerPeakOf(rate(this.#ipeaks), this.#rpeaks.length > 0 ? rate(this.#rpeaks) : null)
+        : [rate(this.#peaks), null];
     return shapeRoof(
-      rate(peakKind === "integer" ? this.#ipeaks : this.#peaks),
+      peak,
       buffer?.result() ?? null,
       memory,
       gflopPerForward,
       weightBytes,
       peakKind,
+      integerPeak,
     );
   }
+}
+
+/**
+ * The integer peak quantized rows are held to: the 16-bit dot's, or relaxed SIMD's i8 dot's
+ * where it was measured and its median is the larger.
+ */
+export function integerPeakOf(
+  i16: Rate,
+  relaxed: Rate | null,
+): [peak: Rate, which: "i16" | "relaxed"] {
+  return relaxed !== null && relaxed.median > i16.median ? [relaxed, "relaxed"] : [i16, "i16"];
 }
 
 /** A buffer's rates from its samples: per stream count, and the fastest count's. */
@@ -431,6 +531,7 @@ export function shapeRoof(
   gflopPerForward: number,
   weightBytes: number,
   peakKind: PeakKind = "float",
+  integerPeak: ShapeRoof["integerPeak"] = peakKind === "integer" ? "i16" : null,
 ): ShapeRoof {
   const weightsRate = (weights ?? memory).rate.median;
   const weightsFrom: WeightsFrom =
@@ -440,6 +541,7 @@ export function shapeRoof(
   return {
     peak,
     peakKind,
+    integerPeak,
     weights,
     memory,
     weightsFrom,

@@ -36,6 +36,12 @@ const HELP = `npm run bench -- [options]
                         or f16 every contender's weights are rounded to values exact in both
                         (bench/dtype.ts); q8_0 and q4_0 rows are checked bit for bit against
                         the js kernel's quantized layer (bench/quant.ts)
+  --std-dot             beside each q8_0 and q4_0 wasm row, a "std-dot" row: the same layer built
+                        with relaxed SIMD turned off (SIMD128's i16 dot, as on an engine without
+                        relaxed SIMD), to compare with; the same bits (Node runs only)
+  --relaxed-dot q8_0    the quantized types this process's layers run on relaxed SIMD where the
+                        engine has it (default q4_0; q8_0,q4_0 for both; rows on threads, in
+                        processes of their own, keep the default)
   --sparsity 0,0.5,0.9  each shape with that share of hidden units off (b1 set on the run's
                         inputs; relu FeedForward only), and a "dense" row per tokenwise f32 row
                         (sparse: false) to compare with (bench/sparsity.ts)
@@ -112,6 +118,8 @@ async function main(): Promise<number> {
       threads: { type: "string" },
       dtype: { type: "string" },
       sparsity: { type: "string" },
+      "std-dot": { type: "boolean" },
+      "relaxed-dot": { type: "string" },
       reps: { type: "string" },
       "warmup-ms": { type: "string" },
       "min-rep-ms": { type: "string" },
@@ -207,6 +215,8 @@ async function main(): Promise<number> {
     ...(values.threads === undefined ? {} : { threads: ints(values.threads, "threads") }),
     ...(values.dtype === undefined ? {} : { dtypes: list(values.dtype) }),
     ...(values.sparsity === undefined ? {} : { sparsity: list(values.sparsity) }),
+    ...(values["std-dot"] === true ? { stdDot: true } : {}),
+    ...(values["relaxed-dot"] === undefined ? {} : { relaxedDot: list(values["relaxed-dot"]) }),
     ...(values.reps === undefined ? {} : { reps: ints(values.reps, "reps")?.[0] }),
     ...(values["warmup-ms"] === undefined
       ? {}

@@ -8,7 +8,8 @@ import {
   type GatedFeedForwardWeights,
   type Matrix,
 } from "../src/index";
-import type { WeightDtype } from "../src/dtype";
+import { type WeightDtype, isQuant } from "../src/dtype";
+import { relaxedDtypes, setRelaxedDot } from "../src/kernels/wasm/relaxed";
 import type { Contender, Instance, Unavailable } from "./contender";
 import type { ActivationName, LayerKind, Variant } from "./layer";
 import { type LayerWeights, ffnWeights, gatedWeights, makeProblem } from "./problem";
@@ -194,6 +195,12 @@ export function hasWebgpu(): boolean {
   return (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu != null;
 }
 
+/**
+ * The tag of a quantized wasm row built with relaxed SIMD turned off (`--std-dot`): SIMD128's
+ * integer dot product, as an engine without relaxed SIMD runs it.
+ */
+export const STD_DOT = "std-dot";
+
 /** Why a WebGPU contender cannot run here, for its "unavailable" row. */
 export const NO_WEBGPU =
   "no WebGPU here (navigator.gpu): run it in the browser run, npm run bench:web, which starts Chromium with WebGPU on";
@@ -243,7 +250,16 @@ export function tokenwiseContender(
     // core from the contender timed next.
     isolate: threads > 1,
     async setup(shape, weights): Promise<Instance> {
-      const layer = await entry.make(weights, shape, threads, activation, entry.options);
+      // A "std-dot" row: the layer is built with relaxed SIMD off (it keeps what it was built with).
+      const standard = entry.tag?.endsWith(`-${STD_DOT}`) === true;
+      const chosen = relaxedDtypes();
+      if (standard) setRelaxedDot([]);
+      let layer: TokenwiseLayer;
+      try {
+        layer = await entry.make(weights, shape, threads, activation, entry.options);
+      } finally {
+        setRelaxedDot(chosen);
+      }
       const out: Matrix = {
         rows: shape.tokens,
         cols: shape.dModel,
@@ -306,6 +322,7 @@ export async function tokenwiseContenders(
   variant: Variant,
   dtypes: readonly WeightDtype[] = ["f32"],
   dense = false,
+  stdDot = false,
 ): Promise<(Contender | Unavailable)[]> {
   const list: (Contender | Unavailable)[] = [];
   if (kernels !== "all") {
@@ -336,6 +353,11 @@ export async function tokenwiseContenders(
       );
       if (dense && dtypes.includes("f32"))
         rows.push(withLayerOptions(entry, "dense", { sparse: false }));
+      // --std-dot: beside each quantized wasm row, the same layer without relaxed SIMD.
+      if (stdDot && entry.kernel === "wasm") {
+        for (const d of dtypes)
+          if (isQuant(d)) rows.push(withLayerOptions(entry, `${d}-${STD_DOT}`, { dtype: d }));
+      }
       for (const e of rows) {
         if (reason === null) list.push(tokenwiseContender(e, t, variant.activation));
         else list.push({ ...ids(e, t), group: "tokenwise", threads: t, reason });

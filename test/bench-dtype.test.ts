@@ -20,6 +20,7 @@ import { parseShape } from "../bench/shapes";
 import { FeedForward, ggufTensorToFloat32 } from "../src/index";
 import { blockScales } from "../src/kernels/quant";
 import { tokenwiseContenders } from "../bench/tokenwise";
+import { RELAXED_DTYPES, relaxedDtypes } from "../src/kernels/wasm/relaxed";
 import { narrowInto, widenInto } from "../src/dtype";
 
 describe("--dtype", () => {
@@ -51,6 +52,43 @@ describe("--dtype", () => {
     const bad = await checkQuantized([y], problem, "q8_0");
     expect(bad.ok).toBe(false);
     expect(bad.reason).toMatch(/^layer 1: output 100 is /);
+  });
+
+  it("--std-dot adds a row per quantized wasm row, built with relaxed SIMD off, with the same bits", async () => {
+    const shape = { name: "t", tokens: 3, dModel: 64, dHidden: 96 };
+    const variant = { layer: "ffn", activation: "gelu" } as const;
+    const problem = makeProblem(shape, 4, variant);
+    const rows = await tokenwiseContenders(
+      ["wasm"],
+      [1],
+      variant,
+      ["f32", "q8_0", "q4_0"],
+      false,
+      true,
+    );
+    expect(rows.map((r) => r.label)).toEqual([
+      "tokenwise wasm@1t",
+      "tokenwise wasm q8_0@1t",
+      "tokenwise wasm q4_0@1t",
+      "tokenwise wasm q8_0-std-dot@1t",
+      "tokenwise wasm q4_0-std-dot@1t",
+    ]);
+    for (const dtype of ["q8_0", "q4_0"] as const) {
+      const ys: Float32Array[] = [];
+      for (const label of [`tokenwise wasm ${dtype}@1t`, `tokenwise wasm ${dtype}-std-dot@1t`]) {
+        const row = rows.find((r) => r.label === label) as Contender;
+        expect(quantizedRow(row)).toBe(dtype);
+        const inst = await row.setup(shape, problem.weights);
+        ys.push((await inst.forward(problem.x)).slice());
+        await inst.dispose?.();
+      }
+      expect(new Uint32Array((ys[1] as Float32Array).buffer)).toEqual(
+        new Uint32Array((ys[0] as Float32Array).buffer),
+      );
+      expect((await checkQuantized([ys[1] as Float32Array], problem, dtype)).ok).toBe(true);
+    }
+    // The choice of types is back for the layers built after a std-dot row.
+    expect(relaxedDtypes()).toEqual(RELAXED_DTYPES);
   });
 
   it("gives MatMulNBits the ggml blocks' own weights: (u - 128 or 8) · scale, B (N, K/32, blob)", () => {

@@ -10,10 +10,13 @@ import wabtInit from "wabt";
 import {
   INT_PEAK_FLOPS_PER_STEP,
   PEAK_FLOPS_PER_STEP,
+  RELAXED_PEAK_FLOPS_PER_STEP,
   ROOF_WAT,
   RoofProbe,
   STREAM_COUNTS,
+  integerPeakOf,
   roofBinary,
+  roofRelaxedBinary,
   shapeRoof,
 } from "../bench/roof";
 import type { ContenderResult, ShapeReport } from "../bench/harness";
@@ -27,12 +30,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * The instructions of function `index`'s innermost loop in V8's optimized x64 code, as printed by
  * --print-wasm-code: from the target of the last backward jump to that jump.
  */
-function loopOf(wasm: Uint8Array, index: number): string[] {
+function loopOf(wasm: Uint8Array, index: number, flags: readonly string[] = []): string[] {
   const file = join(dir, `m${index}.wasm`);
   writeFileSync(file, wasm);
   const run = spawnSync(
     process.execPath,
     [
+      ...flags,
       "--print-wasm-code",
       "--no-liftoff",
       "--no-wasm-lazy-compilation",
@@ -85,6 +89,23 @@ describe.runIf(process.arch === "x64")("the SIMD128 peak loop, in V8's machine c
     // no float work counted as integer, and nothing spilled
     expect(count(loop, /\sv?(mul|add)ps\s/)).toBe(0);
     expect(INT_PEAK_FLOPS_PER_STEP).toBe(16 * 12);
+    expect(loop.filter((l) => /\[rbp/.test(l))).toEqual([]);
+  });
+
+  it("runs twelve relaxed i8 dots, widenings and adds an iteration of the relaxed peak", async () => {
+    // Node 20's V8 has relaxed SIMD only behind its flag; later versions have it and refuse the flag.
+    const major = Number(process.versions.node.split(".")[0]);
+    const flags = major < 22 ? ["--experimental-wasm-relaxed-simd"] : [];
+    const loop = loopOf(await roofRelaxedBinary(), 0, flags);
+    // i16x8.relaxed_dot_i8x16_i7x16_s is vpmaddubsw; extadd_pairwise_i16x8_s is vpmaddwd (by
+    // ones); then one vpaddd: sixteen multiply-adds a chain step, counted as 32 flops.
+    const dots = count(loop, /\sv?pmaddubsw\s/);
+    expect(dots).toBe(count(loop, /\sv?pmaddwd\s/));
+    expect(dots).toBe(count(loop, /\sv?paddd\s/));
+    expect(dots % 12).toBe(0);
+    expect(dots).toBeGreaterThan(0);
+    expect(count(loop, /\sv?(mul|add)ps\s/)).toBe(0);
+    expect(RELAXED_PEAK_FLOPS_PER_STEP).toBe(32 * 12);
     expect(loop.filter((l) => /\[rbp/.test(l))).toEqual([]);
   });
 
@@ -226,6 +247,10 @@ describe("the memory probes", () => {
     const integer = probe.result(0.001, 1 << 20, "integer");
     expect(float.peakKind).toBe("float");
     expect(integer.peakKind).toBe("integer");
+    expect(float.integerPeak).toBe(null);
+    // The relaxed peak is measured only where the engine validates relaxed SIMD.
+    const relaxed = WebAssembly.validate(await roofRelaxedBinary());
+    expect(relaxed ? ["i16", "relaxed"] : ["i16"]).toContain(integer.integerPeak);
     expect(Number.isFinite(integer.peak.median) && integer.peak.median > 0).toBe(true);
     expect(integer.peak).not.toEqual(float.peak);
     expect(integer.weights).toEqual(float.weights);
@@ -236,6 +261,13 @@ describe("the memory probes", () => {
 
 describe("the roof's arithmetic", () => {
   const rate = (median: number) => ({ median, slowest: median, fastest: median });
+
+  it("takes the larger integer peak: relaxed SIMD's i8 dot only where measured and faster", () => {
+    expect(integerPeakOf(rate(60), null)).toEqual([rate(60), "i16"]);
+    expect(integerPeakOf(rate(60), rate(90))).toEqual([rate(90), "relaxed"]);
+    expect(integerPeakOf(rate(60), rate(50))).toEqual([rate(60), "i16"]);
+    expect(integerPeakOf(rate(60), rate(60))).toEqual([rate(60), "i16"]);
+  });
   const stream = (median: number, bytes: number) => ({
     bytes,
     byStreams: [{ streams: 2, rate: rate(median) }],

@@ -44,6 +44,7 @@ export class Pool {
     lay: Layout,
     epoch: number,
     activation: ActivationName = "relu",
+    relaxed: WebAssembly.Module | null = null,
   ) {
     this.size = size;
     const ctrl = lay.ctrl + (epoch % CTRL_SLOTS) * CTRL_BYTES;
@@ -56,7 +57,7 @@ export class Pool {
       w.unref();
       w.onMessage((data) => this.#onMessage(data));
       w.onFailure((e) => this.#fail(new Error(`worker ${id} failed: ${e.message}`)));
-      w.post({ module, memory, id, n: size, L, kind: ACTIVATION_WASM[activation] });
+      w.post({ module, relaxed, memory, id, n: size, L, kind: ACTIVATION_WASM[activation] });
       this.#workers.push(w);
     }
   }

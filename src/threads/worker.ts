@@ -14,11 +14,17 @@ import {
   expandPanels,
   linearOn,
 } from "../kernels/wasm/panels";
+import type { RelaxedExports } from "../kernels/wasm/relaxed";
 import * as P from "./protocol";
 
 /** What the pool posts to a new worker. */
 interface Init {
   module: WebAssembly.Module;
+  /**
+   * relaxed.wat's module when the layer packed some map for it (the caller found relaxed SIMD
+   * and decided, so every thread computes alike), else null.
+   */
+  relaxed: WebAssembly.Module | null;
   memory: WebAssembly.Memory;
   id: number;
   n: number;
@@ -49,9 +55,14 @@ port.onmessage = (e) => {
 };
 
 function start(init: Init): void {
-  const { module, memory, id, n, L, kind } = init;
+  const { module, relaxed, memory, id, n, L, kind } = init;
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
+  const rx =
+    relaxed === null
+      ? undefined
+      : (new WebAssembly.Instance(relaxed, { env: { memory } })
+          .exports as unknown as RelaxedExports);
   const act: Act = exports.act;
   const f32 = new Float32Array(memory.buffer);
   const c = new Int32Array(memory.buffer, L.ctrl, 64);
@@ -64,7 +75,7 @@ function start(init: Init): void {
   // panels into float32 panel id + 1 of the layout (the calling thread has panel 0), and lists
   // nonzero hidden units in list region id + 1.
   const beat = () => void Atomics.add(c, P.HEART, 1);
-  const linear = linearOn(exports, L.widen[id + 1] ?? 0, CHUNK, beat, L.lists[id + 1] ?? 0);
+  const linear = linearOn(exports, L.widen[id + 1] ?? 0, CHUNK, beat, L.lists[id + 1] ?? 0, rx);
   // Participant p of n takes its share of each map's panels (layout.ts's shareStart, as the
   // calling thread does): output columns, never k. In a job run by a blocking caller, the
   // caller is participant 0 and worker w is participant w + 1 (SHIFT = 1), so the last worker

@@ -13,6 +13,12 @@ import { type WeightSource, packMap, unpackRows } from "../source";
 import { floatBitsToHalf, halfToFloatBits, isQuant } from "../../dtype";
 import { hasNonFiniteScale, packQuantPanels, unpackQuantPanels } from "./quant-panels";
 import {
+  type RelaxedExports,
+  packRelaxedPanels,
+  relaxedModule,
+  unpackRelaxedPanels,
+} from "./relaxed";
+import {
   BLOCK_ROWS,
   F16S_SHIFT,
   type Layout,
@@ -78,6 +84,11 @@ export interface Instance {
   act: Act;
   /** The layer's activation's code in the module (ACTIVATION_WASM). */
   kind: number;
+  /**
+   * relaxed.wat's module when the quantized maps were packed for it (relaxed SIMD here: the
+   * workers instantiate it too); null or absent otherwise.
+   */
+  relaxed?: WebAssembly.Module | null;
 }
 
 /**
@@ -94,14 +105,20 @@ export function instantiate(
 ): Instance {
   const memory = allocateMemory(lay, shared);
   const f32 = new Float32Array(memory.buffer);
-  packMaps(shape, lay.maps, source, f32, lay.lists.length > 0);
+  const relaxed = isQuant(shape.dtype) ? relaxedModule(shared, shape.dtype) : null;
+  packMaps(shape, lay.maps, source, f32, lay.lists.length > 0, relaxed !== null);
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
+  const rx =
+    relaxed === null
+      ? undefined
+      : (new WebAssembly.Instance(relaxed, { env: { memory } })
+          .exports as unknown as RelaxedExports);
   const kind = ACTIVATION_WASM[shape.activation];
   const scratch = lay.widen[0] ?? 0;
   const lists = lay.lists[0] ?? 0;
-  const linear = linearOn(exports, scratch, undefined, undefined, lists);
-  return { memory, f32, lay, linear, act: exports.act, kind };
+  const linear = linearOn(exports, scratch, undefined, undefined, lists, rx);
+  return { memory, f32, lay, linear, act: exports.act, kind, relaxed };
 }
 
 /**
@@ -110,7 +127,8 @@ export function instantiate(
  * weights are all finite and below 64 in magnitude is kept scaled by 2^10 and its code set to
  * WEIGHT_CODE.f16s. With `sparse` (a layout with list regions), the last map of float32 or
  * 16-bit weights is marked `skip` when every weight in it is finite. A map marked `byRow` is
- * packed row by row (one panel as wide as all of them).
+ * packed row by row (one panel as wide as all of them). With `relaxed`, every quantized map is
+ * packed for relaxed.wat's rgemm and marked so.
  */
 export function packMaps(
   shape: LayerShape,
@@ -118,6 +136,7 @@ export function packMaps(
   source: WeightSource,
   f32: Float32Array,
   sparse: boolean,
+  relaxed = false,
 ): void {
   const u16 = new Uint16Array(f32.buffer);
   const u8 = new Uint8Array(f32.buffer);
@@ -125,7 +144,9 @@ export function packMaps(
     const { rows: K, cols: N } = mapDims(shape, i);
     if (isQuant(shape.dtype)) {
       const blocks = quantizeMap(source, shape, i);
-      packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
+      m.relaxed = relaxed;
+      if (relaxed) packRelaxedPanels(blocks, shape.dtype, K, N, u8, m.w);
+      else packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
       m.nonFiniteScales = hasNonFiniteScale(blocks, shape.dtype);
     } else {
       // A map laid out by row is a panel as wide as a group of them for each group.
@@ -188,7 +209,8 @@ export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
     const n = i < lay.expand ? lay.dHidden : lay.dModel;
     let w: Float32Array | Uint16Array | Uint8Array;
     const q = m.code === WEIGHT_CODE.q8_0 ? "q8_0" : m.code === WEIGHT_CODE.q4_0 ? "q4_0" : null;
-    if (q !== null) w = unpackQuantPanels(u8, m.w, q, m.K, n);
+    if (q !== null && m.relaxed === true) w = unpackRelaxedPanels(u8, m.w, q, m.K, n);
+    else if (q !== null) w = unpackQuantPanels(u8, m.w, q, m.K, n);
     else if (m.elem === 4)
       w = unpackRows(f32, m.w / 4, m.K, n, m.byRow ? groupPanels(m) * PANEL : PANEL);
     else {

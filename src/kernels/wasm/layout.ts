@@ -96,6 +96,11 @@ export interface MapRegion {
    * rows a block, widened in registers, ran at 0.45x its speed (768 x 3072, bf16, from memory).
    */
   byRow: boolean;
+  /**
+   * A quantized map packed for relaxed.wat's rgemm (relaxed.ts) instead of gemm.wat's qgemm:
+   * where the engine has relaxed SIMD. Set when the weights are packed.
+   */
+  relaxed?: boolean;
 }
 
 export interface Layout {

@@ -16,6 +16,7 @@ import {
   rowBytes,
   rowPanels,
 } from "./layout";
+import type { RelaxedExports } from "./relaxed";
 
 export interface GemmExports {
   gemm(
@@ -228,8 +229,9 @@ const ROWS_EIGHT = 7 / 8;
  * kernel's work plus one widening per weight. Every path gives each element gemm's operations on
  * the widened weights, so which one a call takes changes no bit. Quantized weights: the rows
  * are quantized to Q8_0 into `scratch` (each thread quantizes them itself, the same bits), then
- * qgemm, the kernel quantizing the rows itself (qrows). `beat` is called after every `chunk`
- * panels (a worker's heartbeat).
+ * qgemm, the kernel quantizing the rows itself (qrows); a map packed for relaxed SIMD
+ * (`relaxed`) goes to `rx`'s rgemm instead, its rows turned into bytes first (rrows): the same
+ * bits. `beat` is called after every `chunk` panels (a worker's heartbeat).
  *
  * A map laid out by row (the last map of a float32 relu layer that skips zero hidden values:
  * see {@link rowsLinear}) goes to rowsLinear, with `lists` (this thread's list region). On
@@ -247,6 +249,7 @@ export function linearOn(
   chunk = ALL_PANELS,
   beat: () => void = nothing,
   lists = 0,
+  rx?: RelaxedExports,
 ): Linear {
   const counts = new Int32Array(LIST_SLOTS); // made once: a forward allocates nothing
   return (m, x, lda, rows, p0, p1, relu, out, ldo, pair) => {
@@ -258,6 +261,16 @@ export function linearOn(
       ex.qrows(x, lda, rows, K, scratch);
       const ldq = quantRowBytes(K);
       const qcode = m.nonFiniteScales === true ? code | 16 : code;
+      if (m.relaxed === true) {
+        if (rx === undefined) throw new Error("a map packed for relaxed SIMD without its kernel");
+        rx.rrows(scratch, ldq, rows, K, code);
+        for (let p = p0; p < p1; p += chunk) {
+          const to = Math.min(p1, p + chunk);
+          rx.rgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
+          beat();
+        }
+        return;
+      }
       for (let p = p0; p < p1; p += chunk) {
         const to = Math.min(p1, p + chunk);
         ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);

@@ -103,6 +103,7 @@ export class ThreadedWasmKernel implements Kernel {
         this.#lay,
         epoch,
         this.#activation,
+        this.#inst.relaxed ?? null,
       );
     }
     return this.#pool;

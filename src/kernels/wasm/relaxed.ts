@@ -1,0 +1,173 @@
+// The quantized kernels on relaxed SIMD (relaxed.wat): whether this engine has them, the module
+// compiled once, and a quantized map's blocks packed into that kernel's panels and back.
+// A map packed here is read only by relaxed.wat's rgemm (MapRegion.relaxed), which gives the
+// same bits as gemm.wat's qgemm for blocks of any bytes (see relaxed.wat for why).
+import { decodeBytes } from "../../base64";
+import { QUANT_BLOCK, type QuantDtype, blockBytes } from "../../dtype";
+import { PANEL } from "./layout";
+import { RELAXED_SHARED_FLAG, RELAXED_SHARED_FLAG_AT, RELAXED_WASM } from "./relaxed.wasm";
+
+/** relaxed.wat's exports. */
+export interface RelaxedExports {
+  /**
+   * `rows` rows of qgemm's i16 activation quants at xq (ldq bytes apart) as rgemm's bytes for a
+   * map of weight code `code`, in place.
+   */
+  rrows(xq: number, ldq: number, rows: number, K: number, code: number): void;
+  /** qgemm's computation (the same parameters, the same bits) on rrows' rows and this module's panels. */
+  rgemm(
+    xq: number,
+    ldq: number,
+    rows: number,
+    K: number,
+    w: number,
+    ldw: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    relu: number,
+    pair: number,
+    out: number,
+    ldo: number,
+    code: number,
+  ): void;
+}
+
+/**
+ * The quantized types whose maps go to relaxed.wat where the engine has relaxed SIMD: Q4_0.
+ * Not Q8_0, whose relaxed tiles (a `v128.xor` a weight vector and a widening after each dot)
+ * measured slower than qgemm's (two quants to a 16-bit lane) on x86 (V8 12, one thread: about
+ * 0.9x at one token, G1, and 0.8x in a batch, S3): {@link setRelaxedDot} turns them on.
+ */
+export const RELAXED_DTYPES: readonly QuantDtype[] = ["q4_0"];
+
+let valid: boolean | undefined;
+let chosen: readonly QuantDtype[] = RELAXED_DTYPES;
+const modules: { private?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
+
+function bytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  const b = decodeBytes(RELAXED_WASM) as Uint8Array<ArrayBuffer>;
+  if (shared) b[RELAXED_SHARED_FLAG_AT] = RELAXED_SHARED_FLAG; // the memory import: shared
+  return b;
+}
+
+/**
+ * Whether this engine has relaxed SIMD's i8 dot product: it validates relaxed.wat's module
+ * itself, once (Chromium, Node 22 and later do; Node 20 only with
+ * --experimental-wasm-relaxed-simd; an engine without it rejects the whole module).
+ */
+export function hasRelaxedDot(): boolean {
+  valid ??= typeof WebAssembly === "object" && WebAssembly.validate(bytes(false));
+  return valid;
+}
+
+/**
+ * Tests and the bench only: the quantized types whose maps every layer built after it packs for
+ * relaxed.wat where the engine has relaxed SIMD ([] for none: gemm.wat's qgemm for every map;
+ * {@link RELAXED_DTYPES} by default). A layer keeps the kernel it was built with. The bits are
+ * the same either way.
+ */
+export function setRelaxedDot(dtypes: readonly QuantDtype[]): void {
+  chosen = [...dtypes];
+}
+
+/** The types {@link setRelaxedDot} chose last (to put them back). */
+export function relaxedDtypes(): readonly QuantDtype[] {
+  return chosen;
+}
+
+/**
+ * relaxed.wat compiled (importing a shared memory with `shared`), or null when a new layer of
+ * `dtype` is not to use it: this engine lacks relaxed SIMD, or the type is not among those
+ * chosen ({@link RELAXED_DTYPES}, {@link setRelaxedDot}). A layer's workers get the caller's
+ * module, so they compute as it decided.
+ */
+export function relaxedModule(shared: boolean, dtype: QuantDtype): WebAssembly.Module | null {
+  if (!chosen.includes(dtype) || !hasRelaxedDot()) return null;
+  const key = shared ? "shared" : "private";
+  modules[key] ??= new WebAssembly.Module(bytes(shared));
+  return modules[key];
+}
+
+/**
+ * Where input k (0..31) of column c (0..15) sits in a block of relaxed.wat's panel: Q8_0's byte,
+ * or Q4_0's byte and the nibble's shift (0 or 4).
+ */
+function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, shift: number] {
+  const lane = 16 * (c >> 2) + 4 * (c & 3) + (k & 3);
+  if (dtype === "q8_0") return [32 + 64 * (k >> 2) + lane, 0];
+  return [32 + 64 * (k >> 3) + lane, 4 * ((k >> 2) & 1)];
+}
+
+/** Input k's quant in a ggml block's quants at `at`: Q8_0's byte (as 0..255), Q4_0's nibble. */
+function ggmlQuant(dtype: QuantDtype, blocks: Uint8Array, at: number, k: number): number {
+  if (dtype === "q8_0") return blocks[at + k] as number;
+  const v = blocks[at + (k & 15)] as number;
+  return k < 16 ? v & 15 : v >> 4;
+}
+
+/**
+ * Writes a map's ggml blocks (N rows of K / 32 blocks, N a multiple of 16) into relaxed.wat's
+ * panels at u8[at]: panel p, block b at at + (p · K/32 + b) · 16 · blockBytes, the bytes qgemm's
+ * panels take.
+ */
+export function packRelaxedPanels(
+  blocks: Uint8Array,
+  dtype: QuantDtype,
+  K: number,
+  N: number,
+  u8: Uint8Array,
+  at: number,
+): void {
+  const nb = K / QUANT_BLOCK;
+  const bytes = blockBytes(dtype);
+  const pb = PANEL * bytes;
+  u8.fill(0, at, at + (N / PANEL) * nb * pb);
+  for (let j = 0; j < N; j++) {
+    const c = j % PANEL;
+    for (let b = 0; b < nb; b++) {
+      const src = (j * nb + b) * bytes;
+      const dst = at + (Math.floor(j / PANEL) * nb + b) * pb;
+      u8[dst + 2 * c] = blocks[src] as number;
+      u8[dst + 2 * c + 1] = blocks[src + 1] as number;
+      for (let k = 0; k < QUANT_BLOCK; k++) {
+        const [byte, shift] = quantAt(dtype, c, k);
+        u8[dst + byte] =
+          (u8[dst + byte] as number) | (ggmlQuant(dtype, blocks, src + 2, k) << shift);
+      }
+    }
+  }
+}
+
+/** The inverse of {@link packRelaxedPanels}: a map's ggml blocks, in a new array. */
+export function unpackRelaxedPanels(
+  u8: Uint8Array,
+  at: number,
+  dtype: QuantDtype,
+  K: number,
+  N: number,
+): Uint8Array {
+  const nb = K / QUANT_BLOCK;
+  const bytes = blockBytes(dtype);
+  const pb = PANEL * bytes;
+  const blocks = new Uint8Array(N * nb * bytes);
+  for (let j = 0; j < N; j++) {
+    const c = j % PANEL;
+    for (let b = 0; b < nb; b++) {
+      const dst = (j * nb + b) * bytes;
+      const src = at + (Math.floor(j / PANEL) * nb + b) * pb;
+      blocks[dst] = u8[src + 2 * c] as number;
+      blocks[dst + 1] = u8[src + 2 * c + 1] as number;
+      for (let k = 0; k < QUANT_BLOCK; k++) {
+        const [byte, shift] = quantAt(dtype, c, k);
+        if (dtype === "q8_0") blocks[dst + 2 + k] = u8[src + byte] as number;
+        else {
+          const q = ((u8[src + byte] as number) >> shift) & 15;
+          blocks[dst + 2 + (k & 15)] =
+            (blocks[dst + 2 + (k & 15)] as number) | (k < 16 ? q : q << 4);
+        }
+      }
+    }
+  }
+  return blocks;
+}
