@@ -32,7 +32,7 @@ function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, how: n
 }
 
 /** Input k's quant in a ggml block's quants at `at`: Q8_0's byte (as 0..255), Q4_0's nibble. */
-function ggmlQuant(dtype: QuantDtype, blocks: Uint8Array, at: number, k: number): number {
+export function ggmlQuant(dtype: QuantDtype, blocks: Uint8Array, at: number, k: number): number {
   if (dtype === "q8_0") return blocks[at + k] as number;
   const v = blocks[at + (k & 15)] as number;
   return k < 16 ? v & 15 : v >> 4;

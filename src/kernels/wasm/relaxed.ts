@@ -5,6 +5,8 @@
 import { decodeBytes } from "../../base64";
 import { QUANT_BLOCK, type QuantDtype, blockBytes } from "../../dtype";
 import { PANEL } from "./layout";
+import type { GemmExports } from "./panels";
+import { ggmlQuant } from "./quant-panels";
 import { RELAXED_SHARED_FLAG, RELAXED_SHARED_FLAG_AT, RELAXED_WASM } from "./relaxed.wasm";
 
 /** relaxed.wat's exports. */
@@ -15,22 +17,7 @@ export interface RelaxedExports {
    */
   rrows(xq: number, ldq: number, rows: number, K: number, code: number): void;
   /** qgemm's computation (the same parameters, the same bits) on rrows' rows and this module's panels. */
-  rgemm(
-    xq: number,
-    ldq: number,
-    rows: number,
-    K: number,
-    w: number,
-    ldw: number,
-    p0: number,
-    p1: number,
-    bias: number,
-    relu: number,
-    pair: number,
-    out: number,
-    ldo: number,
-    code: number,
-  ): void;
+  rgemm: GemmExports["qgemm"];
 }
 
 /**
@@ -97,13 +84,6 @@ function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, shift:
   const lane = 16 * (c >> 2) + 4 * (c & 3) + (k & 3);
   if (dtype === "q8_0") return [32 + 64 * (k >> 2) + lane, 0];
   return [32 + 64 * (k >> 3) + lane, 4 * ((k >> 2) & 1)];
-}
-
-/** Input k's quant in a ggml block's quants at `at`: Q8_0's byte (as 0..255), Q4_0's nibble. */
-function ggmlQuant(dtype: QuantDtype, blocks: Uint8Array, at: number, k: number): number {
-  if (dtype === "q8_0") return blocks[at + k] as number;
-  const v = blocks[at + (k & 15)] as number;
-  return k < 16 ? v & 15 : v >> 4;
 }
 
 /**
