@@ -166,6 +166,24 @@ const MUL = names("m", MUL_CHAINS);
 const ADD = names("c", ADD_CHAINS);
 const DOT = names("d", DOT_CHAINS);
 
+/**
+ * An integer peak loop: DOT_CHAINS chains of c = c + dot(c), `dot` a product of c and a (from
+ * bytes 256..271) giving i32x4, the chains' starting values after a.
+ */
+function dotPeakFunc(name: string, dot: (c: string) => string): string {
+  return `(func (export "${name}") (param $n i32) (result i32)
+    (local $a v128)
+    ${each(DOT, (c) => `(local ${c} v128)`)}
+    (local.set $a (v128.load (i32.const 256)))
+    ${each(DOT, (c, i) => `(local.set ${c} (v128.load (i32.const ${272 + 16 * i})))`)}
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      ${each(DOT, (c) => `(local.set ${c} (i32x4.add (local.get ${c}) ${dot(`(local.get ${c})`)}))`)}
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (i32x4.extract_lane 0 ${fold("i32x4.add", DOT)}))`;
+}
+
 /** The probes' module, as text (exported for the test that reads V8's code for it). */
 export const ROOF_WAT = `(module
   (import "env" "memory" (memory 1 65536))
@@ -185,17 +203,7 @@ export const ROOF_WAT = `(module
     (f32x4.extract_lane 0 ${fold("f32x4.add", [...MUL, ...ADD])}))
   ;; a at bytes 256..271 (zeros, so c = c + dot(c, a) keeps c), the chains' starting values
   ;; after it.
-  (func (export "ipeak") (param $n i32) (result i32)
-    (local $a v128)
-    ${each(DOT, (c) => `(local ${c} v128)`)}
-    (local.set $a (v128.load (i32.const 256)))
-    ${each(DOT, (c, i) => `(local.set ${c} (v128.load (i32.const ${272 + 16 * i})))`)}
-    (block $done (loop $next
-      (br_if $done (i32.eqz (local.get $n)))
-      ${each(DOT, (c) => `(local.set ${c} (i32x4.add (local.get ${c}) (i32x4.dot_i16x8_s (local.get ${c}) (local.get $a))))`)}
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $next)))
-    (i32x4.extract_lane 0 ${fold("i32x4.add", DOT)}))
+  ${dotPeakFunc("ipeak", (c) => `(i32x4.dot_i16x8_s ${c} (local.get $a))`)}
   ${STREAM_COUNTS.map(streamFunc).join("\n")})`;
 
 /**
@@ -204,17 +212,10 @@ export const ROOF_WAT = `(module
  */
 export const ROOF_RELAXED_WAT = `(module
   (import "env" "memory" (memory 1 65536))
-  (func (export "rpeak") (param $n i32) (result i32)
-    (local $a v128)
-    ${each(DOT, (c) => `(local ${c} v128)`)}
-    (local.set $a (v128.load (i32.const 256)))
-    ${each(DOT, (c, i) => `(local.set ${c} (v128.load (i32.const ${272 + 16 * i})))`)}
-    (block $done (loop $next
-      (br_if $done (i32.eqz (local.get $n)))
-      ${each(DOT, (c) => `(local.set ${c} (i32x4.add (local.get ${c}) (i32x4.extadd_pairwise_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s (local.get ${c}) (local.get $a)))))`)}
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $next)))
-    (i32x4.extract_lane 0 ${fold("i32x4.add", DOT)})))`;
+  ${dotPeakFunc(
+    "rpeak",
+    (c) => `(i32x4.extadd_pairwise_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s ${c} (local.get $a)))`,
+  )})`;
 
 interface RoofExports {
   peak(n: number): number;

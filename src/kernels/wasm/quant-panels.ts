@@ -12,9 +12,15 @@ export function panelBlockBytes(dtype: QuantDtype): number {
 }
 
 /**
- * Where a quant of a panel's block sits (see gemm.wat's qgemm): column c (0..15), input k (0..31)
- * of the block; the byte, and how the quant sits there: Q4_0's nibble shift (0 or 4), or what
- * Q8_0's byte is xored with (0, or 128: a signed quant q stored as q + 128, 0..255).
+ * Where a quant of a panel's block sits: column c (0..15), input k (0..31) of the block; the
+ * byte, and how the quant sits there: Q4_0's nibble shift (0 or 4), or what Q8_0's byte is
+ * xored with.
+ */
+export type QuantPlace = (dtype: QuantDtype, c: number, k: number) => [byte: number, how: number];
+
+/**
+ * qgemm's {@link QuantPlace} (see gemm.wat): Q8_0's byte is xored with 0, or with 128 (a signed
+ * quant q stored as q + 128, 0..255).
  */
 function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, how: number] {
   const t = k >> 1;
@@ -32,7 +38,7 @@ function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, how: n
 }
 
 /** Input k's quant in a ggml block's quants at `at`: Q8_0's byte (as 0..255), Q4_0's nibble. */
-export function ggmlQuant(dtype: QuantDtype, blocks: Uint8Array, at: number, k: number): number {
+function ggmlQuant(dtype: QuantDtype, blocks: Uint8Array, at: number, k: number): number {
   if (dtype === "q8_0") return blocks[at + k] as number;
   const v = blocks[at + (k & 15)] as number;
   return k < 16 ? v & 15 : v >> 4;
@@ -40,7 +46,8 @@ export function ggmlQuant(dtype: QuantDtype, blocks: Uint8Array, at: number, k: 
 
 /**
  * Writes a map's ggml blocks (N rows of K / 32 blocks, N a multiple of 16) into qgemm's panels
- * at u8[at]: panel p, block b at at + (p · K/32 + b) · panelBlockBytes, as gemm.wat lays it out.
+ * at u8[at]: panel p, block b at at + (p · K/32 + b) · panelBlockBytes, as gemm.wat lays it out
+ * (or, with another `place`, another kernel's panels of the same bytes).
  */
 export function packQuantPanels(
   blocks: Uint8Array,
@@ -49,6 +56,7 @@ export function packQuantPanels(
   N: number,
   u8: Uint8Array,
   at: number,
+  place: QuantPlace = quantAt,
 ): void {
   const nb = K / QUANT_BLOCK;
   const bytes = blockBytes(dtype);
@@ -63,7 +71,7 @@ export function packQuantPanels(
       u8[dst + 2 * c] = blocks[src] as number;
       u8[dst + 2 * c + 1] = blocks[src + 1] as number;
       for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, how] = quantAt(dtype, c, k);
+        const [byte, how] = place(dtype, c, k);
         const q = ggmlQuant(dtype, blocks, src + 2, k);
         u8[dst + byte] = dtype === "q8_0" ? q ^ how : (u8[dst + byte] as number) | (q << how);
       }
@@ -78,6 +86,7 @@ export function unpackQuantPanels(
   dtype: QuantDtype,
   K: number,
   N: number,
+  place: QuantPlace = quantAt,
 ): Uint8Array {
   const nb = K / QUANT_BLOCK;
   const bytes = blockBytes(dtype);
@@ -92,7 +101,7 @@ export function unpackQuantPanels(
       blocks[dst] = u8[src + 2 * c] as number;
       blocks[dst + 1] = u8[src + 2 * c + 1] as number;
       for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, how] = quantAt(dtype, c, k);
+        const [byte, how] = place(dtype, c, k);
         if (dtype === "q8_0") blocks[dst + 2 + k] = (u8[src + byte] as number) ^ how;
         else {
           const q = ((u8[src + byte] as number) >> how) & 15;

@@ -3,10 +3,9 @@
 // A map packed here is read only by relaxed.wat's rgemm (MapRegion.relaxed), which gives the
 // same bits as gemm.wat's qgemm for blocks of any bytes (see relaxed.wat for why).
 import { decodeBytes } from "../../base64";
-import { QUANT_BLOCK, type QuantDtype, blockBytes } from "../../dtype";
-import { PANEL } from "./layout";
+import type { QuantDtype } from "../../dtype";
 import type { GemmExports } from "./panels";
-import { ggmlQuant } from "./quant-panels";
+import { type QuantPlace, packQuantPanels, unpackQuantPanels } from "./quant-panels";
 import { RELAXED_SHARED_FLAG, RELAXED_SHARED_FLAG_AT, RELAXED_WASM } from "./relaxed.wasm";
 
 /** relaxed.wat's exports. */
@@ -77,14 +76,14 @@ export function relaxedModule(shared: boolean, dtype: QuantDtype): WebAssembly.M
 }
 
 /**
- * Where input k (0..31) of column c (0..15) sits in a block of relaxed.wat's panel: Q8_0's byte,
- * or Q4_0's byte and the nibble's shift (0 or 4).
+ * Where input k (0..31) of column c (0..15) sits in a block of relaxed.wat's panel: Q8_0's byte
+ * (as it is: xored with 0), or Q4_0's byte and the nibble's shift (0 or 4).
  */
-function quantAt(dtype: QuantDtype, c: number, k: number): [byte: number, shift: number] {
+const relaxedQuantAt: QuantPlace = (dtype, c, k) => {
   const lane = 16 * (c >> 2) + 4 * (c & 3) + (k & 3);
   if (dtype === "q8_0") return [32 + 64 * (k >> 2) + lane, 0];
   return [32 + 64 * (k >> 3) + lane, 4 * ((k >> 2) & 1)];
-}
+};
 
 /**
  * Writes a map's ggml blocks (N rows of K / 32 blocks, N a multiple of 16) into relaxed.wat's
@@ -99,24 +98,7 @@ export function packRelaxedPanels(
   u8: Uint8Array,
   at: number,
 ): void {
-  const nb = K / QUANT_BLOCK;
-  const bytes = blockBytes(dtype);
-  const pb = PANEL * bytes;
-  u8.fill(0, at, at + (N / PANEL) * nb * pb);
-  for (let j = 0; j < N; j++) {
-    const c = j % PANEL;
-    for (let b = 0; b < nb; b++) {
-      const src = (j * nb + b) * bytes;
-      const dst = at + (Math.floor(j / PANEL) * nb + b) * pb;
-      u8[dst + 2 * c] = blocks[src] as number;
-      u8[dst + 2 * c + 1] = blocks[src + 1] as number;
-      for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, shift] = quantAt(dtype, c, k);
-        u8[dst + byte] =
-          (u8[dst + byte] as number) | (ggmlQuant(dtype, blocks, src + 2, k) << shift);
-      }
-    }
-  }
+  packQuantPanels(blocks, dtype, K, N, u8, at, relaxedQuantAt);
 }
 
 /** The inverse of {@link packRelaxedPanels}: a map's ggml blocks, in a new array. */
@@ -127,27 +109,5 @@ export function unpackRelaxedPanels(
   K: number,
   N: number,
 ): Uint8Array {
-  const nb = K / QUANT_BLOCK;
-  const bytes = blockBytes(dtype);
-  const pb = PANEL * bytes;
-  const blocks = new Uint8Array(N * nb * bytes);
-  for (let j = 0; j < N; j++) {
-    const c = j % PANEL;
-    for (let b = 0; b < nb; b++) {
-      const dst = (j * nb + b) * bytes;
-      const src = at + (Math.floor(j / PANEL) * nb + b) * pb;
-      blocks[dst] = u8[src + 2 * c] as number;
-      blocks[dst + 1] = u8[src + 2 * c + 1] as number;
-      for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, shift] = quantAt(dtype, c, k);
-        if (dtype === "q8_0") blocks[dst + 2 + k] = u8[src + byte] as number;
-        else {
-          const q = ((u8[src + byte] as number) >> shift) & 15;
-          blocks[dst + 2 + (k & 15)] =
-            (blocks[dst + 2 + (k & 15)] as number) | (k < 16 ? q : q << 4);
-        }
-      }
-    }
-  }
-  return blocks;
+  return unpackQuantPanels(u8, at, dtype, K, N, relaxedQuantAt);
 }
