@@ -13,9 +13,11 @@ import { type LayerShape, type StoredTensors, mapDims } from "../kernel";
 import type { WeightSource } from "../source";
 import { type Buffer, type Device, type Pipeline, MAP_READ, USAGE } from "./gpu";
 import {
+  type BatchBuffers,
   type HostMap,
   type MapBuffer,
   batchBuffers,
+  freeBatchBuffers,
   layerBindGroups,
   paddedWeights,
   pipelineOf,
@@ -56,10 +58,7 @@ export class WebGpuExperts implements ExpertsKernel {
   readonly #maxRows: number;
   readonly #hMax: number;
   #cap = 0;
-  #x: Buffer | null = null;
-  #h: Buffer | null = null;
-  #y: Buffer | null = null;
-  #read: Buffer | null = null;
+  #io: BatchBuffers | null = null;
   #groups: [object, object][] | null = null;
   readonly #calls: DeviceCalls;
 
@@ -127,7 +126,8 @@ export class WebGpuExperts implements ExpertsKernel {
     const device = this.#device;
     this.#freeBatch();
     const io = await batchBuffers(device, cap, D, this.#hMax);
-    [this.#x, this.#h, this.#y, this.#read, this.#cap] = [io.x, io.h, io.y, io.read, cap];
+    this.#io = io;
+    this.#cap = cap;
     this.#groups = this.#maps.map((m, e) => {
       const [gate, up, down] = m as [MapBuffer, MapBuffer, MapBuffer];
       return layerBindGroups(
@@ -144,8 +144,8 @@ export class WebGpuExperts implements ExpertsKernel {
   }
 
   #freeBatch(): void {
-    for (const b of [this.#x, this.#h, this.#y, this.#read]) b?.destroy();
-    this.#x = this.#h = this.#y = this.#read = null;
+    freeBatchBuffers(this.#io);
+    this.#io = null;
     this.#groups = null;
     this.#cap = 0;
   }
@@ -212,10 +212,10 @@ export class WebGpuExperts implements ExpertsKernel {
   ): Promise<void> {
     const device = this.#device;
     const D = (this.#shapes[0] as LayerShape).dModel;
-    const read = this.#read as Buffer;
+    const { x: xBuf, y, read } = this.#io as BatchBuffers;
     const groups = this.#groups as [object, object][];
     device.pushErrorScope("validation");
-    device.queue.writeBuffer(this.#x as Buffer, 0, x, r0 * D, n * D);
+    device.queue.writeBuffer(xBuf, 0, x, r0 * D, n * D);
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     let base = 0;
@@ -238,7 +238,7 @@ export class WebGpuExperts implements ExpertsKernel {
     }
     pass.end();
     const bytes = n * D * 4;
-    enc.copyBufferToBuffer(this.#y as Buffer, 0, read, 0, bytes);
+    enc.copyBufferToBuffer(y, 0, read, 0, bytes);
     device.queue.submit([enc.finish()]);
     const [error] = await Promise.all([device.popErrorScope(), read.mapAsync(MAP_READ, 0, bytes)]);
     try {

@@ -225,6 +225,11 @@ export async function batchBuffers(
   return { x, h, y, read };
 }
 
+/** Destroys a batch's buffers (none: nothing to do). */
+export function freeBatchBuffers(io: BatchBuffers | null): void {
+  if (io !== null) for (const b of [io.x, io.h, io.y, io.read]) b.destroy();
+}
+
 /** A map's weights and bias on the device. */
 export type MapBuffer = { w: Buffer; b: Buffer | null };
 
@@ -289,10 +294,7 @@ export class WebGpuKernel implements Kernel {
   /** Rows one dispatch may take: the device's buffer and dispatch limits. */
   readonly #maxRows: number;
   #cap = 0;
-  #x: Buffer | null = null;
-  #h: Buffer | null = null;
-  #y: Buffer | null = null;
-  #read: Buffer | null = null;
+  #io: BatchBuffers | null = null;
   #groups: [object, object] | null = null;
   readonly #calls: DeviceCalls;
   readonly #params32: [Uint32Array, Uint32Array];
@@ -371,10 +373,7 @@ export class WebGpuKernel implements Kernel {
     const device = this.#device;
     this.#freeBatch();
     const io = await batchBuffers(device, cap, D, H, 4);
-    this.#x = io.x;
-    this.#h = io.h;
-    this.#y = io.y;
-    this.#read = io.read;
+    this.#io = io;
     this.#cap = cap;
     const m1 = expand === 2 ? this.#map(1) : null;
     this.#groups = layerBindGroups(
@@ -390,8 +389,8 @@ export class WebGpuKernel implements Kernel {
   }
 
   #freeBatch(): void {
-    for (const b of [this.#x, this.#h, this.#y, this.#read]) b?.destroy();
-    this.#x = this.#h = this.#y = this.#read = null;
+    freeBatchBuffers(this.#io);
+    this.#io = null;
     this.#groups = null;
     this.#cap = 0;
   }
@@ -450,7 +449,7 @@ export class WebGpuKernel implements Kernel {
     const device = this.#device;
     const { dModel: D, dHidden: H } = this.#shape;
     const [g0, g1] = this.#groups as [object, object];
-    const read = this.#read as Buffer;
+    const { x: xBuf, y, read } = this.#io as BatchBuffers;
     device.pushErrorScope("validation");
     for (let p = 0; p < 2; p++) {
       const params = this.#params32[p] as Uint32Array;
@@ -458,7 +457,7 @@ export class WebGpuKernel implements Kernel {
       device.queue.writeBuffer(this.#params[p] as Buffer, 0, params);
     }
     device.queue.writeBuffer(this.#zeros, 0, ZERO);
-    device.queue.writeBuffer(this.#x as Buffer, 0, x, xOff, rows * D);
+    device.queue.writeBuffer(xBuf, 0, x, xOff, rows * D);
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     const groupsY = Math.ceil(rows / TM);
@@ -470,7 +469,7 @@ export class WebGpuKernel implements Kernel {
     pass.dispatchWorkgroups(padded(D) / TN, groupsY);
     pass.end();
     const bytes = rows * D * 4;
-    enc.copyBufferToBuffer(this.#y as Buffer, 0, read, 0, bytes);
+    enc.copyBufferToBuffer(y, 0, read, 0, bytes);
     enc.copyBufferToBuffer(this.#zeros, 0, read, bytes, 4);
     device.queue.submit([enc.finish()]);
     const [error] = await Promise.all([
