@@ -14,7 +14,7 @@ import {
   ggufTensorToFloat32,
 } from "../../src/index";
 import { decodeBytes, decodeFloat32, encodeFloat32 } from "../../src/base64";
-import { seededFloats } from "../helpers/arbitraries";
+import { seededBlocks, seededFloats } from "../helpers/arbitraries";
 import { expectSameBits } from "../helpers/bits";
 import { expectThrowsCleanly } from "../helpers/throws";
 import { KERNELS, kernelName } from "../kernels";
@@ -141,29 +141,6 @@ describe.each(KERNELS)("quantized layers on the %s kernel", (kernel) => {
     });
   });
 });
-
-/**
- * ggml blocks from seeded bytes: scales of either sign over f16's range up to 2^5 (zeros,
- * subnormals and normals), quants of any byte (Q8_0's -128 too); with `special`, one block in 16
- * gets an infinite or NaN scale. Blocks a file could hold that a quantizer never writes.
- */
-function seededBlocks(dtype: "q8_0" | "q4_0", n: number, seed: number, special: boolean) {
-  const bytes = dtype === "q8_0" ? 34 : 18;
-  const u = seededFloats(n * bytes, seed, 1);
-  const out = new Uint8Array(n * bytes);
-  for (let i = 0; i < out.length; i++) out[i] = Math.floor(((u[i] as number) + 1) * 128) & 255;
-  for (let b = 0; b < n; b++) {
-    const at = b * bytes;
-    const r = out[at] as number;
-    const sign = (out[at + 1] as number) & 0x80;
-    let h =
-      sign | ((r % 21) << 10) | (((out[at + 1] as number) & 3) << 8) | (out[at + 2] as number);
-    if (special && r % 16 === 5) h = [0x7c00, 0xfc00, 0x7e01, 0xfd00][r % 4] as number;
-    out[at] = h & 255;
-    out[at + 1] = h >> 8;
-  }
-  return out;
-}
 
 describe("quantized layers of any blocks", () => {
   const D = 64;

@@ -18,32 +18,13 @@ import { gemmModuleSync } from "../../src/kernels/wasm/module";
 import { RELAXED_DTYPES, hasRelaxedDot, setRelaxedDot } from "../../src/kernels/wasm/relaxed";
 import { ThreadedWasmKernel } from "../../src/kernels/wasm/threaded";
 import type { ThreadHost } from "../../src/threads/platform";
-import { seededFloats } from "../helpers/arbitraries";
+import { seededBlocks, seededFloats } from "../helpers/arbitraries";
 
 /** Both types on relaxed.wat (by default Q8_0 is not: relaxed.ts's RELAXED_DTYPES). */
 const BOTH = ["q8_0", "q4_0"] as const;
 
 /** The kinds of blocks a case's maps hold. */
 type Kind = "seeded" | "special" | "extreme" | "m128";
-
-/** Seeded bytes as ggml blocks: scales of either sign up to 2^5 (and, with `special`, one block in 16 infinite or NaN). */
-function seededBlocks(dtype: QuantDtype, n: number, seed: number, special: boolean): Uint8Array {
-  const bytes = blockBytes(dtype);
-  const u = seededFloats(n * bytes, seed, 1);
-  const out = new Uint8Array(n * bytes);
-  for (let i = 0; i < out.length; i++) out[i] = Math.floor(((u[i] as number) + 1) * 128) & 255;
-  for (let b = 0; b < n; b++) {
-    const at = b * bytes;
-    const r = out[at] as number;
-    const sign = (out[at + 1] as number) & 0x80;
-    let h =
-      sign | ((r % 21) << 10) | (((out[at + 1] as number) & 3) << 8) | (out[at + 2] as number);
-    if (special && r % 16 === 5) h = [0x7c00, 0xfc00, 0x7e01, 0xfd00][r % 4] as number;
-    out[at] = h & 255;
-    out[at + 1] = h >> 8;
-  }
-  return out;
-}
 
 /**
  * Blocks at the ends of the range: scale 1 (f16 0x3c00), column j's quants all 127, all -128
