@@ -24,8 +24,7 @@ import { expertsOf } from "../src/layers/moe-make";
 import { seededFloats } from "./helpers/arbitraries";
 import { expectSameBits, snapshot } from "./helpers/bits";
 import { makeDevice, withLimits } from "./helpers/webgpu";
-import { outside } from "./support/layer64";
-import { type Expert64, moe64 } from "./support/moe64";
+import { againstModel, moe64, moe64Of } from "./support/moe64";
 
 const ACTIVATIONS: readonly ActivationName[] = ["relu", "gelu", "geluTanh", "silu"];
 
@@ -298,52 +297,23 @@ describe("MixtureOfExperts on the webgpu kernel: within the derived bound of a f
         const x = floats(T * c.D, c.seed + 80, 4);
         const got = (await l.forwardAsync(m(T, c.D, x))).data;
         const r = l.route(m(T, c.D, x));
-        const expert = (g: GatedFeedForwardWeights): Expert64 => ({
-          dHidden: g.wGate.cols,
-          wGate: g.wGate.data,
-          bGate: g.bGate ?? null,
-          wUp: g.wUp.data,
-          bUp: g.bUp ?? null,
-          wDown: g.wDown.data,
-          bDown: g.bDown ?? null,
-        });
         const model = moe64(
-          {
+          moe64Of(w, {
             dModel: c.D,
             activation: c.activation,
             topK: c.topK,
             scoring: c.scoring,
             normalize: c.normalize,
             routedScale: c.routedScale,
-            router: w.router.data,
-            routerBias: w.routerBias ?? null,
-            selectionBias: w.selectionBias ?? null,
-            experts: w.experts.map(expert),
-            shared: w.shared === undefined ? null : expert(w.shared),
-            sharedGate: w.sharedGate?.data ?? null,
-          },
+          }),
           x,
           T,
           "gpu",
         );
-        for (let t = 0; t < T; t++) {
-          const want = model.chosen[t];
-          if (want === null || want === undefined) {
-            ambiguous++;
-            continue;
-          }
-          checked++;
-          const mine = Array.from(r.experts.subarray(t * c.topK, (t + 1) * c.topK));
-          expect(
-            mine.sort((a, b) => a - b),
-            `token ${t}'s experts`,
-          ).toEqual(want);
-          const s = t * c.D;
-          const e = s + c.D;
-          expect(
-            outside(got.subarray(s, e), model.y.subarray(s, e), model.bound.subarray(s, e)),
-          ).toEqual([]);
-        }
+        const got64 = againstModel(model, r.experts, got, T, c.topK, c.D);
+        expect(got64.wrong).toEqual([]);
+        checked += got64.checked;
+        ambiguous += got64.ambiguous;
       }),
       { numRuns: 12 },
     );

@@ -18,8 +18,7 @@ import {
 import { ACTIVATIONS } from "../../src/kernels/activation";
 import { seededFloats } from "../helpers/arbitraries";
 import { expectSameBits } from "../helpers/bits";
-import { outside } from "../support/layer64";
-import { type Expert64, moe64 } from "../support/moe64";
+import { againstModel, moe64, moe64Of } from "../support/moe64";
 
 const KERNELS = ["js", "wasm", "wasm-2t", "wasm-3t"] as const;
 type K = (typeof KERNELS)[number];
@@ -224,52 +223,23 @@ describe.each(KERNELS)("MixtureOfExperts on the %s kernel", (kernel) => {
         const x = seededFloats(c.T * c.D, c.seed + 80, 4);
         const got = l.forward(m(c.T, c.D, x)).data;
         const r = l.route(m(c.T, c.D, x));
-        const expert = (g: GatedFeedForwardWeights | undefined): Expert64 => ({
-          dHidden: g!.wGate.cols,
-          wGate: g!.wGate.data,
-          bGate: g!.bGate ?? null,
-          wUp: g!.wUp.data,
-          bUp: g!.bUp ?? null,
-          wDown: g!.wDown.data,
-          bDown: g!.bDown ?? null,
-        });
         const model = moe64(
-          {
+          moe64Of(w, {
             dModel: c.D,
             activation: c.activation as ActivationName,
             topK: c.topK,
             scoring: c.scoring,
             normalize: c.normalize,
             routedScale: c.routedScale,
-            router: w.router.data,
-            routerBias: w.routerBias ?? null,
-            selectionBias: w.selectionBias ?? null,
-            experts: w.experts.map(expert),
-            shared: w.shared === undefined ? null : expert(w.shared),
-            sharedGate: w.sharedGate?.data ?? null,
-          },
+          }),
           x,
           c.T,
           kernel === "js" ? "f64" : "f32",
         );
-        for (let t = 0; t < c.T; t++) {
-          const want = model.chosen[t];
-          if (want === null || want === undefined) {
-            ambiguous++;
-            continue;
-          }
-          checked++;
-          const mine = Array.from(r.experts.subarray(t * c.topK, (t + 1) * c.topK));
-          expect(
-            mine.sort((a, b) => a - b),
-            `token ${t}'s experts`,
-          ).toEqual(want);
-          const s = t * c.D;
-          const e = s + c.D;
-          expect(
-            outside(got.subarray(s, e), model.y.subarray(s, e), model.bound.subarray(s, e)),
-          ).toEqual([]);
-        }
+        const got64 = againstModel(model, r.experts, got, c.T, c.topK, c.D);
+        expect(got64.wrong).toEqual([]);
+        checked += got64.checked;
+        ambiguous += got64.ambiguous;
       }),
       { numRuns: 40 },
     );

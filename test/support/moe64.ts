@@ -16,7 +16,12 @@
 import { exp64, sigmoid64 } from "../../src/kernels/activation";
 import { gpuForward64 } from "../helpers/gpu64";
 import { ETA, type Model64, U, type Vec, WIDEN, gamma, gated64, linear64 } from "./layer64";
-import type { ActivationName } from "../../src/index";
+import type {
+  ActivationName,
+  GatedFeedForwardWeights,
+  MixtureOfExpertsWeights,
+} from "../../src/index";
+import { outside } from "./layer64";
 
 /** An expert's weights: float32, or float64 for the perturbed weights of finite differences. */
 export interface Expert64 {
@@ -211,4 +216,68 @@ export function moe64(p: MoE64, x: Vec, rows: number, acc: ExpertsArithmetic): M
     }
   }
   return { y, bound, modelBound, chosen, weights, detail };
+}
+
+/** An expert's float32 weights as the model takes them. */
+export function expert64(g: GatedFeedForwardWeights): Expert64 {
+  return {
+    dHidden: g.wGate.cols,
+    wGate: g.wGate.data,
+    bGate: g.bGate ?? null,
+    wUp: g.wUp.data,
+    bUp: g.bUp ?? null,
+    wDown: g.wDown.data,
+    bDown: g.bDown ?? null,
+  };
+}
+
+/** The model's parameters for a mixture's weights and its routing options. */
+export function moe64Of(
+  w: MixtureOfExpertsWeights,
+  o: Pick<MoE64, "dModel" | "activation" | "topK" | "scoring" | "normalize" | "routedScale">,
+): MoE64 {
+  return {
+    ...o,
+    router: w.router.data,
+    routerBias: w.routerBias ?? null,
+    selectionBias: w.selectionBias ?? null,
+    experts: w.experts.map(expert64),
+    shared: w.shared === undefined ? null : expert64(w.shared),
+    sharedGate: w.sharedGate?.data ?? null,
+  };
+}
+
+/**
+ * A layer's routes and outputs against the model, token by token: for each token whose
+ * experts the model could decide, whether the layer chose the same ones (in any order) and
+ * every output lies within the model's bound. Returns how many tokens were checked, how many
+ * were ambiguous, and what disagreed (empty when all agree).
+ */
+export function againstModel(
+  model: MoEModel64,
+  experts: Int32Array,
+  got: Float32Array,
+  rows: number,
+  topK: number,
+  dModel: number,
+): { checked: number; ambiguous: number; wrong: string[] } {
+  let checked = 0;
+  let ambiguous = 0;
+  const wrong: string[] = [];
+  for (let t = 0; t < rows; t++) {
+    const want = model.chosen[t];
+    if (want === null || want === undefined) {
+      ambiguous++;
+      continue;
+    }
+    checked++;
+    const mine = Array.from(experts.subarray(t * topK, (t + 1) * topK)).sort((a, b) => a - b);
+    if (mine.join() !== want.join())
+      wrong.push(`token ${t}'s experts: ${mine.join()}, the model's ${want.join()}`);
+    const s = t * dModel;
+    const e = s + dModel;
+    const bad = outside(got.subarray(s, e), model.y.subarray(s, e), model.bound.subarray(s, e));
+    if (bad.length > 0) wrong.push(`token ${t} outside the bound: ${JSON.stringify(bad)}`);
+  }
+  return { checked, ambiguous, wrong };
 }
