@@ -29,7 +29,6 @@ import {
   groupPanels,
   layout,
   mapElements,
-  rowSlots,
 } from "./layout";
 import {
   type Act,
@@ -148,12 +147,10 @@ export function packMaps(
       if (relaxed) packRelaxedPanels(blocks, shape.dtype, K, N, u8, m.w);
       else packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
       m.nonFiniteScales = hasNonFiniteScale(blocks, shape.dtype);
-    } else {
-      // A map laid out by row is a panel as wide as a group of them for each group.
-      const nr = m.byRow ? groupPanels(m) * PANEL : PANEL;
-      if (m.elem === 4) packMap(source, shape, i, nr, f32, m.w / 4);
-      else packMap(source, shape, i, nr, u16, m.w / 2, m.byRow ? rowSlots(nr, SLOTS16) : SLOTS16);
-    }
+    } else if (m.elem === 4) {
+      // A map laid out by row (float32 only) is a panel as wide as a group of them for each group.
+      packMap(source, shape, i, m.byRow ? groupPanels(m) * PANEL : PANEL, f32, m.w / 4);
+    } else packMap(source, shape, i, PANEL, u16, m.w / 2, SLOTS16);
     const count = mapElements(m);
     if (m.code === WEIGHT_CODE.f16 && fitsF16s(u16, m.w / 2, count)) {
       scaleHalves(u16, m.w / 2, count, F16S_SHIFT);
@@ -214,8 +211,7 @@ export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
     else if (m.elem === 4)
       w = unpackRows(f32, m.w / 4, m.K, n, m.byRow ? groupPanels(m) * PANEL : PANEL);
     else {
-      const nr = m.byRow ? groupPanels(m) * PANEL : PANEL;
-      w = unpackRows(u16, m.w / 2, m.K, n, nr, m.byRow ? rowSlots(nr, SLOTS16) : SLOTS16);
+      w = unpackRows(u16, m.w / 2, m.K, n, PANEL, SLOTS16);
       if (m.code === WEIGHT_CODE.f16s) scaleHalves(w, 0, w.length, -F16S_SHIFT);
     }
     return { w, b: m.b === 0 ? null : f32.slice(m.b / 4, m.b / 4 + n) };

@@ -229,15 +229,6 @@ export function mapElements(m: Pick<MapRegion, "panels" | "elem" | "K" | "byRow"
   return m.K * panels * PANEL;
 }
 
-/**
- * Where column j (0 .. width-1) of a row laid out by row sits in it: each 16 columns in the
- * order of a panel's row (SLOTS16 for 16-bit weights, in order for float32).
- */
-export function rowSlots(width: number, slots: readonly number[] | null): number[] | null {
-  if (slots === null) return null;
-  return Array.from({ length: width }, (_, j) => j - (j % PANEL) + (slots[j % PANEL] as number));
-}
-
 /** Bytes of one panel of a map with inner dimension K: K rows of PANEL elements. */
 export function panelBytes(K: number, elem = 4): number {
   return K * PANEL * elem;

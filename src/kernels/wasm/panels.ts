@@ -261,19 +261,15 @@ export function linearOn(
       ex.qrows(x, lda, rows, K, scratch);
       const ldq = quantRowBytes(K);
       const qcode = m.nonFiniteScales === true ? code | 16 : code;
+      let qgemm = ex.qgemm;
       if (m.relaxed === true) {
         if (rx === undefined) throw new Error("a map packed for relaxed SIMD without its kernel");
         rx.rrows(scratch, ldq, rows, K, code);
-        for (let p = p0; p < p1; p += chunk) {
-          const to = Math.min(p1, p + chunk);
-          rx.rgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
-          beat();
-        }
-        return;
+        qgemm = rx.rgemm;
       }
       for (let p = p0; p < p1; p += chunk) {
         const to = Math.min(p1, p + chunk);
-        ex.qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
+        qgemm(scratch, ldq, rows, K, w, ldw, p, to, b, r, pr, out, ldo, qcode);
         beat();
       }
       return;
