@@ -13,6 +13,7 @@ import {
   type Unavailable,
   type WebgpuCheck,
   runEach,
+  setupInTurn,
   setupLayers,
 } from "./contender";
 import {
@@ -305,6 +306,13 @@ async function runShape(
 
   const results: ContenderResult[] = [];
   const live: Live[] = [];
+  // The contenders that passed the exact check (or have none), in order, to be set up.
+  const checked: {
+    c: Contender;
+    result: ContenderResult;
+    quantized: ReturnType<typeof quantizedRow>;
+    qpeer: ReturnType<typeof quantizedPeer>;
+  }[] = [];
   for (const c of contenders) {
     const base = {
       id: c.id,
@@ -362,22 +370,56 @@ async function runShape(
         continue;
       }
     }
-    let runner: Runner;
+    checked.push({ c, result, quantized, qpeer });
+  }
+
+  // The timed instances. Contenders in this process are made layer by layer in turn
+  // (setupInTurn says why); a remote or hosted one starts in its own process.
+  const local = checked.filter(
+    ({ c }) => c.remote === undefined && !(c.isolate && c.host !== undefined),
+  );
+  const made = await setupInTurn(
+    local.map(({ c }) => c),
+    shape,
+    problem.layers,
+  );
+  const runners = new Map<Contender, Runner>();
+  for (const [i, { c, result }] of local.entries()) {
+    const m = made[i] as (typeof made)[number];
+    if ("error" in m) {
+      result.reason = `setup failed: ${message(m.error)}`;
+      log(`${tag} ${c.label}: ${result.reason}`);
+    } else {
+      runners.set(c, new LocalRunner(m.instances, problem.x));
+      result.setupMs = m.ms;
+    }
+  }
+  for (const { c, result } of checked) {
+    if (local.some((l) => l.c === c)) continue;
     try {
       const start = performance.now();
-      if (c.remote !== undefined) {
-        runner = await c.remote.start(shape, s.seed, variant);
-      } else if (c.isolate && c.host !== undefined) {
-        runner = await HostedRunner.start(c.host, shape, s.seed, s.peersDir, variant);
-      } else {
-        runner = new LocalRunner(await setupLayers(c, shape, problem.layers), problem.x);
-      }
+      runners.set(
+        c,
+        c.remote !== undefined
+          ? await c.remote.start(shape, s.seed, variant)
+          : await HostedRunner.start(
+              c.host as NonNullable<typeof c.host>,
+              shape,
+              s.seed,
+              s.peersDir,
+              variant,
+            ),
+      );
       result.setupMs = performance.now() - start;
     } catch (e) {
       result.reason = `setup failed: ${message(e)}`;
       log(`${tag} ${c.label}: ${result.reason}`);
-      continue;
     }
+  }
+
+  for (const { c, result, quantized, qpeer } of checked) {
+    const runner = runners.get(c);
+    if (runner === undefined) continue;
     try {
       const { output, ms } = await runner.first();
       result.firstCallMs = ms;
