@@ -3,7 +3,8 @@
 // eight at a time) gives, for every listed set of rows, the bits of gemm's sum (+0, then
 // acc + x_k * w_kj for the listed k in increasing order, each product and sum rounded to
 // float32, then the bias) computed here in float64 and rounded as float32 does; `panelrows`
-// copies exactly the listed rows of a span of panels; and `gatherany`
+// copies exactly the listed rows of a span of panels; `gather` lists the units not ±0 in a row
+// or a pair of rows (a row four at a time, by mask); and `gatherany`
 // lists the units not ±0 in any row of a block. Sizes cross every edge of the kernels' tiles:
 // blocks of eight rows (lists of 0 to 31 rows), 32-column tiles and a last odd panel, a padded
 // last panel (odd dModel), a caller's share of the panels (p0 > 0), and for gemvhalves a share
@@ -194,6 +195,55 @@ describe("gatherany", () => {
         Array.from({ length: rows }, (_, r) => r).some((r) => nz(r, k)),
       );
       expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `${rows} rows`).toEqual(want);
+    }
+  });
+});
+
+describe("gather", () => {
+  // One row (pair = 0) goes four k at a time, by the four values' nonzero mask; a pair of rows
+  // (pair = 1) k by k. Both must list exactly the k whose value (or either value) is not ±0.
+  it("lists the k not ±0 for every mask of four, every tail length, and a pair's either row", () => {
+    const zeros = [0, -0];
+    const kept = [1, -2.5, Number.NaN, Infinity, -Infinity, 1e-45, -1e-45];
+    let seed = 0;
+    for (const K of [0, 1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 66, 67]) {
+      for (let trial = 0; trial < 20; trial++) {
+        for (const pair of [0, 1]) {
+          // Value slot s (pair = 1: two slots a k) nonzero with a share that varies by trial,
+          // so that runs of all-kept, all-zero and mixed fours all occur.
+          const slots = K * (pair + 1);
+          const keep = (trial % 5) / 4;
+          const v = Array.from({ length: slots }, () => {
+            seed = (seed * 1103515245 + 12345) >>> 0;
+            const r = seed / 2 ** 32;
+            const pick = (seed >>> 8) % 7;
+            return r < keep ? (kept[pick] as number) : (zeros[pick % 2] as number);
+          });
+          f32.set(v, X / 4);
+          i32.fill(-1, IDX / 4, IDX / 4 + K + 8);
+          const n = ex.gather(X, K, pair, IDX);
+          const isKept = (x: number) => !Object.is(x, 0) && !Object.is(x, -0);
+          const want = Array.from({ length: K }, (_, k) => k).filter((k) =>
+            pair === 0
+              ? isKept(v[k] as number)
+              : isKept(v[2 * k] as number) || isKept(v[2 * k + 1] as number),
+          );
+          expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `K ${K}, pair ${pair}`).toEqual(
+            want,
+          );
+        }
+      }
+    }
+  });
+
+  it("every four-bit mask of a row of four", () => {
+    for (let mask = 0; mask < 16; mask++) {
+      const v = [0, 1, 2, 3].map((j) => ((mask >> j) & 1 ? j + 1 : j % 2 ? -0 : 0));
+      f32.set(v, X / 4);
+      i32.fill(-1, IDX / 4, IDX / 4 + 8);
+      const n = ex.gather(X, 4, 0, IDX);
+      const want = [0, 1, 2, 3].filter((j) => (mask >> j) & 1);
+      expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `mask ${mask}`).toEqual(want);
     }
   });
 });

@@ -837,10 +837,44 @@
   ;;
   ;; gather: the k in [0, K), increasing, where the hidden row (pair = 0: float k at h + 4k) or
   ;;   either row of a pair (pair = 1: floats at h + 8k and h + 8k + 4, gemm's pair layout) is
-  ;;   not ±0 (a NaN is not zero), written as i32 from idx; returns how many. Every k is stored,
-  ;;   and the count moves past it only when it is kept (no branch on the data).
+  ;;   not ±0 (a NaN is not zero), written as i32 from idx; returns how many. k by k, every k is
+  ;;   stored and the count moves past it only when it is kept (no branch on the data). One row (the
+  ;;   one-token path) goes four k at a time first: the four values' nonzero mask as four bits,
+  ;;   all four k stored as one vector when all four are kept, none when none is, else each k
+  ;;   stored and counted by its bit; the same list. A row with no zero (0% off) costs one load,
+  ;;   one compare and one store a four, where the k-by-k loop took about 4 ns a value (768 x
+  ;;   3072, one token: 1.5% of the condensing step's time laid out by row).
   (func (export "gather") (param $h i32) (param $K i32) (param $pair i32) (param $idx i32) (result i32)
-    (local $k i32) (local $n i32) (local $nz i32)
+    (local $k i32) (local $n i32) (local $nz i32) (local $bits i32) (local $ks v128) (local $at i32)
+    (if (i32.eqz (local.get $pair)) (then
+      (local.set $ks (v128.const i32x4 0 1 2 3))
+      (block $four_done
+        (loop $four_next
+          (br_if $four_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $K)))
+          (local.set $bits (i32x4.bitmask (i32x4.ne
+            (v128.and (v128.load (i32.add (local.get $h) (i32.shl (local.get $k) (i32.const 2))))
+                      (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
+            (v128.const i32x4 0 0 0 0))))
+          (local.set $at (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2))))
+          (if (i32.eq (local.get $bits) (i32.const 15))
+            (then
+              (v128.store (local.get $at) (local.get $ks))
+              (local.set $n (i32.add (local.get $n) (i32.const 4))))
+            (else (if (local.get $bits) (then
+              (i32.store (local.get $at) (local.get $k))
+              (local.set $n (i32.add (local.get $n) (i32.and (local.get $bits) (i32.const 1))))
+              (i32.store (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2)))
+                         (i32.add (local.get $k) (i32.const 1)))
+              (local.set $n (i32.add (local.get $n) (i32.and (i32.shr_u (local.get $bits) (i32.const 1)) (i32.const 1))))
+              (i32.store (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2)))
+                         (i32.add (local.get $k) (i32.const 2)))
+              (local.set $n (i32.add (local.get $n) (i32.and (i32.shr_u (local.get $bits) (i32.const 2)) (i32.const 1))))
+              (i32.store (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2)))
+                         (i32.add (local.get $k) (i32.const 3)))
+              (local.set $n (i32.add (local.get $n) (i32.shr_u (local.get $bits) (i32.const 3))))))))
+          (local.set $ks (i32x4.add (local.get $ks) (v128.const i32x4 4 4 4 4)))
+          (local.set $k (i32.add (local.get $k) (i32.const 4)))
+          (br $four_next)))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $k) (local.get $K)))
