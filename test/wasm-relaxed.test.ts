@@ -6,10 +6,13 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { decodeBytes } from "../src/base64";
 import { blockBytes } from "../src/dtype";
 import { packQuantPanels, unpackQuantPanels } from "../src/kernels/wasm/quant-panels";
 import { hasRelaxedDot, packRelaxedPanels, unpackRelaxedPanels } from "../src/kernels/wasm/relaxed";
+import { RELAXED_WASM } from "../src/kernels/wasm/relaxed.wasm";
 import { seededFloats } from "./helpers/arbitraries";
+import type { RelaxedAsyncSummary } from "./support/relaxed-async";
 import type { RelaxedSummary } from "./support/relaxed-check";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -92,4 +95,21 @@ describe("relaxed.wat against qgemm", () => {
     expect(summary.nan).toBeGreaterThan(1000);
     expect(summary.finite).toBeGreaterThan(100000);
   }, 120_000);
+
+  it("create compiles relaxed.wat ahead, asynchronously, for one thread and for workers", () => {
+    const flag = hasRelaxedDot() ? [] : ["--experimental-wasm-relaxed-simd"];
+    const text = execFileSync(
+      process.execPath,
+      [...flag, "--import", "tsx", "test/support/relaxed-async.ts"],
+      { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const summary = JSON.parse(text) as RelaxedAsyncSummary;
+    expect(summary.threads).toEqual([1, 2]);
+    // Nothing of a kernel's size compiled synchronously; relaxed.wat compiled asynchronously
+    // twice (its private-memory and shared-memory forms, which differ in one byte).
+    expect(summary.sync).toEqual([]);
+    const relaxedBytes = decodeBytes(RELAXED_WASM)?.length;
+    expect(relaxedBytes).toBeGreaterThan(1024);
+    expect(summary.async.filter((n) => n === relaxedBytes)).toHaveLength(2);
+  }, 60_000);
 });

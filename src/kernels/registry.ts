@@ -1,6 +1,7 @@
 // The kernels, by name: the one place that names them. A layer asks the registry for a kernel
 // for its shape and plan; it never names a kernel class itself. A new kernel is one entry here
 // (and its name in KernelName).
+import { isQuant } from "../dtype";
 import type { ThreadHost } from "../threads/platform";
 import { type Kernel, type KernelName, type LayerShape } from "./kernel";
 import { JsKernel, jsKernelBytes } from "./js";
@@ -10,6 +11,7 @@ import { webgpuRefuses, webgpuTooLarge } from "./webgpu/limits";
 import { WasmKernel, layoutOf } from "./wasm/kernel";
 import { type Availability, gemmModule, gemmModuleSync, wasmAvailability } from "./wasm/module";
 import { tooLarge } from "./wasm/panels";
+import { relaxedModuleAsync } from "./wasm/relaxed";
 import { ThreadedWasmKernel } from "./wasm/threaded";
 
 /**
@@ -34,8 +36,8 @@ export interface KernelEntry {
   refuses?(shape: LayerShape): string | null;
   /** Whether it needs a device in the plan, which only the async factories find. */
   readonly needsDevice?: boolean;
-  /** Compiles what it needs ahead of time, asynchronously (as browsers prefer). */
-  prepare(): Promise<unknown>;
+  /** Compiles what a layer of `shape` needs ahead of time, asynchronously (as browsers prefer). */
+  prepare(shape: LayerShape): Promise<unknown>;
   create(shape: LayerShape, source: WeightSource, plan: ThreadPlan): Kernel;
 }
 
@@ -43,6 +45,11 @@ export interface KernelEntry {
 const JS_MAX_BYTES = 2 ** 32;
 
 const ALWAYS: Availability = { ok: true };
+
+/** relaxed.wat compiled ahead for a quantized layer that will use it (relaxed.ts), else nothing. */
+function relaxedFor(shape: LayerShape, shared: boolean): Promise<unknown> {
+  return isQuant(shape.dtype) ? relaxedModuleAsync(shared, shape.dtype) : Promise.resolve();
+}
 
 /**
  * The webgpu kernel's module, loaded by its entry's `prepare` (it is not in the main bundle:
@@ -69,7 +76,7 @@ const REGISTRY = {
     threaded: false,
     available: wasmAvailability,
     tooLarge: (shape) => tooLarge(layoutOf(shape, false)),
-    prepare: () => gemmModule(false),
+    prepare: (shape) => Promise.all([gemmModule(false), relaxedFor(shape, false)]),
     create: (shape, source) => new WasmKernel(shape, source, gemmModuleSync(false)),
   },
   "wasm-threads": {
@@ -77,7 +84,7 @@ const REGISTRY = {
     threaded: true,
     available: wasmAvailability,
     tooLarge: (shape, plan) => tooLarge(layoutOf(shape, true, plan.threads)),
-    prepare: () => gemmModule(true),
+    prepare: (shape) => Promise.all([gemmModule(true), relaxedFor(shape, true)]),
     create: (shape, source, plan) =>
       new ThreadedWasmKernel(
         shape,

@@ -397,7 +397,7 @@ export async function buildFromStoredAsync(
   const name = resolveKernel(choice, where);
   const plan = await planFor(name, threads, undefined, where);
   const entry = entryFor(name, plan);
-  if (entry.tooLarge(shape, plan) === null) await entry.prepare();
+  if (entry.tooLarge(shape, plan) === null) await entry.prepare(shape);
   const built = buildStored(spec, shape, maps, from, linear, name, plan, where, label);
   await ready(built.kernel, where);
   return { ...built, fallback: plan.fallback };
@@ -437,7 +437,7 @@ export async function buildAsync(spec: LayerSpec, options: unknown): Promise<Bui
   const name = resolveKernel(choice, where);
   const plan = await planFor(name, threads, device, where);
   const entry = entryFor(name, plan);
-  if (entry.tooLarge(shape, plan) === null) await entry.prepare();
+  if (entry.tooLarge(shape, plan) === null) await entry.prepare(shape);
   const kernel = makeKernel(spec, shape, source, name, plan);
   await ready(kernel, where);
   return { shape, kernel, fallback: plan.fallback };

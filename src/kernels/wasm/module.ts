@@ -52,7 +52,7 @@ function bytes(shared: boolean): Uint8Array {
   return b;
 }
 
-/** The compiled kernel, compiling it synchronously the first time (the module is about 7 KB). */
+/** The compiled kernel, compiling it synchronously the first time (the module is about 29 KB). */
 export function gemmModuleSync(shared: boolean): WebAssembly.Module {
   const key = shared ? "shared" : "private";
   modules[key] ??= new WebAssembly.Module(bytes(shared) as Uint8Array<ArrayBuffer>);

@@ -66,7 +66,8 @@ export function relaxedDtypes(): readonly QuantDtype[] {
  * relaxed.wat compiled (importing a shared memory with `shared`), or null when a new layer of
  * `dtype` is not to use it: this engine lacks relaxed SIMD, or the type is not among those
  * chosen ({@link RELAXED_DTYPES}, {@link setRelaxedDot}). A layer's workers get the caller's
- * module, so they compute as it decided.
+ * module, so they compute as it decided. Compiled synchronously the first time unless
+ * {@link relaxedModuleAsync} compiled it already (the async factories call that first).
  */
 export function relaxedModule(shared: boolean, dtype: QuantDtype): WebAssembly.Module | null {
   if (!chosen.includes(dtype) || !hasRelaxedDot()) return null;
@@ -75,10 +76,26 @@ export function relaxedModule(shared: boolean, dtype: QuantDtype): WebAssembly.M
   return modules[key];
 }
 
+const pending: { private?: Promise<WebAssembly.Module>; shared?: Promise<WebAssembly.Module> } = {};
+
 /**
- * Where input k (0..31) of column c (0..15) sits in a block of relaxed.wat's panel: Q8_0's byte
- * (as it is: xored with 0), or Q4_0's byte and the nibble's shift (0 or 4).
+ * {@link relaxedModule}, compiled asynchronously (as browsers prefer) the first time and cached,
+ * so that a layer built after this resolves compiles nothing; null when a layer of `dtype` would
+ * not use it.
  */
+export async function relaxedModuleAsync(
+  shared: boolean,
+  dtype: QuantDtype,
+): Promise<WebAssembly.Module | null> {
+  if (!chosen.includes(dtype) || !hasRelaxedDot()) return null;
+  const key = shared ? "shared" : "private";
+  const compiled = modules[key];
+  pending[key] ??= (
+    compiled !== undefined ? Promise.resolve(compiled) : WebAssembly.compile(bytes(shared))
+  ).then((fresh) => (modules[key] ??= fresh));
+  return pending[key];
+}
+
 const relaxedQuantAt: QuantPlace = (dtype, c, k) => {
   const lane = 16 * (c >> 2) + 4 * (c & 3) + (k & 3);
   if (dtype === "q8_0") return [32 + 64 * (k >> 2) + lane, 0];
