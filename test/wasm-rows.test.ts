@@ -4,8 +4,8 @@
 // acc + x_k * w_kj for the listed k in increasing order, each product and sum rounded to
 // float32, then the bias) computed here in float64 and rounded as float32 does; `panelrows`
 // copies exactly the listed rows of a span of panels; `gather` lists the units not ±0 in a row
-// or a pair of rows (a row four at a time, by mask); and `gatherany`
-// lists the units not ±0 in any row of a block. Sizes cross every edge of the kernels' tiles:
+// or a pair of rows (a row four at a time, by mask), and `nonzeros` counts them in a row; and
+// `gatherany` lists the units not ±0 in any row of a block. Sizes cross every edge of the kernels' tiles:
 // blocks of eight rows (lists of 0 to 31 rows), 32-column tiles and a last odd panel, a padded
 // last panel (odd dModel), a caller's share of the panels (p0 > 0), and for gemvhalves a share
 // on either side of the groups' edge or across it.
@@ -231,6 +231,12 @@ describe("gather", () => {
           expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `K ${K}, pair ${pair}`).toEqual(
             want,
           );
+          // nonzeros counts a row's kept k without writing a list.
+          if (pair === 0) {
+            i32.fill(-7, IDX / 4, IDX / 4 + K + 8);
+            expect(ex.nonzeros(X, K), `K ${K}`).toBe(want.length);
+            expect(i32.subarray(IDX / 4, IDX / 4 + K + 8).every((v) => v === -7)).toBe(true);
+          }
         }
       }
     }
