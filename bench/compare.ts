@@ -114,7 +114,8 @@ export function compareReports(a: Report, b: Report, paths: [string, string]): s
   return out.join("\n") + "\n";
 }
 
-function readReport(path: string): Report {
+/** A bench report read from `path`; a TypeError if the file is not one. */
+export function readReport(path: string): Report {
   const r = JSON.parse(readFileSync(path, "utf8")) as Report;
   if (
     !Array.isArray(r.shapes) ||
