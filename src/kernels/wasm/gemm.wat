@@ -1933,7 +1933,7 @@
     (param $code i32)
     (local $p i32) (local $r i32) (local $two i32) (local $wb i32) (local $xb i32) (local $yb i32)
     (local $xd i32) (local $yd i32) (local $b i32) (local $nb i32) (local $t i32) (local $tend i32)
-    (local $bp i32) (local $o i32) (local $bb i32) (local $q8 i32) (local $fix i32)
+    (local $bp i32) (local $o i32) (local $bb i32) (local $q8 i32) (local $fix i32) (local $qe i32) (local $qs i32) (local $qo i32)
     (local $xs v128) (local $ys v128) (local $v v128) (local $n v128) (local $s v128) (local $dx v128)
     (local $m0 v128) (local $m1 v128) (local $m2 v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
@@ -1963,23 +1963,42 @@
     ;; are the ones below, block by block in the same order, so the bits are the same. Its 16
     ;; integer sums are more than the registers V8 leaves free and some live on the stack: with
     ;; the weights in cache, q8_0 runs about 10-20% slower than one panel at a time.
-    ;; Q8_0 goes two input pairs a step and loads a word 8 KiB ahead of each of its four streams,
-    ;; dropped (a layout keeps more than that after its last weights: layout.ts, READ_AHEAD):
-    ;; one token through 48 768 x 3072 layers from memory took 4-10% less time than one pair a
-    ;; step without it (CPU time, repeated runs on the shared machine), the two-pair step alone
-    ;; 2%, the word alone 1%; 4 KiB and 16 KiB ahead gave less than 8. With the weights in L2
-    ;; it is no slower.
+    ;; The four panels of a step are a quarter of the caller's panels apart: p, p + n, p + 2n and
+    ;; p + 3n for p = p0 .. p0 + n - 1, n = (p1 - p0) / 4 rounded down (then p0 + 4n .. p1 - 1 one
+    ;; by one), so each stream walks n neighbouring panels, one run of n * ldw bytes. Four
+    ;; neighbouring panels a step made each stream a run of one panel (13 KB at K = 768, 52 KB at
+    ;; K = 3072) that the hardware's prefetching found anew at every step of p: one token through
+    ;; 48 768 x 3072 layers from memory (qrows and qgemm alone, both orders on the same pages,
+    ;; taking turns in one process) took 9-12% less time so. One pure read of 240 MB streams
+    ;; 11.6, 13.8, 15.0 and 15.6 GB/s with 1, 2, 4 and 8 runs side by side here (a shared 2-core
+    ;; Intel Xeon); the tile, as below, reads about 13.
+    ;; Q8_0 goes four input pairs (a quarter of a block) at a time: panels 0 and 1 over them, one
+    ;; pair a step (8 integer sums, the pair's splat, the weight vectors: they fit in registers),
+    ;; then panels 2 and 3 over the same pairs, so V8 moves the resting pair of panels' sums to
+    ;; and from the stack once a quarter block. A step over all four panels (two pairs, as this
+    ;; tile went before) had V8 load its 16 weight vectors before the first dot product and keep
+    ;; half of them and some sums on the stack, about 30 moves to 96 operations: the quarter
+    ;; blocks took 6-7% less time (same loop alone, same pages, three processes). The two pairs
+    ;; of panels take turns often so that all four streams stay in flight: a whole block (16
+    ;; pairs) of panels 0 and 1, then of 2 and 3, took 3-5% more time than the four-panel step;
+    ;; eight pairs 5% less, four 7% less, two 2% more. A word loaded 8 KiB ahead of each stream
+    ;; and dropped took 4-10% off the time with the neighbouring panels' short runs; with the
+    ;; long runs it took 0-3% more (4, 12 and 16 KiB ahead no better, 32 and 64 KiB 5-7% more;
+    ;; once a quarter block with the quarter blocks, 38% more), so there is none.
     (if (i32.eq (local.get $rows) (i32.const 1)) (then
       (local.set $p (local.get $p0))
+      (local.set $qe (i32.add (local.get $p0) (i32.shr_u (i32.sub (local.get $p1) (local.get $p0)) (i32.const 2))))
+      (local.set $qs (i32.mul (i32.sub (local.get $qe) (local.get $p0)) (local.get $ldw)))
+      (local.set $qo (i32.shl (i32.sub (local.get $qe) (local.get $p0)) (i32.const 6)))
       (block $pq_done
         (loop $pq_next
-        (br_if $pq_done (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $p1)))
+        (br_if $pq_done (i32.ge_u (local.get $p) (local.get $qe)))
         (local.set $xb (local.get $xq))
         (local.set $xd (i32.add (local.get $xq) (i32.shl (local.get $K) (i32.const 1))))
         (local.set $qw0 (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
-        (local.set $qw1 (i32.add (local.get $qw0) (local.get $ldw)))
-        (local.set $qw2 (i32.add (local.get $qw1) (local.get $ldw)))
-        (local.set $qw3 (i32.add (local.get $qw2) (local.get $ldw)))
+        (local.set $qw1 (i32.add (local.get $qw0) (local.get $qs)))
+        (local.set $qw2 (i32.add (local.get $qw1) (local.get $qs)))
+        (local.set $qw3 (i32.add (local.get $qw2) (local.get $qs)))
         (local.set $qf00 (v128.const i32x4 0 0 0 0))
         (local.set $qf01 (v128.const i32x4 0 0 0 0))
         (local.set $qf02 (v128.const i32x4 0 0 0 0))
@@ -2022,6 +2041,8 @@
           (if (local.get $q8)
             (then
               (loop $pq8
+              (local.set $t (i32.add (local.get $qt0) (i32.const 128)))
+              (loop $pq8a
               (local.set $xs (v128.load32_splat offset=0 (local.get $xb)))
               (local.set $v (v128.load offset=0 (local.get $qt0)))
               (local.set $qa00 (i32x4.add (local.get $qa00) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
@@ -2035,6 +2056,14 @@
               (local.set $v (v128.load offset=16 (local.get $qt1)))
               (local.set $qa12 (i32x4.add (local.get $qa12) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
               (local.set $qa13 (i32x4.add (local.get $qa13) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
+              (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+              (local.set $qt0 (i32.add (local.get $qt0) (i32.const 32)))
+              (local.set $qt1 (i32.add (local.get $qt1) (i32.const 32)))
+              (br_if $pq8a (i32.lt_u (local.get $qt0) (local.get $t))))
+              (local.set $xb (i32.sub (local.get $xb) (i32.const 16)))
+              (local.set $t (i32.add (local.get $qt2) (i32.const 128)))
+              (loop $pq8b
+              (local.set $xs (v128.load32_splat offset=0 (local.get $xb)))
               (local.set $v (v128.load offset=0 (local.get $qt2)))
               (local.set $qa20 (i32x4.add (local.get $qa20) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
               (local.set $qa21 (i32x4.add (local.get $qa21) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
@@ -2047,40 +2076,10 @@
               (local.set $v (v128.load offset=16 (local.get $qt3)))
               (local.set $qa32 (i32x4.add (local.get $qa32) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
               (local.set $qa33 (i32x4.add (local.get $qa33) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (local.set $xs (v128.load32_splat offset=4 (local.get $xb)))
-              (local.set $v (v128.load offset=32 (local.get $qt0)))
-              (local.set $qa00 (i32x4.add (local.get $qa00) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
-              (local.set $qa01 (i32x4.add (local.get $qa01) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (local.set $v (v128.load offset=48 (local.get $qt0)))
-              (local.set $qa02 (i32x4.add (local.get $qa02) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
-              (local.set $qa03 (i32x4.add (local.get $qa03) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (local.set $v (v128.load offset=32 (local.get $qt1)))
-              (local.set $qa10 (i32x4.add (local.get $qa10) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
-              (local.set $qa11 (i32x4.add (local.get $qa11) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (local.set $v (v128.load offset=48 (local.get $qt1)))
-              (local.set $qa12 (i32x4.add (local.get $qa12) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
-              (local.set $qa13 (i32x4.add (local.get $qa13) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (local.set $v (v128.load offset=32 (local.get $qt2)))
-              (local.set $qa20 (i32x4.add (local.get $qa20) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
-              (local.set $qa21 (i32x4.add (local.get $qa21) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (local.set $v (v128.load offset=48 (local.get $qt2)))
-              (local.set $qa22 (i32x4.add (local.get $qa22) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
-              (local.set $qa23 (i32x4.add (local.get $qa23) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (local.set $v (v128.load offset=32 (local.get $qt3)))
-              (local.set $qa30 (i32x4.add (local.get $qa30) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
-              (local.set $qa31 (i32x4.add (local.get $qa31) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (local.set $v (v128.load offset=48 (local.get $qt3)))
-              (local.set $qa32 (i32x4.add (local.get $qa32) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $v) (i32.const 8)) (local.get $xs))))
-              (local.set $qa33 (i32x4.add (local.get $qa33) (i32x4.dot_i16x8_s (local.get $v) (local.get $xs))))
-              (drop (i32.load offset=8192 (local.get $qt0)))
-              (drop (i32.load offset=8192 (local.get $qt1)))
-              (drop (i32.load offset=8192 (local.get $qt2)))
-              (drop (i32.load offset=8192 (local.get $qt3)))
-              (local.set $xb (i32.add (local.get $xb) (i32.const 8)))
-              (local.set $qt0 (i32.add (local.get $qt0) (i32.const 64)))
-              (local.set $qt1 (i32.add (local.get $qt1) (i32.const 64)))
-              (local.set $qt2 (i32.add (local.get $qt2) (i32.const 64)))
-              (local.set $qt3 (i32.add (local.get $qt3) (i32.const 64)))
+              (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+              (local.set $qt2 (i32.add (local.get $qt2) (i32.const 32)))
+              (local.set $qt3 (i32.add (local.get $qt3) (i32.const 32)))
+              (br_if $pq8b (i32.lt_u (local.get $qt2) (local.get $t))))
               (br_if $pq8 (i32.lt_u (local.get $qt0) (local.get $tend)))))
             (else
               (loop $pq4
@@ -2220,18 +2219,18 @@
           (local.set $qf01 (f32x4.add (local.get $qf01) (v128.load offset=16 (local.get $bp))))
           (local.set $qf02 (f32x4.add (local.get $qf02) (v128.load offset=32 (local.get $bp))))
           (local.set $qf03 (f32x4.add (local.get $qf03) (v128.load offset=48 (local.get $bp))))
-          (local.set $qf10 (f32x4.add (local.get $qf10) (v128.load offset=64 (local.get $bp))))
-          (local.set $qf11 (f32x4.add (local.get $qf11) (v128.load offset=80 (local.get $bp))))
-          (local.set $qf12 (f32x4.add (local.get $qf12) (v128.load offset=96 (local.get $bp))))
-          (local.set $qf13 (f32x4.add (local.get $qf13) (v128.load offset=112 (local.get $bp))))
-          (local.set $qf20 (f32x4.add (local.get $qf20) (v128.load offset=128 (local.get $bp))))
-          (local.set $qf21 (f32x4.add (local.get $qf21) (v128.load offset=144 (local.get $bp))))
-          (local.set $qf22 (f32x4.add (local.get $qf22) (v128.load offset=160 (local.get $bp))))
-          (local.set $qf23 (f32x4.add (local.get $qf23) (v128.load offset=176 (local.get $bp))))
-          (local.set $qf30 (f32x4.add (local.get $qf30) (v128.load offset=192 (local.get $bp))))
-          (local.set $qf31 (f32x4.add (local.get $qf31) (v128.load offset=208 (local.get $bp))))
-          (local.set $qf32 (f32x4.add (local.get $qf32) (v128.load offset=224 (local.get $bp))))
-          (local.set $qf33 (f32x4.add (local.get $qf33) (v128.load offset=240 (local.get $bp))))
+          (local.set $qf10 (f32x4.add (local.get $qf10) (v128.load offset=0 (i32.add (local.get $bp) (local.get $qo)))))
+          (local.set $qf11 (f32x4.add (local.get $qf11) (v128.load offset=16 (i32.add (local.get $bp) (local.get $qo)))))
+          (local.set $qf12 (f32x4.add (local.get $qf12) (v128.load offset=32 (i32.add (local.get $bp) (local.get $qo)))))
+          (local.set $qf13 (f32x4.add (local.get $qf13) (v128.load offset=48 (i32.add (local.get $bp) (local.get $qo)))))
+          (local.set $qf20 (f32x4.add (local.get $qf20) (v128.load offset=0 (i32.add (local.get $bp) (i32.mul (local.get $qo) (i32.const 2))))))
+          (local.set $qf21 (f32x4.add (local.get $qf21) (v128.load offset=16 (i32.add (local.get $bp) (i32.mul (local.get $qo) (i32.const 2))))))
+          (local.set $qf22 (f32x4.add (local.get $qf22) (v128.load offset=32 (i32.add (local.get $bp) (i32.mul (local.get $qo) (i32.const 2))))))
+          (local.set $qf23 (f32x4.add (local.get $qf23) (v128.load offset=48 (i32.add (local.get $bp) (i32.mul (local.get $qo) (i32.const 2))))))
+          (local.set $qf30 (f32x4.add (local.get $qf30) (v128.load offset=0 (i32.add (local.get $bp) (i32.mul (local.get $qo) (i32.const 3))))))
+          (local.set $qf31 (f32x4.add (local.get $qf31) (v128.load offset=16 (i32.add (local.get $bp) (i32.mul (local.get $qo) (i32.const 3))))))
+          (local.set $qf32 (f32x4.add (local.get $qf32) (v128.load offset=32 (i32.add (local.get $bp) (i32.mul (local.get $qo) (i32.const 3))))))
+          (local.set $qf33 (f32x4.add (local.get $qf33) (v128.load offset=48 (i32.add (local.get $bp) (i32.mul (local.get $qo) (i32.const 3))))))
         ))
         (if (local.get $relu) (then
           (local.set $qf00 (v128.andnot (local.get $qf00) (f32x4.lt (local.get $qf00) (v128.const i32x4 0 0 0 0))))
@@ -2255,21 +2254,21 @@
         (v128.store offset=16 (local.get $o) (local.get $qf01))
         (v128.store offset=32 (local.get $o) (local.get $qf02))
         (v128.store offset=48 (local.get $o) (local.get $qf03))
-        (v128.store offset=64 (local.get $o) (local.get $qf10))
-        (v128.store offset=80 (local.get $o) (local.get $qf11))
-        (v128.store offset=96 (local.get $o) (local.get $qf12))
-        (v128.store offset=112 (local.get $o) (local.get $qf13))
-        (v128.store offset=128 (local.get $o) (local.get $qf20))
-        (v128.store offset=144 (local.get $o) (local.get $qf21))
-        (v128.store offset=160 (local.get $o) (local.get $qf22))
-        (v128.store offset=176 (local.get $o) (local.get $qf23))
-        (v128.store offset=192 (local.get $o) (local.get $qf30))
-        (v128.store offset=208 (local.get $o) (local.get $qf31))
-        (v128.store offset=224 (local.get $o) (local.get $qf32))
-        (v128.store offset=240 (local.get $o) (local.get $qf33))
-        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (v128.store offset=0 (i32.add (local.get $o) (local.get $qo)) (local.get $qf10))
+        (v128.store offset=16 (i32.add (local.get $o) (local.get $qo)) (local.get $qf11))
+        (v128.store offset=32 (i32.add (local.get $o) (local.get $qo)) (local.get $qf12))
+        (v128.store offset=48 (i32.add (local.get $o) (local.get $qo)) (local.get $qf13))
+        (v128.store offset=0 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 2))) (local.get $qf20))
+        (v128.store offset=16 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 2))) (local.get $qf21))
+        (v128.store offset=32 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 2))) (local.get $qf22))
+        (v128.store offset=48 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 2))) (local.get $qf23))
+        (v128.store offset=0 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 3))) (local.get $qf30))
+        (v128.store offset=16 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 3))) (local.get $qf31))
+        (v128.store offset=32 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 3))) (local.get $qf32))
+        (v128.store offset=48 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 3))) (local.get $qf33))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $pq_next)))
-      (local.set $p0 (local.get $p))))
+      (local.set $p0 (i32.add (local.get $p0) (i32.shl (i32.sub (local.get $qe) (local.get $p0)) (i32.const 2))))))
     ;; Q8_0: rows in fours, in groups of rows (gs of them: 512 KiB of xq) that go over every
     ;; panel in turn (see above); rows4 and up are left to the tiles below.
     (local.set $rows4 (select (i32.and (local.get $rows) (i32.const -4)) (i32.const 0) (local.get $q8)))
