@@ -1978,14 +1978,17 @@
     ;; step made each stream a run of one panel (13 KB at K = 768, 52 KB at K = 3072) that the
     ;; hardware's prefetching found anew at every step of p: one token through 48 768 x 3072
     ;; layers from memory (qrows and qgemm alone, both orders on the same pages, taking turns in
-    ;; one process) took 9-12% less time with the four panels a quarter apart, and 17-22% less
-    ;; again with eight an eighth apart (1024 x 4096: 10-13%; 512 x 2048: 12-13%; 4096 x 11008:
-    ;; 5-7%). Six panels a sixth apart took 9% less than four, twelve 12%, sixteen 26% (one
-    ;; process; sixteen would double the tile's code for 3% more), and starting each stream at
-    ;; another panel of its run, so that the streams' addresses differ modulo 4 KiB, 12% more.
+    ;; one process) took 9-11% less time with the four panels a quarter apart, and 16-18% less
+    ;; again with eight an eighth apart (1024 x 4096: 9-11%; 512 x 2048: 11-12%; 4096 x 11008:
+    ;; 5-6%). Six panels a sixth apart took 8% less time than four, twelve 11%, sixteen 20% (one
+    ;; process; 3% less than eight, for twice the tile's code), and starting each stream at
+    ;; another panel of its run, so that the streams' addresses differ modulo 4 KiB, 13% more.
     ;; One pure read of 240 MB streams 11.6, 13.8, 15.0 and 15.6 GB/s with 1, 2, 4 and 8 runs
     ;; side by side here (a shared 2-core Intel Xeon); the four-panel tile reads about 13 GB/s,
     ;; the eight-panel one about 16.
+    ;; The layer in the bench (1x768x3072x48, one thread, six processes each, taking turns with
+    ;; the four neighbouring panels of two pairs a step): q8_0 ran 3.45x-3.77x the float32
+    ;; layer's speed (median 3.54x), where it ran 2.57x-2.80x (median 2.62x).
     ;; Q8_0 goes four input pairs (a quarter of a block) at a time: panels 0 and 1 over them, one
     ;; pair a step (8 integer sums, the pair's splat, the weight vectors: they fit in registers),
     ;; then panels 2 and 3 over the same pairs (and so on), so V8 moves the resting panels' sums
@@ -1994,11 +1997,11 @@
     ;; product and keep half of them and some sums on the stack, about 30 moves to 96
     ;; operations: the quarter blocks took 6-7% less time (same loop alone, same pages, three
     ;; processes). The pairs of panels take turns often so that all the streams stay in flight:
-    ;; a whole block (16 pairs) of panels 0 and 1, then of 2 and 3, took 3-5% more time than the
+    ;; a whole block (16 pairs) of panels 0 and 1, then of 2 and 3, took 3-4% more time than the
     ;; four-panel step; eight pairs 5% less, four 7% less, two 2% more. A word loaded 8 KiB ahead
     ;; of each stream and dropped took 4-10% off the time with the neighbouring panels' short
     ;; runs; with the long runs it took 0-3% more (4, 12 and 16 KiB ahead no better, 32 and
-    ;; 64 KiB 5-7% more; once a quarter block with the quarter blocks, 38% more), so there is none.
+    ;; 64 KiB 5-7% more; once a quarter block with the quarter blocks, 61% more), so there is none.
     (if (i32.eq (local.get $rows) (i32.const 1)) (then
       (if (local.get $q8) (then
         (local.set $p (local.get $p0))
