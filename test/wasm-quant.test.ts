@@ -81,11 +81,13 @@ describe("qrows", () => {
   });
 });
 
-// qgemm's one-token tile (four panels at a time, then one) against its two-row tile, which the
-// layer tests hold to the js kernel: row 0 of a pair computed alone gives the same bits, over
-// every start panel and panel count that reaches the four-panel tile's edges (none, one, two
-// tiles; 0 to 3 panels left over), with and without bias and relu, for finite scales and for
-// infinite and NaN ones (code bit 16).
+// qgemm's one-token tiles (Q8_0 eight panels at a time, an eighth of the caller's panels apart,
+// then four a quarter apart, then one) against its two-row tile, which the layer tests hold to
+// the js kernel: row 0 of a pair computed alone gives the same bits, over every start panel and
+// panel count up to 32, which reaches the tiles' edges (Q8_0: none to four steps of eight
+// panels, so 1 to 4 apart, then none or one step of four; Q4_0: none to eight steps of four;
+// 0 to 3 panels left over), with and without bias and relu, for finite scales and for infinite
+// and NaN ones (code bit 16).
 describe("qgemm for one token", () => {
   const K = 64;
   const at = { x: 1024, xq: 4096, bias: 8192, out: 12288, w: 65536 };
@@ -93,7 +95,7 @@ describe("qgemm for one token", () => {
     [WEIGHT_CODE.q8_0, 544],
     [WEIGHT_CODE.q4_0, 288],
   ])("weight code %i: the two-row tile's first row, bit for bit", (code, blockBytes) => {
-    const panels = 13;
+    const panels = 37;
     const ldw = (K / 32) * blockBytes;
     const ldq = quantRowBytes(K);
     const ldo = panels * 64;
@@ -126,7 +128,7 @@ describe("qgemm for one token", () => {
         [at.bias, 1],
       ] as const) {
         for (let p0 = 0; p0 <= 4; p0++) {
-          for (let p1 = p0; p1 <= Math.min(panels, p0 + 9); p1++) {
+          for (let p1 = p0; p1 <= Math.min(panels, p0 + 32); p1++) {
             u8.fill(0xa5, at.out, at.out + 2 * ldo);
             ex.qrows(at.x, K * 4, 2, K, at.xq);
             ex.qgemm(at.xq, ldq, 2, K, at.w, ldw, p0, p1, bias, relu, 0, at.out, ldo, qcode);
