@@ -57,7 +57,7 @@ function spread(values: readonly number[]): Spread | null {
  * runs. Throws a RangeError naming the baseline when no run has it.
  */
 export function summarize(reports: readonly Report[], base: Baseline = {}): SummaryRow[] {
-  if (reports.length === 0) throw new RangeError("bench:summary: no runs given");
+  if (reports.length === 0) throw new RangeError("no runs given");
   const gflopsOf = (r: Report, shape: string, id: string): number | null => {
     const c = r.shapes.find((s) => s.name === shape)?.results.find((x) => x.id === id);
     return c?.status === "ok" && c.timing !== undefined ? c.timing.gflops : null;
@@ -67,12 +67,12 @@ export function summarize(reports: readonly Report[], base: Baseline = {}): Summ
     base.against !== undefined &&
     !reports.some((r) => r.shapes.some((s) => s.results.some((c) => c.id === base.against)))
   )
-    throw new RangeError(`bench:summary: --against ${base.against}: no run has that contender`);
+    throw new RangeError(`--against ${base.against}: no run has that contender`);
   if (
     base.againstShape !== undefined &&
     !reports.some((r) => r.shapes.some((s) => s.name === base.againstShape))
   )
-    throw new RangeError(`bench:summary: --against-shape ${base.againstShape}: no run has it`);
+    throw new RangeError(`--against-shape ${base.againstShape}: no run has it`);
   const rows: SummaryRow[] = [];
   for (const s of first.shapes) {
     for (const c of s.results) {
