@@ -91,6 +91,30 @@ export function quantizeMap(source: WeightSource, shape: LayerShape, i: number):
   const bytes = blockBytes(dtype);
   const nb = K / QUANT_BLOCK;
   const out = new Uint8Array(N * nb * bytes);
+  quantizeRowBlocks(source, shape, i, (b, blocks) => {
+    for (let j = 0; j < N; j++)
+      out.set(blocks.subarray(j * bytes, (j + 1) * bytes), (j * nb + b) * bytes);
+  });
+  return out;
+}
+
+/**
+ * Map i's float32 rows quantized with ggml's reference rounding, one block row at a time: for
+ * each b, `each(b, blocks)` gets block b (inputs 32b .. 32b + 31) of every column j at
+ * blocks[j · blockBytes ..], in a buffer reused for the next b. A layer packs them as they come,
+ * so that no copy of the whole map is ever made (a G1 map's Q4_0 blocks are 25 MB).
+ */
+export function quantizeRowBlocks(
+  source: WeightSource,
+  shape: LayerShape,
+  i: number,
+  each: (b: number, blocks: Uint8Array) => void,
+): void {
+  const dtype = shape.dtype as QuantDtype;
+  const { rows: K, cols: N } = mapDims(shape, i);
+  const bytes = blockBytes(dtype);
+  const nb = K / QUANT_BLOCK;
+  const blocks = new Uint8Array(N * bytes);
   const rows = new Float32Array(QUANT_BLOCK * N);
   const col = new Float32Array(QUANT_BLOCK);
   const quantize = dtype === "q8_0" ? quantizeQ8_0Blocks : quantizeQ4_0Blocks;
@@ -100,10 +124,10 @@ export function quantizeMap(source: WeightSource, shape: LayerShape, i: number):
     }
     for (let j = 0; j < N; j++) {
       for (let t = 0; t < QUANT_BLOCK; t++) col[t] = rows[t * N + j] as number;
-      quantize(out, (j * nb + b) * bytes, col, 0, 1);
+      quantize(blocks, j * bytes, col, 0, 1);
     }
+    each(b, blocks);
   }
-  return out;
 }
 
 /** A quantized map's weights dequantized, in tokenwise's (K, N) layout. */

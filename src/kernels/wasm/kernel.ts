@@ -8,16 +8,17 @@ import {
   mapDims,
   skipsZeros,
 } from "../kernel";
-import { quantizeMap } from "../quant";
+import { quantizeRowBlocks } from "../quant";
 import { type WeightSource, packMap, unpackRows } from "../source";
-import { floatBitsToHalf, halfToFloatBits, isQuant } from "../../dtype";
-import { hasNonFiniteScale, packQuantPanels, unpackQuantPanels } from "./quant-panels";
+import { QUANT_BLOCK, floatBitsToHalf, halfToFloatBits, isQuant } from "../../dtype";
 import {
-  type RelaxedExports,
-  packRelaxedPanels,
-  relaxedModule,
-  unpackRelaxedPanels,
-} from "./relaxed";
+  hasNonFiniteScale,
+  packQuantBlockRow,
+  packQuantPanels,
+  panelBlockBytes,
+  unpackQuantPanels,
+} from "./quant-panels";
+import { type RelaxedExports, relaxedQuantAt, relaxedModule, unpackRelaxedPanels } from "./relaxed";
 import {
   BLOCK_ROWS,
   F16S_SHIFT,
@@ -142,11 +143,26 @@ export function packMaps(
   maps.forEach((m, i) => {
     const { rows: K, cols: N } = mapDims(shape, i);
     if (isQuant(shape.dtype)) {
-      const blocks = quantizeMap(source, shape, i);
+      const dtype = shape.dtype;
+      const place = relaxed ? relaxedQuantAt : undefined;
       m.relaxed = relaxed;
-      if (relaxed) packRelaxedPanels(blocks, shape.dtype, K, N, u8, m.w);
-      else packQuantPanels(blocks, shape.dtype, K, N, u8, m.w);
-      m.nonFiniteScales = hasNonFiniteScale(blocks, shape.dtype);
+      const given = source.blocks;
+      if (given !== undefined && given.dtype === dtype) {
+        const blocks = given.map(i);
+        packQuantPanels(blocks, dtype, K, N, u8, m.w, place);
+        m.nonFiniteScales = hasNonFiniteScale(blocks, dtype);
+      } else {
+        // Quantized and packed a block row at a time: no copy of the whole map's blocks, whose
+        // memory the process would keep (glibc holds freed memory it cannot return).
+        const nb = K / QUANT_BLOCK;
+        u8.fill(0, m.w, m.w + (N / PANEL) * nb * panelBlockBytes(dtype));
+        let nonFinite = false;
+        quantizeRowBlocks(source, shape, i, (b, blocks) => {
+          packQuantBlockRow(blocks, dtype, b, nb, N, u8, m.w, place);
+          nonFinite ||= hasNonFiniteScale(blocks, dtype);
+        });
+        m.nonFiniteScales = nonFinite;
+      }
     } else if (m.elem === 4) {
       // A map laid out by row (float32 only) is a panel as wide as a group of them for each group.
       packMap(source, shape, i, m.byRow ? groupPanels(m) * PANEL : PANEL, f32, m.w / 4);

@@ -62,20 +62,51 @@ export function packQuantPanels(
   const bytes = blockBytes(dtype);
   const pb = panelBlockBytes(dtype);
   u8.fill(0, at, at + (N / PANEL) * nb * pb);
-  for (let j = 0; j < N; j++) {
-    const p = Math.floor(j / PANEL);
-    const c = j % PANEL;
-    for (let b = 0; b < nb; b++) {
-      const src = (j * nb + b) * bytes;
-      const dst = at + (p * nb + b) * pb;
-      u8[dst + 2 * c] = blocks[src] as number;
-      u8[dst + 2 * c + 1] = blocks[src + 1] as number;
-      for (let k = 0; k < QUANT_BLOCK; k++) {
-        const [byte, how] = place(dtype, c, k);
-        const q = ggmlQuant(dtype, blocks, src + 2, k);
-        u8[dst + byte] = dtype === "q8_0" ? q ^ how : (u8[dst + byte] as number) | (q << how);
-      }
-    }
+  for (let j = 0; j < N; j++)
+    for (let b = 0; b < nb; b++)
+      placeBlock(blocks, (j * nb + b) * bytes, dtype, j, b, nb, u8, at, place);
+}
+
+/**
+ * {@link packQuantPanels} one block row at a time: block b of every column j, from
+ * blocks[j · blockBytes ..] (quantizeRowBlocks' order), into the panels of a map of nb block
+ * rows at `at`, whose bytes the caller zeroed first. The same bytes, block by block.
+ */
+export function packQuantBlockRow(
+  blocks: Uint8Array,
+  dtype: QuantDtype,
+  b: number,
+  nb: number,
+  N: number,
+  u8: Uint8Array,
+  at: number,
+  place: QuantPlace = quantAt,
+): void {
+  const bytes = blockBytes(dtype);
+  for (let j = 0; j < N; j++) placeBlock(blocks, j * bytes, dtype, j, b, nb, u8, at, place);
+}
+
+/** Column j's block b (ggml's bytes from blocks[src]) into its panel's place. */
+function placeBlock(
+  blocks: Uint8Array,
+  src: number,
+  dtype: QuantDtype,
+  j: number,
+  b: number,
+  nb: number,
+  u8: Uint8Array,
+  at: number,
+  place: QuantPlace,
+): void {
+  const p = Math.floor(j / PANEL);
+  const c = j % PANEL;
+  const dst = at + (p * nb + b) * panelBlockBytes(dtype);
+  u8[dst + 2 * c] = blocks[src] as number;
+  u8[dst + 2 * c + 1] = blocks[src + 1] as number;
+  for (let k = 0; k < QUANT_BLOCK; k++) {
+    const [byte, how] = place(dtype, c, k);
+    const q = ggmlQuant(dtype, blocks, src + 2, k);
+    u8[dst + byte] = dtype === "q8_0" ? q ^ how : (u8[dst + byte] as number) | (q << how);
   }
 }
 

@@ -96,7 +96,8 @@ export async function relaxedModuleAsync(
   return pending[key];
 }
 
-const relaxedQuantAt: QuantPlace = (dtype, c, k) => {
+/** Where relaxed.wat's panels keep each quant (see packRelaxedPanels). */
+export const relaxedQuantAt: QuantPlace = (dtype, c, k) => {
   const lane = 16 * (c >> 2) + 4 * (c & 3) + (k & 3);
   if (dtype === "q8_0") return [32 + 64 * (k >> 2) + lane, 0];
   return [32 + 64 * (k >> 3) + lane, 4 * ((k >> 2) & 1)];
