@@ -5,7 +5,7 @@
 // trees says less than it seems.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { runIfMain } from "./cli";
 import type { ContenderResult, ShapeReport } from "./harness";
 import { machineLine } from "./machine";
 import { type Report, gitText } from "./report";
@@ -142,14 +142,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-if (
-  process.argv[1] !== undefined &&
-  import.meta.url === pathToFileURL(resolve(process.argv[1])).href
-) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`bench:compare: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 2;
-  }
-}
+runIfMain(import.meta.url, "bench:compare", main);

@@ -7,7 +7,7 @@
 // says how many runs each figure has. Runs are report.json files or their folders.
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { runIfMain } from "./cli";
 import { differences, readReport } from "./compare";
 import type { Report } from "./report";
 import { gitText } from "./report";
@@ -188,14 +188,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-if (
-  process.argv[1] !== undefined &&
-  import.meta.url === pathToFileURL(resolve(process.argv[1])).href
-) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`bench:summary: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 2;
-  }
-}
+runIfMain(import.meta.url, "bench:summary", main);
