@@ -4,7 +4,7 @@
 // acc + x_k * w_kj for the listed k in increasing order, each product and sum rounded to
 // float32, then the bias) computed here in float64 and rounded as float32 does; `panelrows`
 // copies exactly the listed rows of a span of panels; `gather` lists the units not ±0 in a row
-// or a pair of rows (a row four at a time, by mask), and `nonzeros` counts them in a row; and
+// or a pair of rows (a row four at a time, by mask; a row with none ±0 writes no list); and
 // `gatherany` lists the units not ±0 in any row of a block. Sizes cross every edge of the kernels' tiles:
 // blocks of eight rows (lists of 0 to 31 rows), 32-column tiles and a last odd panel, a padded
 // last panel (odd dModel), a caller's share of the panels (p0 > 0), and for gemvhalves a share
@@ -228,17 +228,32 @@ describe("gather", () => {
               ? isKept(v[k] as number)
               : isKept(v[2 * k] as number) || isKept(v[2 * k + 1] as number),
           );
-          expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `K ${K}, pair ${pair}`).toEqual(
-            want,
-          );
-          // nonzeros counts a row's kept k without writing a list.
-          if (pair === 0) {
-            i32.fill(-7, IDX / 4, IDX / 4 + K + 8);
-            expect(ex.nonzeros(X, K), `K ${K}`).toBe(want.length);
-            expect(i32.subarray(IDX / 4, IDX / 4 + K + 8).every((v) => v === -7)).toBe(true);
+          expect(n, `K ${K}, pair ${pair}`).toBe(want.length);
+          if (pair === 0 && n === K && K % 4 === 0) {
+            // A row with none off writes no list (none is read): its fours store nothing.
+            const untouched = i32.subarray(IDX / 4, IDX / 4 + K + 8).every((w) => w === -1);
+            expect(untouched, `K ${K}`).toBe(true);
+          } else if (n < K || pair === 1) {
+            expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `K ${K}, pair ${pair}`).toEqual(
+              want,
+            );
           }
         }
       }
+    }
+  });
+
+  it("a row's first zero after a run of kept k, at every place: the run is written then", () => {
+    const K = 67;
+    for (let z = 0; z < K; z++) {
+      const v = Array.from({ length: K }, (_, k) =>
+        k === z ? -0 : k % 3 === 2 && k > z ? 0 : k + 1,
+      );
+      f32.set(v, X / 4);
+      i32.fill(-1, IDX / 4, IDX / 4 + K + 8);
+      const n = ex.gather(X, K, 0, IDX);
+      const want = v.flatMap((x, k) => (Object.is(x, 0) || Object.is(x, -0) ? [] : [k]));
+      expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `zero at ${z}`).toEqual(want);
     }
   });
 
@@ -249,7 +264,10 @@ describe("gather", () => {
       i32.fill(-1, IDX / 4, IDX / 4 + 8);
       const n = ex.gather(X, 4, 0, IDX);
       const want = [0, 1, 2, 3].filter((j) => (mask >> j) & 1);
-      expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `mask ${mask}`).toEqual(want);
+      expect(n, `mask ${mask}`).toBe(want.length);
+      // All four kept: no list written (none is read).
+      if (n === 4) expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + 4))).toEqual([-1, -1, -1, -1]);
+      else expect(Array.from(i32.subarray(IDX / 4, IDX / 4 + n)), `mask ${mask}`).toEqual(want);
     }
   });
 });

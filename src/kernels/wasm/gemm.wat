@@ -841,9 +841,12 @@
   ;;   stored and the count moves past it only when it is kept (no branch on the data). One row (the
   ;;   one-token path) goes four k at a time first: the four values' nonzero mask as four bits,
   ;;   all four k stored as one vector when all four are kept, none when none is, else each k
-  ;;   stored and counted by its bit; the same list. A row with no zero (0% off) costs one load,
-  ;;   one compare and one store a four, where the k-by-k loop took about 4 ns a value (768 x
-  ;;   3072, one token: 1.5% of the condensing step's time laid out by row).
+  ;;   stored and counted by its bit; the same list. A row writes nothing while every k so far
+  ;;   is kept (the list would be 0, 1, 2, ...), and that run when its first zero comes: a row
+  ;;   with none off returns K and writes nothing but its last K mod 4 k (which go k by k). Its
+  ;;   callers read a list only when it is shorter than K, and the list region (4·K bytes) was
+  ;;   out of cache by then (the first map's weights streamed past it): writing it cost about 10
+  ;;   µs a call at 768 x 3072, where the k-by-k loop took about 4 ns a value.
   (func (export "gather") (param $h i32) (param $K i32) (param $pair i32) (param $idx i32) (result i32)
     (local $k i32) (local $n i32) (local $nz i32) (local $bits i32) (local $ks v128) (local $at i32)
     (if (i32.eqz (local.get $pair)) (then
@@ -858,9 +861,12 @@
           (local.set $at (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2))))
           (if (i32.eq (local.get $bits) (i32.const 15))
             (then
-              (v128.store (local.get $at) (local.get $ks))
+              (if (i32.ne (local.get $n) (local.get $k)) (then (v128.store (local.get $at) (local.get $ks))))
               (local.set $n (i32.add (local.get $n) (i32.const 4))))
-            (else (if (local.get $bits) (then
+            (else
+              ;; The first zero: the run of kept k before it, unwritten so far.
+              (if (i32.eq (local.get $n) (local.get $k)) (then (call $run (local.get $idx) (local.get $k))))
+              (if (local.get $bits) (then
               (i32.store (local.get $at) (local.get $k))
               (local.set $n (i32.add (local.get $n) (i32.and (local.get $bits) (i32.const 1))))
               (i32.store (i32.add (local.get $idx) (i32.shl (local.get $n) (i32.const 2)))
@@ -874,7 +880,10 @@
               (local.set $n (i32.add (local.get $n) (i32.shr_u (local.get $bits) (i32.const 3))))))))
           (local.set $ks (i32x4.add (local.get $ks) (v128.const i32x4 4 4 4 4)))
           (local.set $k (i32.add (local.get $k) (i32.const 4)))
-          (br $four_next)))))
+          (br $four_next)))
+      ;; The k-by-k tail stores from idx + 4n: the run before it first.
+      (if (i32.and (i32.eq (local.get $n) (local.get $k)) (i32.lt_u (local.get $k) (local.get $K)))
+        (then (call $run (local.get $idx) (local.get $k))))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $k) (local.get $K)))
@@ -889,33 +898,17 @@
         (br $next)))
     (local.get $n))
 
-  ;; nonzeros: how many of the K floats from h are not ±0 (a NaN is not zero): gather's count for
-  ;;   one row, without writing its list. A token none of whose hidden units is off reads every
-  ;;   row and needs no list; the list region (4·K bytes) was out of cache by then (the weights of
-  ;;   the first map streamed past it), and writing it cost about 10 µs a call at 768 x 3072.
-  (func (export "nonzeros") (param $h i32) (param $K i32) (result i32)
-    (local $k i32) (local $acc v128) (local $n i32)
-    (block $four_done
-      (loop $four_next
-        (br_if $four_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $K)))
-        ;; Each lane not ±0 adds -1 (all ones).
-        (local.set $acc (i32x4.add (local.get $acc) (i32x4.ne
-          (v128.and (v128.load (i32.add (local.get $h) (i32.shl (local.get $k) (i32.const 2))))
-                    (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))
-          (v128.const i32x4 0 0 0 0))))
-        (local.set $k (i32.add (local.get $k) (i32.const 4)))
-        (br $four_next)))
-    (local.set $n (i32.sub (i32.const 0) (i32.add
-      (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
-      (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc))))))
+  ;; run: the list 0, 1, .., n-1 as i32 from idx (n a multiple of 4): gather's run of kept k.
+  (func $run (param $idx i32) (param $n i32)
+    (local $i i32) (local $ks v128)
+    (local.set $ks (v128.const i32x4 0 1 2 3))
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $k) (local.get $K)))
-        (local.set $n (i32.add (local.get $n) (i32.ne (i32.and (i32.load (i32.add (local.get $h) (i32.shl (local.get $k) (i32.const 2))))
-                                                               (i32.const 0x7fffffff)) (i32.const 0))))
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $next)))
-    (local.get $n))
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (v128.store (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $ks))
+        (local.set $ks (i32x4.add (local.get $ks) (v128.const i32x4 4 4 4 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $next))))
 
   ;; gemmsparse: gemm's sums without relu, for one pair of rows of x (pair = 1, gemm's pair
   ;;   layout from x: a 2 x 16 tile a panel) or one row (pair = 0, plain from x: 1 x 32 tiles

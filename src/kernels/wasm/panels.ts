@@ -84,11 +84,10 @@ export interface GemmExports {
   ): void;
   /**
    * Writes the k in [0, K), increasing, where the hidden row at h (pair 0: plain) or either row
-   * of the pair at h (pair 1: interleaved) is not ±0, as i32 from idx; returns how many.
+   * of the pair at h (pair 1: interleaved) is not ±0, as i32 from idx; returns how many. One row
+   * with none of them ±0 returns K and writes nothing (a list is read only when shorter than K).
    */
   gather(h: number, K: number, pair: number, idx: number): number;
-  /** How many of the K floats from h are not ±0: gather's count for one row, writing nothing. */
-  nonzeros(h: number, K: number): number;
   /**
    * gemm's sums (no relu) for one row (pair 0) or pair of rows (pair 1) of x, over the n values
    * of k listed at idx only; out plain rows (the second at out + ldo).
@@ -346,8 +345,8 @@ function rowsLinear(
   const skip = m.skip && lists !== 0;
   if (rows === 1) {
     // A list as long as the rows reads them in the same order at the same speed: no threshold.
-    // A token with no hidden unit off (counted first) reads every row without writing a list.
-    const n = skip && ex.nonzeros(x, K) < K ? ex.gather(x, K, 0, lists) : K;
+    // (A token with no hidden unit off gets n = K and no list written.)
+    const n = skip ? ex.gather(x, K, 0, lists) : K;
     const idx = skip && n < K ? lists : 0;
     for (let p = p0; p < p1; p += chunk) {
       const q = Math.min(p1, p + chunk);
