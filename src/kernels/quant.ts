@@ -92,8 +92,10 @@ export function quantizeMap(source: WeightSource, shape: LayerShape, i: number):
   const nb = K / QUANT_BLOCK;
   const out = new Uint8Array(N * nb * bytes);
   quantizeRowBlocks(source, shape, i, (b, blocks) => {
-    for (let j = 0; j < N; j++)
-      out.set(blocks.subarray(j * bytes, (j + 1) * bytes), (j * nb + b) * bytes);
+    for (let j = 0; j < N; j++) {
+      const to = (j * nb + b) * bytes;
+      for (let t = 0; t < bytes; t++) out[to + t] = blocks[j * bytes + t] as number;
+    }
   });
   return out;
 }
