@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { decodeBytes } from "../src/base64";
 import { blockBytes } from "../src/dtype";
 import { packQuantPanels, unpackQuantPanels } from "../src/kernels/wasm/quant-panels";
-import { hasRelaxedDot, packRelaxedPanels, unpackRelaxedPanels } from "../src/kernels/wasm/relaxed";
+import { hasRelaxedDot, relaxedQuantAt } from "../src/kernels/wasm/relaxed";
 import { RELAXED_WASM } from "../src/kernels/wasm/relaxed.wasm";
 import { seededFloats } from "./helpers/arbitraries";
 import type { RelaxedAsyncSummary } from "./support/relaxed-async";
@@ -30,8 +30,10 @@ describe("relaxed panels", () => {
       const [K, N] = [96, 48];
       const blocks = anyBlocks(dtype, K, N, 3);
       const u8 = new Uint8Array(64 + blocks.length + 64).fill(0xa5);
-      packRelaxedPanels(blocks, dtype, K, N, u8, 64);
-      expect(Array.from(unpackRelaxedPanels(u8, 64, dtype, K, N))).toEqual(Array.from(blocks));
+      packQuantPanels(blocks, dtype, K, N, u8, 64, relaxedQuantAt);
+      expect(Array.from(unpackQuantPanels(u8, 64, dtype, K, N, relaxedQuantAt))).toEqual(
+        Array.from(blocks),
+      );
       // Nothing written outside the map's bytes.
       expect(u8.subarray(0, 64).every((v) => v === 0xa5)).toBe(true);
       expect(u8.subarray(64 + blocks.length).every((v) => v === 0xa5)).toBe(true);
@@ -54,7 +56,7 @@ describe("relaxed panels", () => {
     for (let c = 0; c < N; c++)
       for (let k = 0; k < K; k++) blocks[c * 34 + 2 + k] = (c * 32 + k) & 127;
     const u8 = new Uint8Array(544);
-    packRelaxedPanels(blocks, "q8_0", K, N, u8, 0);
+    packQuantPanels(blocks, "q8_0", K, N, u8, 0, relaxedQuantAt);
     expect(u8[32 + 64 * 2 + 16 * 1 + 4 * 3 + 1]).toBe((7 * 32 + 9) & 127); // c = 7, k = 9
   });
 
@@ -64,7 +66,7 @@ describe("relaxed panels", () => {
     // Column 5: input k's nibble is k mod 16 (low nibbles inputs 0..15, high 16..31).
     for (let k = 0; k < 16; k++) blocks[5 * 18 + 2 + k] = k | (k << 4);
     const u8 = new Uint8Array(288);
-    packRelaxedPanels(blocks, "q4_0", K, N, u8, 0);
+    packQuantPanels(blocks, "q4_0", K, N, u8, 0, relaxedQuantAt);
     // t = 2, j = 1: inputs 17 (low nibble, 17 mod 16 = 1) and 21 (high, 5); g = 1, i = 1.
     expect(u8[32 + 64 * 2 + 16 * 1 + 4 * 1 + 1]).toBe(1 | (5 << 4));
   });

@@ -18,7 +18,7 @@ import {
   panelBlockBytes,
   unpackQuantPanels,
 } from "./quant-panels";
-import { type RelaxedExports, relaxedQuantAt, relaxedModule, unpackRelaxedPanels } from "./relaxed";
+import { type RelaxedExports, relaxedModule, relaxedQuantAt } from "./relaxed";
 import {
   BLOCK_ROWS,
   F16S_SHIFT,
@@ -222,8 +222,8 @@ export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
     const n = i < lay.expand ? lay.dHidden : lay.dModel;
     let w: Float32Array | Uint16Array | Uint8Array;
     const q = m.code === WEIGHT_CODE.q8_0 ? "q8_0" : m.code === WEIGHT_CODE.q4_0 ? "q4_0" : null;
-    if (q !== null && m.relaxed === true) w = unpackRelaxedPanels(u8, m.w, q, m.K, n);
-    else if (q !== null) w = unpackQuantPanels(u8, m.w, q, m.K, n);
+    if (q !== null)
+      w = unpackQuantPanels(u8, m.w, q, m.K, n, m.relaxed === true ? relaxedQuantAt : undefined);
     else if (m.elem === 4)
       w = unpackRows(f32, m.w / 4, m.K, n, m.byRow ? groupPanels(m) * PANEL : PANEL);
     else {

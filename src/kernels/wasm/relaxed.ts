@@ -1,11 +1,11 @@
 // The quantized kernels on relaxed SIMD (relaxed.wat): whether this engine has them, the module
-// compiled once, and a quantized map's blocks packed into that kernel's panels and back.
-// A map packed here is read only by relaxed.wat's rgemm (MapRegion.relaxed), which gives the
+// compiled once, and where that kernel's panels keep a quantized map's blocks (relaxedQuantAt,
+// for quant-panels.ts's packing). A map packed so is read only by relaxed.wat's rgemm (MapRegion.relaxed), which gives the
 // same bits as gemm.wat's qgemm for blocks of any bytes (see relaxed.wat for why).
 import { decodeBytes } from "../../base64";
 import type { QuantDtype } from "../../dtype";
 import type { GemmExports } from "./panels";
-import { type QuantPlace, packQuantPanels, unpackQuantPanels } from "./quant-panels";
+import type { QuantPlace } from "./quant-panels";
 import { RELAXED_SHARED_FLAG, RELAXED_SHARED_FLAG_AT, RELAXED_WASM } from "./relaxed.wasm";
 
 /** relaxed.wat's exports. */
@@ -96,36 +96,13 @@ export async function relaxedModuleAsync(
   return pending[key];
 }
 
-/** Where relaxed.wat's panels keep each quant (see packRelaxedPanels). */
+/**
+ * Where relaxed.wat's panels keep each quant, for packQuantPanels and unpackQuantPanels: the
+ * bytes qgemm's panels take (its scales where qgemm has them), panel p, block b at at + (p ·
+ * K/32 + b) · panelBlockBytes, the quants laid out for rgemm.
+ */
 export const relaxedQuantAt: QuantPlace = (dtype, c, k) => {
   const lane = 16 * (c >> 2) + 4 * (c & 3) + (k & 3);
   if (dtype === "q8_0") return [32 + 64 * (k >> 2) + lane, 0];
   return [32 + 64 * (k >> 3) + lane, 4 * ((k >> 2) & 1)];
 };
-
-/**
- * Writes a map's ggml blocks (N rows of K / 32 blocks, N a multiple of 16) into relaxed.wat's
- * panels at u8[at]: panel p, block b at at + (p · K/32 + b) · 16 · blockBytes, the bytes qgemm's
- * panels take.
- */
-export function packRelaxedPanels(
-  blocks: Uint8Array,
-  dtype: QuantDtype,
-  K: number,
-  N: number,
-  u8: Uint8Array,
-  at: number,
-): void {
-  packQuantPanels(blocks, dtype, K, N, u8, at, relaxedQuantAt);
-}
-
-/** The inverse of {@link packRelaxedPanels}: a map's ggml blocks, in a new array. */
-export function unpackRelaxedPanels(
-  u8: Uint8Array,
-  at: number,
-  dtype: QuantDtype,
-  K: number,
-  N: number,
-): Uint8Array {
-  return unpackQuantPanels(u8, at, dtype, K, N, relaxedQuantAt);
-}
