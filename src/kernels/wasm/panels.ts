@@ -220,7 +220,7 @@ const SPARSE_SPAN = 1 << 18;
  * One token whose list holds fewer than this share of a float32 map's rows reads them in blocks
  * of eight (gemvhalves' `eight`), a longer list a row at a time. Same bits either way.
  */
-const ROWS_EIGHT = 7 / 8;
+export const ROWS_EIGHT = 7 / 8;
 
 /**
  * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they

@@ -1,0 +1,330 @@
+// What leaving out random rows of W2 can save at one token from main memory, measured with the
+// layer's own kernels: the ceiling under the sparse layer's goals (docs/numerics.md).
+//
+//   npm run bench:row-skip -- [--shares 0,0.5,0.9] [--reps 9] [--bytes N]
+//
+// One shared memory holds copies of a D1-sized W2 (3072 hidden rows x 768 outputs, 9 MiB of
+// float32), as many as fill `--bytes` (default: twice the last-level cache, as the roof's
+// main-memory buffer), so each call reads its copy from main memory. Each repetition times, in
+// turn, one call over every copy of:
+//
+//   panels  the kernel's gemm over the copy as 48 panels of 16 columns (the dense path, the one
+//           `sparse: false` takes; its time is the unit below)
+//   rows    gemvhalves over the copy as two groups of whole rows (the sparse layer's layout),
+//           over a list of the rows kept, a row at a time or in blocks of eight as the layer
+//           chooses (the sparse layer's one-token path)
+//   whole   the same sums over the same listed rows (gemm's arithmetic and order, the same
+//           bits) with W2 laid out as whole rows, each 3 KiB in one piece, sixteen listed rows
+//           side by side: the fastest exact way to read a random share of rows found on this
+//           machine (a row at a time, two or four groups of columns, and blocks of 4, 8 or 32
+//           rows were slower; a read of those bytes with no multiplies at all about 0.15 of
+//           the panels' time faster at 50%)
+//
+// Each share draws eight lists (each row kept with probability 1 - share, a fixed seed); copy
+// i reads list i mod 8. The three read the same bytes, each in its own layout (the values are
+// only read, so one fill serves all three); test/bench-row-skip.test.ts checks each against a
+// float32 reference of its layout, bit for bit.
+//
+// The ceiling. A D1 layer reads W1 (as many bytes as W2) in full at the panels' speed whatever
+// the share, so with W1 = 1 (one panels read), a layer whose W2 reads in time r0 at 0% and r_s
+// at share s runs (1 + r0) / (1 + r_s) times as fast at s as at 0%, and 2 / (1 + r0) times as
+// fast as `sparse: false` at 0%. The goals in docs/numerics.md are 0.97x at 0% (r0 <= 2 / 0.97 -
+// 1 = 1.062) and 1.3x at 50%; the probe prints what the rows path gives, and the most any layer within
+// the 0% goal could give with W2 at share s read as fast as the faster of rows and whole.
+import { pathToFileURL } from "node:url";
+import wabtInit from "wabt";
+import { gemmModuleSync } from "../src/kernels/wasm/module";
+import { ROWS_EIGHT, type GemmExports } from "../src/kernels/wasm/panels";
+import { defaultMemoryBytes } from "./roof";
+import { quantile } from "./stats";
+
+/** D1's W2: hidden rows, outputs, and the layout's numbers (two groups of 24 panels). */
+export const K = 3072;
+export const N = 768;
+const COPY = K * N * 4;
+const GROUP = (K * N * 4) / 2;
+const ROW_HALF = (N / 2) * 4;
+/** Rows a `whole` read keeps in flight. */
+export const WHOLE_BLOCK = 16;
+const MiB = 2 ** 20;
+/** Bytes below the copies: x (K floats), out (N floats), the lists (8 of K i32 each). */
+const X = 0;
+const OUT = 16384;
+const LISTS = 32768;
+const BASE = 4 * MiB;
+
+/**
+ * The `whole` kernel: gemm's sums over the n rows listed (increasing) as i32 at idx, the weights
+ * laid out by whole rows (row k at w + k * ldr, ldr bytes, a multiple of 128, ldr / 4 outputs),
+ * x plain, out plain: each output +0, then + x_k * w_kj for k in the list's order, each product
+ * and sum rounded (the layer's bits). `block` listed rows at a time: for each block and each 32
+ * outputs (eight partial sums, loaded from out and stored back), the block's rows in turn, so
+ * `block` rows are read side by side, each front to back.
+ */
+export const WHOLE_WAT = `(module
+  (import "env" "memory" (memory 1 65536))
+  (func (export "whole") (param $x i32) (param $w i32) (param $ldr i32) (param $out i32)
+    (param $idx i32) (param $n i32) (param $block i32)
+    (local $i i32) (local $j i32) (local $e i32) (local $t i32) (local $q i32) (local $k i32)
+    (local $o i32) (local $a v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
+    (local.set $t (i32.const 0))
+    (block $z_done (loop $zero
+      (br_if $z_done (i32.ge_u (local.get $t) (local.get $ldr)))
+      (v128.store (i32.add (local.get $out) (local.get $t)) (v128.const i32x4 0 0 0 0))
+      (local.set $t (i32.add (local.get $t) (i32.const 16)))
+      (br $zero)))
+    (block $done (loop $blocks
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $e (select (i32.add (local.get $i) (local.get $block)) (local.get $n)
+        (i32.lt_u (i32.add (local.get $i) (local.get $block)) (local.get $n))))
+      (local.set $t (i32.const 0))
+      (block $t_done (loop $tiles
+        (br_if $t_done (i32.ge_u (local.get $t) (local.get $ldr)))
+        (local.set $o (i32.add (local.get $out) (local.get $t)))
+        (local.set $c0 (v128.load offset=0 (local.get $o)))
+        (local.set $c1 (v128.load offset=16 (local.get $o)))
+        (local.set $c2 (v128.load offset=32 (local.get $o)))
+        (local.set $c3 (v128.load offset=48 (local.get $o)))
+        (local.set $c4 (v128.load offset=64 (local.get $o)))
+        (local.set $c5 (v128.load offset=80 (local.get $o)))
+        (local.set $c6 (v128.load offset=96 (local.get $o)))
+        (local.set $c7 (v128.load offset=112 (local.get $o)))
+        (local.set $j (local.get $i))
+        (block $r_done (loop $rows
+          (br_if $r_done (i32.ge_u (local.get $j) (local.get $e)))
+          (local.set $k (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2)))))
+          (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
+          (local.set $q (i32.add (i32.add (local.get $w) (local.get $t)) (i32.mul (local.get $k) (local.get $ldr))))
+          (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
+          (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
+          (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
+          (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
+          (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
+          (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
+          (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
+          (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $rows)))
+        (v128.store offset=0 (local.get $o) (local.get $c0))
+        (v128.store offset=16 (local.get $o) (local.get $c1))
+        (v128.store offset=32 (local.get $o) (local.get $c2))
+        (v128.store offset=48 (local.get $o) (local.get $c3))
+        (v128.store offset=64 (local.get $o) (local.get $c4))
+        (v128.store offset=80 (local.get $o) (local.get $c5))
+        (v128.store offset=96 (local.get $o) (local.get $c6))
+        (v128.store offset=112 (local.get $o) (local.get $c7))
+        (local.set $t (i32.add (local.get $t) (i32.const 128)))
+        (br $tiles)))
+      (local.set $i (local.get $e))
+      (br $blocks)))))`;
+
+type WholeFn = (
+  x: number,
+  w: number,
+  ldr: number,
+  out: number,
+  idx: number,
+  n: number,
+  block: number,
+) => void;
+
+/** The probe's kernels over one memory: gemm and gemvhalves (the layer's), and `whole`. */
+export class RowSkip {
+  readonly memory: WebAssembly.Memory;
+  readonly copies: number;
+  readonly gemm: GemmExports;
+  readonly whole: WholeFn;
+
+  private constructor(memory: WebAssembly.Memory, copies: number, whole: WholeFn) {
+    this.memory = memory;
+    this.copies = copies;
+    const instance = new WebAssembly.Instance(gemmModuleSync(false), { env: { memory } });
+    this.gemm = instance.exports as unknown as GemmExports;
+    this.whole = whole;
+  }
+
+  /** A memory of `copies` copies of W2 (filled with small finite values) and x. */
+  static async create(copies: number): Promise<RowSkip> {
+    const pages = Math.ceil((BASE + copies * COPY) / 65536);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: 65536 });
+    const f = new Float32Array(memory.buffer);
+    for (let i = BASE / 4; i < f.length; i++) f[i] = (((i * 2654435761) >>> 20) - 2048) / 4096;
+    for (let k = 0; k < K; k++) f[X / 4 + k] = Math.sin(k + 1);
+    const wabt = await wabtInit();
+    const text = wabt.parseWat("row-skip.wat", WHOLE_WAT, { simd: true });
+    const bin = new Uint8Array(text.toBinary({}).buffer).slice();
+    text.destroy();
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bin), { env: { memory } });
+    return new RowSkip(memory, copies, (inst.exports as { whole: WholeFn }).whole);
+  }
+
+  /** Where copy c starts. */
+  copy(c: number): number {
+    return BASE + c * COPY;
+  }
+
+  /** Writes list l (of 8): each row kept with probability `keep`; returns its length. */
+  list(l: number, keep: number, seed: number): number {
+    const idx = new Int32Array(this.memory.buffer, LISTS + l * K * 4, K);
+    let s = (seed * 2654435761 + l * 40503 + 1) >>> 0;
+    let n = 0;
+    for (let k = 0; k < K; k++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      if (s / 2 ** 32 < keep) idx[n++] = k;
+    }
+    return n;
+  }
+
+  listAt(l: number): number {
+    return LISTS + l * K * 4;
+  }
+
+  /** The dense path over copy c. */
+  panels(c: number): void {
+    this.gemm.gemm(X, K * 4, 1, K, this.copy(c), K * 64, 0, N / 16, 0, 0, 0, OUT, N * 4);
+  }
+
+  /** The sparse layer's path over copy c and the n rows listed at idx (all rows: n = K). */
+  rows(c: number, idx: number, n: number): void {
+    const w = this.copy(c);
+    const eight = n < K * ROWS_EIGHT ? 1 : 0;
+    const list = n < K ? idx : 0;
+    this.gemm.gemvhalves(
+      X,
+      w,
+      w + GROUP,
+      ROW_HALF,
+      OUT,
+      OUT + ROW_HALF,
+      24,
+      24,
+      0,
+      0,
+      list,
+      n,
+      eight,
+    );
+  }
+
+  /** The `whole` kernel over copy c as whole rows of 3 KiB and the n rows listed at idx. */
+  read(c: number, idx: number, n: number): void {
+    this.whole(X, this.copy(c), N * 4, OUT, idx, n, WHOLE_BLOCK);
+  }
+
+  /** The outputs of the last call (N floats; a copy). */
+  out(): Float32Array {
+    return new Float32Array(this.memory.buffer, OUT, N).slice();
+  }
+}
+
+export interface Options {
+  shares: number[];
+  reps: number;
+  bytes: number;
+}
+
+export function parseArgs(argv: string[]): Options {
+  const o: Options = { shares: [0, 0.5, 0.9], reps: 9, bytes: defaultMemoryBytes() };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === "--shares" && v !== undefined) {
+      o.shares = v.split(",").map(Number);
+      if (o.shares.some((s) => !(s >= 0 && s < 1)))
+        throw new Error(`--shares: each in [0, 1), got ${v}`);
+      i++;
+    } else if (a === "--reps" && v !== undefined) {
+      o.reps = Number(v);
+      if (!Number.isInteger(o.reps) || o.reps < 1 || o.reps > 1000)
+        throw new Error(`--reps: an integer in 1..1000, got ${v}`);
+      i++;
+    } else if (a === "--bytes" && v !== undefined) {
+      o.bytes = Number(v);
+      if (!Number.isInteger(o.bytes) || o.bytes < COPY || o.bytes > 3 * 1024 * MiB)
+        throw new Error(`--bytes: an integer from ${COPY} (one copy) to 3 GiB, got ${v}`);
+      i++;
+    } else throw new Error(`unknown argument ${a} (--shares, --reps, --bytes)`);
+  }
+  return o;
+}
+
+/** One repetition's time per copy, ms, of f over every copy. */
+function perCopy(copies: number, f: (c: number) => void): number {
+  const t = performance.now();
+  for (let c = 0; c < copies; c++) f(c);
+  return (performance.now() - t) / copies;
+}
+
+const fmt = (v: number): string => v.toFixed(3);
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const copies = Math.max(1, Math.floor(o.bytes / COPY));
+  const probe = await RowSkip.create(copies);
+  const cases: { name: string; share: number; run: (c: number) => void }[] = [];
+  cases.push({ name: "panels", share: 0, run: (c) => probe.panels(c) });
+  if (o.shares.length * 8 * K * 4 > BASE - LISTS) throw new Error("--shares: too many shares");
+  for (const [i, share] of o.shares.entries()) {
+    // The share's eight lists, in slots 8i .. 8i+7 of the list region (at 0%: every row).
+    const lengths: number[] = [];
+    for (let l = 0; l < 8; l++) lengths.push(probe.list(8 * i + l, 1 - share, 7));
+    const at = (c: number) => probe.listAt(8 * i + (c % 8));
+    const n = (c: number) => lengths[c % 8] as number;
+    cases.push({ name: "rows", share, run: (c) => probe.rows(c, at(c), n(c)) });
+    cases.push({ name: "whole", share, run: (c) => probe.read(c, at(c), n(c)) });
+  }
+  // Warm-up: until the engine has optimized every function.
+  for (let r = 0; r < 3; r++) for (const c of cases) perCopy(copies, c.run);
+  const times = cases.map(() => [] as number[]);
+  const ratios = cases.map(() => [] as number[]);
+  for (let r = 0; r < o.reps; r++) {
+    const rep = cases.map((c) => perCopy(copies, c.run));
+    rep.forEach((t, j) => {
+      times[j]?.push(t);
+      ratios[j]?.push(t / (rep[0] as number));
+    });
+  }
+  const med = (a: number[]) => quantile(a, 0.5);
+  const lo = (a: number[]) => Math.min(...a);
+  const hi = (a: number[]) => Math.max(...a);
+  console.log(
+    `row-skip: ${copies} copies of W2 (${K} x ${N} float32, ${COPY / MiB} MiB each), ${o.reps} repetitions, one thread`,
+  );
+  console.log("");
+  console.log("| read | share off | ms per copy | time / panels (range) |");
+  console.log("| --- | ---: | ---: | ---: |");
+  cases.forEach((c, j) => {
+    const r = ratios[j] as number[];
+    console.log(
+      `| ${c.name} | ${Math.round(c.share * 100)}% | ${med(times[j] as number[]).toFixed(3)} | ${fmt(med(r))} (${fmt(lo(r))}–${fmt(hi(r))}) |`,
+    );
+  });
+  const ratio = (name: string, share: number) => {
+    const j = cases.findIndex((c) => c.name === name && c.share === share);
+    return j < 0 ? undefined : med(ratios[j] as number[]);
+  };
+  const r0 = ratio("rows", 0);
+  const limit = 2 / 0.97 - 1;
+  console.log("");
+  if (r0 !== undefined)
+    console.log(`rows at 0%: the layer ${fmt(2 / (1 + r0))}x sparse: false (2 / (1 + ${fmt(r0)}))`);
+  for (const share of o.shares) {
+    if (share === 0) continue;
+    const pct = `${Math.round(share * 100)}%`;
+    const rs = ratio("rows", share) as number;
+    const best = Math.min(rs, ratio("whole", share) as number);
+    const own = r0 === undefined ? "" : `the layer ${fmt((1 + r0) / (1 + rs))}x its own 0%; `;
+    console.log(
+      `rows at ${pct}: ${own}within the 0% goal at most (1 + ${fmt(limit)}) / (1 + ${fmt(best)}) = ${fmt((1 + limit) / (1 + best))}x`,
+    );
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

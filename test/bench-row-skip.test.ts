@@ -1,0 +1,77 @@
+// The row-skip probe (bench/row-skip.ts) times three reads of W2 and compares their times; each
+// must compute what it says, over the layout it says, or the ceiling it prints means nothing.
+// Each is checked here bit for bit against a float32 reference of its own layout: +0, then
+// + x_k * w_kj for the listed k in order, each product and sum rounded.
+import { describe, expect, it } from "vitest";
+import { K, N, RowSkip, parseArgs } from "../bench/row-skip";
+
+/** The reference sums over the listed k, with w(k, j) reading the layout. */
+function reference(
+  x: Float32Array,
+  list: number[],
+  w: (k: number, j: number) => number,
+): Float32Array {
+  const out = new Float32Array(N);
+  for (let j = 0; j < N; j++) {
+    let s = 0;
+    for (const k of list) s = Math.fround(s + Math.fround((x[k] as number) * w(k, j)));
+    out[j] = s;
+  }
+  return out;
+}
+
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+describe("row-skip probe", () => {
+  it("each read computes the layer's sums over its own layout", async () => {
+    const probe = await RowSkip.create(2);
+    const f = new Float32Array(probe.memory.buffer);
+    const x = f.slice(0, K);
+    const c = 1; // the second copy: offsets past the first are used
+    const base = probe.copy(c) / 4;
+    const all = Array.from({ length: K }, (_, k) => k);
+    // Rows kept with probability 1/2 (list slot 0) and every row (slot 1).
+    const n = probe.list(0, 0.5, 7);
+    expect(n).toBeGreaterThan(K / 4);
+    expect(n).toBeLessThan((3 * K) / 4);
+    const listed = Array.from(new Int32Array(probe.memory.buffer, probe.listAt(0), n));
+    for (let i = 1; i < n; i++)
+      expect(listed[i] as number).toBeGreaterThan(listed[i - 1] as number);
+    expect(probe.list(1, 1, 7)).toBe(K);
+
+    const whole = (k: number, j: number) => f[base + k * N + j] as number;
+    const half = N / 2;
+    const groups = (k: number, j: number) =>
+      (j < half ? f[base + k * half + j] : f[base + (K * N) / 2 + k * half + j - half]) as number;
+    const panels = (k: number, j: number) =>
+      f[base + (j >> 4) * K * 16 + k * 16 + (j & 15)] as number;
+
+    probe.panels(c);
+    expect(bits(probe.out())).toEqual(bits(reference(x, all, panels)));
+    probe.rows(c, probe.listAt(1), K);
+    expect(bits(probe.out())).toEqual(bits(reference(x, all, groups)));
+    probe.rows(c, probe.listAt(0), n);
+    expect(bits(probe.out())).toEqual(bits(reference(x, listed, groups)));
+    probe.read(c, probe.listAt(0), n);
+    expect(bits(probe.out())).toEqual(bits(reference(x, listed, whole)));
+    probe.read(c, probe.listAt(1), K);
+    expect(bits(probe.out())).toEqual(bits(reference(x, all, whole)));
+    // A list shorter than a block, and one row.
+    probe.read(c, probe.listAt(0), 5);
+    expect(bits(probe.out())).toEqual(bits(reference(x, listed.slice(0, 5), whole)));
+    probe.read(c, probe.listAt(0), 1);
+    expect(bits(probe.out())).toEqual(bits(reference(x, listed.slice(0, 1), whole)));
+  });
+
+  it("rejects bad arguments, naming them", () => {
+    expect(parseArgs(["--shares", "0,0.5", "--reps", "3"])).toMatchObject({
+      shares: [0, 0.5],
+      reps: 3,
+    });
+    expect(() => parseArgs(["--shares", "0,1"])).toThrow(/--shares/);
+    expect(() => parseArgs(["--shares", "x"])).toThrow(/--shares/);
+    expect(() => parseArgs(["--reps", "0"])).toThrow(/--reps/);
+    expect(() => parseArgs(["--bytes", "1024"])).toThrow(/--bytes/);
+    expect(() => parseArgs(["--threads", "2"])).toThrow(/unknown argument --threads/);
+  });
+});
