@@ -276,6 +276,42 @@ describe("job words", () => {
   }, 30_000);
 });
 
+describe("idle workers", () => {
+  // Each layer has its own pool, and a model runs its layers one after another: a job posted
+  // by another pool tells this one's workers to sleep rather than spin for a next job that is a
+  // whole model away (they would take the cores the next layer's threads need). The same layer
+  // called again at once is not hushed.
+  it("a job on another layer's pool hushes this one's, the same layer's does not", async () => {
+    const a = await layer(2, 21);
+    const b = await layer(2, 22);
+    const x = batch(3, 4);
+    const wantA = (await layer(1, 21)).forward(x);
+    const wantB = (await layer(1, 22)).forward(x);
+    expectSameMatrix(a.forward(x), wantA);
+    const pa = pool(a);
+    const pb = pool(b); // made here: its first job comes next
+    const a0 = pa.hushes;
+    const b0 = pb.hushes;
+    expectSameMatrix(a.forward(x), wantA);
+    expect(pa.hushes).toBe(a0);
+    expectSameMatrix(b.forward(x), wantB);
+    expect(pa.hushes).toBe(a0 + 1);
+    expectSameMatrix(b.forward(x), wantB);
+    expectSameMatrix(await b.forwardAsync(x), wantB);
+    expect(pb.hushes).toBe(b0);
+    expectSameMatrix(await a.forwardAsync(x), wantA);
+    expect(pb.hushes).toBe(b0 + 1);
+    expect(pa.hushes).toBe(a0 + 1);
+    // In turn, as a model's layers run: each job hushes the other pool once.
+    for (let i = 0; i < 3; i++) {
+      expectSameMatrix(b.forward(x), wantB);
+      expectSameMatrix(a.forward(x), wantA);
+    }
+    expect(pa.hushes).toBe(a0 + 4);
+    expect(pb.hushes).toBe(b0 + 4);
+  });
+});
+
 describe("lifecycle", () => {
   it("a disposed layer refuses calls; dispose twice is harmless; `using` disposes", async () => {
     const two = await layer(2);

@@ -20,6 +20,15 @@ const WATCH_TICK_MS = 100;
 const WATCHDOG_MS = 10_000;
 
 /**
+ * The pool that posted this thread's last job. A job posted by another pool hushes it: its
+ * workers, spinning in case the same pool is called again at once (one layer, token after
+ * token), go to sleep instead of taking cores from the next layer's threads (a model's layers
+ * each have their own pool and run one after the other). Weak, so a layer dropped without
+ * dispose() is still collected.
+ */
+let lastPoster: WeakRef<Pool> | null = null;
+
+/**
  * n workers computing one block of tokens at a time on a shared memory: each takes a slice of
  * the output panels of the expansion, they meet at a barrier, then each takes a slice of the
  * condensation's panels. Columns are split, never the inner dimension, so every element is
@@ -224,12 +233,28 @@ export class Pool {
     c[P.CMD] = P.RUN;
     c[P.ERROR] = 0;
     this.#callerError = null;
+    // The last pool's workers first, so that they leave the cores before this pool's wake.
+    const last = lastPoster?.deref();
+    if (last !== this) {
+      if (last !== undefined) last.#hush();
+      lastPoster = new WeakRef(this);
+    }
     this.#gen = nextJob(this.#gen);
     Atomics.store(c, P.GEN, (this.#gen << 1) | shift);
     Atomics.notify(c, P.GEN);
     // ARRIVE counts modulo 2^32, and 2n · 2^31 is a multiple of 2^32: a job number modulo 2^31
     // gives the same targets.
     return Math.imul(2 * this.size, this.#gen);
+  }
+
+  /** Tells this pool's idle workers to sleep rather than spin: another pool has a job. */
+  #hush(): void {
+    Atomics.add(this.#c, P.HUSH, 1);
+  }
+
+  /** Tests only: how many times another pool's job has hushed this one's workers. */
+  get hushes(): number {
+    return Atomics.load(this.#c, P.HUSH);
   }
 
   /**

@@ -16,6 +16,9 @@ export const STALL = 8; // tests only: 1 + id makes that worker sleep after it r
 export const STALL_MS = 11; // tests only: how long STALL's worker sleeps, ms (-1: until it is ended)
 export const STARTED = 9; // workers that have instantiated the kernel and are ready
 export const SET = 10; // which of the layout's sets of maps the job computes (a mixture's expert), else 0
+// Bumped by the calling thread when another pool posts a job after this pool's: a worker
+// waiting for its next job sleeps at once instead of spinning (see the worker's idle loop).
+export const HUSH = 12;
 export const MESSAGE_AT = 256;
 export const MESSAGE_MAX = 1024;
 

@@ -110,10 +110,13 @@ function start(init: Init): void {
   port.postMessage({ ready: id });
   // The GEN word last read: (job number << 1) | shift (protocol.ts).
   let word = 0;
+  // HUSH as of this worker's last job: once another pool has posted a job since, the next job
+  // here is not coming soon, and spinning would only take a core from that pool's threads.
+  let hush = 0;
   for (let spin = 0; ; spin++) {
     const g = Atomics.load(c, P.GEN);
     if (g === word) {
-      if (spin >= P.SPIN) Atomics.wait(c, P.GEN, word);
+      if (spin >= P.SPIN || Atomics.load(c, P.HUSH) !== hush) Atomics.wait(c, P.GEN, word);
       continue;
     }
     word = g;
@@ -131,6 +134,7 @@ function start(init: Init): void {
     }
     // A participant's job cannot end without it, so the job's other words are still its own.
     spin = 0;
+    hush = Atomics.load(c, P.HUSH);
     const rows = c[P.ROWS] as number;
     const lay = sets[c[P.SET] as number] ?? L;
     const half = Math.imul(2 * n, gen - 1) + n;
