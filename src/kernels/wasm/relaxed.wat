@@ -139,8 +139,9 @@
         (v128.store offset=48 (local.get $o) (local.get $f3)))))
 
   ;; rgemm: qgemm (gemm.wat; the same parameters, the same bits) on rrows' activations and this
-  ;;   module's panels. One token goes four panels at a time (four streams of weights in flight,
-  ;;   as qgemm's one-token tile), then panel by panel; a batch panel by panel, rows in pairs
+  ;;   module's panels. One token goes four panels at a time, a quarter of the call's panels
+  ;;   apart (four long streams of weights in flight, as qgemm's one-token tiles), then panel by
+  ;;   panel; a batch panel by panel, rows in pairs
   ;;   (each weight vector serves both) and an odd last row alone. Every element gets the same
   ;;   operations in every tile, so a token's bits do not depend on its batch.
   (func (export "rgemm")
@@ -148,19 +149,26 @@
     (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
     (param $bias i32) (param $relu i32) (param $pair i32) (param $out i32) (param $ldo i32)
     (param $code i32)
-    (local $p i32) (local $r i32) (local $q8 i32) (local $fix i32) (local $x i32)
+    (local $p i32) (local $r i32) (local $q8 i32) (local $fix i32) (local $x i32) (local $n i32) (local $e i32)
     (local.set $q8 (i32.eq (i32.and (local.get $code) (i32.const 15)) (i32.const {{DT_q8_0}})))
     (local.set $fix (i32.and (local.get $code) (i32.const 16)))
     (local.set $p (local.get $p0))
     (if (i32.eq (local.get $rows) (i32.const 1)) (then
+      ;; The four panels of a step are a quarter of the caller's panels apart (p, p + n, p + 2n,
+      ;; p + 3n for p = p0 .. p0 + n - 1, n = (p1 - p0) / 4 rounded down), so that each stream
+      ;; of weights walks n neighbouring panels, one run, as qgemm's one-token tiles do (see
+      ;; there); the panels left over go one by one below.
+      (local.set $n (i32.shr_u (i32.sub (local.get $p1) (local.get $p0)) (i32.const 2)))
+      (local.set $e (i32.add (local.get $p0) (local.get $n)))
       (block $four_done
         (loop $four_next
-        (br_if $four_done (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $p1)))
+        (br_if $four_done (i32.ge_u (local.get $p) (local.get $e)))
         (call $tile4x1 (local.get $xq) (local.get $K) (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw)))
-          (local.get $ldw) (local.get $q8) (local.get $fix) (local.get $bias) (local.get $relu) (local.get $pair)
-          (local.get $rows) (i32.const 0) (local.get $p) (local.get $out) (local.get $ldo))
-        (local.set $p (i32.add (local.get $p) (i32.const 4)))
-        (br $four_next)))))
+          (i32.mul (local.get $ldw) (local.get $n)) (local.get $q8) (local.get $fix) (local.get $bias) (local.get $relu) (local.get $pair)
+          (local.get $rows) (i32.const 0) (local.get $p) (local.get $n) (local.get $out) (local.get $ldo))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $four_next)))
+      (local.set $p (i32.add (local.get $p0) (i32.shl (local.get $n) (i32.const 2))))))
     (block $p_done
       (loop $p_next
       (br_if $p_done (i32.ge_u (local.get $p) (local.get $p1)))
@@ -188,8 +196,9 @@
 
   ;; The tiles: P panels (from w, ldw bytes apart) by R rows (x, and y), each block of 32 inputs
   ;;   an integer sum per column (a{panel}{row}{group}: four columns a vector), then qgemm's
-  ;;   epilogue into the sums f{panel}{row}{group}, then put.
-  (func $tile4x1 (param $x i32) (param $K i32) (param $w i32) (param $ldw i32) (param $q8 i32) (param $fix i32) (param $bias i32) (param $relu i32) (param $pair i32) (param $rows i32) (param $r i32) (param $p i32) (param $out i32) (param $ldo i32)
+  ;;   epilogue into the sums f{panel}{row}{group}, then put (tile4x1's into output panels p,
+  ;;   p + dp, p + 2dp and p + 3dp).
+  (func $tile4x1 (param $x i32) (param $K i32) (param $w i32) (param $ldw i32) (param $q8 i32) (param $fix i32) (param $bias i32) (param $relu i32) (param $pair i32) (param $rows i32) (param $r i32) (param $p i32) (param $dp i32) (param $out i32) (param $ldo i32)
     (local $b i32) (local $nb i32) (local $bb i32) (local $t i32) (local $tend i32) (local $xb i32) (local $xd i32) (local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32)
     (local $v v128) (local $lo v128) (local $hi v128) (local $s v128) (local $dx v128) (local $ws0 v128) (local $ws1 v128) (local $ws2 v128) (local $ws3 v128) (local $xs v128)
     (local $xa v128) (local $xm v128) (local $xh v128) (local $a0x0 v128) (local $a0x1 v128) (local $a0x2 v128) (local $a0x3 v128) (local $a1x0 v128) (local $a1x1 v128) (local $a1x2 v128)
@@ -633,9 +642,9 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br_if $b_next (i32.lt_u (local.get $b) (local.get $nb))))
     (call $put (local.get $f0x0) (local.get $f0x1) (local.get $f0x2) (local.get $f0x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.const 0)) (local.get $out) (local.get $ldo))
-    (call $put (local.get $f1x0) (local.get $f1x1) (local.get $f1x2) (local.get $f1x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.const 1)) (local.get $out) (local.get $ldo))
-    (call $put (local.get $f2x0) (local.get $f2x1) (local.get $f2x2) (local.get $f2x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.const 2)) (local.get $out) (local.get $ldo))
-    (call $put (local.get $f3x0) (local.get $f3x1) (local.get $f3x2) (local.get $f3x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.const 3)) (local.get $out) (local.get $ldo))
+    (call $put (local.get $f1x0) (local.get $f1x1) (local.get $f1x2) (local.get $f1x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.mul (local.get $dp) (i32.const 1))) (local.get $out) (local.get $ldo))
+    (call $put (local.get $f2x0) (local.get $f2x1) (local.get $f2x2) (local.get $f2x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.mul (local.get $dp) (i32.const 2))) (local.get $out) (local.get $ldo))
+    (call $put (local.get $f3x0) (local.get $f3x1) (local.get $f3x2) (local.get $f3x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.mul (local.get $dp) (i32.const 3))) (local.get $out) (local.get $ldo))
   )
 
   (func $tile1x2 (param $x i32) (param $y i32) (param $K i32) (param $w i32) (param $ldw i32) (param $q8 i32) (param $fix i32) (param $bias i32) (param $relu i32) (param $pair i32) (param $rows i32) (param $r i32) (param $p i32) (param $out i32) (param $ldo i32)
