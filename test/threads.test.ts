@@ -310,6 +310,35 @@ describe("idle workers", () => {
     expect(pa.hushes).toBe(a0 + 4);
     expect(pb.hushes).toBe(b0 + 4);
   });
+
+  // A blocking call's last worker sits the job out, so the call does not wake it: it sleeps on
+  // a word of its own (LAST), which only jobs it takes part in (forwardAsync's) and the end of
+  // the pool notify. The others sleep on the job word.
+  it("the worker that sits blocking calls out sleeps apart, and async calls still reach it", async () => {
+    const three = await layer(3, 23);
+    const x = batch(5, 6);
+    const want = (await layer(1, 23)).forward(x);
+    expectSameMatrix(three.forward(x), want);
+    const p = pool(three);
+    const asleep = async () => {
+      // Until all three sleep (each polls a while first); a woken worker finds no job.
+      for (let i = 0; i < 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const w = p.wakeIdle();
+        if (w.gen + w.last === 3) return w;
+      }
+      throw new Error("the workers did not go to sleep in 2 s");
+    };
+    expect(await asleep()).toEqual({ gen: 2, last: 1 });
+    expectSameMatrix(await three.forwardAsync(x), want);
+    expect(await asleep()).toEqual({ gen: 2, last: 1 });
+    for (let i = 0; i < 3; i++) {
+      expectSameMatrix(three.forward(x), want);
+      expectSameMatrix(await three.forwardAsync(x), want);
+    }
+    expect(await asleep()).toEqual({ gen: 2, last: 1 });
+    expect(p.strayArrivals).toBe(0);
+  });
 });
 
 describe("lifecycle", () => {

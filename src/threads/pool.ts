@@ -242,6 +242,10 @@ export class Pool {
     this.#gen = nextJob(this.#gen);
     Atomics.store(c, P.GEN, (this.#gen << 1) | shift);
     Atomics.notify(c, P.GEN);
+    if (shift === 0) {
+      Atomics.add(c, P.LAST, 1);
+      Atomics.notify(c, P.LAST);
+    }
     // ARRIVE counts modulo 2^32, and 2n · 2^31 is a multiple of 2^32: a job number modulo 2^31
     // gives the same targets.
     return Math.imul(2 * this.size, this.#gen);
@@ -250,6 +254,14 @@ export class Pool {
   /** Tells this pool's idle workers to sleep rather than spin: another pool has a job. */
   #hush(): void {
     Atomics.add(this.#c, P.HUSH, 1);
+  }
+
+  /**
+   * Tests only: wakes every worker asleep between jobs and says how many slept on GEN and how
+   * many on LAST (a woken worker finds no job and sleeps again).
+   */
+  wakeIdle(): { gen: number; last: number } {
+    return { gen: Atomics.notify(this.#c, P.GEN), last: Atomics.notify(this.#c, P.LAST) };
   }
 
   /** Tests only: how many times another pool's job has hushed this one's workers. */
@@ -298,6 +310,8 @@ export class Pool {
     c[P.CMD] = P.EXIT;
     Atomics.store(c, P.GEN, nextJob(this.#gen) << 1);
     Atomics.notify(c, P.GEN);
+    Atomics.add(c, P.LAST, 1);
+    Atomics.notify(c, P.LAST);
     // Release any worker held at a barrier by one that is gone.
     Atomics.add(c, P.ARRIVE, 1 << 30);
     Atomics.notify(c, P.ARRIVE);

@@ -19,6 +19,10 @@ export const SET = 10; // which of the layout's sets of maps the job computes (a
 // Bumped by the calling thread when another pool posts a job after this pool's: a worker
 // waiting for its next job sleeps at once instead of spinning (see the worker's idle loop).
 export const HUSH = 12;
+// Bumped (and notified) for every job the last worker takes part in (all but a blocking
+// caller's, where it sits out) and when the pool ends: that worker sleeps on this word instead
+// of GEN, so a blocking call wakes only the workers it needs.
+export const LAST = 13;
 export const MESSAGE_AT = 256;
 export const MESSAGE_MAX = 1024;
 

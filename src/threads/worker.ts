@@ -116,7 +116,15 @@ function start(init: Init): void {
   for (let spin = 0; ; spin++) {
     const g = Atomics.load(c, P.GEN);
     if (g === word) {
-      if (spin >= P.SPIN || Atomics.load(c, P.HUSH) !== hush) Atomics.wait(c, P.GEN, word);
+      if (spin >= P.SPIN || Atomics.load(c, P.HUSH) !== hush) {
+        if (id < n - 1) Atomics.wait(c, P.GEN, word);
+        else {
+          // The last worker: woken only for a job it takes part in (LAST), so it reads LAST
+          // before it looks at GEN again; a post in between changes LAST and it does not sleep.
+          const last = Atomics.load(c, P.LAST);
+          if (Atomics.load(c, P.GEN) === word) Atomics.wait(c, P.LAST, last);
+        }
+      }
       continue;
     }
     word = g;
