@@ -2016,17 +2016,17 @@
     (local.set $m0 (v128.const i16x8 0x000f 0x000f 0x000f 0x000f 0x000f 0x000f 0x000f 0x000f))
     (local.set $m1 (v128.const i16x8 0x00f0 0x00f0 0x00f0 0x00f0 0x00f0 0x00f0 0x00f0 0x00f0))
     (local.set $m2 (v128.const i16x8 0x0f00 0x0f00 0x0f00 0x0f00 0x0f00 0x0f00 0x0f00 0x0f00))
-    ;; One token: Q8_0 eight panels at a time, then four at a time (Q4_0's panels from the
-    ;; first, Q8_0's last four to seven), then the rest one by one (below), so that eight or four
-    ;; streams of weights are in flight, as gemv16's 1 x 64 tile does (see there): from main
+    ;; One token: eight panels at a time, then four at a time (the last four to seven), then the
+    ;; rest one by one (below), so that eight or four streams of weights are in flight, as gemv16's 1 x 64 tile does (see there): from main
     ;; memory one stream of quantized panels read about 6 GB/s (one token through 4096 x 22016,
     ;; weights from memory: q8_0 2.0x-2.5x the float32 gemm's speed, q4_0 2.8x-3.4x); four read
     ;; 8-10 GB/s (q8_0 2.8x-3.0x, q4_0 4.8x-5.3x; repeated runs on the shared machine). Each
     ;; panel's sums are the ones below, block by block in the same order, so the bits are the
-    ;; same. The tiles' 16 or 32 integer sums are more than the registers V8 leaves free: Q8_0
-    ;; keeps those of two panels at work in registers (its quarter blocks, below), Q4_0 some on
-    ;; the stack (with the weights in cache, the four-panel tile ran about 10-20% slower than one
-    ;; panel at a time when Q8_0 went through it that way).
+    ;; same. The tiles' 16 or 32 integer sums are more than the registers V8 leaves free: the
+    ;; eight-panel tile keeps those of two panels at work in registers (its quarter blocks,
+    ;; below), the four-panel one (the last four to seven panels) some on the stack (with the
+    ;; weights in cache, it ran about 10-20% slower than one panel at a time when Q8_0 went
+    ;; through it that way).
     ;; The panels of a step are an eighth (a quarter) of the caller's panels apart: p, p + n,
     ;; p + 2n, ... for p = p0 .. p0 + n - 1, n = (p1 - p0) / 8 (/ 4) rounded down, so each
     ;; stream walks n neighbouring panels, one run of n * ldw bytes. Four neighbouring panels a
@@ -2044,7 +2044,10 @@
     ;; The layer in the bench (1x768x3072x48, one thread, six processes each, taking turns with
     ;; the four neighbouring panels of two pairs a step): q8_0 ran 3.45x-3.77x the float32
     ;; layer's speed (median 3.54x), where it ran 2.57x-2.80x (median 2.62x).
-    ;; Q8_0 goes four input pairs (a quarter of a block) at a time: panels 0 and 1 over them, one
+    ;; Q4_0 went four panels a quarter apart until commit 7bf4513; eight an eighth apart took 8%
+    ;; less time over 48 768 x 3072 layers from memory (q4_0 over float32 4.97x -> 5.22x, three
+    ;; runs each of the bench's 1x768x3072x48, Node 20), about 1% more with one layer in cache (S1).
+    ;; Both types go four input pairs (a quarter of a block) at a time: panels 0 and 1 over them, one
     ;; pair a step (8 integer sums, the pair's splat, the weight vectors: they fit in registers),
     ;; then panels 2 and 3 over the same pairs (and so on), so V8 moves the resting panels' sums
     ;; to and from the stack once a quarter block. A step over all four panels (two pairs, as the
@@ -2058,7 +2061,7 @@
     ;; runs; with the long runs it took 0-3% more (4, 12 and 16 KiB ahead no better, 32 and
     ;; 64 KiB 5-7% more; once a quarter block with the quarter blocks, 61% more), so there is none.
     (if (i32.eq (local.get $rows) (i32.const 1)) (then
-      (if (local.get $q8) (then
+      (block $eight
         (local.set $p (local.get $p0))
         (local.set $qe (i32.add (local.get $p0) (i32.shr_u (i32.sub (local.get $p1) (local.get $p0)) (i32.const 3))))
         (local.set $qs (i32.mul (i32.sub (local.get $qe) (local.get $p0)) (local.get $ldw)))
@@ -2151,6 +2154,9 @@
             (local.set $qt6 (i32.add (local.get $qw6) (i32.const 32)))
             (local.set $qt7 (i32.add (local.get $qw7) (i32.const 32)))
             (local.set $tend (i32.add (local.get $qw0) (local.get $bb)))
+            ;; Q8_0: two 16-bit lanes' quants a byte each (32 bytes a pair); Q4_0: four nibbles a
+            ;; lane (16 bytes a pair), masked as in the four-panel tile below.
+            (if (local.get $q8) (then
             (loop $pe8
               (local.set $t (i32.add (local.get $qt0) (i32.const 128)))
               (loop $pe8_01
@@ -2232,8 +2238,84 @@
               (local.set $qt7 (i32.add (local.get $qt7) (i32.const 32)))
               (br_if $pe8_67 (i32.lt_u (local.get $qt6) (local.get $t))))
               (br_if $pe8 (i32.lt_u (local.get $qt0) (local.get $tend))))
+            ) (else
+            (loop $pe4
+              (local.set $t (i32.add (local.get $qt0) (i32.const 64)))
+              (loop $pe4_01
+              (local.set $xs (v128.load32_splat offset=0 (local.get $xb)))
+              (local.set $v (v128.load offset=0 (local.get $qt0)))
+              (local.set $qa00 (i32x4.add (local.get $qa00) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m0)) (local.get $xs))))
+              (local.set $qa01 (i32x4.add (local.get $qa01) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m1)) (local.get $xs))))
+              (local.set $qa02 (i32x4.add (local.get $qa02) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m2)) (local.get $xs))))
+              (local.set $qa03 (i32x4.add (local.get $qa03) (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $xs))))
+              (local.set $v (v128.load offset=0 (local.get $qt1)))
+              (local.set $qa10 (i32x4.add (local.get $qa10) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m0)) (local.get $xs))))
+              (local.set $qa11 (i32x4.add (local.get $qa11) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m1)) (local.get $xs))))
+              (local.set $qa12 (i32x4.add (local.get $qa12) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m2)) (local.get $xs))))
+              (local.set $qa13 (i32x4.add (local.get $qa13) (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $xs))))
+              (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+              (local.set $qt0 (i32.add (local.get $qt0) (i32.const 16)))
+              (local.set $qt1 (i32.add (local.get $qt1) (i32.const 16)))
+              (br_if $pe4_01 (i32.lt_u (local.get $qt0) (local.get $t))))
+              (local.set $xb (i32.sub (local.get $xb) (i32.const 16)))
+              (local.set $t (i32.add (local.get $qt2) (i32.const 64)))
+              (loop $pe4_23
+              (local.set $xs (v128.load32_splat offset=0 (local.get $xb)))
+              (local.set $v (v128.load offset=0 (local.get $qt2)))
+              (local.set $qa20 (i32x4.add (local.get $qa20) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m0)) (local.get $xs))))
+              (local.set $qa21 (i32x4.add (local.get $qa21) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m1)) (local.get $xs))))
+              (local.set $qa22 (i32x4.add (local.get $qa22) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m2)) (local.get $xs))))
+              (local.set $qa23 (i32x4.add (local.get $qa23) (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $xs))))
+              (local.set $v (v128.load offset=0 (local.get $qt3)))
+              (local.set $qa30 (i32x4.add (local.get $qa30) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m0)) (local.get $xs))))
+              (local.set $qa31 (i32x4.add (local.get $qa31) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m1)) (local.get $xs))))
+              (local.set $qa32 (i32x4.add (local.get $qa32) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m2)) (local.get $xs))))
+              (local.set $qa33 (i32x4.add (local.get $qa33) (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $xs))))
+              (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+              (local.set $qt2 (i32.add (local.get $qt2) (i32.const 16)))
+              (local.set $qt3 (i32.add (local.get $qt3) (i32.const 16)))
+              (br_if $pe4_23 (i32.lt_u (local.get $qt2) (local.get $t))))
+              (local.set $xb (i32.sub (local.get $xb) (i32.const 16)))
+              (local.set $t (i32.add (local.get $qt4) (i32.const 64)))
+              (loop $pe4_45
+              (local.set $xs (v128.load32_splat offset=0 (local.get $xb)))
+              (local.set $v (v128.load offset=0 (local.get $qt4)))
+              (local.set $qa40 (i32x4.add (local.get $qa40) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m0)) (local.get $xs))))
+              (local.set $qa41 (i32x4.add (local.get $qa41) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m1)) (local.get $xs))))
+              (local.set $qa42 (i32x4.add (local.get $qa42) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m2)) (local.get $xs))))
+              (local.set $qa43 (i32x4.add (local.get $qa43) (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $xs))))
+              (local.set $v (v128.load offset=0 (local.get $qt5)))
+              (local.set $qa50 (i32x4.add (local.get $qa50) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m0)) (local.get $xs))))
+              (local.set $qa51 (i32x4.add (local.get $qa51) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m1)) (local.get $xs))))
+              (local.set $qa52 (i32x4.add (local.get $qa52) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m2)) (local.get $xs))))
+              (local.set $qa53 (i32x4.add (local.get $qa53) (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $xs))))
+              (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+              (local.set $qt4 (i32.add (local.get $qt4) (i32.const 16)))
+              (local.set $qt5 (i32.add (local.get $qt5) (i32.const 16)))
+              (br_if $pe4_45 (i32.lt_u (local.get $qt4) (local.get $t))))
+              (local.set $xb (i32.sub (local.get $xb) (i32.const 16)))
+              (local.set $t (i32.add (local.get $qt6) (i32.const 64)))
+              (loop $pe4_67
+              (local.set $xs (v128.load32_splat offset=0 (local.get $xb)))
+              (local.set $v (v128.load offset=0 (local.get $qt6)))
+              (local.set $qa60 (i32x4.add (local.get $qa60) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m0)) (local.get $xs))))
+              (local.set $qa61 (i32x4.add (local.get $qa61) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m1)) (local.get $xs))))
+              (local.set $qa62 (i32x4.add (local.get $qa62) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m2)) (local.get $xs))))
+              (local.set $qa63 (i32x4.add (local.get $qa63) (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $xs))))
+              (local.set $v (v128.load offset=0 (local.get $qt7)))
+              (local.set $qa70 (i32x4.add (local.get $qa70) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m0)) (local.get $xs))))
+              (local.set $qa71 (i32x4.add (local.get $qa71) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m1)) (local.get $xs))))
+              (local.set $qa72 (i32x4.add (local.get $qa72) (i32x4.dot_i16x8_s (v128.and (local.get $v) (local.get $m2)) (local.get $xs))))
+              (local.set $qa73 (i32x4.add (local.get $qa73) (i32x4.dot_i16x8_s (i16x8.shr_u (local.get $v) (i32.const 12)) (local.get $xs))))
+              (local.set $xb (i32.add (local.get $xb) (i32.const 4)))
+              (local.set $qt6 (i32.add (local.get $qt6) (i32.const 16)))
+              (local.set $qt7 (i32.add (local.get $qt7) (i32.const 16)))
+              (br_if $pe4_67 (i32.lt_u (local.get $qt6) (local.get $t))))
+              (br_if $pe4 (i32.lt_u (local.get $qt0) (local.get $tend))))
+            ))
             (local.set $dx (v128.load32_splat (local.get $xd)))
-            (local.set $s (i32x4.shl (v128.load32_splat offset=4 (local.get $xd)) (i32.const 4)))
+            (local.set $s (v128.load32_splat offset=4 (local.get $xd)))
+            (if (local.get $q8) (then (local.set $s (i32x4.shl (local.get $s) (i32.const 4)))))
             (local.set $ws0 (v128.and (i32x4.shl (v128.load16x4_s offset=0 (local.get $qw0)) (i32.const 13)) (v128.const i32x4 0x8fffffff 0x8fffffff 0x8fffffff 0x8fffffff)))
             (local.set $ws1 (v128.and (i32x4.shl (v128.load16x4_s offset=8 (local.get $qw0)) (i32.const 13)) (v128.const i32x4 0x8fffffff 0x8fffffff 0x8fffffff 0x8fffffff)))
             (local.set $ws2 (v128.and (i32x4.shl (v128.load16x4_s offset=16 (local.get $qw0)) (i32.const 13)) (v128.const i32x4 0x8fffffff 0x8fffffff 0x8fffffff 0x8fffffff)))
@@ -2244,8 +2326,15 @@
               (local.set $ws2 (v128.or (local.get $ws2) (v128.and (i32x4.eq (v128.and (local.get $ws2) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
               (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
             ))
-            (local.set $qa01 (i32x4.sub (i32x4.sub (local.get $qa01) (i32x4.shl (local.get $qa00) (i32.const 8))) (local.get $s)))
-            (local.set $qa03 (i32x4.sub (i32x4.sub (local.get $qa03) (i32x4.shl (local.get $qa02) (i32.const 8))) (local.get $s)))
+            (if (local.get $q8)
+              (then
+              (local.set $qa01 (i32x4.sub (i32x4.sub (local.get $qa01) (i32x4.shl (local.get $qa00) (i32.const 8))) (local.get $s)))
+              (local.set $qa03 (i32x4.sub (i32x4.sub (local.get $qa03) (i32x4.shl (local.get $qa02) (i32.const 8))) (local.get $s))))
+              (else
+              (local.set $qa00 (i32x4.sub (local.get $qa00) (local.get $s)))
+              (local.set $qa01 (i32x4.sub (i32x4.shr_s (local.get $qa01) (i32.const 4)) (local.get $s)))
+              (local.set $qa02 (i32x4.sub (i32x4.shr_s (local.get $qa02) (i32.const 8)) (local.get $s)))
+              (local.set $qa03 (i32x4.sub (local.get $qa03) (local.get $s)))))
             (local.set $qf00 (f32x4.add (local.get $qf00) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa00)) (f32x4.mul (local.get $ws0) (local.get $dx)))))
             (local.set $qf01 (f32x4.add (local.get $qf01) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa01)) (f32x4.mul (local.get $ws1) (local.get $dx)))))
             (local.set $qf02 (f32x4.add (local.get $qf02) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa02)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
@@ -2260,8 +2349,15 @@
               (local.set $ws2 (v128.or (local.get $ws2) (v128.and (i32x4.eq (v128.and (local.get $ws2) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
               (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
             ))
-            (local.set $qa11 (i32x4.sub (i32x4.sub (local.get $qa11) (i32x4.shl (local.get $qa10) (i32.const 8))) (local.get $s)))
-            (local.set $qa13 (i32x4.sub (i32x4.sub (local.get $qa13) (i32x4.shl (local.get $qa12) (i32.const 8))) (local.get $s)))
+            (if (local.get $q8)
+              (then
+              (local.set $qa11 (i32x4.sub (i32x4.sub (local.get $qa11) (i32x4.shl (local.get $qa10) (i32.const 8))) (local.get $s)))
+              (local.set $qa13 (i32x4.sub (i32x4.sub (local.get $qa13) (i32x4.shl (local.get $qa12) (i32.const 8))) (local.get $s))))
+              (else
+              (local.set $qa10 (i32x4.sub (local.get $qa10) (local.get $s)))
+              (local.set $qa11 (i32x4.sub (i32x4.shr_s (local.get $qa11) (i32.const 4)) (local.get $s)))
+              (local.set $qa12 (i32x4.sub (i32x4.shr_s (local.get $qa12) (i32.const 8)) (local.get $s)))
+              (local.set $qa13 (i32x4.sub (local.get $qa13) (local.get $s)))))
             (local.set $qf10 (f32x4.add (local.get $qf10) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa10)) (f32x4.mul (local.get $ws0) (local.get $dx)))))
             (local.set $qf11 (f32x4.add (local.get $qf11) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa11)) (f32x4.mul (local.get $ws1) (local.get $dx)))))
             (local.set $qf12 (f32x4.add (local.get $qf12) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa12)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
@@ -2276,8 +2372,15 @@
               (local.set $ws2 (v128.or (local.get $ws2) (v128.and (i32x4.eq (v128.and (local.get $ws2) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
               (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
             ))
-            (local.set $qa21 (i32x4.sub (i32x4.sub (local.get $qa21) (i32x4.shl (local.get $qa20) (i32.const 8))) (local.get $s)))
-            (local.set $qa23 (i32x4.sub (i32x4.sub (local.get $qa23) (i32x4.shl (local.get $qa22) (i32.const 8))) (local.get $s)))
+            (if (local.get $q8)
+              (then
+              (local.set $qa21 (i32x4.sub (i32x4.sub (local.get $qa21) (i32x4.shl (local.get $qa20) (i32.const 8))) (local.get $s)))
+              (local.set $qa23 (i32x4.sub (i32x4.sub (local.get $qa23) (i32x4.shl (local.get $qa22) (i32.const 8))) (local.get $s))))
+              (else
+              (local.set $qa20 (i32x4.sub (local.get $qa20) (local.get $s)))
+              (local.set $qa21 (i32x4.sub (i32x4.shr_s (local.get $qa21) (i32.const 4)) (local.get $s)))
+              (local.set $qa22 (i32x4.sub (i32x4.shr_s (local.get $qa22) (i32.const 8)) (local.get $s)))
+              (local.set $qa23 (i32x4.sub (local.get $qa23) (local.get $s)))))
             (local.set $qf20 (f32x4.add (local.get $qf20) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa20)) (f32x4.mul (local.get $ws0) (local.get $dx)))))
             (local.set $qf21 (f32x4.add (local.get $qf21) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa21)) (f32x4.mul (local.get $ws1) (local.get $dx)))))
             (local.set $qf22 (f32x4.add (local.get $qf22) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa22)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
@@ -2292,8 +2395,15 @@
               (local.set $ws2 (v128.or (local.get $ws2) (v128.and (i32x4.eq (v128.and (local.get $ws2) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
               (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
             ))
-            (local.set $qa31 (i32x4.sub (i32x4.sub (local.get $qa31) (i32x4.shl (local.get $qa30) (i32.const 8))) (local.get $s)))
-            (local.set $qa33 (i32x4.sub (i32x4.sub (local.get $qa33) (i32x4.shl (local.get $qa32) (i32.const 8))) (local.get $s)))
+            (if (local.get $q8)
+              (then
+              (local.set $qa31 (i32x4.sub (i32x4.sub (local.get $qa31) (i32x4.shl (local.get $qa30) (i32.const 8))) (local.get $s)))
+              (local.set $qa33 (i32x4.sub (i32x4.sub (local.get $qa33) (i32x4.shl (local.get $qa32) (i32.const 8))) (local.get $s))))
+              (else
+              (local.set $qa30 (i32x4.sub (local.get $qa30) (local.get $s)))
+              (local.set $qa31 (i32x4.sub (i32x4.shr_s (local.get $qa31) (i32.const 4)) (local.get $s)))
+              (local.set $qa32 (i32x4.sub (i32x4.shr_s (local.get $qa32) (i32.const 8)) (local.get $s)))
+              (local.set $qa33 (i32x4.sub (local.get $qa33) (local.get $s)))))
             (local.set $qf30 (f32x4.add (local.get $qf30) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa30)) (f32x4.mul (local.get $ws0) (local.get $dx)))))
             (local.set $qf31 (f32x4.add (local.get $qf31) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa31)) (f32x4.mul (local.get $ws1) (local.get $dx)))))
             (local.set $qf32 (f32x4.add (local.get $qf32) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa32)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
@@ -2308,8 +2418,15 @@
               (local.set $ws2 (v128.or (local.get $ws2) (v128.and (i32x4.eq (v128.and (local.get $ws2) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
               (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
             ))
-            (local.set $qa41 (i32x4.sub (i32x4.sub (local.get $qa41) (i32x4.shl (local.get $qa40) (i32.const 8))) (local.get $s)))
-            (local.set $qa43 (i32x4.sub (i32x4.sub (local.get $qa43) (i32x4.shl (local.get $qa42) (i32.const 8))) (local.get $s)))
+            (if (local.get $q8)
+              (then
+              (local.set $qa41 (i32x4.sub (i32x4.sub (local.get $qa41) (i32x4.shl (local.get $qa40) (i32.const 8))) (local.get $s)))
+              (local.set $qa43 (i32x4.sub (i32x4.sub (local.get $qa43) (i32x4.shl (local.get $qa42) (i32.const 8))) (local.get $s))))
+              (else
+              (local.set $qa40 (i32x4.sub (local.get $qa40) (local.get $s)))
+              (local.set $qa41 (i32x4.sub (i32x4.shr_s (local.get $qa41) (i32.const 4)) (local.get $s)))
+              (local.set $qa42 (i32x4.sub (i32x4.shr_s (local.get $qa42) (i32.const 8)) (local.get $s)))
+              (local.set $qa43 (i32x4.sub (local.get $qa43) (local.get $s)))))
             (local.set $qf40 (f32x4.add (local.get $qf40) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa40)) (f32x4.mul (local.get $ws0) (local.get $dx)))))
             (local.set $qf41 (f32x4.add (local.get $qf41) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa41)) (f32x4.mul (local.get $ws1) (local.get $dx)))))
             (local.set $qf42 (f32x4.add (local.get $qf42) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa42)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
@@ -2324,8 +2441,15 @@
               (local.set $ws2 (v128.or (local.get $ws2) (v128.and (i32x4.eq (v128.and (local.get $ws2) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
               (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
             ))
-            (local.set $qa51 (i32x4.sub (i32x4.sub (local.get $qa51) (i32x4.shl (local.get $qa50) (i32.const 8))) (local.get $s)))
-            (local.set $qa53 (i32x4.sub (i32x4.sub (local.get $qa53) (i32x4.shl (local.get $qa52) (i32.const 8))) (local.get $s)))
+            (if (local.get $q8)
+              (then
+              (local.set $qa51 (i32x4.sub (i32x4.sub (local.get $qa51) (i32x4.shl (local.get $qa50) (i32.const 8))) (local.get $s)))
+              (local.set $qa53 (i32x4.sub (i32x4.sub (local.get $qa53) (i32x4.shl (local.get $qa52) (i32.const 8))) (local.get $s))))
+              (else
+              (local.set $qa50 (i32x4.sub (local.get $qa50) (local.get $s)))
+              (local.set $qa51 (i32x4.sub (i32x4.shr_s (local.get $qa51) (i32.const 4)) (local.get $s)))
+              (local.set $qa52 (i32x4.sub (i32x4.shr_s (local.get $qa52) (i32.const 8)) (local.get $s)))
+              (local.set $qa53 (i32x4.sub (local.get $qa53) (local.get $s)))))
             (local.set $qf50 (f32x4.add (local.get $qf50) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa50)) (f32x4.mul (local.get $ws0) (local.get $dx)))))
             (local.set $qf51 (f32x4.add (local.get $qf51) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa51)) (f32x4.mul (local.get $ws1) (local.get $dx)))))
             (local.set $qf52 (f32x4.add (local.get $qf52) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa52)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
@@ -2340,8 +2464,15 @@
               (local.set $ws2 (v128.or (local.get $ws2) (v128.and (i32x4.eq (v128.and (local.get $ws2) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
               (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
             ))
-            (local.set $qa61 (i32x4.sub (i32x4.sub (local.get $qa61) (i32x4.shl (local.get $qa60) (i32.const 8))) (local.get $s)))
-            (local.set $qa63 (i32x4.sub (i32x4.sub (local.get $qa63) (i32x4.shl (local.get $qa62) (i32.const 8))) (local.get $s)))
+            (if (local.get $q8)
+              (then
+              (local.set $qa61 (i32x4.sub (i32x4.sub (local.get $qa61) (i32x4.shl (local.get $qa60) (i32.const 8))) (local.get $s)))
+              (local.set $qa63 (i32x4.sub (i32x4.sub (local.get $qa63) (i32x4.shl (local.get $qa62) (i32.const 8))) (local.get $s))))
+              (else
+              (local.set $qa60 (i32x4.sub (local.get $qa60) (local.get $s)))
+              (local.set $qa61 (i32x4.sub (i32x4.shr_s (local.get $qa61) (i32.const 4)) (local.get $s)))
+              (local.set $qa62 (i32x4.sub (i32x4.shr_s (local.get $qa62) (i32.const 8)) (local.get $s)))
+              (local.set $qa63 (i32x4.sub (local.get $qa63) (local.get $s)))))
             (local.set $qf60 (f32x4.add (local.get $qf60) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa60)) (f32x4.mul (local.get $ws0) (local.get $dx)))))
             (local.set $qf61 (f32x4.add (local.get $qf61) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa61)) (f32x4.mul (local.get $ws1) (local.get $dx)))))
             (local.set $qf62 (f32x4.add (local.get $qf62) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa62)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
@@ -2356,8 +2487,15 @@
               (local.set $ws2 (v128.or (local.get $ws2) (v128.and (i32x4.eq (v128.and (local.get $ws2) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
               (local.set $ws3 (v128.or (local.get $ws3) (v128.and (i32x4.eq (v128.and (local.get $ws3) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x70000000 0x70000000 0x70000000 0x70000000))))
             ))
-            (local.set $qa71 (i32x4.sub (i32x4.sub (local.get $qa71) (i32x4.shl (local.get $qa70) (i32.const 8))) (local.get $s)))
-            (local.set $qa73 (i32x4.sub (i32x4.sub (local.get $qa73) (i32x4.shl (local.get $qa72) (i32.const 8))) (local.get $s)))
+            (if (local.get $q8)
+              (then
+              (local.set $qa71 (i32x4.sub (i32x4.sub (local.get $qa71) (i32x4.shl (local.get $qa70) (i32.const 8))) (local.get $s)))
+              (local.set $qa73 (i32x4.sub (i32x4.sub (local.get $qa73) (i32x4.shl (local.get $qa72) (i32.const 8))) (local.get $s))))
+              (else
+              (local.set $qa70 (i32x4.sub (local.get $qa70) (local.get $s)))
+              (local.set $qa71 (i32x4.sub (i32x4.shr_s (local.get $qa71) (i32.const 4)) (local.get $s)))
+              (local.set $qa72 (i32x4.sub (i32x4.shr_s (local.get $qa72) (i32.const 8)) (local.get $s)))
+              (local.set $qa73 (i32x4.sub (local.get $qa73) (local.get $s)))))
             (local.set $qf70 (f32x4.add (local.get $qf70) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa70)) (f32x4.mul (local.get $ws0) (local.get $dx)))))
             (local.set $qf71 (f32x4.add (local.get $qf71) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa71)) (f32x4.mul (local.get $ws1) (local.get $dx)))))
             (local.set $qf72 (f32x4.add (local.get $qf72) (f32x4.mul (f32x4.convert_i32x4_s (local.get $qa72)) (f32x4.mul (local.get $ws2) (local.get $dx)))))
@@ -2477,7 +2615,7 @@
           (v128.store offset=48 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 7))) (local.get $qf73))
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
           (br $pe_next)))
-        (local.set $p0 (i32.add (local.get $p0) (i32.shl (i32.sub (local.get $qe) (local.get $p0)) (i32.const 3))))))
+        (local.set $p0 (i32.add (local.get $p0) (i32.shl (i32.sub (local.get $qe) (local.get $p0)) (i32.const 3)))))
       (local.set $p (local.get $p0))
       (local.set $qe (i32.add (local.get $p0) (i32.shr_u (i32.sub (local.get $p1) (local.get $p0)) (i32.const 2))))
       (local.set $qs (i32.mul (i32.sub (local.get $qe) (local.get $p0)) (local.get $ldw)))
