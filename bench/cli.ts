@@ -5,15 +5,27 @@ import { pathToFileURL } from "node:url";
 
 /**
  * Runs `main` with the command line's arguments when the module at `url` (its import.meta.url)
- * is the script node was started with; its return value is the exit code. An error is printed
- * as "name: message", with exit code 2.
+ * is the script node was started with; its return value (or what it resolves to) is the exit
+ * code. An error, thrown or rejected, is printed as "name: message", with exit code 2.
  */
-export function runIfMain(url: string, name: string, main: (argv: string[]) => number): void {
+export function runIfMain(
+  url: string,
+  name: string,
+  main: (argv: string[]) => number | Promise<number>,
+): void {
   if (process.argv[1] === undefined || url !== pathToFileURL(resolve(process.argv[1])).href) return;
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
+  const fail = (e: unknown): void => {
     process.stderr.write(`${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 2;
+  };
+  try {
+    const code = main(process.argv.slice(2));
+    if (typeof code === "number") process.exitCode = code;
+    else
+      code.then((c) => {
+        process.exitCode = c;
+      }, fail);
+  } catch (e) {
+    fail(e);
   }
 }

@@ -31,12 +31,11 @@
 // fast as `sparse: false` at 0%. The goals in docs/numerics.md are 0.97x at 0% (r0 <= 2 / 0.97 -
 // 1 = 1.062) and 1.3x at 50%; the probe prints what the rows path gives, and the most any layer within
 // the 0% goal could give with W2 at share s read as fast as the faster of rows and whole.
-import { pathToFileURL } from "node:url";
 import wabtInit from "wabt";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
 import { ROWS_EIGHT, type GemmExports } from "../src/kernels/wasm/panels";
-import { defaultMemoryBytes } from "./roof";
-import { quantile } from "./stats";
+import { runIfMain } from "./cli";
+import { defaultMemoryBytes, rate } from "./roof";
 
 /** D1's W2: hidden rows, outputs, and the layout's numbers (two groups of 24 panels). */
 export const K = 3072;
@@ -44,6 +43,8 @@ export const N = 768;
 const COPY = K * N * 4;
 const GROUP = (K * N * 4) / 2;
 const ROW_HALF = (N / 2) * 4;
+/** Panels of 16 outputs in each of the two groups. */
+const GROUP_PANELS = N / 32;
 /** Rows a `whole` read keeps in flight. */
 export const WHOLE_BLOCK = 16;
 const MiB = 2 ** 20;
@@ -198,8 +199,8 @@ export class RowSkip {
       ROW_HALF,
       OUT,
       OUT + ROW_HALF,
-      24,
-      24,
+      GROUP_PANELS,
+      GROUP_PANELS,
       0,
       0,
       list,
@@ -234,6 +235,8 @@ export function parseArgs(argv: string[]): Options {
       o.shares = v.split(",").map(Number);
       if (o.shares.some((s) => !(s >= 0 && s < 1)))
         throw new Error(`--shares: each in [0, 1), got ${v}`);
+      if (o.shares.length * 8 * K * 4 > BASE - LISTS)
+        throw new Error(`--shares: at most ${Math.floor((BASE - LISTS) / (32 * K))} shares`);
       i++;
     } else if (a === "--reps" && v !== undefined) {
       o.reps = Number(v);
@@ -259,13 +262,12 @@ function perCopy(copies: number, f: (c: number) => void): number {
 
 const fmt = (v: number): string => v.toFixed(3);
 
-async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+async function main(argv: string[]): Promise<number> {
+  const o = parseArgs(argv);
   const copies = Math.max(1, Math.floor(o.bytes / COPY));
   const probe = await RowSkip.create(copies);
   const cases: { name: string; share: number; run: (c: number) => void }[] = [];
   cases.push({ name: "panels", share: 0, run: (c) => probe.panels(c) });
-  if (o.shares.length * 8 * K * 4 > BASE - LISTS) throw new Error("--shares: too many shares");
   for (const [i, share] of o.shares.entries()) {
     // The share's eight lists, in slots 8i .. 8i+7 of the list region (at 0%: every row).
     const lengths: number[] = [];
@@ -286,9 +288,9 @@ async function main(): Promise<void> {
       ratios[j]?.push(t / (rep[0] as number));
     });
   }
-  const med = (a: number[]) => quantile(a, 0.5);
-  const lo = (a: number[]) => Math.min(...a);
-  const hi = (a: number[]) => Math.max(...a);
+  // Medians and ranges over the repetitions (rate sorts a copy: for times its "slowest" is the
+  // least, its "fastest" the most).
+  const med = (a: number[]) => rate(a).median;
   console.log(
     `row-skip: ${copies} copies of W2 (${K} x ${N} float32, ${COPY / MiB} MiB each), ${o.reps} repetitions, one thread`,
   );
@@ -296,9 +298,9 @@ async function main(): Promise<void> {
   console.log("| read | share off | ms per copy | time / panels (range) |");
   console.log("| --- | ---: | ---: | ---: |");
   cases.forEach((c, j) => {
-    const r = ratios[j] as number[];
+    const r = rate(ratios[j] as number[]);
     console.log(
-      `| ${c.name} | ${Math.round(c.share * 100)}% | ${med(times[j] as number[]).toFixed(3)} | ${fmt(med(r))} (${fmt(lo(r))}–${fmt(hi(r))}) |`,
+      `| ${c.name} | ${Math.round(c.share * 100)}% | ${med(times[j] as number[]).toFixed(3)} | ${fmt(r.median)} (${fmt(r.slowest)}–${fmt(r.fastest)}) |`,
     );
   });
   const ratio = (name: string, share: number) => {
@@ -320,11 +322,7 @@ async function main(): Promise<void> {
       `rows at ${pct}: ${own}within the 0% goal at most (1 + ${fmt(limit)}) / (1 + ${fmt(best)}) = ${fmt((1 + limit) / (1 + best))}x`,
     );
   }
+  return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().catch((e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, "bench:row-skip", main);

@@ -2,8 +2,12 @@
 // must compute what it says, over the layout it says, or the ceiling it prints means nothing.
 // Each is checked here bit for bit against a float32 reference of its own layout: +0, then
 // + x_k * w_kj for the listed k in order, each product and sum rounded.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { K, N, RowSkip, parseArgs } from "../bench/row-skip";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** The reference sums over the listed k, with w(k, j) reading the layout. */
 function reference(
@@ -73,5 +77,28 @@ describe("row-skip probe", () => {
     expect(() => parseArgs(["--reps", "0"])).toThrow(/--reps/);
     expect(() => parseArgs(["--bytes", "1024"])).toThrow(/--bytes/);
     expect(() => parseArgs(["--threads", "2"])).toThrow(/unknown argument --threads/);
+    expect(() => parseArgs(["--shares", Array(200).fill("0.5").join(",")])).toThrow(
+      /--shares: at most \d+ shares/,
+    );
   });
+
+  it("runs from npm, one copy, and refuses a bad argument with exit code 2", () => {
+    const args = ["--bytes", String(K * N * 4), "--reps", "3", "--shares", "0,0.5"];
+    const run = spawnSync("npm", ["run", "--silent", "bench:row-skip", "--", ...args], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain("row-skip: 1 copies of W2");
+    expect(run.stdout).toMatch(/\| panels \| 0% \| [\d.]+ \| 1\.000 \(1\.000–1\.000\) \|/);
+    for (const read of ["rows", "whole"])
+      for (const share of ["0%", "50%"]) expect(run.stdout).toContain(`| ${read} | ${share} |`);
+    expect(run.stdout).toMatch(/rows at 50%: the layer [\d.]+x its own 0%; within the 0% goal/);
+    const bad = spawnSync("npm", ["run", "--silent", "bench:row-skip", "--", "--reps", "0"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^bench:row-skip: --reps: an integer in 1\.\.1000, got 0/);
+  }, 60_000);
 });
