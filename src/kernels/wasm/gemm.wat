@@ -2017,15 +2017,15 @@
     (local.set $m1 (v128.const i16x8 0x00f0 0x00f0 0x00f0 0x00f0 0x00f0 0x00f0 0x00f0 0x00f0))
     (local.set $m2 (v128.const i16x8 0x0f00 0x0f00 0x0f00 0x0f00 0x0f00 0x0f00 0x0f00 0x0f00))
     ;; One token: eight panels at a time, then four at a time (the last four to seven), then the
-    ;; rest one by one (below), so that eight or four streams of weights are in flight, as gemv16's 1 x 64 tile does (see there): from main
-    ;; memory one stream of quantized panels read about 6 GB/s (one token through 4096 x 22016,
-    ;; weights from memory: q8_0 2.0x-2.5x the float32 gemm's speed, q4_0 2.8x-3.4x); four read
-    ;; 8-10 GB/s (q8_0 2.8x-3.0x, q4_0 4.8x-5.3x; repeated runs on the shared machine). Each
-    ;; panel's sums are the ones below, block by block in the same order, so the bits are the
-    ;; same. The tiles' 16 or 32 integer sums are more than the registers V8 leaves free: the
-    ;; eight-panel tile keeps those of two panels at work in registers (its quarter blocks,
-    ;; below), the four-panel one (the last four to seven panels) some on the stack (with the
-    ;; weights in cache, it ran about 10-20% slower than one panel at a time when Q8_0 went
+    ;; rest one by one (below), so that eight or four streams of weights are in flight, as gemv16's
+    ;; 1 x 64 tile does (see there): from main memory one stream of quantized panels read about 6
+    ;; GB/s (one token through 4096 x 22016, weights from memory: q8_0 2.0x-2.5x the float32 gemm's
+    ;; speed, q4_0 2.8x-3.4x); four read 8-10 GB/s (q8_0 2.8x-3.0x, q4_0 4.8x-5.3x; repeated runs on
+    ;; the shared machine). Each panel's sums are the ones below, block by block in the same order,
+    ;; so the bits are the same. The tiles' 16 or 32 integer sums are more than the registers V8
+    ;; leaves free: the eight-panel tile keeps those of two panels at work in registers (its quarter
+    ;; blocks, below), the four-panel one (the last four to seven panels) some on the stack (with
+    ;; the weights in cache, it ran about 10-20% slower than one panel at a time when Q8_0 went
     ;; through it that way).
     ;; The panels of a step are an eighth (a quarter) of the caller's panels apart: p, p + n,
     ;; p + 2n, ... for p = p0 .. p0 + n - 1, n = (p1 - p0) / 8 (/ 4) rounded down, so each
@@ -2045,23 +2045,22 @@
     ;; the four neighbouring panels of two pairs a step): q8_0 ran 3.45x-3.77x the float32
     ;; layer's speed (median 3.54x), where it ran 2.57x-2.80x (median 2.62x).
     ;; Q4_0 went four panels a quarter apart until commit 7bf4513; eight an eighth apart took 8%
-    ;; less time over 48 768 x 3072 layers from memory (q4_0 over float32 4.97x -> 5.22x, three
-    ;; runs each of the bench's 1x768x3072x48, Node 20), about 1% more with one layer in cache (S1).
-    ;; Both types go four input pairs (a quarter of a block) at a time: panels 0 and 1 over them, one
+    ;; less time over 48 768 x 3072 layers from memory (q4_0 over float32 4.97x -> 5.22x, three runs
+    ;; each of the bench's 1x768x3072x48, Node 20), about 1% more with one layer in cache (S1). Both
+    ;; types go four input pairs (a quarter of a block) at a time: panels 0 and 1 over them, one
     ;; pair a step (8 integer sums, the pair's splat, the weight vectors: they fit in registers),
-    ;; then panels 2 and 3 over the same pairs (and so on), so V8 moves the resting panels' sums
-    ;; to and from the stack once a quarter block. A step over all four panels (two pairs, as the
-    ;; four-panel tile went before) had V8 load its 16 weight vectors before the first dot
-    ;; product and keep half of them and some sums on the stack, about 30 moves to 96
-    ;; operations: the quarter blocks took 6-7% less time (same loop alone, same pages, three
-    ;; processes). The pairs of panels take turns often so that all the streams stay in flight:
-    ;; a whole block (16 pairs) of panels 0 and 1, then of 2 and 3, took 3-4% more time than the
-    ;; four-panel step; eight pairs 5% less, four 7% less, two 2% more. A word loaded 8 KiB ahead
-    ;; of each stream and dropped took 4-10% off the time with the neighbouring panels' short
-    ;; runs; with the long runs it took 0-3% more (4, 12 and 16 KiB ahead no better, 32 and
-    ;; 64 KiB 5-7% more; once a quarter block with the quarter blocks, 61% more), so there is none.
+    ;; then panels 2 and 3 over the same pairs (and so on), so V8 moves the resting panels' sums to
+    ;; and from the stack once a quarter block. A step over all four panels (two pairs, as the
+    ;; four-panel tile went before) had V8 load its 16 weight vectors before the first dot product
+    ;; and keep half of them and some sums on the stack, about 30 moves to 96 operations: the
+    ;; quarter blocks took 6-7% less time (same loop alone, same pages, three processes). The pairs
+    ;; of panels take turns often so that all the streams stay in flight: a whole block (16 pairs)
+    ;; of panels 0 and 1, then of 2 and 3, took 3-4% more time than the four-panel step; eight pairs
+    ;; 5% less, four 7% less, two 2% more. A word loaded 8 KiB ahead of each stream and dropped took
+    ;; 4-10% off the time with the neighbouring panels' short runs; with the long runs it took 0-3%
+    ;; more (4, 12 and 16 KiB ahead no better, 32 and 64 KiB 5-7% more; once a quarter block with
+    ;; the quarter blocks, 61% more), so there is none.
     (if (i32.eq (local.get $rows) (i32.const 1)) (then
-      (block $eight
         (local.set $p (local.get $p0))
         (local.set $qe (i32.add (local.get $p0) (i32.shr_u (i32.sub (local.get $p1) (local.get $p0)) (i32.const 3))))
         (local.set $qs (i32.mul (i32.sub (local.get $qe) (local.get $p0)) (local.get $ldw)))
@@ -2615,7 +2614,7 @@
           (v128.store offset=48 (i32.add (local.get $o) (i32.mul (local.get $qo) (i32.const 7))) (local.get $qf73))
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
           (br $pe_next)))
-        (local.set $p0 (i32.add (local.get $p0) (i32.shl (i32.sub (local.get $qe) (local.get $p0)) (i32.const 3)))))
+        (local.set $p0 (i32.add (local.get $p0) (i32.shl (i32.sub (local.get $qe) (local.get $p0)) (i32.const 3))))
       (local.set $p (local.get $p0))
       (local.set $qe (i32.add (local.get $p0) (i32.shr_u (i32.sub (local.get $p1) (local.get $p0)) (i32.const 2))))
       (local.set $qs (i32.mul (i32.sub (local.get $qe) (local.get $p0)) (local.get $ldw)))

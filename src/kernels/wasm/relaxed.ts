@@ -1,7 +1,8 @@
 // The quantized kernels on relaxed SIMD (relaxed.wat): whether this engine has them, the module
 // compiled once, and where that kernel's panels keep a quantized map's blocks (relaxedQuantAt,
-// for quant-panels.ts's packing). A map packed so is read only by relaxed.wat's rgemm (MapRegion.relaxed), which gives the
-// same bits as gemm.wat's qgemm for blocks of any bytes (see relaxed.wat for why).
+// for quant-panels.ts's packing). A map packed so is read only by relaxed.wat's rgemm
+// (MapRegion.relaxed), which gives the same bits as gemm.wat's qgemm for blocks of any bytes
+// (see relaxed.wat for why).
 import { decodeBytes } from "../../base64";
 import type { QuantDtype } from "../../dtype";
 import type { GemmExports } from "./panels";

@@ -141,8 +141,8 @@
   ;; rgemm: qgemm (gemm.wat; the same parameters, the same bits) on rrows' activations and this
   ;;   module's panels. One token goes four panels at a time, a quarter of the call's panels
   ;;   apart (four long streams of weights in flight, as qgemm's one-token tiles), then panel by
-  ;;   panel; a batch panel by panel, rows in pairs
-  ;;   (each weight vector serves both) and an odd last row alone. Every element gets the same
+  ;;   panel; a batch panel by panel, rows in pairs (each weight vector serves both) and an odd
+  ;;   last row alone. Every element gets the same
   ;;   operations in every tile, so a token's bits do not depend on its batch.
   (func (export "rgemm")
     (param $xq i32) (param $ldq i32) (param $rows i32) (param $K i32)
@@ -642,7 +642,7 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br_if $b_next (i32.lt_u (local.get $b) (local.get $nb))))
     (call $put (local.get $f0x0) (local.get $f0x1) (local.get $f0x2) (local.get $f0x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.const 0)) (local.get $out) (local.get $ldo))
-    (call $put (local.get $f1x0) (local.get $f1x1) (local.get $f1x2) (local.get $f1x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.mul (local.get $dp) (i32.const 1))) (local.get $out) (local.get $ldo))
+    (call $put (local.get $f1x0) (local.get $f1x1) (local.get $f1x2) (local.get $f1x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (local.get $dp)) (local.get $out) (local.get $ldo))
     (call $put (local.get $f2x0) (local.get $f2x1) (local.get $f2x2) (local.get $f2x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.mul (local.get $dp) (i32.const 2))) (local.get $out) (local.get $ldo))
     (call $put (local.get $f3x0) (local.get $f3x1) (local.get $f3x2) (local.get $f3x3) (local.get $bias) (local.get $relu) (local.get $pair) (local.get $rows) (i32.add (local.get $r) (i32.const 0)) (i32.add (local.get $p) (i32.mul (local.get $dp) (i32.const 3))) (local.get $out) (local.get $ldo))
   )
