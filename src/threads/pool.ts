@@ -242,13 +242,16 @@ export class Pool {
     this.#gen = nextJob(this.#gen);
     Atomics.store(c, P.GEN, (this.#gen << 1) | shift);
     Atomics.notify(c, P.GEN);
-    if (shift === 0) {
-      Atomics.add(c, P.LAST, 1);
-      Atomics.notify(c, P.LAST);
-    }
+    if (shift === 0) this.#wakeLast();
     // ARRIVE counts modulo 2^32, and 2n · 2^31 is a multiple of 2^32: a job number modulo 2^31
     // gives the same targets.
     return Math.imul(2 * this.size, this.#gen);
+  }
+
+  /** Wakes the last worker, which sleeps on LAST: a job it computes, or the pool's end. */
+  #wakeLast(): void {
+    Atomics.add(this.#c, P.LAST, 1);
+    Atomics.notify(this.#c, P.LAST);
   }
 
   /** Tells this pool's idle workers to sleep rather than spin: another pool has a job. */
@@ -310,8 +313,7 @@ export class Pool {
     c[P.CMD] = P.EXIT;
     Atomics.store(c, P.GEN, nextJob(this.#gen) << 1);
     Atomics.notify(c, P.GEN);
-    Atomics.add(c, P.LAST, 1);
-    Atomics.notify(c, P.LAST);
+    this.#wakeLast();
     // Release any worker held at a barrier by one that is gone.
     Atomics.add(c, P.ARRIVE, 1 << 30);
     Atomics.notify(c, P.ARRIVE);

@@ -15,7 +15,6 @@ import {
   hasNonFiniteScale,
   packQuantBlockRow,
   packQuantPanels,
-  panelBlockBytes,
   unpackQuantPanels,
 } from "./quant-panels";
 import { type RelaxedExports, relaxedModule, relaxedQuantAt } from "./relaxed";
@@ -155,7 +154,6 @@ export function packMaps(
         // Quantized and packed a block row at a time: no copy of the whole map's blocks, whose
         // memory the process would keep (glibc holds freed memory it cannot return).
         const nb = K / QUANT_BLOCK;
-        u8.fill(0, m.w, m.w + (N / PANEL) * nb * panelBlockBytes(dtype));
         let nonFinite = false;
         quantizeRowBlocks(source, shape, i, (b, blocks) => {
           packQuantBlockRow(blocks, dtype, b, nb, N, u8, m.w, place);

@@ -60,8 +60,6 @@ export function packQuantPanels(
 ): void {
   const nb = K / QUANT_BLOCK;
   const bytes = blockBytes(dtype);
-  const pb = panelBlockBytes(dtype);
-  u8.fill(0, at, at + (N / PANEL) * nb * pb);
   for (let j = 0; j < N; j++)
     for (let b = 0; b < nb; b++)
       placeBlock(blocks, (j * nb + b) * bytes, dtype, j, b, nb, u8, at, place);
@@ -70,7 +68,7 @@ export function packQuantPanels(
 /**
  * {@link packQuantPanels} one block row at a time: block b of every column j, from
  * blocks[j · blockBytes ..] (quantizeRowBlocks' order), into the panels of a map of nb block
- * rows at `at`, whose bytes the caller zeroed first. The same bytes, block by block.
+ * rows at `at`. The same bytes, block by block.
  */
 export function packQuantBlockRow(
   blocks: Uint8Array,
@@ -86,7 +84,11 @@ export function packQuantBlockRow(
   for (let j = 0; j < N; j++) placeBlock(blocks, j * bytes, dtype, j, b, nb, u8, at, place);
 }
 
-/** Column j's block b (ggml's bytes from blocks[src]) into its panel's place. */
+/**
+ * Column j's block b (ggml's bytes from blocks[src]) into its panel's place; the panel's first
+ * column clears the panel's block first (Q4_0's nibbles are or-ed in), so the columns of a
+ * panel must come in order, as both packers bring them.
+ */
 function placeBlock(
   blocks: Uint8Array,
   src: number,
@@ -100,7 +102,9 @@ function placeBlock(
 ): void {
   const p = Math.floor(j / PANEL);
   const c = j % PANEL;
-  const dst = at + (p * nb + b) * panelBlockBytes(dtype);
+  const pb = panelBlockBytes(dtype);
+  const dst = at + (p * nb + b) * pb;
+  if (c === 0) u8.fill(0, dst, dst + pb);
   u8[dst + 2 * c] = blocks[src] as number;
   u8[dst + 2 * c + 1] = blocks[src + 1] as number;
   for (let k = 0; k < QUANT_BLOCK; k++) {
