@@ -146,6 +146,93 @@ describe("gemvhalves", () => {
   });
 });
 
+describe("gemmrows", () => {
+  /** Rows of x (K floats each) into gemm's pair layout at X: pairs interleaved, an odd last plain. */
+  function pairsIn(xs: Float32Array[], K: number): void {
+    for (let r = 0; r < xs.length; r++) {
+      const x = xs[r] as Float32Array;
+      const base = X / 4 + (r & ~1) * K;
+      const paired = (r & ~1) + 1 < xs.length;
+      for (let k = 0; k < K; k++) f32[paired ? base + 2 * k + (r & 1) : base + k] = x[k] as number;
+    }
+  }
+
+  it.each([
+    { K: 1, N: 32, pad: 0 },
+    { K: 5, N: 48, pad: 16 },
+    { K: 63, N: 40, pad: 0 },
+    { K: 64, N: 64, pad: 16 },
+    { K: 65, N: 17, pad: 0 },
+    { K: 130, N: 80, pad: 16 },
+    { K: 200, N: 96, pad: 0 },
+  ])(
+    "is gemm's sum in blocks of 64 rows, over any rows and panels (K $K, N $N, pad $pad)",
+    ({ K, N, pad }) => {
+      // Two groups of gp panels (the second padded), each row `pad` floats longer, as
+      // layout.ts lays a map out by row (its pad: a line, where the row is a multiple of 1 KiB).
+      const P = Math.ceil(N / PANEL);
+      const gp = Math.ceil(P / 2);
+      const ld = gp * PANEL + pad;
+      const lds = ld * 4;
+      const v = seededFloats(K * N, 9000 + K * N);
+      f32.fill(-3, W / 4, PF / 4); // the pads and the second group's padding: never read as weights
+      f32.fill(0, W / 4, W / 4 + 2 * K * ld);
+      const row = (k: number, dst: Float32Array) => dst.set(v.subarray(k * N, k * N + N));
+      packRows(K, N, gp * PANEL, row, f32, W / 4, null, ld);
+      for (let k = 0; k < K && pad > 0; k++) {
+        // A pad holding values would change the sums if it were read.
+        for (let g = 0; g < 2; g++)
+          f32.fill(
+            1e30,
+            W / 4 + g * K * ld + k * ld + gp * PANEL,
+            W / 4 + g * K * ld + (k + 1) * ld,
+          );
+      }
+      const kept = Float64Array.from(v);
+      const bias = seededFloats(P * PANEL, 9100 + N);
+      f32.set(bias, BIAS / 4);
+      const all = Array.from({ length: K }, (_, k) => k);
+      const shares = [
+        [0, P],
+        [1, P],
+        [0, 1],
+        [P - 1, P],
+        [Math.max(0, gp - 1), Math.min(P, gp + 1)],
+      ].filter(([p0, p1]) => (p0 as number) < (p1 as number));
+      for (const rows of [1, 2, 3, 4, 5, 7]) {
+        const xs = Array.from({ length: rows }, (_, r) => seededFloats(K, 9200 + 31 * r + K, 3));
+        pairsIn(xs, K);
+        const ldo = P * PANEL * 4;
+        for (const [p0, p1] of shares as [number, number][]) {
+          for (const b of [null, bias]) {
+            f32.fill(7, OUT / 4, OUT / 4 + rows * P * PANEL); // left alone outside [p0, p1)
+            for (let s = p0; s < p1;) {
+              const g = Math.floor(s / gp);
+              const e = Math.min(p1, (g + 1) * gp);
+              const wg = (W + g * K * lds - g * gp * 64) | 0;
+              ex.gemmrows(X, K * 4, rows, K, wg, lds, s, e, b === null ? 0 : BIAS, OUT, ldo);
+              s = e;
+            }
+            const got = f32.slice(OUT / 4, OUT / 4 + rows * P * PANEL);
+            const want = new Float32Array(rows * P * PANEL).fill(7);
+            for (let r = 0; r < rows; r++) {
+              for (let j = 16 * p0; j < 16 * p1; j++) {
+                want[r * P * PANEL + j] =
+                  j < N
+                    ? expected(kept, N, xs[r] as Float32Array, all, b, j)
+                    : b === null
+                      ? 0
+                      : (b[j] as number);
+              }
+            }
+            expectSameBits(got, want, `${rows} rows, panels ${p0}..${p1}, bias ${b !== null}`);
+          }
+        }
+      }
+    },
+  );
+});
+
 describe("panelrows", () => {
   it("copies exactly the listed rows of a span of panels", () => {
     const [K, N] = [11, 80];

@@ -159,10 +159,11 @@ const bitsOf = (a: Packed): Uint32Array | Uint16Array =>
   a instanceof Float32Array ? new Uint32Array(a.buffer, a.byteOffset, a.length) : a;
 
 /**
- * Reads K rows of a (K, N) matrix from `row` and writes them into panels of `nr` columns:
- * element (k, j) goes to out[outOff + floor(j / nr) * K * nr + k * nr + slot(j % nr)], where
- * slot is `slots` (a permutation of 0 .. nr-1) or the identity. Padding columns past N are left
- * as they are (zero in a fresh buffer). Elements are copied as bit patterns, so every NaN
+ * Reads K rows of a (K, N) matrix from `row` and writes them into panels of `nr` columns, each
+ * panel's rows `ld` elements apart (at least nr; nr by default): element (k, j) goes to
+ * out[outOff + floor(j / nr) * K * ld + k * ld + slot(j % nr)], where slot is `slots` (a
+ * permutation of 0 .. nr-1) or the identity. Padding columns past N, and the ld - nr elements
+ * after each row, are left as they are (zero in a fresh buffer). Elements are copied as bit patterns, so every NaN
  * payload, a signalling NaN's too, is kept (a float32 read into a JavaScript number may be
  * quieted).
  */
@@ -174,6 +175,7 @@ export function packRows<T extends Packed>(
   out: T,
   outOff: number,
   slots: readonly number[] | null = null,
+  ld = nr,
 ): void {
   // Rows are read a block at a time, and each panel's part of the block written as one run:
   // row by row, each row's 16 elements would land in a different page per panel.
@@ -189,11 +191,11 @@ export function packRows<T extends Packed>(
   for (let k0 = 0; k0 < K; k0 += B) {
     const rows = Math.min(B, K - k0);
     for (let r = 0; r < rows; r++) row(k0 + r, scratch.subarray(r * N, (r + 1) * N) as T);
-    // Panel p's rows k0 .. k0 + rows - 1 start at outOff + p·K·nr + k0·nr.
+    // Panel p's rows k0 .. k0 + rows - 1 start at outOff + p·K·ld + k0·ld.
     for (let j0 = 0, p = 0; j0 < N; j0 += nr, p++) {
       const width = Math.min(nr, N - j0);
-      let at = outOff + p * K * nr + k0 * nr;
-      for (let r = 0, src = j0; r < rows; r++, src += N, at += nr) {
+      let at = outOff + p * K * ld + k0 * ld;
+      for (let r = 0, src = j0; r < rows; r++, src += N, at += ld) {
         for (let c = 0; c < width; c++) to[at + (slot[c] as number)] = from[src + c] as number;
       }
     }
@@ -204,7 +206,8 @@ export function packRows<T extends Packed>(
 const ROW_BLOCK = 32;
 
 /**
- * Map i of a source into panels of `nr` columns (see {@link packRows}), in the shape's dtype:
+ * Map i of a source into panels of `nr` columns, rows `ld` apart (see {@link packRows}; float32
+ * only: 16-bit panels' rows are nr apart), in the shape's dtype:
  * float32 into a Float32Array; 16-bit into a Uint16Array, from the source's own 16-bit rows
  * when they are of that type, else from its float32 rows rounded to nearest even.
  */
@@ -216,12 +219,13 @@ export function packMap(
   out: Packed,
   outOff: number,
   slots: readonly number[] | null = null,
+  ld = nr,
 ): void {
   const { rows, cols } = mapDims(shape, i);
   const dtype = shape.dtype;
   if (!is16(dtype)) {
     const row = (k: number, dst: Float32Array) => source.row(i, k, dst);
-    packRows(rows, cols, nr, row, out as Float32Array, outOff, slots);
+    packRows(rows, cols, nr, row, out as Float32Array, outOff, slots, ld);
     return;
   }
   const bits = source.bits;
@@ -246,8 +250,8 @@ export function packMap(
 }
 
 /**
- * Inverse of {@link packRows}: the (K, N) matrix, row-major, in a new array of the packed
- * array's type, its elements copied as bit patterns.
+ * Inverse of {@link packRows} (the same nr, slots and ld): the (K, N) matrix, row-major, in a new
+ * array of the packed array's type, its elements copied as bit patterns.
  */
 export function unpackRows<T extends Packed>(
   packed: T,
@@ -256,6 +260,7 @@ export function unpackRows<T extends Packed>(
   N: number,
   nr: number,
   slots: readonly number[] | null = null,
+  ld = nr,
 ): T {
   const w = (packed instanceof Uint16Array ? new Uint16Array(K * N) : new Float32Array(K * N)) as T;
   const from = bitsOf(packed);
@@ -265,8 +270,8 @@ export function unpackRows<T extends Packed>(
       const c = j % nr;
       const at =
         packedOff +
-        Math.floor(j / nr) * K * nr +
-        k * nr +
+        Math.floor(j / nr) * K * ld +
+        k * ld +
         (slots === null ? c : (slots[c] as number));
       to[k * N + j] = from[at] as number;
     }

@@ -1476,6 +1476,197 @@
       (br $r_next)))
   )
 
+  ;; gemmrows: gemm's sums (no relu, plain output) for a batch on float32 weights laid out by row
+  ;;   (a map whose rows a relu layer may skip: layout.ts, byRow), read where they are: panel p of
+  ;;   row k at w + 64p + k * lds, for panels p0 .. p1-1 (one group's). x, lda, rows, K, bias,
+  ;;   out and ldo as gemm's (x in pairs, out plain rows, panel p at byte 64p of a row).
+  ;;   The rows go in blocks of 64: for each block, each panel, each pair of rows (then an odd
+  ;;   last row, 1 x 16), a tile adds the block's terms to the partial sums it left in out (from
+  ;;   +0 in the first block; the bias after the last). A float32 store and load are exact, so
+  ;;   each element is gemm's sum, term by term in the same order: the same bits.
+  ;;   Why blocks: gemm reads a panel's rows 64 bytes apart; here a panel's row is lds bytes from
+  ;;   the next, so a tile down all K rows read a line a row from far apart, and the block's 64
+  ;;   rows of one panel are what stays in L1 while every pair goes by (layout.ts pads a row
+  ;;   whose lds is a multiple of 1 KiB by a line, so that those lines fall in more than four of
+  ;;   L1's sets). While the first pair goes down a panel, it also loads a byte, one step each,
+  ;;   from every line of this call's panels in the next block, row by row, in order: the
+  ;;   hardware sees one stream and fetches it ahead (loads change no result). On D1's and S2's
+  ;;   W2 (3072 x 768, 32 tokens from L3), these tiles took 1.03x gemm's time on panels; a copy
+  ;;   into panels first (panelrows, then gemm), 1.15x to 1.25x; gemm's tile at stride lds with
+  ;;   no blocks, 1.79x.
+  (func (export "gemmrows")
+    (param $x i32) (param $lda i32) (param $rows i32) (param $K i32)
+    (param $w i32) (param $lds i32) (param $p0 i32) (param $p1 i32)
+    (param $bias i32) (param $out i32) (param $ldo i32)
+    (local $k0 i32) (local $k1 i32) (local $p i32) (local $r i32) (local $wq i32) (local $bp i32)
+    (local $o i32) (local $xa i32) (local $xend i32) (local $last i32)
+    (local $tb i32) (local $tc i32) (local $tn i32) (local $tl i32) (local $t i32) (local $wrap i32)
+    (local $a v128) (local $b v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128) (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local.set $tn (i32.sub (local.get $p1) (local.get $p0)))
+    ;; Row K of panel p0: where the next block's lines end.
+    (local.set $tl (i32.add (i32.add (local.get $w) (i32.shl (local.get $p0) (i32.const 6)))
+                            (i32.mul (local.get $K) (local.get $lds))))
+    (block $kb_done
+      (loop $kb_next
+      (br_if $kb_done (i32.ge_u (local.get $k0) (local.get $K)))
+      (local.set $k1 (select (i32.add (local.get $k0) (i32.const 64)) (local.get $K)
+                             (i32.lt_u (i32.add (local.get $k0) (i32.const 64)) (local.get $K))))
+      (local.set $last (i32.eq (local.get $k1) (local.get $K)))
+      ;; The next block's lines: row k1 onwards, this call's panels (tn lines a row), tc'th of the row.
+      (local.set $tb (i32.add (i32.add (local.get $w) (i32.shl (local.get $p0) (i32.const 6)))
+                              (i32.mul (local.get $k1) (local.get $lds))))
+      (local.set $tc (i32.const 0))
+      (local.set $p (local.get $p0))
+      (block $p_done
+        (loop $p_next
+        (br_if $p_done (i32.ge_u (local.get $p) (local.get $p1)))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6))) (i32.const 0)
+                               (i32.and (local.get $last) (i32.ne (local.get $bias) (i32.const 0)))))
+        (local.set $r (i32.const 0))
+        (block $r_done
+          (loop $r_next
+          (br_if $r_done (i32.gt_u (i32.add (local.get $r) (i32.const 2)) (local.get $rows)))
+          (local.set $xa (i32.add (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $lda)))
+                                  (i32.shl (local.get $k0) (i32.const 3))))
+          (local.set $xend (i32.add (local.get $xa) (i32.shl (i32.sub (local.get $k1) (local.get $k0)) (i32.const 3))))
+          (local.set $wq (i32.add (i32.add (local.get $w) (i32.shl (local.get $p) (i32.const 6)))
+                                  (i32.mul (local.get $k0) (local.get $lds))))
+          (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $ldo)))
+                                 (i32.shl (local.get $p) (i32.const 6))))
+          (if (local.get $k0)
+            (then
+              (local.set $c00 (v128.load offset=0 (local.get $o)))
+              (local.set $c01 (v128.load offset=16 (local.get $o)))
+              (local.set $c02 (v128.load offset=32 (local.get $o)))
+              (local.set $c03 (v128.load offset=48 (local.get $o)))
+              (local.set $c10 (v128.load offset=0 (i32.add (local.get $o) (local.get $ldo))))
+              (local.set $c11 (v128.load offset=16 (i32.add (local.get $o) (local.get $ldo))))
+              (local.set $c12 (v128.load offset=32 (i32.add (local.get $o) (local.get $ldo))))
+              (local.set $c13 (v128.load offset=48 (i32.add (local.get $o) (local.get $ldo)))))
+            (else
+              (local.set $c00 (v128.const i32x4 0 0 0 0))
+              (local.set $c01 (v128.const i32x4 0 0 0 0))
+              (local.set $c02 (v128.const i32x4 0 0 0 0))
+              (local.set $c03 (v128.const i32x4 0 0 0 0))
+              (local.set $c10 (v128.const i32x4 0 0 0 0))
+              (local.set $c11 (v128.const i32x4 0 0 0 0))
+              (local.set $c12 (v128.const i32x4 0 0 0 0))
+              (local.set $c13 (v128.const i32x4 0 0 0 0))))
+          (if (i32.and (i32.eqz (local.get $r)) (i32.eqz (local.get $last)))
+            (then
+            ;; The first pair: a byte of the next block's line (tb + 64 tc) a step, then the next.
+            (block $ka_done
+              (loop $ka_next
+              (br_if $ka_done (i32.ge_u (local.get $xa) (local.get $xend)))
+              (local.set $w0 (v128.load offset=0 (local.get $wq)))
+              (local.set $w1 (v128.load offset=16 (local.get $wq)))
+              (local.set $w2 (v128.load offset=32 (local.get $wq)))
+              (local.set $w3 (v128.load offset=48 (local.get $wq)))
+              (local.set $a (v128.load32_splat (local.get $xa)))
+              (local.set $b (v128.load32_splat offset=4 (local.get $xa)))
+              (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $w0))))
+              (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $w1))))
+              (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $w2))))
+              (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $w3))))
+              (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $b) (local.get $w0))))
+              (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $b) (local.get $w1))))
+              (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $b) (local.get $w2))))
+              (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $b) (local.get $w3))))
+              ;; Past the last row (the next block shorter than this one): this step's own line.
+              (local.set $t (i32.add (local.get $tb) (i32.shl (local.get $tc) (i32.const 6))))
+              (drop (i32.load8_u (select (local.get $wq) (local.get $t) (i32.ge_u (local.get $tb) (local.get $tl)))))
+              (local.set $wrap (i32.eq (i32.add (local.get $tc) (i32.const 1)) (local.get $tn)))
+              (local.set $tb (select (i32.add (local.get $tb) (local.get $lds)) (local.get $tb) (local.get $wrap)))
+              (local.set $tc (select (i32.const 0) (i32.add (local.get $tc) (i32.const 1)) (local.get $wrap)))
+              (local.set $xa (i32.add (local.get $xa) (i32.const 8)))
+              (local.set $wq (i32.add (local.get $wq) (local.get $lds)))
+              (br $ka_next))))
+            (else
+            (block $k_done
+              (loop $k_next
+              (br_if $k_done (i32.ge_u (local.get $xa) (local.get $xend)))
+              (local.set $w0 (v128.load offset=0 (local.get $wq)))
+              (local.set $w1 (v128.load offset=16 (local.get $wq)))
+              (local.set $w2 (v128.load offset=32 (local.get $wq)))
+              (local.set $w3 (v128.load offset=48 (local.get $wq)))
+              (local.set $a (v128.load32_splat (local.get $xa)))
+              (local.set $b (v128.load32_splat offset=4 (local.get $xa)))
+              (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (local.get $w0))))
+              (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (local.get $w1))))
+              (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (local.get $w2))))
+              (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (local.get $w3))))
+              (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $b) (local.get $w0))))
+              (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $b) (local.get $w1))))
+              (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $b) (local.get $w2))))
+              (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $b) (local.get $w3))))
+              (local.set $xa (i32.add (local.get $xa) (i32.const 8)))
+              (local.set $wq (i32.add (local.get $wq) (local.get $lds)))
+              (br $k_next)))))
+          (if (local.get $bp) (then
+            (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+            (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+            (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+            (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+            (local.set $c10 (f32x4.add (local.get $c10) (v128.load offset=0 (local.get $bp))))
+            (local.set $c11 (f32x4.add (local.get $c11) (v128.load offset=16 (local.get $bp))))
+            (local.set $c12 (f32x4.add (local.get $c12) (v128.load offset=32 (local.get $bp))))
+            (local.set $c13 (f32x4.add (local.get $c13) (v128.load offset=48 (local.get $bp))))))
+          (v128.store offset=0 (local.get $o) (local.get $c00))
+          (v128.store offset=16 (local.get $o) (local.get $c01))
+          (v128.store offset=32 (local.get $o) (local.get $c02))
+          (v128.store offset=48 (local.get $o) (local.get $c03))
+          (v128.store offset=0 (i32.add (local.get $o) (local.get $ldo)) (local.get $c10))
+          (v128.store offset=16 (i32.add (local.get $o) (local.get $ldo)) (local.get $c11))
+          (v128.store offset=32 (i32.add (local.get $o) (local.get $ldo)) (local.get $c12))
+          (v128.store offset=48 (i32.add (local.get $o) (local.get $ldo)) (local.get $c13))
+          (local.set $r (i32.add (local.get $r) (i32.const 2)))
+          (br $r_next)))
+        ;; An odd last row: 1 x 16, x plain.
+        (if (i32.and (local.get $rows) (i32.const 1)) (then
+          (local.set $r (i32.sub (local.get $rows) (i32.const 1)))
+          (local.set $xa (i32.add (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $lda)))
+                                  (i32.shl (local.get $k0) (i32.const 2))))
+          (local.set $xend (i32.add (local.get $xa) (i32.shl (i32.sub (local.get $k1) (local.get $k0)) (i32.const 2))))
+          (local.set $wq (i32.add (i32.add (local.get $w) (i32.shl (local.get $p) (i32.const 6)))
+                                  (i32.mul (local.get $k0) (local.get $lds))))
+          (local.set $o (i32.add (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $ldo)))
+                                 (i32.shl (local.get $p) (i32.const 6))))
+          (local.set $c00 (v128.const i32x4 0 0 0 0))
+          (local.set $c01 (v128.const i32x4 0 0 0 0))
+          (local.set $c02 (v128.const i32x4 0 0 0 0))
+          (local.set $c03 (v128.const i32x4 0 0 0 0))
+          (if (local.get $k0) (then
+            (local.set $c00 (v128.load offset=0 (local.get $o)))
+            (local.set $c01 (v128.load offset=16 (local.get $o)))
+            (local.set $c02 (v128.load offset=32 (local.get $o)))
+            (local.set $c03 (v128.load offset=48 (local.get $o)))))
+          (block $k1_done
+            (loop $k1_next
+            (br_if $k1_done (i32.ge_u (local.get $xa) (local.get $xend)))
+            (local.set $a (v128.load32_splat (local.get $xa)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq)))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq)))))
+            (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq)))))
+            (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq)))))
+            (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+            (local.set $wq (i32.add (local.get $wq) (local.get $lds)))
+            (br $k1_next)))
+          (if (local.get $bp) (then
+            (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+            (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+            (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+            (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))))
+          (v128.store offset=0 (local.get $o) (local.get $c00))
+          (v128.store offset=16 (local.get $o) (local.get $c01))
+          (v128.store offset=32 (local.get $o) (local.get $c02))
+          (v128.store offset=48 (local.get $o) (local.get $c03))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $p_next)))
+      (local.set $k0 (local.get $k1))
+      (br $kb_next)))
+  )
+
   ;; gatherany: gather for a block of `rows` hidden rows in gemm's pair layout from h (pair i at
   ;;   h + 2i * lda, an odd last row plain at h + (rows-1) * lda): the k where any row is not ±0.
   (func (export "gatherany") (param $h i32) (param $lda i32) (param $rows i32) (param $K i32) (param $idx i32) (result i32)

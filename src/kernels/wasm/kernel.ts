@@ -29,6 +29,7 @@ import {
   groupPanels,
   layout,
   mapElements,
+  rowBytes,
 } from "./layout";
 import {
   type Act,
@@ -162,8 +163,11 @@ export function packMaps(
         m.nonFiniteScales = nonFinite;
       }
     } else if (m.elem === 4) {
-      // A map laid out by row (float32 only) is a panel as wide as a group of them for each group.
-      packMap(source, shape, i, m.byRow ? groupPanels(m) * PANEL : PANEL, f32, m.w / 4);
+      // A map laid out by row (float32 only) is a panel as wide as a group of them for each
+      // group, its rows rowBytes apart.
+      if (m.byRow)
+        packMap(source, shape, i, groupPanels(m) * PANEL, f32, m.w / 4, null, rowBytes(m) / 4);
+      else packMap(source, shape, i, PANEL, f32, m.w / 4);
     } else packMap(source, shape, i, PANEL, u16, m.w / 2, SLOTS16);
     const count = mapElements(m);
     if (m.code === WEIGHT_CODE.f16 && fitsF16s(u16, m.w / 2, count)) {
@@ -223,7 +227,9 @@ export function unpackLayout(f32: Float32Array, lay: Layout): StoredTensors[] {
     if (q !== null)
       w = unpackQuantPanels(u8, m.w, q, m.K, n, m.relaxed === true ? relaxedQuantAt : undefined);
     else if (m.elem === 4)
-      w = unpackRows(f32, m.w / 4, m.K, n, m.byRow ? groupPanels(m) * PANEL : PANEL);
+      w = m.byRow
+        ? unpackRows(f32, m.w / 4, m.K, n, groupPanels(m) * PANEL, null, rowBytes(m) / 4)
+        : unpackRows(f32, m.w / 4, m.K, n, PANEL);
     else {
       w = unpackRows(u16, m.w / 2, m.K, n, PANEL, SLOTS16);
       if (m.code === WEIGHT_CODE.f16s) scaleHalves(w, 0, w.length, -F16S_SHIFT);

@@ -88,7 +88,8 @@ export interface MapRegion {
   /**
    * Whether the weights are laid out by row rather than in panels: the panels go in
    * {@link rowGroups} groups of {@link groupPanels} (the last one padded with zeros), each group
-   * one after the other, K rows of {@link rowBytes}: panel p = g · groupPanels + i of row k at
+   * one after the other, K rows of {@link rowBytes} (a row may end in a line of zeros): panel
+   * p = g · groupPanels + i of row k at
    * w + g · {@link groupBytes} + k · rowBytes + PANEL · elem · i (each 16 columns as a panel's
    * row holds them). The last map of a float32 layout that skips zero hidden values is, so that
    * a left-out row is a run of bytes in each group never touched (see gemm.wat's `gemvhalves`).
@@ -151,13 +152,13 @@ export interface Layout {
 export const LIST_SLOTS = BLOCK_ROWS / 2 + 1;
 
 /**
- * Bytes of float32 panels a batch copies at once from a map laid out by row (one panel at the
- * least): each row's run of them is read in one piece (a copy panel by panel reads one line a
- * row, at the stride of a row, and cost a batch of 32 tokens of 768 x 3072 about 15% of the
- * map's time against gemm on panels; ten panels at once, about 5%). gemm then reads them panel
- * by panel, each in a core's L2 cache while every pair of rows goes by.
+ * Bytes of float32 panels a batch whose lists are short copies at once from a map laid out by
+ * row (one panel at the least): each row's run of them is read in one piece, and the copy stays
+ * in a core's L2 cache while every pair of rows reads it. 32 tokens of 768 x 3072 with half the
+ * hidden units off ran 1.08x to 1.09x the layer with `sparse: false` copying 512 KiB at a time
+ * (two panels), 1.03x to 1.04x at 2 MiB, 1.05x to 1.06x at 256 KiB (runs of bench S2 in turn).
  */
-export const ROW_SPAN = 1 << 21;
+export const ROW_SPAN = 1 << 19;
 
 /** Panels of inner dimension K that a batch copies at once from a map of `panels` laid out by row. */
 export function rowPanels(K: number, panels: number): number {
@@ -210,9 +211,18 @@ export function groupPanels(m: Pick<MapRegion, "panels" | "elem">): number {
   return Math.ceil(m.panels / rowGroups(m));
 }
 
-/** Bytes between rows k and k + 1 of a group of a map laid out by row: its panels' rows. */
+/**
+ * Bytes between rows k and k + 1 of a group of a map laid out by row: its panels' rows, and one
+ * line (64 bytes, zeros) more when those are a multiple of 1 KiB. A batch's tiles (gemm.wat's
+ * gemmrows) read 64 rows of one panel, lds bytes apart, while every pair of tokens goes by;
+ * at a multiple of 1 KiB those rows fall in at most four of L1's 64 sets and push each other
+ * out. On 1024 x 4096 (dModel 4096, 32 tokens, from L3) the padded rows took 1.13x gemm's time
+ * on panels, unpadded 1.26x to 1.32x; the pad costs 1 / (rowBytes / 64) of the map's memory,
+ * 1/17 at the most (dModel 512).
+ */
 export function rowBytes(m: Pick<MapRegion, "panels" | "elem">): number {
-  return groupPanels(m) * PANEL * m.elem;
+  const bytes = groupPanels(m) * PANEL * m.elem;
+  return bytes % 1024 === 0 ? bytes + 64 : bytes;
 }
 
 /** Bytes between the groups of a map laid out by row: K rows of {@link rowBytes}. */
@@ -222,11 +232,11 @@ export function groupBytes(m: Pick<MapRegion, "panels" | "elem" | "K">): number 
 
 /**
  * Elements a map's weights take in the layout: K · PANEL a panel, and for a map laid out by row
- * its groups' padding too.
+ * its groups' padding (a last group's panels, each row's line) too.
  */
 export function mapElements(m: Pick<MapRegion, "panels" | "elem" | "K" | "byRow">): number {
-  const panels = m.byRow ? rowGroups(m) * groupPanels(m) : m.panels;
-  return m.K * panels * PANEL;
+  if (m.byRow) return (rowGroups(m) * groupBytes(m)) / m.elem;
+  return m.K * m.panels * PANEL;
 }
 
 /** Bytes of one panel of a map with inner dimension K: K rows of PANEL elements. */

@@ -157,6 +157,23 @@ export interface GemmExports {
   ): void;
   /** gather for a block of `rows` rows in the pair layout: the k not ±0 in any of them. */
   gatherany(h: number, lda: number, rows: number, K: number, idx: number): number;
+  /**
+   * gemm's sums (no relu, plain output) for a batch on float32 weights laid out by row, read
+   * where they are: panel p of row k at w + 64p + k * lds, for panels p0 .. p1-1 of one group.
+   */
+  gemmrows(
+    x: number,
+    lda: number,
+    rows: number,
+    K: number,
+    w: number,
+    lds: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    out: number,
+    ldo: number,
+  ): void;
 }
 
 /** The kernel's activation export. */
@@ -316,10 +333,12 @@ export function linearOn(
  * the hidden units that are not zero in it (gather); the tiles then leave out the other rows of
  * the weights: the same sums, in the same order, less the terms (±0) · w that change no bit
  * (docs/numerics.md). One token goes to gemvhalves over its list, or over every row (the dense
- * path) when none is left out, `chunk` panels a call, reading the map's two groups in turn; a
- * batch copies a span of panels ({@link rowPanels}) into `scratch` once, each group's part from
- * its own rows, and runs gemm on it for every pair of rows whose list is long, gemmsparse for
- * the others. (Only float32 maps are laid out by row.)
+ * path) when none is left out, `chunk` panels a call, reading the map's two groups in turn. A
+ * batch whose pairs of rows all have long lists reads every row where it is (gemmrows, each
+ * group's panels in turn); when some pair's list is short, it copies a span of panels
+ * ({@link rowPanels}) into `scratch` once, each group's part from its own rows, and runs gemm
+ * on it for every pair of rows whose list is long, gemmsparse for the others. (Only float32
+ * maps are laid out by row.)
  */
 function rowsLinear(
   ex: GemmExports,
@@ -378,10 +397,25 @@ function rowsLinear(
       else all = false;
     }
   }
+  if (!sparse) {
+    // Every pair reads every row: gemmrows finds panel s of group g at wg + 64s (i32
+    // arithmetic wraps).
+    for (let p = p0; p < p1; p += chunk) {
+      const q = Math.min(p1, p + chunk);
+      for (let s = p; s < q;) {
+        const g = Math.floor(s / gp);
+        const e = Math.min(q, (g + 1) * gp);
+        ex.gemmrows(x, lda, rows, K, (w + g * gb - g * gp * step) | 0, lds, s, e, b, out, ldo);
+        s = e;
+      }
+      beat();
+    }
+    return;
+  }
   // When every pair of rows reads its list only, the copies need only the rows on some list.
   const union = lists + slots * K * 4;
-  const n = sparse && all ? ex.gatherany(x, lda, rows, K, union) : K;
-  const idx = sparse && all ? union : 0;
+  const n = all ? ex.gatherany(x, lda, rows, K, union) : K;
+  const idx = all ? union : 0;
   const ldf = panelBytes(K);
   const span = rowPanels(K, m.panels);
   for (let p = p0; p < p1; p += span) {
@@ -403,21 +437,18 @@ function rowsLinear(
     }
     // gemm and gemmsparse find panel p at wp + p * ldf: the scratch (i32 arithmetic wraps).
     const wp = (scratch - p * ldf) | 0;
-    if (!sparse) ex.gemm(x, lda, rows, K, wp, ldf, p, q, b, 0, 0, out, ldo);
-    else {
-      // Every pair over a part of the span that stays in L2 (gemm goes panel by panel itself;
-      // a pair of gemmsparse over the whole copied span would evict it for the next pair).
-      const part = Math.max(1, Math.floor(SPARSE_SPAN / ldf));
-      for (let r = p; r < q; r += part) {
-        const t = Math.min(q, r + part);
-        for (let s = 0; s < slots; s++) {
-          const two = 2 * s + 2 <= rows;
-          const xs = x + 2 * s * lda;
-          const os = out + 2 * s * ldo;
-          const c = counts[s] as number;
-          if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, ldf, r, t, b, 0, 0, os, ldo);
-          else ex.gemmsparse(xs, two ? 1 : 0, wp, ldf, r, t, b, os, ldo, lists + s * K * 4, c);
-        }
+    // Every pair over a part of the span that stays in L2 (gemm goes panel by panel itself;
+    // a pair of gemmsparse over the whole copied span would evict it for the next pair).
+    const part = Math.max(1, Math.floor(SPARSE_SPAN / ldf));
+    for (let r = p; r < q; r += part) {
+      const t = Math.min(q, r + part);
+      for (let s = 0; s < slots; s++) {
+        const two = 2 * s + 2 <= rows;
+        const xs = x + 2 * s * lda;
+        const os = out + 2 * s * ldo;
+        const c = counts[s] as number;
+        if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, ldf, r, t, b, 0, 0, os, ldo);
+        else ex.gemmsparse(xs, two ? 1 : 0, wp, ldf, r, t, b, os, ldo, lists + s * K * 4, c);
       }
     }
     beat();
