@@ -199,7 +199,7 @@ describe("gemmrows", () => {
         [P - 1, P],
         [Math.max(0, gp - 1), Math.min(P, gp + 1)],
       ].filter(([p0, p1]) => (p0 as number) < (p1 as number));
-      for (const rows of [1, 2, 3, 4, 5, 7]) {
+      for (const rows of [1, 2, 3, 4, 5, 7, 33]) {
         const xs = Array.from({ length: rows }, (_, r) => seededFloats(K, 9200 + 31 * r + K, 3));
         pairsIn(xs, K);
         const ldo = P * PANEL * 4;

@@ -2,8 +2,8 @@
 // the property test (test/layers/layer.prop.test.ts, dimensions up to 97) does not reach: a
 // dModel whose rows are a multiple of 1 KiB, which layout.ts pads by a line (512: 16 panels a
 // group; 1024: 32), next to one it does not pad (200), and a dHidden of several of gemmrows'
-// 64-row blocks. A batch whose pairs of tokens read every row goes to gemmrows, one with short
-// lists to the copied panels (each case has both): either way the layer that skips is, bit for bit, the one that
+// 64-row blocks. A batch of up to 64 tokens whose pairs read every row goes to gemmrows, a
+// larger one or one with short lists to the copied panels (each case has all three): either way the layer that skips is, bit for bit, the one that
 // does not (`sparse: false`, gemm on panels), on one thread and two, and each token alone
 // (forwardToken, gemvhalves) gives its row of the batch.
 import { afterAll, describe, expect, it } from "vitest";
@@ -86,7 +86,7 @@ describe.each([
         const [skip, dense] = await Promise.all([make(true), make(false)]);
         live.push(skip, dense);
         expect(skip.threads).toBe(threads);
-        for (const T of [2, 3, 33, 129]) {
+        for (const T of [2, 3, 33, 64, 65, 129]) {
           const x = mat(T, D, 1000 + T);
           const y = skip.forward(x);
           expectSameBits(y.data, dense.forward(x).data, `off ${off}, ${T} tokens`);
