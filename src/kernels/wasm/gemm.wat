@@ -1491,9 +1491,10 @@
   ;;   L1's sets). While the first pair goes down a panel, it also loads a byte, one step each,
   ;;   from every line of this call's panels in the next block, row by row, in order: the
   ;;   hardware sees one stream and fetches it ahead (loads change no result). On D1's and S2's
-  ;;   W2 (3072 x 768, 32 tokens from L3), these tiles took 1.03x gemm's time on panels; a copy
-  ;;   into panels first (panelrows, then gemm), 1.15x to 1.25x; gemm's tile at stride lds with
-  ;;   no blocks, 1.79x.
+  ;;   W2 (3072 x 768, 32 tokens from L3), these tiles took 1.03x to 1.06x gemm's time on
+  ;;   panels; a copy into panels first (panelrows, then gemm), 1.15x to 1.25x; gemm's tile at
+  ;;   stride lds with no blocks, 1.79x. At 128 tokens they took 1.07x to 1.10x, and the layer
+  ;;   copies instead (panels.ts, ROWS_IN_PLACE).
   (func (export "gemmrows")
     (param $x i32) (param $lda i32) (param $rows i32) (param $K i32)
     (param $w i32) (param $lds i32) (param $p0 i32) (param $p1 i32)
