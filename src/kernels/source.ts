@@ -163,9 +163,9 @@ const bitsOf = (a: Packed): Uint32Array | Uint16Array =>
  * panel's rows `ld` elements apart (at least nr; nr by default): element (k, j) goes to
  * out[outOff + floor(j / nr) * K * ld + k * ld + slot(j % nr)], where slot is `slots` (a
  * permutation of 0 .. nr-1) or the identity. Padding columns past N, and the ld - nr elements
- * after each row, are left as they are (zero in a fresh buffer). Elements are copied as bit patterns, so every NaN
- * payload, a signalling NaN's too, is kept (a float32 read into a JavaScript number may be
- * quieted).
+ * after each row, are left as they are (zero in a fresh buffer). Elements are copied as bit
+ * patterns, so every NaN payload, a signalling NaN's too, is kept (a float32 read into a
+ * JavaScript number may be quieted).
  */
 export function packRows<T extends Packed>(
   K: number,

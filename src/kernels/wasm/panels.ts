@@ -237,9 +237,10 @@ const SPARSE_SPAN = 1 << 18;
  * A batch of at most this many rows whose pairs all read every row of a map laid out by row
  * reads the rows where they are (gemmrows); a larger one copies its panels out of the rows
  * and runs gemm on the copies, whose cost more pairs share. Runs of bench --sparsity 0, one
- * thread, against the layer with `sparse: false`: 32 tokens of 768 x 3072 0.95x in place, 0.88x
- * copying; 64 of 4096 x 11008 about 1.00x and 0.95x; 128 of 768 x 3072 and 512 of 512 x 2048
- * 0.94x in place, 0.95x to 0.98x copying. The same bits either way.
+ * thread, against the layer with `sparse: false`: 32 tokens of 768 x 3072 0.91x to 0.96x in
+ * place, 0.88x copying; 64 of 4096 x 11008 0.97x to 1.04x and 0.92x to 0.98x; 128 of 768 x 3072
+ * and 512 of 512 x 2048 0.94x to 0.96x in place, 0.95x to 0.98x copying (docs/numerics.md,
+ * "Sparse hidden values"). The same bits either way.
  */
 const ROWS_IN_PLACE = 64;
 
