@@ -1514,7 +1514,7 @@
       (local.set $k1 (select (i32.add (local.get $k0) (i32.const 64)) (local.get $K)
                              (i32.lt_u (i32.add (local.get $k0) (i32.const 64)) (local.get $K))))
       (local.set $last (i32.eq (local.get $k1) (local.get $K)))
-      ;; The next block's lines: row k1 onwards, this call's panels (tn lines a row), tc'th of the row.
+      ;; The next block's lines: from row k1, this call's panels (tn lines a row), tc'th of a row.
       (local.set $tb (i32.add (i32.add (local.get $w) (i32.shl (local.get $p0) (i32.const 6)))
                               (i32.mul (local.get $k1) (local.get $lds))))
       (local.set $tc (i32.const 0))
