@@ -65,6 +65,21 @@ function expected(
   return bias === null ? acc : Math.fround(acc + (bias[j] as number));
 }
 
+/**
+ * A caller's shares of P panels in two groups of gp: all panels, all but the first, the first
+ * alone, the last alone, and the two panels about the groups' edge.
+ */
+function sharesOf(P: number, gp: number): [number, number][] {
+  const all: [number, number][] = [
+    [0, P],
+    [1, P],
+    [0, 1],
+    [P - 1, P],
+    [Math.max(0, gp - 1), Math.min(P, gp + 1)],
+  ];
+  return all.filter(([p0, p1]) => p0 < p1);
+}
+
 /** Lists: none, the first row, every row (idx = 0 and listed), every other, a seeded subset. */
 function lists(K: number, seed: number): { name: string; list: number[]; listed: boolean }[] {
   const all = Array.from({ length: K }, (_, k) => k);
@@ -98,18 +113,10 @@ describe("gemvhalves", () => {
     f32.set(x, X / 4);
     const bias = seededFloats(P * PANEL, 7000 + N);
     f32.set(bias, BIAS / 4);
-    // A caller's share: all panels, all but the first, the first alone, the last alone, and
-    // the two panels about the groups' edge.
-    const shares = [
-      [0, P],
-      [1, P],
-      [0, 1],
-      [P - 1, P],
-      [Math.max(0, gp - 1), Math.min(P, gp + 1)],
-    ].filter(([p0, p1]) => (p0 as number) < (p1 as number));
+    const shares = sharesOf(P, gp);
     for (const { name, list, listed } of lists(K, 8000 + K)) {
       i32.set(list, IDX / 4);
-      for (const [p0, p1] of shares as [number, number][]) {
+      for (const [p0, p1] of shares) {
         for (const b of [null, bias]) {
           for (const eight of [0, 1]) {
             f32.fill(7, OUT / 4, OUT / 4 + P * PANEL); // left alone outside [p0, p1)
@@ -192,18 +199,12 @@ describe("gemmrows", () => {
       const bias = seededFloats(P * PANEL, 9100 + N);
       f32.set(bias, BIAS / 4);
       const all = Array.from({ length: K }, (_, k) => k);
-      const shares = [
-        [0, P],
-        [1, P],
-        [0, 1],
-        [P - 1, P],
-        [Math.max(0, gp - 1), Math.min(P, gp + 1)],
-      ].filter(([p0, p1]) => (p0 as number) < (p1 as number));
+      const shares = sharesOf(P, gp);
       for (const rows of [1, 2, 3, 4, 5, 7, 33]) {
         const xs = Array.from({ length: rows }, (_, r) => seededFloats(K, 9200 + 31 * r + K, 3));
         pairsIn(xs, K);
         const ldo = P * PANEL * 4;
-        for (const [p0, p1] of shares as [number, number][]) {
+        for (const [p0, p1] of shares) {
           for (const b of [null, bias]) {
             f32.fill(7, OUT / 4, OUT / 4 + rows * P * PANEL); // left alone outside [p0, p1)
             for (let s = p0; s < p1;) {

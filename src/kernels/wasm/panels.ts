@@ -458,16 +458,41 @@ function rowsLinear(
     const part = Math.max(1, Math.floor(SPARSE_SPAN / ldf));
     for (let r = p; r < q; r += part) {
       const t = Math.min(q, r + part);
-      for (let s = 0; s < slots; s++) {
-        const two = 2 * s + 2 <= rows;
-        const xs = x + 2 * s * lda;
-        const os = out + 2 * s * ldo;
-        const c = counts[s] as number;
-        if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, ldf, r, t, b, 0, 0, os, ldo);
-        else ex.gemmsparse(xs, two ? 1 : 0, wp, ldf, r, t, b, os, ldo, lists + s * K * 4, c);
-      }
+      pairTiles(ex, x, lda, rows, K, wp, ldf, r, t, b, out, ldo, lists, counts, dense);
     }
     beat();
+  }
+}
+
+/**
+ * Every pair of rows (and an odd last row) of a block over panels p0 .. p1-1 of float32 panels
+ * at w (panel p at w + p * ldw): gemm for a pair whose list (counts, from gather) holds at
+ * least `dense` units, gemmsparse over its list (slot s of `lists`) for the others.
+ */
+function pairTiles(
+  ex: GemmExports,
+  x: number,
+  lda: number,
+  rows: number,
+  K: number,
+  w: number,
+  ldw: number,
+  p0: number,
+  p1: number,
+  b: number,
+  out: number,
+  ldo: number,
+  lists: number,
+  counts: Int32Array,
+  dense: number,
+): void {
+  for (let s = 0; 2 * s < rows; s++) {
+    const two = 2 * s + 2 <= rows;
+    const xs = x + 2 * s * lda;
+    const os = out + 2 * s * ldo;
+    const c = counts[s] as number;
+    if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, w, ldw, p0, p1, b, 0, 0, os, ldo);
+    else ex.gemmsparse(xs, two ? 1 : 0, w, ldw, p0, p1, b, os, ldo, lists + s * K * 4, c);
   }
 }
 
@@ -526,14 +551,7 @@ function sparseTiles(
       ex.widen(w + p * ldw, scratch, K, code);
       [wp, lw] = [(scratch - p * ldf) | 0, ldf];
     }
-    for (let s = 0; s < slots; s++) {
-      const two = 2 * s + 2 <= rows;
-      const xs = x + 2 * s * lda;
-      const os = out + 2 * s * ldo;
-      const c = counts[s] as number;
-      if (c >= dense) ex.gemm(xs, lda, two ? 2 : 1, K, wp, lw, p, q, b, 0, 0, os, ldo);
-      else ex.gemmsparse(xs, two ? 1 : 0, wp, lw, p, q, b, os, ldo, lists + s * K * 4, c);
-    }
+    pairTiles(ex, x, lda, rows, K, wp, lw, p, q, b, out, ldo, lists, counts, dense);
     beat();
   }
   return true;
