@@ -154,7 +154,7 @@ describe("gemvhalves", () => {
 });
 
 describe("gemmrows", () => {
-  /** Rows of x (K floats each) into gemm's pair layout at X: pairs interleaved, an odd last plain. */
+  /** Rows of x (K floats each) into gemm's pair layout at X: pairs interleaved, an odd one plain. */
   function pairsIn(xs: Float32Array[], K: number): void {
     for (let r = 0; r < xs.length; r++) {
       const x = xs[r] as Float32Array;
@@ -182,7 +182,7 @@ describe("gemmrows", () => {
       const ld = gp * PANEL + pad;
       const lds = ld * 4;
       const v = seededFloats(K * N, 9000 + K * N);
-      f32.fill(-3, W / 4, PF / 4); // the pads and the second group's padding: never read as weights
+      // Zeros in the last panel's columns past N (read, as in the layout); pads are set below.
       f32.fill(0, W / 4, W / 4 + 2 * K * ld);
       const row = (k: number, dst: Float32Array) => dst.set(v.subarray(k * N, k * N + N));
       packRows(K, N, gp * PANEL, row, f32, W / 4, null, ld);

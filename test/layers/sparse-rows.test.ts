@@ -3,9 +3,10 @@
 // dModel whose rows are a multiple of 1 KiB, which layout.ts pads by a line (512: 16 panels a
 // group; 1024: 32), next to one it does not pad (200), and a dHidden of several of gemmrows'
 // 64-row blocks. A batch of up to 64 tokens whose pairs read every row goes to gemmrows, a
-// larger one or one with short lists to the copied panels (each case has all three): either way the layer that skips is, bit for bit, the one that
-// does not (`sparse: false`, gemm on panels), on one thread and two, and each token alone
-// (forwardToken, gemvhalves) gives its row of the batch.
+// larger one or one with short lists to the copied panels (each case has all three): either
+// way the layer that skips is, bit for bit, the one that does not (`sparse: false`, gemm on
+// panels), on one thread and two, and each token alone (forwardToken, gemvhalves) gives its
+// row of the batch.
 import { afterAll, describe, expect, it } from "vitest";
 import { FeedForward, GatedFeedForward, type Matrix, row } from "../../src/index";
 import { groupPanels, rowBytes } from "../../src/kernels/wasm/layout";
