@@ -33,7 +33,7 @@
 // the 0% goal could give with W2 at share s read as fast as the faster of rows and whole.
 import wabtInit from "wabt";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
-import { ROWS_EIGHT, type GemmExports } from "../src/kernels/wasm/panels";
+import { ROWS_LIST, rowsToken, type GemmExports } from "../src/kernels/wasm/panels";
 import { runIfMain } from "./cli";
 import { defaultMemoryBytes, rate } from "./roof";
 
@@ -187,12 +187,15 @@ export class RowSkip {
     this.gemm.gemm(X, K * 4, 1, K, this.copy(c), K * 64, 0, N / 16, 0, 0, 0, OUT, N * 4);
   }
 
-  /** The sparse layer's path over copy c and the n rows listed at idx (all rows: n = K). */
+  /**
+   * The sparse layer's one-token path over copy c and the n rows listed at idx (all rows: n =
+   * K): the list group after group when it holds under ROWS_LIST of the rows, else every row.
+   */
   rows(c: number, idx: number, n: number): void {
     const w = this.copy(c);
-    const eight = n < K * ROWS_EIGHT ? 1 : 0;
-    const list = n < K ? idx : 0;
-    this.gemm.gemvhalves(
+    const list = n < K * ROWS_LIST;
+    rowsToken(
+      this.gemm,
       X,
       w,
       w + GROUP,
@@ -203,10 +206,16 @@ export class RowSkip {
       GROUP_PANELS,
       0,
       0,
-      list,
-      n,
-      eight,
+      list ? idx : 0,
+      list ? n : K,
     );
+  }
+
+  /** The listed rows of copy c with both groups' tiles in turn, eight rows a tile. */
+  turns(c: number, idx: number, n: number): void {
+    const w = this.copy(c);
+    const g = GROUP_PANELS;
+    this.gemm.gemvhalves(X, w, w + GROUP, ROW_HALF, OUT, OUT + ROW_HALF, g, g, 0, 0, idx, n, 1);
   }
 
   /** The `whole` kernel over copy c as whole rows of 3 KiB and the n rows listed at idx. */
@@ -275,6 +284,7 @@ async function main(argv: string[]): Promise<number> {
     const at = (c: number) => probe.listAt(8 * i + (c % 8));
     const n = (c: number) => lengths[c % 8] as number;
     cases.push({ name: "rows", share, run: (c) => probe.rows(c, at(c), n(c)) });
+    if (share > 0) cases.push({ name: "turns", share, run: (c) => probe.turns(c, at(c), n(c)) });
     cases.push({ name: "whole", share, run: (c) => probe.read(c, at(c), n(c)) });
   }
   // Warm-up: until the engine has optimized every function.

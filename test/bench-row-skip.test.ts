@@ -1,4 +1,4 @@
-// The row-skip probe (bench/row-skip.ts) times three reads of W2 and compares their times; each
+// The row-skip probe (bench/row-skip.ts) times four reads of W2 and compares their times; each
 // must compute what it says, over the layout it says, or the ceiling it prints means nothing.
 // Each is checked here bit for bit against a float32 reference of its own layout: +0, then
 // + x_k * w_kj for the listed k in order, each product and sum rounded.
@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { K, N, RowSkip, parseArgs } from "../bench/row-skip";
+import { ROWS_LIST } from "../src/kernels/wasm/panels";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -54,8 +55,17 @@ describe("row-skip probe", () => {
     expect(bits(probe.out())).toEqual(bits(reference(x, all, panels)));
     probe.rows(c, probe.listAt(1), K);
     expect(bits(probe.out())).toEqual(bits(reference(x, all, groups)));
+    // Half the rows listed: the layer's path reads every row (ROWS_LIST); turns reads the list.
     probe.rows(c, probe.listAt(0), n);
+    expect(bits(probe.out())).toEqual(bits(reference(x, all, groups)));
+    probe.turns(c, probe.listAt(0), n);
     expect(bits(probe.out())).toEqual(bits(reference(x, listed, groups)));
+    // A fifth of the rows listed (slot 2): the layer's path reads the list, group after group.
+    const m = probe.list(2, 0.2, 7);
+    expect(m).toBeLessThan(K * ROWS_LIST);
+    const few = Array.from(new Int32Array(probe.memory.buffer, probe.listAt(2), m));
+    probe.rows(c, probe.listAt(2), m);
+    expect(bits(probe.out())).toEqual(bits(reference(x, few, groups)));
     probe.read(c, probe.listAt(0), n);
     expect(bits(probe.out())).toEqual(bits(reference(x, listed, whole)));
     probe.read(c, probe.listAt(1), K);

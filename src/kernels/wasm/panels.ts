@@ -209,7 +209,7 @@ const ALL_PANELS = 1 << 24;
 /**
  * A batch's pair of rows whose list holds at least this share of the hidden units runs gemm on
  * the copied panels: reading a list and skipping a few rows saves less than it costs (the same
- * bits either way). One token has no such threshold (see rowsLinear).
+ * bits either way). One token has its own thresholds ({@link TOKEN_SHARE}, {@link ROWS_LIST}).
  */
 const DENSE_SHARE = 7 / 8;
 
@@ -245,10 +245,18 @@ const SPARSE_SPAN = 1 << 18;
 const ROWS_IN_PLACE = 64;
 
 /**
- * One token whose list holds fewer than this share of a float32 map's rows reads them in blocks
- * of eight (gemvhalves' `eight`), a longer list a row at a time. Same bits either way.
+ * One token reads its list of a map laid out by row only when the list holds fewer than this
+ * share of the rows: then group after group, eight listed rows a tile (gemvhalves' `eight`).
+ * A longer list reads every row (the dense path: both groups in turn, a row at a time). Where
+ * listed rows pay depends on the machine's prefetchers. Kernels alone (bench:row-skip, one
+ * thread, 768 x 3072 from main memory; time over gemm on panels): on an AMD EPYC (Zen 5) every
+ * row took 1.26, the listed rows of 1/2, 3/10 and 1/10 of them 2.0, 1.2 and 0.35 with both
+ * groups in turn, 1.6, 0.91 and 0.26 group after group; on an Intel Xeon (Sapphire Rapids)
+ * half the rows listed were already faster than every row. At 1/3 the list is no slower on
+ * either, so a layer at moderate sparsity is never much slower than at none. Same bits either
+ * way.
  */
-export const ROWS_EIGHT = 7 / 8;
+export const ROWS_LIST = 1 / 3;
 
 /**
  * A {@link Linear} on an instance's exports, for one thread. Float32 weights go to gemm as they
@@ -339,12 +347,40 @@ export function linearOn(
 }
 
 /**
+ * One token's sums over segments a and b of a map laid out by row (gemvhalves' parameters): over
+ * the n rows listed at idx group after group, eight rows a tile, or (idx 0) over every row of
+ * both groups in turn, a row at a time. The caller lists rows only under {@link ROWS_LIST}.
+ */
+export function rowsToken(
+  ex: GemmExports,
+  x: number,
+  wa: number,
+  wb: number,
+  lds: number,
+  oa: number,
+  ob: number,
+  na: number,
+  nb: number,
+  ba: number,
+  bb: number,
+  idx: number,
+  n: number,
+): void {
+  if (idx === 0) ex.gemvhalves(x, wa, wb, lds, oa, ob, na, nb, ba, bb, 0, n, 0);
+  else {
+    ex.gemvhalves(x, wa, wb, lds, oa, ob, na, 0, ba, bb, idx, n, 1);
+    ex.gemvhalves(x, wa, wb, lds, oa, ob, 0, nb, ba, bb, idx, n, 1);
+  }
+}
+
+/**
  * {@link linearOn} for a map laid out by row (no relu, plain output: the last map). When the
  * map is marked `skip` and `lists` is not 0, each pair of rows (and an odd last row) first lists
  * the hidden units that are not zero in it (gather); the tiles then leave out the other rows of
  * the weights: the same sums, in the same order, less the terms (±0) · w that change no bit
- * (docs/numerics.md). One token goes to gemvhalves over its list, or over every row (the dense
- * path) when none is left out, `chunk` panels a call, reading the map's two groups in turn. A
+ * (docs/numerics.md). One token goes to gemvhalves, `chunk` panels a call: over its list,
+ * group after group, when the list is short ({@link ROWS_LIST}), else over every row (the dense
+ * path), reading the map's two groups in turn. A
  * batch of up to {@link ROWS_IN_PLACE} rows whose pairs all have long lists reads every row
  * where it is (gemmrows, each group's panels in turn); any other batch copies a span of panels
  * ({@link rowPanels}) into `scratch` once, each group's part from its own rows (only the rows
@@ -374,10 +410,11 @@ function rowsLinear(
   const step = PANEL * m.elem;
   const skip = m.skip && lists !== 0;
   if (rows === 1) {
-    // A list as long as the rows reads them in the same order at the same speed: no threshold.
-    // (A token with no hidden unit off gets n = K and no list written.)
-    const n = skip ? ex.gather(x, K, 0, lists) : K;
-    const idx = skip && n < K ? lists : 0;
+    // (A token with no hidden unit off gets K and no list written.)
+    const listed = skip ? ex.gather(x, K, 0, lists) : K;
+    const list = listed < K * ROWS_LIST;
+    const n = list ? listed : K;
+    const idx = list ? lists : 0;
     for (let p = p0; p < p1; p += chunk) {
       const q = Math.min(p1, p + chunk);
       // Segment a: panels p .. min(q, gp) - 1 of group 0; b: the rest, of group 1. (No arrays
@@ -390,8 +427,7 @@ function rowsLinear(
       const wb = w + gb + (pb - gp) * step;
       const ba = b === 0 ? 0 : b + p * 64;
       const bb = b === 0 ? 0 : b + pb * 64;
-      const eight = n < K * ROWS_EIGHT ? 1 : 0;
-      ex.gemvhalves(x, wa, wb, lds, out + p * 64, out + pb * 64, na, nb, ba, bb, idx, n, eight);
+      rowsToken(ex, x, wa, wb, lds, out + p * 64, out + pb * 64, na, nb, ba, bb, idx, n);
       beat();
     }
     return;
