@@ -1,4 +1,4 @@
-// The row-skip probe (bench/row-skip.ts) times four reads of W2 and compares their times; each
+// The row-skip probe (bench/row-skip.ts) times several reads of W2 and compares their times; each
 // must compute what it says, over the layout it says, or the ceiling it prints means nothing.
 // Each is checked here bit for bit against a float32 reference of its own layout: +0, then
 // + x_k * w_kj for the listed k in order, each product and sum rounded.
@@ -15,9 +15,10 @@ function reference(
   x: Float32Array,
   list: number[],
   w: (k: number, j: number) => number,
+  outputs = N,
 ): Float32Array {
-  const out = new Float32Array(N);
-  for (let j = 0; j < N; j++) {
+  const out = new Float32Array(outputs);
+  for (let j = 0; j < outputs; j++) {
     let s = 0;
     for (const k of list) s = Math.fround(s + Math.fround((x[k] as number) * w(k, j)));
     out[j] = s;
@@ -53,6 +54,22 @@ describe("row-skip probe", () => {
 
     probe.panels(c);
     expect(bits(probe.out())).toEqual(bits(reference(x, all, panels)));
+    probe.panels(c, true);
+    expect(bits(probe.out())).toEqual(bits(reference(x, all, panels)));
+    // The copy read as W1 (N inputs, K outputs, relu): the first N of x.
+    const w1 = (k: number, j: number) => f[base + (j >> 4) * N * 16 + k * 16 + (j & 15)] as number;
+    const first = reference(
+      x.subarray(0, N),
+      Array.from({ length: N }, (_, k) => k),
+      w1,
+      K,
+    );
+    for (let j = 0; j < K; j++) if ((first[j] as number) < 0) first[j] = 0;
+    for (const pairs of [false, true]) {
+      probe.first(c, pairs);
+      const got = new Float32Array(probe.memory.buffer, probe.outAt(), K).slice();
+      expect(bits(got)).toEqual(bits(first));
+    }
     probe.rows(c, probe.listAt(1), K);
     expect(bits(probe.out())).toEqual(bits(reference(x, all, groups)));
     // Half the rows listed: the layer's path reads every row (ROWS_LIST); turns reads the list.

@@ -333,6 +333,134 @@
       (local.set $g (local.get $ge))
       (br $g_next))))
 
+  ;; gemvsplit: gemm's sums for one token (x plain, K floats) over panels p0 .. p1-1 of w (panel p
+  ;;   at w + p * ldw), with bias (16-padded, or 0) and relu (1 or 0) as gemm's; out plain (panel p
+  ;;   at out + 64p). gemm's 1 x 32 tile, but over panels h apart, h = (p1 - p0) / 2 rounded down:
+  ;;   panel p0 + i with panel p0 + h + i, then a last odd panel alone (1 x 16). Each element is
+  ;;   gemm's: +0, then acc + x_k * w_kj for k increasing, each product and sum rounded, then the
+  ;;   bias, then relu; so which panels share a tile changes no bit. Why: from main memory the
+  ;;   tile reads two streams, and with gemm's neighbouring panels both end at every other panel
+  ;;   (48 KiB at K = 768) and start again; here each runs on through half of the panels, front
+  ;;   to back. Measured (bench:row-skip's probe, one thread, 768 x 3072 and 3072 x 768 float32
+  ;;   from main memory, an AMD EPYC Zen 5): 0.76x gemm's time at K = 768, 0.93x at K = 3072.
+  (func (export "gemvsplit")
+    (param $x i32) (param $K i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
+    (param $bias i32) (param $relu i32) (param $out i32)
+    (local $h i32) (local $i i32) (local $p i32) (local $xa i32) (local $xend i32) (local $wq i32)
+    (local $wq2 i32) (local $o i32) (local $o2 i32) (local $bp i32) (local $bp2 i32) (local $a v128)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local $c04 v128) (local $c05 v128) (local $c06 v128) (local $c07 v128)
+    (local.set $h (i32.shr_u (i32.sub (local.get $p1) (local.get $p0)) (i32.const 1)))
+    (local.set $xend (i32.add (local.get $x) (i32.shl (local.get $K) (i32.const 2))))
+    (block $t_done
+      (loop $t_next
+        (br_if $t_done (i32.ge_u (local.get $i) (local.get $h)))
+        (local.set $p (i32.add (local.get $p0) (local.get $i)))
+        (local.set $wq (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+        (local.set $wq2 (i32.add (local.get $wq) (i32.mul (local.get $h) (local.get $ldw))))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $o2 (i32.add (local.get $o) (i32.shl (local.get $h) (i32.const 6))))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6)))
+                               (i32.const 0) (local.get $bias)))
+        (local.set $bp2 (i32.add (local.get $bp) (i32.shl (local.get $h) (i32.const 6))))
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $c04 (v128.const i32x4 0 0 0 0))
+        (local.set $c05 (v128.const i32x4 0 0 0 0))
+        (local.set $c06 (v128.const i32x4 0 0 0 0))
+        (local.set $c07 (v128.const i32x4 0 0 0 0))
+        (local.set $xa (local.get $x))
+        (block $k_done
+          (loop $k_next
+          (br_if $k_done (i32.ge_u (local.get $xa) (local.get $xend)))
+          (local.set $a (v128.load32_splat (local.get $xa)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq)))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq)))))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq)))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq)))))
+          ;; gemm's scheduling fence (see the 1 x 32 tile there): overwritten by the final stores.
+          (v128.store (local.get $o) (v128.or (local.get $c00) (local.get $c01)))
+          (local.set $c04 (f32x4.add (local.get $c04) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq2)))))
+          (local.set $c05 (f32x4.add (local.get $c05) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq2)))))
+          (local.set $c06 (f32x4.add (local.get $c06) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq2)))))
+          (local.set $c07 (f32x4.add (local.get $c07) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq2)))))
+          (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+          (local.set $wq (i32.add (local.get $wq) (i32.const 64)))
+          (local.set $wq2 (i32.add (local.get $wq2) (i32.const 64)))
+          (br $k_next)))
+        (if (local.get $bp) (then
+          (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+          (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+          (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+          (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+          (local.set $c04 (f32x4.add (local.get $c04) (v128.load offset=0 (local.get $bp2))))
+          (local.set $c05 (f32x4.add (local.get $c05) (v128.load offset=16 (local.get $bp2))))
+          (local.set $c06 (f32x4.add (local.get $c06) (v128.load offset=32 (local.get $bp2))))
+          (local.set $c07 (f32x4.add (local.get $c07) (v128.load offset=48 (local.get $bp2))))
+        ))
+        (if (local.get $relu) (then
+          (local.set $c00 (v128.andnot (local.get $c00) (f32x4.lt (local.get $c00) (v128.const i32x4 0 0 0 0))))
+          (local.set $c01 (v128.andnot (local.get $c01) (f32x4.lt (local.get $c01) (v128.const i32x4 0 0 0 0))))
+          (local.set $c02 (v128.andnot (local.get $c02) (f32x4.lt (local.get $c02) (v128.const i32x4 0 0 0 0))))
+          (local.set $c03 (v128.andnot (local.get $c03) (f32x4.lt (local.get $c03) (v128.const i32x4 0 0 0 0))))
+          (local.set $c04 (v128.andnot (local.get $c04) (f32x4.lt (local.get $c04) (v128.const i32x4 0 0 0 0))))
+          (local.set $c05 (v128.andnot (local.get $c05) (f32x4.lt (local.get $c05) (v128.const i32x4 0 0 0 0))))
+          (local.set $c06 (v128.andnot (local.get $c06) (f32x4.lt (local.get $c06) (v128.const i32x4 0 0 0 0))))
+          (local.set $c07 (v128.andnot (local.get $c07) (f32x4.lt (local.get $c07) (v128.const i32x4 0 0 0 0))))
+        ))
+        (v128.store offset=0 (local.get $o) (local.get $c00))
+        (v128.store offset=16 (local.get $o) (local.get $c01))
+        (v128.store offset=32 (local.get $o) (local.get $c02))
+        (v128.store offset=48 (local.get $o) (local.get $c03))
+        (v128.store offset=0 (local.get $o2) (local.get $c04))
+        (v128.store offset=16 (local.get $o2) (local.get $c05))
+        (v128.store offset=32 (local.get $o2) (local.get $c06))
+        (v128.store offset=48 (local.get $o2) (local.get $c07))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $t_next)))
+    ;; A last odd panel alone.
+    (if (i32.and (i32.sub (local.get $p1) (local.get $p0)) (i32.const 1)) (then
+        (local.set $p (i32.sub (local.get $p1) (i32.const 1)))
+        (local.set $wq (i32.add (local.get $w) (i32.mul (local.get $p) (local.get $ldw))))
+        (local.set $o (i32.add (local.get $out) (i32.shl (local.get $p) (i32.const 6))))
+        (local.set $bp (select (i32.add (local.get $bias) (i32.shl (local.get $p) (i32.const 6)))
+                               (i32.const 0) (local.get $bias)))
+        (local.set $c00 (v128.const i32x4 0 0 0 0))
+        (local.set $c01 (v128.const i32x4 0 0 0 0))
+        (local.set $c02 (v128.const i32x4 0 0 0 0))
+        (local.set $c03 (v128.const i32x4 0 0 0 0))
+        (local.set $xa (local.get $x))
+        (block $k1_done
+          (loop $k1_next
+          (br_if $k1_done (i32.ge_u (local.get $xa) (local.get $xend)))
+          (local.set $a (v128.load32_splat (local.get $xa)))
+          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $wq)))))
+          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $wq)))))
+          (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $wq)))))
+          (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $wq)))))
+          (local.set $xa (i32.add (local.get $xa) (i32.const 4)))
+          (local.set $wq (i32.add (local.get $wq) (i32.const 64)))
+          (br $k1_next)))
+        (if (local.get $bp) (then
+          (local.set $c00 (f32x4.add (local.get $c00) (v128.load offset=0 (local.get $bp))))
+          (local.set $c01 (f32x4.add (local.get $c01) (v128.load offset=16 (local.get $bp))))
+          (local.set $c02 (f32x4.add (local.get $c02) (v128.load offset=32 (local.get $bp))))
+          (local.set $c03 (f32x4.add (local.get $c03) (v128.load offset=48 (local.get $bp))))
+        ))
+        (if (local.get $relu) (then
+          (local.set $c00 (v128.andnot (local.get $c00) (f32x4.lt (local.get $c00) (v128.const i32x4 0 0 0 0))))
+          (local.set $c01 (v128.andnot (local.get $c01) (f32x4.lt (local.get $c01) (v128.const i32x4 0 0 0 0))))
+          (local.set $c02 (v128.andnot (local.get $c02) (f32x4.lt (local.get $c02) (v128.const i32x4 0 0 0 0))))
+          (local.set $c03 (v128.andnot (local.get $c03) (f32x4.lt (local.get $c03) (v128.const i32x4 0 0 0 0))))
+        ))
+        (v128.store offset=0 (local.get $o) (local.get $c00))
+        (v128.store offset=16 (local.get $o) (local.get $c01))
+        (v128.store offset=32 (local.get $o) (local.get $c02))
+        (v128.store offset=48 (local.get $o) (local.get $c03))
+      )))
+
   ;; The 16-bit weights (bf16, f16). A 16-bit panel holds 32 bytes a row, its 16 columns in the
   ;; order of layout.ts's slotOf: the first 16 bytes hold columns 0..7 as 32-bit lanes of (column
   ;; i, column 4 + i), the next 16 bytes columns 8..15 alike, so that a lane's low half shifted up

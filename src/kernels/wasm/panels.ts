@@ -34,6 +34,22 @@ export interface GemmExports {
     out: number,
     ldo: number,
   ): void;
+  /**
+   * gemm's sums for one token (x plain, K floats) over panels p0 .. p1-1, bias and relu as
+   * gemm's, out plain: the 1 x 32 tile over panels (p1 - p0) / 2 apart, then a last odd panel
+   * alone. The same bits as gemm.
+   */
+  gemvsplit(
+    x: number,
+    K: number,
+    w: number,
+    ldw: number,
+    p0: number,
+    p1: number,
+    bias: number,
+    relu: number,
+    out: number,
+  ): void;
   /** The `count` float32 values from byte `at` through activation `kind`, in place. */
   act(at: number, count: number, kind: number, erf: number): void;
   /** K rows of a 16-bit panel (weight code `code`) at `src`, widened into a float32 panel at `dst`. */
@@ -321,7 +337,9 @@ export function linearOn(
     }
     if (code === WEIGHT_CODE.f32) {
       for (let p = p0; p < p1; p += chunk) {
-        ex.gemm(x, lda, rows, K, w, ldw, p, Math.min(p1, p + chunk), b, r, pr, out, ldo);
+        const to = Math.min(p1, p + chunk);
+        if (rows === 1) ex.gemvsplit(x, K, w, ldw, p, to, b, r, out);
+        else ex.gemm(x, lda, rows, K, w, ldw, p, to, b, r, pr, out, ldo);
         beat();
       }
       return;
