@@ -4,7 +4,7 @@
 // then the bias, then relu (x < 0 ? +0 : x). The reference here computes that in float64 and
 // rounds as float32 does; gemm itself, on the same memory, must give the same bits. Spans cross
 // the tile's edges: one panel, two, odd and even counts, a caller's share (p0 > 0); K from 1 up.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, it } from "vitest";
 import { PANEL } from "../src/kernels/wasm/layout";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
 import type { GemmExports } from "../src/kernels/wasm/panels";
