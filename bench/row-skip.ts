@@ -211,21 +211,9 @@ export class RowSkip {
   rows(c: number, idx: number, n: number): void {
     const w = this.copy(c);
     const list = n < K * ROWS_LIST;
-    rowsToken(
-      this.gemm,
-      X,
-      w,
-      w + GROUP,
-      ROW_HALF,
-      OUT,
-      OUT + ROW_HALF,
-      GROUP_PANELS,
-      GROUP_PANELS,
-      0,
-      0,
-      list ? idx : 0,
-      list ? n : K,
-    );
+    const [at, count] = list ? [idx, n] : [0, K];
+    const g = GROUP_PANELS;
+    rowsToken(this.gemm, X, w, ROW_HALF, GROUP, g, 64, 0, 2 * g, 0, OUT, at, count);
   }
 
   /** The listed rows of copy c with both groups' tiles in turn, eight rows a tile. */

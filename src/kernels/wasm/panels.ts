@@ -365,25 +365,38 @@ export function linearOn(
 }
 
 /**
- * One token's sums over segments a and b of a map laid out by row (gemvhalves' parameters): over
- * the n rows listed at idx group after group, eight rows a tile, or (idx 0) over every row of
- * both groups in turn, a row at a time. The caller lists rows only under {@link ROWS_LIST}.
+ * One token's sums over panels p0 .. p1-1 of a map laid out by row in two groups (at w, rows
+ * lds bytes apart, the second group gb bytes after the first, gp panels in each, a panel's row
+ * `step` bytes; bias b or 0; out plain, panel p at out + 64p), with gemvhalves: over the n rows
+ * listed at idx group after group, eight rows a tile, or (idx 0) over every row of both groups
+ * in turn, a row at a time. The caller lists rows only under {@link ROWS_LIST}.
  */
 export function rowsToken(
   ex: GemmExports,
   x: number,
-  wa: number,
-  wb: number,
+  w: number,
   lds: number,
-  oa: number,
-  ob: number,
-  na: number,
-  nb: number,
-  ba: number,
-  bb: number,
+  gb: number,
+  gp: number,
+  step: number,
+  p0: number,
+  p1: number,
+  b: number,
+  out: number,
   idx: number,
   n: number,
 ): void {
+  // Segment a: panels p0 .. min(p1, gp) - 1 of group 0; b: the rest, of group 1. (No arrays or
+  // closures here: a forward allocates nothing.)
+  const pb = Math.max(p0, gp);
+  const na = Math.max(0, Math.min(p1, gp) - p0);
+  const nb = Math.max(0, p1 - pb);
+  const wa = w + Math.min(p0, gp) * step;
+  const wb = w + gb + (pb - gp) * step;
+  const oa = out + p0 * 64;
+  const ob = out + pb * 64;
+  const ba = b === 0 ? 0 : b + p0 * 64;
+  const bb = b === 0 ? 0 : b + pb * 64;
   if (idx === 0) ex.gemvhalves(x, wa, wb, lds, oa, ob, na, nb, ba, bb, 0, n, 0);
   else {
     ex.gemvhalves(x, wa, wb, lds, oa, ob, na, 0, ba, bb, idx, n, 1);
@@ -438,17 +451,7 @@ function rowsLinear(
     // row, which the prefetchers of some machines do not cross (two threads at D1, an AMD EPYC:
     // 0.55x `sparse: false` at 0% off with 16-panel chunks). The call reads each weight of the
     // share at most once, milliseconds at most, so the heartbeat after it is soon enough.
-    // Segment a: panels p0 .. min(p1, gp) - 1 of group 0; b: the rest, of group 1. (No arrays
-    // or closures here: a forward allocates nothing.)
-    const pa = Math.min(p1, gp);
-    const pb = Math.max(p0, gp);
-    const na = Math.max(0, pa - p0);
-    const nb = Math.max(0, p1 - pb);
-    const wa = w + Math.min(p0, gp) * step;
-    const wb = w + gb + (pb - gp) * step;
-    const ba = b === 0 ? 0 : b + p0 * 64;
-    const bb = b === 0 ? 0 : b + pb * 64;
-    rowsToken(ex, x, wa, wb, lds, out + p0 * 64, out + pb * 64, na, nb, ba, bb, idx, n);
+    rowsToken(ex, x, w, lds, gb, gp, step, p0, p1, b, out, idx, n);
     beat();
     return;
   }
