@@ -342,7 +342,8 @@
   ;;   tile reads two streams, and with gemm's neighbouring panels both end at every other panel
   ;;   (48 KiB at K = 768) and start again; here each runs on through half of the panels, front
   ;;   to back. Measured (bench:row-skip's probe, one thread, 768 x 3072 and 3072 x 768 float32
-  ;;   from main memory, an AMD EPYC Zen 5): 0.76x gemm's time at K = 768, 0.93x at K = 3072.
+  ;;   from main memory, an AMD EPYC Zen 5): 0.72x-0.77x gemm's time at K = 768, 0.94x-0.96x at
+  ;;   K = 3072.
   (func (export "gemvsplit")
     (param $x i32) (param $K i32) (param $w i32) (param $ldw i32) (param $p0 i32) (param $p1 i32)
     (param $bias i32) (param $relu i32) (param $out i32)
