@@ -90,8 +90,9 @@ export interface MapRegion {
    * {@link rowGroups} groups of {@link groupPanels} (the last one padded with zeros), each group
    * one after the other, K rows of {@link rowBytes} (a row may end in a line of zeros): panel
    * p = g · groupPanels + i of row k at w + g · {@link groupBytes} + k · rowBytes + PANEL ·
-   * elem · i (each 16 columns as a panel's row holds them). The last map of a float32 layout that skips zero hidden values is, so that
-   * a left-out row is a run of bytes in each group never touched (see gemm.wat's `gemvhalves`).
+   * elem · i (each 16 columns as a panel's row holds them). The last map of a float32 layout
+   * that skips zero hidden values is, so that a left-out row is a run of bytes in each group
+   * never touched (see gemm.wat's `gemvhalves`).
    * 16-bit maps stay in panels: their one-token tile reads four panels at once, and four 16-bit
    * rows a block, widened in registers, ran at 0.45x its speed (768 x 3072, bf16, from memory).
    */
