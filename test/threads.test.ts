@@ -311,33 +311,63 @@ describe("idle workers", () => {
     expect(pb.hushes).toBe(b0 + 4);
   });
 
-  // A blocking call's last worker sits the job out, so the call does not wake it: it sleeps on
-  // a word of its own (LAST), which only jobs it takes part in (forwardAsync's) and the end of
-  // the pool notify. The others sleep on the job word.
-  it("the worker that sits blocking calls out sleeps apart, and async calls still reach it", async () => {
+  // A blocking call's last worker sits the job out: it starts with the first awaited call
+  // (forwardAsync), so a layer only ever called with forward() has one thread fewer. Once
+  // started it sleeps on a word of its own (LAST), which only jobs it takes part in
+  // (forwardAsync's) and the end of the pool notify, so a blocking call does not wake it. The
+  // others sleep on the job word.
+  it("the worker that sits blocking calls out starts with the first async call and sleeps apart", async () => {
     const three = await layer(3, 23);
     const x = batch(5, 6);
     const want = (await layer(1, 23)).forward(x);
     expectSameMatrix(three.forward(x), want);
     const p = pool(three);
-    const asleep = async () => {
-      // Until all three sleep (each polls a while first); a woken worker finds no job.
+    const asleep = async (workers: number) => {
+      // Until all of them sleep (each polls a while first); a woken worker finds no job.
       for (let i = 0; i < 200; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
         const w = p.wakeIdle();
-        if (w.gen + w.last === 3) return w;
+        if (w.gen + w.last === workers) return w;
       }
       throw new Error("the workers did not go to sleep in 2 s");
     };
-    expect(await asleep()).toEqual({ gen: 2, last: 1 });
+    expect(p.spawned).toBe(2);
+    expect(await asleep(2)).toEqual({ gen: 2, last: 0 });
+    for (let i = 0; i < 3; i++) expectSameMatrix(three.forward(x), want);
+    expect(p.spawned).toBe(2);
     expectSameMatrix(await three.forwardAsync(x), want);
-    expect(await asleep()).toEqual({ gen: 2, last: 1 });
+    expect(p.spawned).toBe(3);
+    expect(await asleep(3)).toEqual({ gen: 2, last: 1 });
     for (let i = 0; i < 3; i++) {
       expectSameMatrix(three.forward(x), want);
       expectSameMatrix(await three.forwardAsync(x), want);
     }
-    expect(await asleep()).toEqual({ gen: 2, last: 1 });
+    expect(p.spawned).toBe(3);
+    expect(await asleep(3)).toEqual({ gen: 2, last: 1 });
     expect(p.strayArrivals).toBe(0);
+  });
+
+  // The last worker joins the job posted just after it starts, whichever came before: many
+  // blocking calls (its first job word is then far from 0), or none.
+  it.each([
+    ["after 40 blocking calls", 40],
+    ["as the layer's first call", 0],
+  ])("the last worker starts for an async call %s and gives its bits", async (_name, before) => {
+    const two = await layer(2, 24);
+    const x = batch(7, 9);
+    const want = (await layer(1, 24)).forward(x);
+    for (let i = 0; i < before; i++) expectSameMatrix(two.forward(x), want);
+    const y = await Promise.race([
+      two.forwardAsync(x),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("forwardAsync did not settle in 5 s")), 5_000),
+      ),
+    ]);
+    expectSameMatrix(y, want);
+    expect(pool(two).spawned).toBe(2);
+    expectSameMatrix(two.forward(x), want);
+    expectSameMatrix(await two.forwardAsync(x), want);
+    expect(pool(two).strayArrivals).toBe(0);
   });
 });
 

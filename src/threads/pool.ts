@@ -44,6 +44,7 @@ export class Pool {
   #callerError: Error | null = null;
   #pending: { gen: number; resolve: () => void; reject: (e: Error) => void } | null = null;
   #watchdogMs = WATCHDOG_MS;
+  readonly #spawn: (id: number) => void;
 
   constructor(
     host: ThreadHost,
@@ -61,14 +62,25 @@ export class Pool {
     this.#message = new Uint8Array(memory.buffer, ctrl + P.MESSAGE_AT, P.MESSAGE_MAX);
     this.#c.fill(0);
     const L = { ...lay, ctrl };
-    for (let id = 0; id < size; id++) {
+    this.#spawn = (id) => {
       const w = host.spawn(WORKER_SOURCE);
       w.unref();
       w.onMessage((data) => this.#onMessage(data));
       w.onFailure((e) => this.#fail(new Error(`worker ${id} failed: ${e.message}`)));
-      w.post({ module, relaxed, memory, id, n: size, L, kind: ACTIVATION_WASM[activation] });
+      const seen = Atomics.load(this.#c, P.GEN);
+      w.post({ module, relaxed, memory, id, n: size, L, kind: ACTIVATION_WASM[activation], seen });
       this.#workers.push(w);
-    }
+    };
+    // The last worker sits out every blocking call (the caller computes its share), so it starts
+    // with the first awaited one (runAsync): a layer only ever called with forward() has one
+    // thread fewer (a Node worker costs tens of milliseconds and megabytes to start). It reads
+    // the job word posted after it started (its init names the word before).
+    for (let id = 0; id < size - 1; id++) this.#spawn(id);
+  }
+
+  /** Tests only: the workers started so far (the last starts with the first runAsync). */
+  get spawned(): number {
+    return this.#workers.length;
   }
 
   /** The error that broke this pool, or null while it works. */
@@ -183,9 +195,10 @@ export class Pool {
     const done = new Promise<void>((resolve, reject) => {
       this.#pending = { gen: nextJob(this.#gen), resolve, reject };
     });
-    for (const w of this.#workers) w.ref();
     let target: number;
     try {
+      if (this.#failure === null && this.#workers.length < this.size) this.#spawn(this.size - 1);
+      for (const w of this.#workers) w.ref();
       target = this.#post(rows, 0, set);
     } catch (e) {
       this.#pending = null;

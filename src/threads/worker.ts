@@ -35,6 +35,11 @@ interface Init {
   L: Layout & { sets?: Partial<Layout>[] };
   /** The activation's code in the kernel (activation.ts's ACTIVATION_WASM; 0 is relu). */
   kind: number;
+  /**
+   * The GEN word when the pool started this worker: jobs before it are not its own (the last
+   * worker starts with the first awaited job, posted just after).
+   */
+  seen: number;
 }
 
 /** A dedicated worker's scope: a browser's own, or the one the Node host sets up (platform.ts). */
@@ -55,7 +60,7 @@ port.onmessage = (e) => {
 };
 
 function start(init: Init): void {
-  const { module, relaxed, memory, id, n, L, kind } = init;
+  const { module, relaxed, memory, id, n, L, kind, seen } = init;
   const exports = new WebAssembly.Instance(module, { env: { memory } })
     .exports as unknown as GemmExports;
   const rx =
@@ -109,7 +114,7 @@ function start(init: Init): void {
   Atomics.add(c, P.STARTED, 1);
   port.postMessage({ ready: id });
   // The GEN word last read: (job number << 1) | shift (protocol.ts).
-  let word = 0;
+  let word = seen;
   // HUSH as of this worker's last job: once another pool has posted a job since, the next job
   // here is not coming soon, and spinning would only take a core from that pool's threads.
   let hush = 0;
