@@ -146,7 +146,11 @@ describe("npm run bench -- --quick", () => {
       const flops = 4 * s.tokens * s.dModel * s.dHidden * s.layers;
       expect(s.gflopPerForward).toBeCloseTo(flops / 1e9, 12);
       expect(s.reference.rowsChecked).toBe(s.tokens);
-      for (const id of [...TIMED, "custom:correct-control-test-fixture"]) {
+      for (const id of [
+        ...TIMED,
+        "custom:correct-control-test-fixture",
+        "custom:correct-again-control-after-the-faults-test-fixture",
+      ]) {
         const r = result(s.name, id);
         expect(r.status, r.reason).toBe("ok");
         expect(r.exact).toMatchObject({ ok: true, mismatches: 0 });
@@ -265,8 +269,8 @@ describe("npm run bench -- --quick", () => {
     ).toHaveLength(3);
     expect(svg).not.toMatch(/NaN|undefined|Infinity/);
     // One bar per timed contender and shape: tokenwise wasm and js, the example kernel, the
-    // control of the near misses and the naive loop.
-    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(3 * 5);
+    // two controls of the near misses (before and after the faults) and the naive loop.
+    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(3 * 6);
     const untimed = svg.match(/<text class="untimed" [^>]*>[^<]*<\/text>/g) ?? [];
     expect(
       untimed.some((l) =>
