@@ -44,6 +44,19 @@ function batch(rows: number, seed: number): Matrix {
   return matrix(rows, D, seededFloats(rows * D, seed, 2));
 }
 
+/** A forwardAsync's result, or a rejection if it has not settled in 5 s (a job it never saw). */
+async function settled(call: Promise<Matrix>): Promise<Matrix> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("forwardAsync did not settle in 5 s")), 5_000);
+  });
+  try {
+    return await Promise.race([call, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function pool(ffn: FeedForward): Pool {
   return (kernelOf(ffn) as unknown as { pool(): Pool }).pool();
 }
@@ -257,12 +270,7 @@ describe("job words", () => {
       for (let i = 0; i < 4; i++) {
         expectSameMatrix(two.forward(x), want);
         // posted while worker 1 still sleeps on the blocking call's word
-        const y = await Promise.race([
-          two.forwardAsync(x),
-          new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error("forwardAsync did not settle in 5 s")), 5_000),
-          ),
-        ]);
+        const y = await settled(two.forwardAsync(x));
         expectSameMatrix(y, want);
         // Once worker 1 has woken and done what it does, each job has counted its own
         // participants at its barriers, no more.
@@ -357,12 +365,7 @@ describe("idle workers", () => {
     const x = batch(7, 9);
     const want = (await layer(1, 24)).forward(x);
     for (let i = 0; i < before; i++) expectSameMatrix(two.forward(x), want);
-    const y = await Promise.race([
-      two.forwardAsync(x),
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error("forwardAsync did not settle in 5 s")), 5_000),
-      ),
-    ]);
+    const y = await settled(two.forwardAsync(x));
     expectSameMatrix(y, want);
     expect(pool(two).spawned).toBe(2);
     expectSameMatrix(two.forward(x), want);
