@@ -1,7 +1,8 @@
 // The row-skip probe (bench/row-skip.ts) times several reads of W2 and compares their times; each
 // must compute what it says, over the layout it says, or the ceiling it prints means nothing.
 // Each is checked here bit for bit against a float32 reference of its own layout: +0, then
-// + x_k * w_kj for the listed k in order, each product and sum rounded.
+// + x_k * w_kj for the listed k in order, each product and sum rounded; `loads`, which does no
+// arithmetic, against the xor of the rows it lists.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -92,6 +93,30 @@ describe("row-skip probe", () => {
     expect(bits(probe.out())).toEqual(bits(reference(x, listed.slice(0, 5), whole)));
     probe.read(c, probe.listAt(0), 1);
     expect(bits(probe.out())).toEqual(bits(reference(x, listed.slice(0, 1), whole)));
+    // loads: the xor of each listed whole row's 32-bit words, lane by lane (word j in lane j mod
+    // 4), so a row left out or read twice changes it.
+    const words = new Uint32Array(probe.memory.buffer);
+    const xor = (list: number[]) => {
+      const lanes = new Uint32Array(4);
+      for (const k of list)
+        for (let j = 0; j < N; j++)
+          lanes[j & 3] = (lanes[j & 3] as number) ^ (words[base + k * N + j] as number);
+      return Array.from(lanes);
+    };
+    const loaded = () => Array.from(new Uint32Array(probe.memory.buffer, probe.outAt(), 4));
+    for (const [slot, list] of [
+      [0, listed],
+      [1, all],
+      [2, few],
+    ] as const) {
+      probe.loads(c, probe.listAt(slot), list.length);
+      expect(loaded()).toEqual(xor(list));
+    }
+    for (const count of [1, 5, 17]) {
+      probe.loads(c, probe.listAt(0), count);
+      expect(loaded()).toEqual(xor(listed.slice(0, count)));
+    }
+    expect(xor(listed)).not.toEqual(xor(listed.slice(1)));
   });
 
   it("rejects bad arguments, naming them", () => {
@@ -118,9 +143,12 @@ describe("row-skip probe", () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain("row-skip: 1 copies of W2");
     expect(run.stdout).toMatch(/\| panels \| 0% \| [\d.]+ \| 1\.000 \(1\.000–1\.000\) \|/);
-    for (const read of ["rows", "whole"])
+    for (const read of ["rows", "whole", "loads"])
       for (const share of ["0%", "50%"]) expect(run.stdout).toContain(`| ${read} | ${share} |`);
     expect(run.stdout).toMatch(/rows at 50%: the layer [\d.]+x its own 0%; within the 0% goal/);
+    expect(run.stdout).toMatch(
+      /loads at 50%: no exact read of the list is faster; the layer at most \(W1 \+ [\d.]+\) \/ \(W1 \+ [\d.]+\) = [\d.]+x its own 0%/,
+    );
     const bad = spawnSync("npm", ["run", "--silent", "bench:row-skip", "--", "--reps", "0"], {
       cwd: ROOT,
       encoding: "utf8",
