@@ -41,7 +41,8 @@
 // `sparse: false` at 0%. The goals in docs/numerics.md are 0.97x at 0% (r0 <= (W1 + 1) / 0.97 -
 // W1) and 1.3x at 50%; the probe prints what the rows path gives, the most any layer within
 // the 0% goal could give with W2 at share s read as fast as the faster of rows and whole, and
-// the most the rows path's layer could give were its list read in the time of `loads`.
+// the most any exact layer could give (with the rows path's 0%, and within the 0% goal) were
+// its list read in the time of `loads`.
 import wabtInit from "wabt";
 import { gemmModuleSync } from "../src/kernels/wasm/module";
 import { ROWS_LIST, rowsToken, type GemmExports } from "../src/kernels/wasm/panels";
@@ -406,7 +407,7 @@ async function main(argv: string[]): Promise<number> {
     const ls = ratio("loads", share) as number;
     if (r0 !== undefined)
       console.log(
-        `loads at ${pct}: no exact read of the list is faster; the layer at most (W1 + ${fmt(r0)}) / (W1 + ${fmt(ls)}) = ${fmt((w1 + r0) / (w1 + ls))}x its own 0%`,
+        `loads at ${pct}: no exact read of the list is faster; the layer at most (W1 + ${fmt(r0)}) / (W1 + ${fmt(ls)}) = ${fmt((w1 + r0) / (w1 + ls))}x its own 0%, within the 0% goal at most (W1 + ${fmt(limit)}) / (W1 + ${fmt(ls)}) = ${fmt((w1 + limit) / (w1 + ls))}x`,
       );
   }
   return 0;
