@@ -67,15 +67,50 @@ const LISTS = 32768;
 const BASE = 4 * MiB;
 
 /**
- * The `loads` kernel (below `whole` in the module): the xor of every 16 bytes of the n rows
- * listed at idx (whole rows, ldr bytes apart), read as `whole` reads them, stored at out.
- *
+ * WAT for the listed rows' traversal that `whole` and `loads` share: `block` listed rows at a
+ * time (from $i to $e), and for each block each 128 bytes of a row ($t) of the block's rows in
+ * turn, so `block` rows are read side by side, each front to back. `tile` runs before a tile's
+ * rows and `end` after them; for each listed row, `lead` runs with $k its index, then `row`
+ * with $q at its 128 bytes too. Locals $i, $j, $e, $t, $q, $k and params $w, $ldr, $idx, $n,
+ * $block are the caller's.
+ */
+const listedRows = (tile: string, lead: string, row: string, end: string): string => `
+    (block $done (loop $blocks
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $e (select (i32.add (local.get $i) (local.get $block)) (local.get $n)
+        (i32.lt_u (i32.add (local.get $i) (local.get $block)) (local.get $n))))
+      (local.set $t (i32.const 0))
+      (block $t_done (loop $tiles
+        (br_if $t_done (i32.ge_u (local.get $t) (local.get $ldr)))
+        ${tile}
+        (local.set $j (local.get $i))
+        (block $r_done (loop $rows
+          (br_if $r_done (i32.ge_u (local.get $j) (local.get $e)))
+          (local.set $k (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2)))))
+          ${lead}
+          (local.set $q (i32.add (i32.add (local.get $w) (local.get $t)) (i32.mul (local.get $k) (local.get $ldr))))
+          ${row}
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $rows)))
+        ${end}
+        (local.set $t (i32.add (local.get $t) (i32.const 128)))
+        (br $tiles)))
+      (local.set $i (local.get $e))
+      (br $blocks)))`;
+
+/** WAT: `f(i, offset)` for each of the eight 16-byte parts of 128 bytes, one per line. */
+const eight = (f: (i: number, offset: number) => string): string =>
+  Array.from({ length: 8 }, (_, i) => f(i, 16 * i)).join("\n          ");
+
+/**
  * The `whole` kernel: gemm's sums over the n rows listed (increasing) as i32 at idx, the weights
  * laid out by whole rows (row k at w + k * ldr, ldr bytes, a multiple of 128, ldr / 4 outputs),
  * x plain, out plain: each output +0, then + x_k * w_kj for k in the list's order, each product
- * and sum rounded (the layer's bits). `block` listed rows at a time: for each block and each 32
- * outputs (eight partial sums, loaded from out and stored back), the block's rows in turn, so
- * `block` rows are read side by side, each front to back.
+ * and sum rounded (the layer's bits), in listedRows' order: each 32 outputs' eight partial sums
+ * loaded from out before a tile's rows and stored after them.
+ *
+ * The `loads` kernel: the xor of every 16 bytes of the same rows, read in the same order (the
+ * same traversal), stored at out: `whole`'s reads without its arithmetic.
  */
 export const WHOLE_WAT = `(module
   (import "env" "memory" (memory 1 65536))
@@ -91,80 +126,29 @@ export const WHOLE_WAT = `(module
       (v128.store (i32.add (local.get $out) (local.get $t)) (v128.const i32x4 0 0 0 0))
       (local.set $t (i32.add (local.get $t) (i32.const 16)))
       (br $zero)))
-    (block $done (loop $blocks
-      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $e (select (i32.add (local.get $i) (local.get $block)) (local.get $n)
-        (i32.lt_u (i32.add (local.get $i) (local.get $block)) (local.get $n))))
-      (local.set $t (i32.const 0))
-      (block $t_done (loop $tiles
-        (br_if $t_done (i32.ge_u (local.get $t) (local.get $ldr)))
-        (local.set $o (i32.add (local.get $out) (local.get $t)))
-        (local.set $c0 (v128.load offset=0 (local.get $o)))
-        (local.set $c1 (v128.load offset=16 (local.get $o)))
-        (local.set $c2 (v128.load offset=32 (local.get $o)))
-        (local.set $c3 (v128.load offset=48 (local.get $o)))
-        (local.set $c4 (v128.load offset=64 (local.get $o)))
-        (local.set $c5 (v128.load offset=80 (local.get $o)))
-        (local.set $c6 (v128.load offset=96 (local.get $o)))
-        (local.set $c7 (v128.load offset=112 (local.get $o)))
-        (local.set $j (local.get $i))
-        (block $r_done (loop $rows
-          (br_if $r_done (i32.ge_u (local.get $j) (local.get $e)))
-          (local.set $k (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2)))))
-          (local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))
-          (local.set $q (i32.add (i32.add (local.get $w) (local.get $t)) (i32.mul (local.get $k) (local.get $ldr))))
-          (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $a) (v128.load offset=0 (local.get $q)))))
-          (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $a) (v128.load offset=16 (local.get $q)))))
-          (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $a) (v128.load offset=32 (local.get $q)))))
-          (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $a) (v128.load offset=48 (local.get $q)))))
-          (local.set $c4 (f32x4.add (local.get $c4) (f32x4.mul (local.get $a) (v128.load offset=64 (local.get $q)))))
-          (local.set $c5 (f32x4.add (local.get $c5) (f32x4.mul (local.get $a) (v128.load offset=80 (local.get $q)))))
-          (local.set $c6 (f32x4.add (local.get $c6) (f32x4.mul (local.get $a) (v128.load offset=96 (local.get $q)))))
-          (local.set $c7 (f32x4.add (local.get $c7) (f32x4.mul (local.get $a) (v128.load offset=112 (local.get $q)))))
-          (local.set $j (i32.add (local.get $j) (i32.const 1)))
-          (br $rows)))
-        (v128.store offset=0 (local.get $o) (local.get $c0))
-        (v128.store offset=16 (local.get $o) (local.get $c1))
-        (v128.store offset=32 (local.get $o) (local.get $c2))
-        (v128.store offset=48 (local.get $o) (local.get $c3))
-        (v128.store offset=64 (local.get $o) (local.get $c4))
-        (v128.store offset=80 (local.get $o) (local.get $c5))
-        (v128.store offset=96 (local.get $o) (local.get $c6))
-        (v128.store offset=112 (local.get $o) (local.get $c7))
-        (local.set $t (i32.add (local.get $t) (i32.const 128)))
-        (br $tiles)))
-      (local.set $i (local.get $e))
-      (br $blocks))))
+    ${listedRows(
+      `(local.set $o (i32.add (local.get $out) (local.get $t)))
+        ${eight((i, at) => `(local.set $c${i} (v128.load offset=${at} (local.get $o)))`)}`,
+      "(local.set $a (v128.load32_splat (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2)))))",
+      eight(
+        (i, at) =>
+          `(local.set $c${i} (f32x4.add (local.get $c${i}) (f32x4.mul (local.get $a) (v128.load offset=${at} (local.get $q)))))`,
+      ),
+      eight((i, at) => `(v128.store offset=${at} (local.get $o) (local.get $c${i}))`),
+    )})
   (func (export "loads") (param $w i32) (param $ldr i32) (param $out i32) (param $idx i32)
     (param $n i32) (param $block i32)
-    (local $i i32) (local $j i32) (local $e i32) (local $t i32) (local $q i32) (local $s v128)
-    (block $done (loop $blocks
-      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $e (select (i32.add (local.get $i) (local.get $block)) (local.get $n)
-        (i32.lt_u (i32.add (local.get $i) (local.get $block)) (local.get $n))))
-      (local.set $t (i32.const 0))
-      (block $t_done (loop $tiles
-        (br_if $t_done (i32.ge_u (local.get $t) (local.get $ldr)))
-        (local.set $j (local.get $i))
-        (block $r_done (loop $rows
-          (br_if $r_done (i32.ge_u (local.get $j) (local.get $e)))
-          (local.set $q (i32.add (i32.add (local.get $w) (local.get $t))
-            (i32.mul (i32.load (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
-                     (local.get $ldr))))
-          (local.set $s (v128.xor (local.get $s) (v128.load offset=0 (local.get $q))))
-          (local.set $s (v128.xor (local.get $s) (v128.load offset=16 (local.get $q))))
-          (local.set $s (v128.xor (local.get $s) (v128.load offset=32 (local.get $q))))
-          (local.set $s (v128.xor (local.get $s) (v128.load offset=48 (local.get $q))))
-          (local.set $s (v128.xor (local.get $s) (v128.load offset=64 (local.get $q))))
-          (local.set $s (v128.xor (local.get $s) (v128.load offset=80 (local.get $q))))
-          (local.set $s (v128.xor (local.get $s) (v128.load offset=96 (local.get $q))))
-          (local.set $s (v128.xor (local.get $s) (v128.load offset=112 (local.get $q))))
-          (local.set $j (i32.add (local.get $j) (i32.const 1)))
-          (br $rows)))
-        (local.set $t (i32.add (local.get $t) (i32.const 128)))
-        (br $tiles)))
-      (local.set $i (local.get $e))
-      (br $blocks)))
+    (local $i i32) (local $j i32) (local $e i32) (local $t i32) (local $q i32) (local $k i32)
+    (local $s v128)
+    ${listedRows(
+      "",
+      "",
+      eight(
+        (_, at) =>
+          `(local.set $s (v128.xor (local.get $s) (v128.load offset=${at} (local.get $q))))`,
+      ),
+      "",
+    )}
     (v128.store (local.get $out) (local.get $s))))`;
 
 type WholeFn = (
