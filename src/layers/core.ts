@@ -63,12 +63,37 @@ export interface ForwardStats {
   zeroShare: number;
 }
 
-/** A stats argument: undefined, or an object to write to. */
-function assertStats(where: string, stats: unknown): ForwardStats | undefined {
-  if (stats === undefined || (typeof stats === "object" && stats !== null)) {
-    return stats as ForwardStats | undefined;
+const STATS_KEYS = ["hidden", "zeros", "zeroShare"] as const;
+
+/**
+ * Whether `o[key] = v` sets a value in strict mode: an own or inherited property that is a
+ * writable value (an inherited one only where o may take a property of its own) or has a setter,
+ * or none on an extensible o.
+ */
+function canSet(o: object, key: string): boolean {
+  for (let p: object | null = o; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(p, key);
+    if (d === undefined) continue;
+    if (d.get !== undefined || d.set !== undefined) return d.set !== undefined;
+    return d.writable === true && (p === o || Object.isExtensible(o));
   }
-  throw new TypeError(`${where}: stats must be an object, got ${kindOf(stats)}`);
+  return Object.isExtensible(o);
+}
+
+/**
+ * A stats argument: undefined, or an object whose three fields the call can set (checked before
+ * anything runs, so a frozen object fails the call, not its last step after the output).
+ */
+function assertStats(where: string, stats: unknown): ForwardStats | undefined {
+  if (stats === undefined) return undefined;
+  if (typeof stats !== "object" || stats === null)
+    throw new TypeError(`${where}: stats must be an object, got ${kindOf(stats)}`);
+  for (const key of STATS_KEYS)
+    if (!canSet(stats, key))
+      throw new TypeError(
+        `${where}: stats must be an object whose hidden, zeros and zeroShare can be set; its ${key} cannot (a frozen or sealed object, or a read-only field)`,
+      );
+  return stats as ForwardStats;
 }
 
 /**
@@ -186,7 +211,8 @@ export abstract class Layer<W extends object, J extends object, G extends object
    * @param stats - optional object that receives the share of hidden values that were zero
    *   ({@link ForwardStats})
    * @returns `out`, or a new matrix
-   * @throws TypeError if `x` or `out` is not a matrix, or `stats` is not an object
+   * @throws TypeError if `x` or `out` is not a matrix, or `stats` is not an object whose
+   *   `hidden`, `zeros` and `zeroShare` can be set (a frozen one, say)
    * @throws {@link ShapeError} if `x.cols` is not dModel, or `out` has the wrong shape or
    *   overlaps `x`; nothing is written then
    * @throws Error if the layer was disposed
@@ -261,6 +287,7 @@ export abstract class Layer<W extends object, J extends object, G extends object
    *   were zero ({@link ForwardStats})
    * @returns `out`, or a new Float32Array
    * @throws TypeError if `token` or `out` is not a Float32Array, or `stats` is not an object
+   *   whose `hidden`, `zeros` and `zeroShare` can be set
    * @throws {@link ShapeError} for a length other than dModel, or an `out` overlapping `token`
    * @throws Error if the layer was disposed
    * @example

@@ -215,6 +215,90 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
       );
       expect(out.data.every((v) => v === -7)).toBe(true);
     }
+    // An object the call could not write its three fields to: refused before anything runs,
+    // and left as it was (a frozen one, a sealed one without the fields, a read-only field of
+    // its own or inherited, a getter without a setter).
+    const readOnly = (key: string) =>
+      Object.defineProperty({ hidden: -1, zeros: -1, zeroShare: -1 }, key, { writable: false });
+    const unwritable: [string, object, string][] = [
+      ["frozen", Object.freeze({ hidden: -1, zeros: -1, zeroShare: -1 }), "hidden"],
+      ["frozen, empty", Object.freeze({}), "hidden"],
+      ["sealed, empty", Object.seal({}), "hidden"],
+      ["read-only zeros", readOnly("zeros"), "zeros"],
+      ["read-only zeroShare", readOnly("zeroShare"), "zeroShare"],
+      ["inherited read-only", Object.create(readOnly("hidden")) as object, "hidden"],
+      [
+        "getter only",
+        {
+          hidden: -1,
+          zeros: -1,
+          get zeroShare() {
+            return -1;
+          },
+        },
+        "zeroShare",
+      ],
+    ];
+    for (const [what, bad, key] of unwritable) {
+      const before = JSON.stringify(bad);
+      const message = (where: string) =>
+        `${where}: stats must be an object whose hidden, zeros and zeroShare can be set; its ${key} cannot (a frozen or sealed object, or a read-only field)`;
+      expectThrowsCleanly({
+        what: `forward, stats ${what}`,
+        call: () => l.forward(x, out, bad as never),
+        error: TypeError,
+        message: message("forward"),
+        buffers: [out.data],
+      });
+      expectThrowsCleanly({
+        what: `forwardToken, stats ${what}`,
+        call: () => l.forwardToken(token, tokenOut, bad as never),
+        error: TypeError,
+        message: message("forwardToken"),
+        buffers: [tokenOut],
+      });
+      await expect(l.forwardAsync(x, out, bad as never)).rejects.toThrow(
+        new TypeError(message("forwardAsync")),
+      );
+      expect(out.data.every((v) => v === -7)).toBe(true);
+      expect(JSON.stringify(bad), what).toBe(before);
+    }
+    // Objects the call can write to: sealed with the fields, with setters, without a prototype,
+    // inheriting writable fields.
+    const set: Record<string, number> = {};
+    const writable: [string, Record<string, unknown>, () => unknown][] = [
+      ["sealed", Object.seal({ hidden: -1, zeros: -1, zeroShare: -1 }), () => undefined],
+      [
+        "setters",
+        {
+          set hidden(v: number) {
+            set.hidden = v;
+          },
+          set zeros(v: number) {
+            set.zeros = v;
+          },
+          set zeroShare(v: number) {
+            set.zeroShare = v;
+          },
+        },
+        () => set,
+      ],
+      ["no prototype", Object.create(null) as Record<string, unknown>, () => undefined],
+      [
+        "inherited fields",
+        Object.create({ hidden: -1, zeros: -1, zeroShare: -1 }) as Record<string, unknown>,
+        () => undefined,
+      ],
+    ];
+    const want = { hidden: 2 * H, zeros: 0, zeroShare: 0 };
+    const given = new L({ dModel: D, dHidden: H, seed: 3 });
+    given.forward(x, undefined, want);
+    for (const [what, ok, read] of writable) {
+      l.forward(x, undefined, ok as never);
+      const got = read() ?? { hidden: ok.hidden, zeros: ok.zeros, zeroShare: ok.zeroShare };
+      expect(got, what).toEqual(want);
+    }
+    given.dispose();
     // A call that throws for another reason writes nothing to the stats either.
     const stats = { hidden: -1, zeros: -1, zeroShare: -1 };
     expect(() => l.forward(matrix(1, D + 1), undefined, stats)).toThrow(ShapeError);
