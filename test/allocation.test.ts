@@ -1,12 +1,13 @@
 // With an out argument, forward and forwardToken allocate nothing in steady state, on every
-// kernel, of both layers, with every activation: a child Node process (a 1 MiB young generation,
-// under --trace-gc, which reports the worker threads' heaps too) warms a layer up, empties the
-// young generation (a full collection), then runs 10,000 forward and forwardToken pairs and reads
-// how many bytes the young generation holds (V8's new space, where every object a call made
-// would sit). 20,000 calls that each made the smallest object (a 12-byte heap number) would add
-// 240 KiB; the check allows 64 KiB (3.2 bytes a call on average: room for a one-off, such as a
-// function being compiled again on a busy machine) and no collection at all while they run
-// (a collection would empty the space being read).
+// kernel, of both layers, with every activation, every other pair of calls with a stats object:
+// a child Node process (a 1 MiB young generation, under --trace-gc, which reports the worker
+// threads' heaps too) warms a layer up, empties the young generation (a full collection), then
+// runs 10,000 forward and forwardToken pairs and reads how many bytes the young generation
+// holds (V8's new space, where every object a call made would sit). 20,000 calls that each made
+// the smallest object (a 12-byte heap number) would add 240 KiB; the check allows 64 KiB (3.2
+// bytes a call on average: room for a one-off, such as a function being compiled again on a
+// busy machine) and no collection at all while they run (a collection would empty the space
+// being read).
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -77,7 +78,8 @@ function gcLinesWhile(
       const out = matrix(5, D);
       const token = Float32Array.from({ length: D }, (_, i) => ((i % 8) - 4) * 1.3);
       const tokenOut = new Float32Array(D);
-      const run = (n) => { for (let i = 0; i < n; i++) { ffn.forward(x, out); ffn.forwardToken(token, tokenOut); ${extra} } };
+      const stats = { hidden: 0, zeros: 0, zeroShare: 0 };
+      const run = (n) => { for (let i = 0; i < n; i++) { const s = i & 1 ? stats : undefined; ffn.forward(x, out, s); ffn.forwardToken(token, tokenOut, s); ${extra} } };
       // Warm up, then give the optimizing compiler (a background thread, slow on a busy
       // machine) time to install its code, and warm up again: steady state, then measure.
       run(5000);
@@ -124,7 +126,7 @@ function fault(r: { ran: number; grew: number; gcs: string[] }, calls: number): 
 }
 
 describe.each(CASES)("$layer, $name kernel", ({ options, layer }) => {
-  it("forward(x, out) and forwardToken(t, out) allocate nothing, every activation", () => {
+  it("forward(x, out) and forwardToken(t, out) allocate nothing, with stats or not, every activation", () => {
     const runs = gcLinesWhile(layer, options, 10_000);
     expect(runs.map((r) => r.activation)).toEqual(ACTIVATIONS);
     for (const r of runs) expect(fault(r, 10_000), r.activation).toBe(null);

@@ -81,6 +81,14 @@ function canSet(o: object, key: string): boolean {
 }
 
 /**
+ * Stats objects found settable, while they stay extensible: reading property descriptors makes
+ * objects, and a forward with stats allocates nothing once its stats object has been checked.
+ * (An object frozen or sealed since is checked again; one given a read-only field since fails
+ * when the call writes it, after the output.)
+ */
+const settableStats = new WeakSet<object>();
+
+/**
  * A stats argument: undefined, or an object whose three fields the call can set (checked before
  * anything runs, so a frozen object fails the call, not its last step after the output).
  */
@@ -88,11 +96,13 @@ function assertStats(where: string, stats: unknown): ForwardStats | undefined {
   if (stats === undefined) return undefined;
   if (typeof stats !== "object" || stats === null)
     throw new TypeError(`${where}: stats must be an object, got ${kindOf(stats)}`);
+  if (settableStats.has(stats) && Object.isExtensible(stats)) return stats as ForwardStats;
   for (const key of STATS_KEYS)
     if (!canSet(stats, key))
       throw new TypeError(
         `${where}: stats must be an object whose hidden, zeros and zeroShare can be set; its ${key} cannot (a frozen or sealed object, or a read-only field)`,
       );
+  settableStats.add(stats);
   return stats as ForwardStats;
 }
 

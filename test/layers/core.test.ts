@@ -299,6 +299,28 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
       expect(got, what).toEqual(want);
     }
     given.dispose();
+    // An object checked once and frozen or sealed afterwards is checked again.
+    for (const close of [Object.freeze, Object.seal, Object.preventExtensions]) {
+      const later: Record<string, number> = {};
+      l.forward(x, undefined, later as never);
+      close(later);
+      if (close === Object.freeze) {
+        const before = JSON.stringify(later);
+        expectThrowsCleanly({
+          what: "forward, stats frozen after a call",
+          call: () => l.forward(x, out, later as never),
+          error: TypeError,
+          message:
+            /^forward: stats must be an object whose hidden, zeros and zeroShare can be set; its hidden cannot/,
+          buffers: [out.data],
+        });
+        expect(JSON.stringify(later)).toBe(before);
+      } else {
+        // Sealed, or not extensible, with its three fields: still settable.
+        l.forward(matrix(0, D), undefined, later as never);
+        expect(later).toEqual({ hidden: 0, zeros: 0, zeroShare: 0 });
+      }
+    }
     // A call that throws for another reason writes nothing to the stats either.
     const stats = { hidden: -1, zeros: -1, zeroShare: -1 };
     expect(() => l.forward(matrix(1, D + 1), undefined, stats)).toThrow(ShapeError);
