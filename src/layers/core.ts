@@ -100,7 +100,7 @@ function assertStats(where: string, stats: unknown): ForwardStats | undefined {
   for (const key of STATS_KEYS)
     if (!canSet(stats, key))
       throw new TypeError(
-        `${where}: stats must be an object whose hidden, zeros and zeroShare can be set; its ${key} cannot (a frozen or sealed object, or a read-only field)`,
+        `${where}: stats must be an object whose hidden, zeros and zeroShare can be set; its ${key} cannot`,
       );
   settableStats.add(stats);
   return stats as ForwardStats;
