@@ -193,40 +193,26 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
     const out = matrix(2, D, new Float32Array(2 * D).fill(-7));
     const token = x.data.slice(0, D);
     const tokenOut = new Float32Array(D).fill(-7);
-    for (const bad of [null, 5, "stats"] as const) {
-      const kind = bad === null ? "null" : typeof bad === "number" ? "number 5" : "string stats";
-      const message = (where: string) => `${where}: stats must be an object, got ${kind}`;
-      expectThrowsCleanly({
-        what: `forward, stats ${kind}`,
-        call: () => l.forward(x, out, bad as never),
-        error: TypeError,
-        message: message("forward"),
-        buffers: [out.data],
-      });
-      expectThrowsCleanly({
-        what: `forwardToken, stats ${kind}`,
-        call: () => l.forwardToken(token, tokenOut, bad as never),
-        error: TypeError,
-        message: message("forwardToken"),
-        buffers: [tokenOut],
-      });
-      await expect(l.forwardAsync(x, out, bad as never)).rejects.toThrow(
-        new TypeError(message("forwardAsync")),
-      );
-      expect(out.data.every((v) => v === -7)).toBe(true);
-    }
-    // An object the call could not write its three fields to: refused before anything runs,
-    // and left as it was (a frozen one, a sealed one without the fields, a read-only field of
-    // its own or inherited, a getter without a setter).
+    // Anything but an object; then an object the call could not write its three fields to
+    // (a frozen one, a sealed one without the fields, a read-only field of its own or
+    // inherited, a getter without a setter). Each is refused before anything runs, and left as
+    // it was.
+    const notObject = (kind: string) => (where: string) =>
+      `${where}: stats must be an object, got ${kind}`;
+    const unsettable = (key: string) => (where: string) =>
+      `${where}: stats must be an object whose hidden, zeros and zeroShare can be set; its ${key} cannot`;
     const readOnly = (key: string) =>
       Object.defineProperty({ hidden: -1, zeros: -1, zeroShare: -1 }, key, { writable: false });
-    const unwritable: [string, object, string][] = [
-      ["frozen", Object.freeze({ hidden: -1, zeros: -1, zeroShare: -1 }), "hidden"],
-      ["frozen, empty", Object.freeze({}), "hidden"],
-      ["sealed, empty", Object.seal({}), "hidden"],
-      ["read-only zeros", readOnly("zeros"), "zeros"],
-      ["read-only zeroShare", readOnly("zeroShare"), "zeroShare"],
-      ["inherited read-only", Object.create(readOnly("hidden")) as object, "hidden"],
+    const refused: [string, unknown, (where: string) => string][] = [
+      ["null", null, notObject("null")],
+      ["5", 5, notObject("number 5")],
+      ['"stats"', "stats", notObject("string stats")],
+      ["frozen", Object.freeze({ hidden: -1, zeros: -1, zeroShare: -1 }), unsettable("hidden")],
+      ["frozen, empty", Object.freeze({}), unsettable("hidden")],
+      ["sealed, empty", Object.seal({}), unsettable("hidden")],
+      ["read-only zeros", readOnly("zeros"), unsettable("zeros")],
+      ["read-only zeroShare", readOnly("zeroShare"), unsettable("zeroShare")],
+      ["inherited read-only", Object.create(readOnly("hidden")) as object, unsettable("hidden")],
       [
         "getter only",
         {
@@ -236,13 +222,11 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
             return -1;
           },
         },
-        "zeroShare",
+        unsettable("zeroShare"),
       ],
     ];
-    for (const [what, bad, key] of unwritable) {
+    for (const [what, bad, message] of refused) {
       const before = JSON.stringify(bad);
-      const message = (where: string) =>
-        `${where}: stats must be an object whose hidden, zeros and zeroShare can be set; its ${key} cannot`;
       expectThrowsCleanly({
         what: `forward, stats ${what}`,
         call: () => l.forward(x, out, bad as never),
