@@ -274,36 +274,36 @@ describe.each(LAYERS)("$Class.name", ({ Class, maps, expand }) => {
         () => undefined,
       ],
     ];
-    const want = { hidden: 2 * H, zeros: 0, zeroShare: 0 };
-    const given = new L({ dModel: D, dHidden: H, seed: 3 });
-    given.forward(x, undefined, want);
+    // What the layer reports for x on a plain object: 2 tokens' hidden values, written.
+    const want = { hidden: -1, zeros: -1, zeroShare: -1 };
+    l.forward(x, undefined, want);
+    expect(want.hidden).toBe(2 * H);
     for (const [what, ok, read] of writable) {
       l.forward(x, undefined, ok as never);
       const got = read() ?? { hidden: ok.hidden, zeros: ok.zeros, zeroShare: ok.zeroShare };
       expect(got, what).toEqual(want);
     }
-    given.dispose();
-    // An object checked once and frozen or sealed afterwards is checked again.
-    for (const close of [Object.freeze, Object.seal, Object.preventExtensions]) {
+    // An object checked once and frozen afterwards is checked again, and refused.
+    const frozenLater: Record<string, number> = {};
+    l.forward(x, undefined, frozenLater as never);
+    Object.freeze(frozenLater);
+    const before = JSON.stringify(frozenLater);
+    expectThrowsCleanly({
+      what: "forward, stats frozen after a call",
+      call: () => l.forward(x, out, frozenLater as never),
+      error: TypeError,
+      message:
+        /^forward: stats must be an object whose hidden, zeros and zeroShare can be set; its hidden cannot/,
+      buffers: [out.data],
+    });
+    expect(JSON.stringify(frozenLater)).toBe(before);
+    // One sealed, or made not extensible, with its three fields is still settable.
+    for (const close of [Object.seal, Object.preventExtensions]) {
       const later: Record<string, number> = {};
       l.forward(x, undefined, later as never);
       close(later);
-      if (close === Object.freeze) {
-        const before = JSON.stringify(later);
-        expectThrowsCleanly({
-          what: "forward, stats frozen after a call",
-          call: () => l.forward(x, out, later as never),
-          error: TypeError,
-          message:
-            /^forward: stats must be an object whose hidden, zeros and zeroShare can be set; its hidden cannot/,
-          buffers: [out.data],
-        });
-        expect(JSON.stringify(later)).toBe(before);
-      } else {
-        // Sealed, or not extensible, with its three fields: still settable.
-        l.forward(matrix(0, D), undefined, later as never);
-        expect(later).toEqual({ hidden: 0, zeros: 0, zeroShare: 0 });
-      }
+      l.forward(matrix(0, D), undefined, later as never);
+      expect(later).toEqual({ hidden: 0, zeros: 0, zeroShare: 0 });
     }
     // A call that throws for another reason writes nothing to the stats either.
     const stats = { hidden: -1, zeros: -1, zeroShare: -1 };
