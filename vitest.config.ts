@@ -39,15 +39,12 @@ const LONGEST = [
 
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const order = await super.sort(files);
     const rank = (f: TestSpecification) => {
       const i = LONGEST.indexOf(relative(f.project.config.root, f.moduleId).replaceAll("\\", "/"));
       return i < 0 ? LONGEST.length : i;
     };
-    return order
-      .map((f, i) => ({ f, i, r: rank(f) }))
-      .sort((a, b) => a.r - b.r || a.i - b.i)
-      .map(({ f }) => f);
+    // Array sort is stable: files of one rank keep Vitest's order.
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
   }
 }
 
